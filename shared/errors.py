@@ -9,6 +9,14 @@ THROTTLING_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api",
 RETRYABLE_CODES = THROTTLING_CODES | frozenset({"ServiceUnavailable", "InternalError"})
 
 
+# Synthetic codes for failures that never reached an ECS answer.
+CODE_TIMEOUT = "Client.Timeout"
+CODE_CONNECTION = "Client.ConnectionError"
+CODE_MALFORMED = "Client.MalformedResponse"
+CODE_DEADLINE = "Client.DeadlineExceeded"
+TRANSPORT_FAILURE_CODES = frozenset({CODE_TIMEOUT, CODE_CONNECTION, CODE_MALFORMED})
+
+
 class EcsTasksError(Exception):
     """Base class for every error this project raises on purpose."""
 
@@ -23,32 +31,36 @@ class EcsApiError(EcsTasksError):
     http_status: int | None = None
     recommend: str | None = None
     region_id: str | None = None
+    # Seconds the service asked us to wait (`x-acs-retry-after`, read as seconds like HTTP Retry-After).
+    retry_after_s: float | None = None
 
     def __post_init__(self) -> None:
         super().__init__(str(self))
 
     def __str__(self) -> str:
-        parts = [f"{self.code}: {self.message}"]
-        if self.region_id:
-            parts.append(f"region {self.region_id}")
-        if self.http_status is not None:
-            parts.append(f"HTTP {self.http_status}")
-        if self.request_id:
-            parts.append(f"RequestId {self.request_id}")
-        return " (".join(parts[:1]) + (f" ({', '.join(parts[1:])})" if len(parts) > 1 else "")
+        details = [
+            f"region {self.region_id}" if self.region_id else "",
+            f"HTTP {self.http_status}" if self.http_status is not None else "",
+            f"RequestId {self.request_id}" if self.request_id else "",
+        ]
+        shown = ", ".join(d for d in details if d)
+        return f"{self.code}: {self.message}" + (f" ({shown})" if shown else "")
 
     @property
     def retryable(self) -> bool:
-        if self.code in RETRYABLE_CODES or self.code.startswith("Throttling"):
+        """Worth another attempt for an idempotent call."""
+        if self.code in RETRYABLE_CODES or self.code in TRANSPORT_FAILURE_CODES or self.is_throttling:
             return True
         return self.http_status is not None and self.http_status >= 500
 
+    @property
+    def is_throttling(self) -> bool:
+        return self.code.startswith("Throttling")
 
-# Synthetic codes for failures that never reached an ECS answer.
-CODE_TIMEOUT = "Client.Timeout"
-CODE_CONNECTION = "Client.ConnectionError"
-CODE_MALFORMED = "Client.MalformedResponse"
-CODE_DEADLINE = "Client.DeadlineExceeded"
+    @property
+    def rejected_before_acting(self) -> bool:
+        """The service provably did nothing, so even a non-idempotent call may be retried."""
+        return self.is_throttling or self.code in ("ServiceUnavailable", CODE_CONNECTION)
 
 
 class CredentialsNotFoundError(EcsTasksError):

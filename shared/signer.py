@@ -37,9 +37,7 @@ def format_timestamp(moment: datetime) -> str:
 
 def canonical_query(params: Mapping[str, str]) -> str:
     """Sorted `k=v` pairs joined by `&`, names and values percent-encoded."""
-    return "&".join(
-        f"{percent_encode(name)}={percent_encode(params[name])}" for name in sorted(params)
-    )
+    return "&".join(f"{percent_encode(name)}={percent_encode(params[name])}" for name in sorted(params))
 
 
 # --- V1 -------------------------------------------------------------------------------------
@@ -51,9 +49,7 @@ def v1_string_to_sign(method: str, params: Mapping[str, str]) -> str:
 
 def v1_signature(params: Mapping[str, str], method: str, secret: str) -> str:
     """Base64 HMAC-SHA1 over the string to sign; `params` holds every parameter but `Signature`."""
-    digest = hmac.new(
-        f"{secret}&".encode(), v1_string_to_sign(method, params).encode(), hashlib.sha1
-    ).digest()
+    digest = hmac.new(f"{secret}&".encode(), v1_string_to_sign(method, params).encode(), hashlib.sha1).digest()
     return base64.b64encode(digest).decode()
 
 
@@ -71,7 +67,8 @@ def v1_signed_params(
     response_format: str = "JSON",
 ) -> dict[str, str]:
     """The full query of a V1 request: API parameters, common parameters and `Signature`."""
-    signed: dict[str, str] = dict(params)
+    # A `Signature` already in `params` (re-signing a query) is replaced, never signed over.
+    signed: dict[str, str] = {name: value for name, value in params.items() if name != "Signature"}
     signed.update(
         Action=action,
         Version=version,
@@ -139,7 +136,14 @@ def v3_canonical_request(
     names = tuple(sorted(lowered))
     header_block = "".join(f"{name}:{lowered[name]}\n" for name in names)
     canonical = "\n".join(
-        (method.upper(), pathname or "/", canonical_query(query), header_block, ";".join(names), payload_sha256)
+        (
+            method.upper(),
+            pathname or "/",
+            canonical_query(query),
+            header_block,
+            ";".join(names),
+            payload_sha256,
+        )
     )
     return canonical, names
 
@@ -160,9 +164,7 @@ def v3_authorization(
 ) -> V3Authorization:
     """Sign exactly the headers given (the caller decides which are signed)."""
     canonical, names = v3_canonical_request(method, pathname, query, signed_headers, payload_sha256)
-    signature = hmac.new(
-        access_key_secret.encode(), v3_string_to_sign(canonical).encode(), hashlib.sha256
-    ).hexdigest()
+    signature = hmac.new(access_key_secret.encode(), v3_string_to_sign(canonical).encode(), hashlib.sha256).hexdigest()
     return V3Authorization(access_key_id=access_key_id, signed_headers=names, signature=signature)
 
 

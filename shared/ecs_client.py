@@ -1,0 +1,340 @@
+"""The ECS task API: DescribeTasks, DescribeTaskAttribute, CancelTask, DescribeRegions.
+
+Retries are decided here, on the error `Code`, within a deadline the caller passes; the transport makes
+single attempts. Sleep, randomness and the monotonic clock are injected so faults are testable.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from shared.errors import CODE_DEADLINE, EcsApiError
+from shared.models import CancelResult, RegionList, Task, TaskAttribute, TaskPage
+from shared.query import FILTERABLE_STATUSES, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+from shared.retry import Deadline, RetryPolicy
+from shared.signer import format_timestamp
+from shared.transport import EcsTransport
+
+DEFAULT_DEADLINE_S = 20.0
+# connect, read: short connects fail fast on a dead endpoint; reads allow for a slow API.
+DEFAULT_TIMEOUT_S = (3.05, 10.0)
+MAX_REGION_WORKERS = 8
+# Where DescribeRegions is asked when the caller names no region.
+DEFAULT_REGIONS_SOURCE = "cn-hangzhou"
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class RegionResult:
+    """One region's answer in a multi-region query: a page, or the error that region gave."""
+
+    region_id: str
+    page: TaskPage | None = None
+    error: EcsApiError | None = None
+
+
+@dataclass(frozen=True)
+class MultiRegionResult:
+    query: TaskQuery
+    regions: tuple[RegionResult, ...]
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        return tuple(t for r in self.regions if r.page for t in r.page.tasks)
+
+    @property
+    def errors(self) -> tuple[RegionResult, ...]:
+        return tuple(r for r in self.regions if r.error is not None)
+
+    @property
+    def request_ids(self) -> tuple[str, ...]:
+        ids = [r.page.request_id if r.page else (r.error.request_id if r.error else None) for r in self.regions]
+        return tuple(i for i in ids if i)
+
+
+class EcsClient:
+    def __init__(
+        self,
+        transport: EcsTransport,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout: float | tuple[float, float] = DEFAULT_TIMEOUT_S,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
+        max_region_workers: int = MAX_REGION_WORKERS,
+        regions_source: str = DEFAULT_REGIONS_SOURCE,
+        on_call: Callable[[str, str, str | None, EcsApiError | None, float], None] | None = None,
+    ) -> None:
+        self._transport = transport
+        self._retry = retry or RetryPolicy()
+        self._timeout = timeout
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._rand = rand
+        self._max_region_workers = max_region_workers
+        self._regions_source = regions_source
+        # Called once per attempt: (action, region, request id, error, seconds) — for structured logs.
+        self._on_call = on_call
+
+    def deadline(self, seconds: float = DEFAULT_DEADLINE_S) -> Deadline:
+        return Deadline.after(seconds, self._monotonic)
+
+    # --- single calls -----------------------------------------------------------------------
+
+    def describe_tasks(
+        self,
+        region_id: str,
+        *,
+        task_ids: Sequence[str] = (),
+        action: TaskAction | str | None = None,
+        status: TaskStatus | str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        resource_ids: Sequence[str] = (),
+        page_number: int = 1,
+        page_size: int = 10,
+        deadline: Deadline | None = None,
+    ) -> TaskPage:
+        if len(task_ids) > MAX_TASK_IDS:
+            raise ValueError(f"at most {MAX_TASK_IDS} task ids per call; use iter_tasks() to batch")
+        params = describe_tasks_params(
+            region_id,
+            task_ids=task_ids,
+            action=action,
+            status=status,
+            start_time=start_time,
+            end_time=end_time,
+            resource_ids=resource_ids,
+            page_number=page_number,
+            page_size=page_size,
+        )
+        page = self._call("DescribeTasks", region_id, params, TaskPage, deadline, idempotent=True)
+        return page if page.region_id else page.model_copy(update={"region_id": region_id})
+
+    def iter_tasks(
+        self,
+        region_id: str,
+        *,
+        task_ids: Sequence[str] = (),
+        action: TaskAction | str | None = None,
+        status: TaskStatus | str | None = None,
+        start_time: datetime | None = None,
+        end_time: datetime | None = None,
+        resource_ids: Sequence[str] = (),
+        deadline: Deadline | None = None,
+    ) -> Iterator[Task]:
+        """Every matching task across all pages; more than 100 task ids are asked in batches of 100."""
+        batches: list[Sequence[str]] = (
+            [task_ids[i : i + MAX_TASK_IDS] for i in range(0, len(task_ids), MAX_TASK_IDS)] if task_ids else [()]
+        )
+        deadline = deadline or self.deadline()
+        for batch in batches:
+            page_number = 1
+            while True:
+                page = self.describe_tasks(
+                    region_id,
+                    task_ids=batch,
+                    action=action,
+                    status=status,
+                    start_time=start_time,
+                    end_time=end_time,
+                    resource_ids=resource_ids,
+                    page_number=page_number,
+                    page_size=MAX_PAGE_SIZE,
+                    deadline=deadline,
+                )
+                yield from (t.with_region(region_id) for t in page.tasks)
+                if not page.tasks or page_number * MAX_PAGE_SIZE >= page.total_count:
+                    break
+                page_number += 1
+
+    def describe_task_attribute(
+        self, region_id: str, task_id: str, *, deadline: Deadline | None = None
+    ) -> TaskAttribute:
+        params = {"RegionId": region_id, "TaskId": task_id}
+        attribute = self._call("DescribeTaskAttribute", region_id, params, TaskAttribute, deadline, idempotent=True)
+        return attribute.with_region(region_id)  # type: ignore[return-value]
+
+    def cancel_task(self, region_id: str, task_id: str, *, deadline: Deadline | None = None) -> CancelResult:
+        params = {"RegionId": region_id, "TaskId": task_id}
+        # Not idempotent: a timed-out cancel may have happened, so only clear refusals are retried.
+        return self._call("CancelTask", region_id, params, CancelResult, deadline, idempotent=False)
+
+    def describe_regions(
+        self, region_id: str = DEFAULT_REGIONS_SOURCE, *, deadline: Deadline | None = None
+    ) -> RegionList:
+        return self._call("DescribeRegions", region_id, {"RegionId": region_id}, RegionList, deadline, idempotent=True)
+
+    # --- several regions ----------------------------------------------------------------------
+
+    def resolve_regions(self, query: TaskQuery, *, deadline: Deadline | None = None) -> tuple[str, ...]:
+        """The query's regions, with `all` expanded through DescribeRegions."""
+        if not query.all_regions:
+            return query.regions
+        listed = self.describe_regions(self._regions_source, deadline=deadline)
+        return tuple(r.region_id for r in listed.regions)
+
+    def query(self, query: TaskQuery, *, deadline: Deadline | None = None) -> MultiRegionResult:
+        """One page of a TaskQuery in each region it names, concurrently; a region's failure stays its own."""
+        deadline = deadline or self.deadline()
+
+        def one(region_id: str) -> RegionResult:
+            try:
+                page = self.describe_tasks(
+                    region_id,
+                    **_filters(query),
+                    page_number=query.page,
+                    page_size=query.page_size,
+                    deadline=deadline,
+                )
+            except EcsApiError as error:
+                return RegionResult(region_id, error=error)
+            return RegionResult(region_id, page=page.model_copy(update={"tasks": _keep_status(page.tasks, query)}))
+
+        return MultiRegionResult(query, tuple(self.map_regions(one, self.resolve_regions(query, deadline=deadline))))
+
+    def query_all_pages(self, query: TaskQuery, *, deadline: Deadline | None = None) -> MultiRegionResult:
+        """Like `query`, but every page of every region merged into one page per region."""
+        deadline = deadline or self.deadline()
+
+        def one(region_id: str) -> RegionResult:
+            try:
+                tasks = _keep_status(tuple(self.iter_tasks(region_id, **_filters(query), deadline=deadline)), query)
+            except EcsApiError as error:
+                return RegionResult(region_id, error=error)
+            page = TaskPage.model_validate(
+                {"RegionId": region_id, "TotalCount": len(tasks), "PageSize": max(len(tasks), 1)}
+            ).model_copy(update={"tasks": tasks})
+            return RegionResult(region_id, page=page)
+
+        return MultiRegionResult(query, tuple(self.map_regions(one, self.resolve_regions(query, deadline=deadline))))
+
+    def map_regions(self, work: Callable[[str], RegionResultT], region_ids: Sequence[str]) -> list[RegionResultT]:
+        """Run `work` per region on a bounded pool, results in the order of `region_ids`."""
+        if len(region_ids) <= 1:
+            return [work(r) for r in region_ids]
+        with ThreadPoolExecutor(max_workers=min(self._max_region_workers, len(region_ids))) as pool:
+            return list(pool.map(work, region_ids))
+
+    # --- retries ----------------------------------------------------------------------------
+
+    def _call(
+        self,
+        action: str,
+        region_id: str,
+        params: Mapping[str, str],
+        model: type[ModelT],
+        deadline: Deadline | None,
+        *,
+        idempotent: bool,
+    ) -> ModelT:
+        deadline = deadline or self.deadline()
+        attempt = 0
+        while True:
+            attempt += 1
+            started = self._monotonic()
+            try:
+                response = self._transport.call(action, region_id, params, timeout=self._attempt_timeout(deadline))
+            except EcsApiError as error:
+                self._report(action, region_id, error.request_id, error, started)
+                wait = self._wait_before_retry(error, attempt, deadline, idempotent)
+                if wait is None:
+                    raise
+                self._sleep(wait)
+                continue
+            self._report(action, region_id, response.request_id, None, started)
+            return model.model_validate(response.body)
+
+    def _report(
+        self, action: str, region_id: str, request_id: str | None, error: EcsApiError | None, started: float
+    ) -> None:
+        if self._on_call is not None:
+            self._on_call(action, region_id, request_id, error, self._monotonic() - started)
+
+    def _attempt_timeout(self, deadline: Deadline) -> float | tuple[float, float]:
+        remaining = deadline.remaining()
+        if remaining <= 0:
+            raise EcsApiError(CODE_DEADLINE, "the deadline passed before the call could be made")
+        if isinstance(self._timeout, tuple):
+            connect, read = self._timeout
+            return (min(connect, remaining), min(read, remaining))
+        return min(self._timeout, remaining)
+
+    def _wait_before_retry(
+        self, error: EcsApiError, attempt: int, deadline: Deadline, idempotent: bool
+    ) -> float | None:
+        """Seconds to sleep before the next attempt, or None to give up with this error."""
+        if attempt >= self._retry.max_attempts or not _may_retry(error, idempotent):
+            return None
+        wait = self._retry.delay(attempt, self._rand())
+        if error.retry_after_s is not None:
+            wait = max(wait, error.retry_after_s)
+        # Give up now rather than sleep past the deadline: the caller gets the real error in time.
+        if wait >= deadline.remaining():
+            return None
+        return wait
+
+
+RegionResultT = TypeVar("RegionResultT")
+
+
+def _filters(query: TaskQuery) -> dict[str, Any]:
+    return {
+        "task_ids": query.task_ids,
+        "action": query.action,
+        # ECS ignores other status values; those are filtered here instead (see _only_status).
+        "status": query.status if query.status in FILTERABLE_STATUSES else None,
+        "start_time": query.start_time,
+        "end_time": query.end_time,
+        "resource_ids": query.resource_ids,
+    }
+
+
+def _keep_status(tasks: tuple[Task, ...], query: TaskQuery) -> tuple[Task, ...]:
+    """Apply a status filter the API cannot apply (Waiting, Paused, Deleted) to what it returned."""
+    if query.status is None or query.status in FILTERABLE_STATUSES:
+        return tasks
+    return tuple(t for t in tasks if t.task_status == query.status.value)
+
+
+def _may_retry(error: EcsApiError, idempotent: bool) -> bool:
+    return error.retryable and (idempotent or error.rejected_before_acting)
+
+
+def describe_tasks_params(
+    region_id: str,
+    *,
+    task_ids: Sequence[str] = (),
+    action: TaskAction | str | None = None,
+    status: TaskStatus | str | None = None,
+    start_time: datetime | None = None,
+    end_time: datetime | None = None,
+    resource_ids: Sequence[str] = (),
+    page_number: int = 1,
+    page_size: int = 10,
+) -> dict[str, str]:
+    """DescribeTasks query parameters, exactly as the API names them."""
+    params = {"RegionId": region_id, "PageNumber": str(page_number), "PageSize": str(page_size)}
+    if task_ids:
+        params["TaskIds"] = ",".join(task_ids)
+    if action:
+        params["TaskAction"] = action.value if isinstance(action, TaskAction) else action
+    if status:
+        params["TaskStatus"] = status.value if isinstance(status, TaskStatus) else status
+    if start_time:
+        params["StartTime"] = format_timestamp(start_time)
+    if end_time:
+        params["EndTime"] = format_timestamp(end_time)
+    for index, resource_id in enumerate(resource_ids, start=1):
+        params[f"ResourceIds.{index}"] = resource_id
+    return params

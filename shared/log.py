@@ -1,0 +1,100 @@
+"""One JSON line per event on stderr, which Function Compute ships to its log store.
+
+Every line carries the invocation's context (request id, Slack team/channel/user) from a context variable,
+so listeners need not pass it around. Known secret values are masked as a last line of defence; the code
+never logs a secret on purpose.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import json
+import logging
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
+from typing import Any
+
+LOGGER_NAME = "ecs_tasks"
+MASK = "[redacted]"
+# Secrets shorter than this are not masked: they would mask ordinary words.
+_MIN_SECRET_LENGTH = 6
+
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("ecs_tasks_log", default=_EMPTY)
+_secrets: set[str] = set()
+
+logger = logging.getLogger(LOGGER_NAME)
+
+
+def register_secret(value: str | None) -> None:
+    """Mask this value wherever it would appear in a log line."""
+    if value and len(value) >= _MIN_SECRET_LENGTH:
+        _secrets.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
+    return text
+
+
+@contextlib.contextmanager
+def log_context(**fields: Any) -> Iterator[None]:
+    """Add fields (request_id, team_id, channel_id, user_id, ...) to every event logged inside."""
+    merged = {**_context.get(), **{k: v for k, v in fields.items() if v is not None}}
+    token = _context.set(merged)
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def current_context() -> Mapping[str, Any]:
+    return _context.get()
+
+
+def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
+    """Log one event: `event` names it; fields such as outcome, duration_ms, ecs_request_id describe it."""
+    if logger.isEnabledFor(level):
+        logger.log(level, event, extra={"fields": fields})
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload: dict[str, Any] = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "event": record.getMessage(),
+            "logger": record.name,
+        }
+        payload.update(_context.get())
+        payload.update(getattr(record, "fields", {}))
+        if record.exc_info and record.exc_info[0] is not None:
+            # The type only: exception text can carry request data, and tracebacks are many lines.
+            payload["exception"] = record.exc_info[0].__name__
+        return redact(json.dumps(payload, default=str, ensure_ascii=False))
+
+
+# Library loggers whose records we also want as JSON lines (warnings and errors only).
+_LIBRARY_LOGGERS = ("slack_bolt", "slack_sdk", "urllib3")
+
+
+def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
+    """Attach one JSON handler to our logger and the libraries' (idempotent across warm invocations).
+
+    Not the root logger: the Function Compute runtime owns that one and prefixes its own text.
+    """
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    for name, name_level in ((LOGGER_NAME, level), *((lib, logging.WARNING) for lib in _LIBRARY_LOGGERS)):
+        target = logging.getLogger(name)
+        for existing in list(target.handlers):
+            if isinstance(existing.formatter, JsonFormatter):
+                target.removeHandler(existing)
+        target.addHandler(handler)
+        target.setLevel(name_level)
+        target.propagate = False

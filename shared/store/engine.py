@@ -1,0 +1,44 @@
+"""Engine creation and the default database location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+
+from shared.store.sql_store import SqlStore
+
+APP_NAME = "ecs-tasks"
+
+
+def default_database_url() -> str:
+    """A SQLite file in the user's data directory: for local use and the demo only."""
+    import platformdirs
+
+    directory = Path(platformdirs.user_data_dir(APP_NAME))
+    directory.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{directory / 'ecs-tasks.sqlite3'}"
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # pool_pre_ping: Function Compute freezes instances; a connection idle across a freeze may be dead.
+    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2, pool_recycle=300)
+
+
+def _sqlite_pragmas(connection: object, _record: object) -> None:
+    cursor = connection.cursor()  # type: ignore[attr-defined]
+    # WAL lets the poller and the bot (separate processes) read while one writes.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def open_store(url: str | None = None) -> SqlStore:
+    """Open (and create or upgrade, idempotently) the store at `url`, or the default SQLite file."""
+    store = SqlStore(make_engine(url or default_database_url()))
+    store.migrate()
+    return store

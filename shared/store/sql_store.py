@@ -1,0 +1,82 @@
+"""The store, on SQLAlchemy Core: one implementation for SQLite, PostgreSQL and MySQL/MariaDB.
+
+Every state change that must happen once is a single conditional statement (insert-or-fail, or
+update-where-expected), so concurrent pollers and duplicate deliveries settle in the database itself.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, insert, inspect, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+
+from shared.store import schema
+from shared.store.schema import CLAIM_DONE, CLAIM_RUNNING, claims, metadata, schema_version
+
+SCHEMA_VERSION = 1
+
+
+class SqlStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # --- schema -----------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Create missing tables and record the version; safe to run from several processes at once."""
+        try:
+            metadata.create_all(self.engine, checkfirst=True)
+        except (OperationalError, ProgrammingError, IntegrityError):
+            # Another process created the same table between our check and our CREATE: that is fine.
+            missing = set(metadata.tables) - set(inspect(self.engine).get_table_names())
+            if missing:
+                raise
+        try:
+            with self.engine.begin() as connection:
+                current = connection.execute(select(schema_version.c.version)).scalar()
+                if current is None:
+                    connection.execute(insert(schema_version).values(id=1, version=SCHEMA_VERSION))
+                elif current < SCHEMA_VERSION:
+                    connection.execute(update(schema_version).values(version=SCHEMA_VERSION))
+        except IntegrityError:
+            pass  # a concurrent migrate() recorded the version first
+
+    def schema_version(self) -> int | None:
+        with self.engine.connect() as connection:
+            version: int | None = connection.execute(select(schema_version.c.version)).scalar()
+            return version
+
+    # --- idempotency claims -----------------------------------------------------------------
+
+    def claim(self, key: str, *, now: datetime, lease: timedelta) -> bool:
+        """True when the caller now owns `key`: new, or a previous owner's lease ran out before it finished."""
+        key = key[: schema.KEY_LENGTH]
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(claims).values(claim_key=key, state=CLAIM_RUNNING, lease_until=now + lease, created_at=now)
+                )
+            return True
+        except IntegrityError:
+            pass
+        with self.engine.begin() as connection:
+            taken_over = connection.execute(
+                update(claims)
+                .where(claims.c.claim_key == key, claims.c.state == CLAIM_RUNNING, claims.c.lease_until < now)
+                .values(lease_until=now + lease)
+            )
+            return taken_over.rowcount == 1
+
+    def complete(self, key: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(claims).where(claims.c.claim_key == key[: schema.KEY_LENGTH]).values(state=CLAIM_DONE)
+            )
+
+    def claim_state(self, key: str) -> str | None:
+        with self.engine.connect() as connection:
+            state: str | None = connection.execute(
+                select(claims.c.state).where(claims.c.claim_key == key[: schema.KEY_LENGTH])
+            ).scalar()
+            return state

@@ -1,0 +1,177 @@
+"""One signed ECS API call over a pooled `requests.Session`: the HTTP edge of the ECS client.
+
+A single attempt, no retries (the client decides those on the error `Code`). Every failure becomes an
+`EcsApiError`; the transport never lets a secret reach a message.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import requests
+
+from shared import signer
+from shared.credentials import CredentialsProvider
+from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
+from shared.models import ApiErrorBody
+
+ECS_API_VERSION = "2014-05-26"
+SignatureVersion = Literal["v1", "v3"]
+USER_AGENT = "ecs-tasks/0.1 (+requests)"
+REQUEST_ID_HEADER = "x-acs-request-id"
+RETRY_AFTER_HEADER = "x-acs-retry-after"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def random_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+def regional_endpoint(region_id: str) -> str:
+    return f"https://ecs.{region_id}.aliyuncs.com"
+
+
+@dataclass(frozen=True)
+class ApiResponse:
+    body: dict[str, Any]
+    request_id: str
+    http_status: int
+
+
+class EcsTransport:
+    """Signs and sends one request; the endpoint, clock and nonce are injectable."""
+
+    def __init__(
+        self,
+        credentials: CredentialsProvider,
+        *,
+        endpoint: str | None = None,
+        signature_version: SignatureVersion = "v3",
+        session: requests.Session | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        nonce: Callable[[], str] = random_nonce,
+        api_version: str = ECS_API_VERSION,
+    ) -> None:
+        self._credentials = credentials
+        self._endpoint = endpoint.rstrip("/") if endpoint else None
+        self._signature_version = signature_version
+        self._session = session or requests.Session()
+        self._session.headers["User-Agent"] = USER_AGENT
+        self._clock = clock
+        self._nonce = nonce
+        self._api_version = api_version
+        self._hosts: dict[str, tuple[str, str]] = {}
+
+    @property
+    def signature_version(self) -> SignatureVersion:
+        return self._signature_version
+
+    def base_url(self, region_id: str) -> str:
+        return self._endpoint or regional_endpoint(region_id)
+
+    def _host_of(self, base_url: str) -> tuple[str, str]:
+        # Parsed once per endpoint: the signed `host` header must equal what we connect to.
+        cached = self._hosts.get(base_url)
+        if cached is None:
+            parts = urlsplit(base_url)
+            cached = (parts.netloc, parts.path.rstrip("/") + "/")
+            self._hosts[base_url] = cached
+        return cached
+
+    def call(
+        self,
+        action: str,
+        region_id: str,
+        params: Mapping[str, str],
+        *,
+        timeout: float | tuple[float, float],
+    ) -> ApiResponse:
+        creds = self._credentials.get()
+        base_url = self.base_url(region_id)
+        host, path = self._host_of(base_url)
+        url = f"{base_url.split('://', 1)[0]}://{host}{path}"
+        if self._signature_version == "v1":
+            query = signer.v1_signed_params(
+                action=action,
+                version=self._api_version,
+                params=params,
+                access_key_id=creds.access_key_id,
+                access_key_secret=creds.access_key_secret,
+                security_token=creds.security_token,
+                timestamp=self._clock(),
+                nonce=self._nonce(),
+                method="POST",
+            )
+            headers: dict[str, str] = {}
+        else:
+            query = dict(params)
+            headers = signer.v3_signed_headers(
+                method="POST",
+                host=host,
+                pathname=path,
+                query=query,
+                action=action,
+                version=self._api_version,
+                body=b"",
+                access_key_id=creds.access_key_id,
+                access_key_secret=creds.access_key_secret,
+                security_token=creds.security_token,
+                timestamp=self._clock(),
+                nonce=self._nonce(),
+            )
+        # The query is already canonical; `requests` re-encodes '~' and spaces the same way.
+        full_url = f"{url}?{signer.canonical_query(query)}" if query else url
+        try:
+            response = self._session.post(full_url, headers=headers, timeout=timeout)
+        except requests.Timeout as exc:
+            raise EcsApiError(CODE_TIMEOUT, f"no answer within {timeout}s", region_id=region_id) from exc
+        except requests.ConnectionError as exc:
+            raise EcsApiError(
+                CODE_CONNECTION, f"could not reach {host}: {type(exc).__name__}", region_id=region_id
+            ) from exc
+        return _parse(response, region_id)
+
+
+def _parse(response: requests.Response, region_id: str) -> ApiResponse:
+    header_request_id = response.headers.get(REQUEST_ID_HEADER, "")
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        raise EcsApiError(
+            CODE_MALFORMED,
+            f"the answer was not a JSON object ({len(response.content)} bytes)",
+            request_id=header_request_id or None,
+            http_status=response.status_code,
+            region_id=region_id,
+        )
+    if response.status_code >= 400:
+        error = ApiErrorBody.model_validate(body)
+        raise EcsApiError(
+            error.code or f"HTTP{response.status_code}",
+            error.message or response.reason or "",
+            request_id=error.request_id or header_request_id or None,
+            http_status=response.status_code,
+            recommend=error.recommend,
+            region_id=region_id,
+            retry_after_s=_retry_after(response.headers),
+        )
+    return ApiResponse(body, str(body.get("RequestId") or header_request_id), response.status_code)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get(RETRY_AFTER_HEADER)
+    try:
+        return max(0.0, float(raw)) if raw is not None else None
+    except ValueError:
+        return None
