@@ -1,0 +1,129 @@
+"""The four ECS actions: parameters in, response body (without RequestId) out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from emulators.ecs import errors, params
+from emulators.ecs.regions import Region
+from emulators.ecs.store import TaskStore
+from emulators.ecs.tasks import FAILED, FINISHED, PROCESSING, SeedTask, TaskState, request_form
+from emulators.ecs.views import region_entry, task_attribute, task_summary
+
+API_VERSION = "2014-05-26"
+DESCRIBE_TASKS = "DescribeTasks"
+DESCRIBE_TASK_ATTRIBUTE = "DescribeTaskAttribute"
+CANCEL_TASK = "CancelTask"
+DESCRIBE_REGIONS = "DescribeRegions"
+
+# DescribeTasks honours only these as a TaskStatus filter; any other value means no filter.
+FILTERABLE_STATUSES = frozenset({FINISHED, PROCESSING, FAILED})
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    store: TaskStore
+    regions: tuple[Region, ...]
+    now: datetime
+
+
+Body = dict[str, Any]
+Handler = Callable[[Mapping[str, str], ActionContext], Body]
+
+
+def region_param(query: Mapping[str, str], ctx: ActionContext) -> str:
+    region_id = params.required(query, "RegionId")
+    if region_id not in {region.region_id for region in ctx.regions}:
+        raise errors.invalid_region()
+    return region_id
+
+
+def describe_tasks(query: Mapping[str, str], ctx: ActionContext) -> Body:
+    region_id = region_param(query, ctx)
+    page_number = params.page_number(query)
+    page_size = params.page_size(query)
+    wanted = _TaskFilter(
+        task_ids=params.task_ids(query),
+        resource_ids=params.resource_ids(query),
+        action=_action_filter(query),
+        status=_status_filter(query),
+        start=params.api_time(query, "StartTime"),
+        end=params.api_time(query, "EndTime"),
+    )
+    matching = [pair for pair in ctx.store.visible(region_id, ctx.now) if wanted.matches(*pair)]
+    # Newest first; the id breaks ties so paging is stable.
+    matching.sort(key=lambda pair: (pair[0].creation_time, pair[0].task_id), reverse=True)
+    first = (page_number - 1) * page_size
+    page = matching[first : first + page_size]
+    return {
+        "RegionId": region_id,
+        "TotalCount": len(matching),
+        "PageNumber": page_number,
+        "PageSize": page_size,
+        "TaskSet": {"Task": [task_summary(task, state) for task, state in page]},
+    }
+
+
+def _action_filter(query: Mapping[str, str]) -> str | None:
+    text = params.optional(query, "TaskAction")
+    if text is None:
+        return None
+    action = request_form(text)
+    if action is None:
+        raise errors.invalid_parameter("TaskAction")
+    return action
+
+
+def _status_filter(query: Mapping[str, str]) -> str | None:
+    text = params.optional(query, "TaskStatus")
+    return text if text in FILTERABLE_STATUSES else None
+
+
+@dataclass(frozen=True)
+class _TaskFilter:
+    task_ids: frozenset[str] | None
+    resource_ids: frozenset[str] | None
+    action: str | None
+    status: str | None
+    start: datetime | None
+    end: datetime | None
+
+    def matches(self, task: SeedTask, state: TaskState) -> bool:
+        return (
+            (self.task_ids is None or task.task_id in self.task_ids)
+            and (self.resource_ids is None or task.resource_id in self.resource_ids)
+            and (self.action is None or task.action == self.action)
+            and (self.status is None or state.status == self.status)
+            and (self.start is None or task.creation_time >= self.start)
+            and (self.end is None or task.creation_time <= self.end)
+        )
+
+
+def describe_task_attribute(query: Mapping[str, str], ctx: ActionContext) -> Body:
+    region_id = region_param(query, ctx)
+    task_id = params.required(query, "TaskId")
+    task, state = ctx.store.find(region_id, task_id, ctx.now)
+    return task_attribute(task, state)
+
+
+def cancel_task(query: Mapping[str, str], ctx: ActionContext) -> Body:
+    region_id = region_param(query, ctx)
+    task_id = params.required(query, "TaskId")
+    ctx.store.cancel(region_id, task_id, ctx.now)
+    return {}
+
+
+def describe_regions(query: Mapping[str, str], ctx: ActionContext) -> Body:
+    language = params.optional(query, "AcceptLanguage")
+    return {"Regions": {"Region": [region_entry(region, language) for region in ctx.regions]}}
+
+
+ACTIONS: dict[str, Handler] = {
+    DESCRIBE_TASKS: describe_tasks,
+    DESCRIBE_TASK_ATTRIBUTE: describe_task_attribute,
+    CANCEL_TASK: cancel_task,
+    DESCRIBE_REGIONS: describe_regions,
+}

@@ -1,0 +1,129 @@
+"""Shared fixtures: the real emulators on loopback ports, and the environment the handlers read."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulators.ecs import EcsEmulator
+from emulators.fc_server import FcServer
+from emulators.slack import SlackEmulator, SlackSender
+
+SIGNING_SECRET = "test-signing-secret-8f2d41c9"
+BOT_TOKEN = "xoxb-test-token-5531"
+ACCESS_KEY_ID = "test-access-key-id"
+ACCESS_KEY_SECRET = "test-access-key-secret-77a1"
+SLACK_PATH = "/slack/events"
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+
+
+@pytest.fixture
+def now() -> datetime:
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def fixed_task(
+    task_id: str,
+    *,
+    region: str = "cn-hangzhou",
+    action: str = "ImportImage",
+    status: str = "Finished",
+    created: datetime,
+    finished: datetime | None = None,
+    resource_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A task whose status stays fixed, in the emulator's seed format."""
+    seed: dict[str, Any] = {
+        "TaskId": task_id,
+        "RegionId": region,
+        "TaskAction": action,
+        "TaskStatus": status,
+        "CreationTime": created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        **extra,
+    }
+    if finished is not None:
+        seed["FinishedTime"] = finished.strftime("%Y-%m-%dT%H:%M:%SZ")
+    if resource_id is not None:
+        seed["ResourceId"] = resource_id
+    return seed
+
+
+@pytest.fixture
+def ecs() -> Iterator[EcsEmulator]:
+    emulator = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET})
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def slack() -> Iterator[SlackEmulator]:
+    emulator = SlackEmulator(bot_token=BOT_TOKEN)
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+@pytest.fixture
+def app_env(
+    monkeypatch: pytest.MonkeyPatch, ecs: EcsEmulator, slack: SlackEmulator, tmp_path: Path
+) -> Iterator[dict[str, str]]:
+    """The environment a deployed function would have, pointing at the emulators."""
+    from functions import http
+
+    env = {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "ECS_ENDPOINT": ecs.base_url,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        "ECS_TASKS_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "ECS_TASKS_DEFAULT_REGION": "cn-hangzhou",
+    }
+    for name in (
+        "ALIBABA_CLOUD_SECURITY_TOKEN",
+        "ECS_TASKS_ALLOWED_TEAM_IDS",
+        "ECS_TASKS_ALLOWED_CHANNEL_IDS",
+        "ECS_TASKS_REGIONS",
+        "ECS_TASKS_CANCEL_USER_IDS",
+        "FC_FUNCTION_NAME",
+        "FC_ENDPOINT",
+        "ECS_SIGNATURE_VERSION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    http.reset_app()
+    yield env
+    http.reset_app()
+
+
+@pytest.fixture
+def fc(app_env: dict[str, str]) -> Iterator[FcServer]:
+    from functions.http import handler
+
+    server = FcServer(handler=handler, credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET})
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sender(fc: FcServer) -> SlackSender:
+    return SlackSender(signing_secret=SIGNING_SECRET, target_url=fc.base_url + SLACK_PATH)
+
+
+def fc3_reference_event() -> dict[str, Any]:
+    event: dict[str, Any] = json.loads((REFERENCE / "fc3-events" / "http-trigger-event.json").read_text())
+    return event
+
+
+def minutes_ago(now: datetime, minutes: float) -> datetime:
+    return now - timedelta(minutes=minutes)
