@@ -1,0 +1,446 @@
+"""The `/ecs-tasks` command grammar, shared by the Slack bot and the CLI.
+
+`parse()` never raises: every problem comes back as a `UsageError` value that names the word, says what
+was expected there and suggests the closest valid word. Words may come in any order and any case; commas
+separate list items as well as spaces do. The vocabulary is in `grammar_words`, times in `grammar_time`,
+and the way back to words (`to_words`, `describe_query`, `usage_text`) in `grammar_text`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum
+from typing import NamedTuple, NoReturn, TypeAlias
+
+from bot.grammar_text import describe_query, to_words, usage_text
+from bot.grammar_time import (
+    DURATION_EXAMPLES,
+    DURATION_UNITS,
+    TIME_EXAMPLES,
+    TimeWordError,
+    is_clock,
+    is_date,
+    looks_like_duration,
+    looks_like_moment,
+    parse_moment,
+    since,
+)
+from bot.grammar_words import (
+    ACTION_ALIASES,
+    ALL,
+    CHANNEL_COMMANDS,
+    DEFAULT_REGION_ENV,
+    END_WORDS,
+    FROM,
+    HELP_WORDS,
+    LIST,
+    MAX_PAGE,
+    MAX_TASK_ID_LENGTH,
+    NUMBER_RE,
+    PAGE,
+    PUBLIC,
+    REGION_LIKE_RE,
+    SINCE,
+    SLASH_COMMAND,
+    START_WORDS,
+    STATUS_ALIASES,
+    SUBSCRIBE,
+    TASK_ID_PREFIX,
+    TASK_ID_RE,
+    TO,
+    UNSUBSCRIBE,
+    UNTIL,
+    UNWATCH,
+    WATCH,
+    alias_key,
+)
+from bot.regions import KNOWN_REGIONS
+from shared.query import ALL_REGIONS, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+
+__all__ = [
+    "Command",
+    "HelpCommand",
+    "ListCommand",
+    "QueryCommand",
+    "SubscribeCommand",
+    "UnsubscribeCommand",
+    "UnwatchCommand",
+    "UsageError",
+    "WatchCommand",
+    "describe_query",
+    "parse",
+    "to_words",
+    "usage_text",
+]
+
+_SPLIT_RE = re.compile(r"[\s,]+")
+_QUOTES = "`'\"“”‘’"
+_SHOWN_LENGTH = 40
+_EXAMPLE_REGION = "cn-hangzhou"
+
+
+@dataclass(frozen=True)
+class QueryCommand:
+    query: TaskQuery
+
+
+@dataclass(frozen=True)
+class HelpCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class WatchCommand:
+    region: str
+    task_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnwatchCommand:
+    region: str | None  # None: whichever region the channel watches these tasks in
+    task_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SubscribeCommand:
+    regions: tuple[str, ...]
+    status: TaskStatus | None = None
+    action: TaskAction | None = None
+
+
+@dataclass(frozen=True)
+class UnsubscribeCommand:
+    regions: tuple[str, ...] | None  # None: every subscription of the channel
+
+
+@dataclass(frozen=True)
+class ListCommand:
+    pass
+
+
+@dataclass(frozen=True)
+class UsageError:
+    """`message` is the whole answer for a person; the other fields are its parts."""
+
+    message: str
+    token: str | None  # the word at fault, as typed; None when something is missing
+    expected: str
+    suggestion: str | None
+
+
+Command: TypeAlias = (
+    QueryCommand
+    | HelpCommand
+    | WatchCommand
+    | UnwatchCommand
+    | SubscribeCommand
+    | UnsubscribeCommand
+    | ListCommand
+    | UsageError
+)
+
+
+class _Kind(Enum):
+    """The kinds of word; the value is how a message names what was expected."""
+
+    REGION = "a region such as cn-hangzhou"
+    ALL = "`all`"
+    STATUS = "a status (failed, finished, processing, waiting, deleted, paused)"
+    ACTION = "an action (import, export, redeploy, modifydiskspec, archive)"
+    TASK_ID = "task ids (t-…)"
+    TIME = "`since DURATION`, `from TIME` or `to TIME`"
+    PAGE = "`page N`"
+    PUBLIC = "`public`"
+
+
+_REGION_OR_ALL = f"{_Kind.REGION.value}, or `all`"
+_KEYWORDS: dict[_Kind, tuple[str, ...]] = {
+    _Kind.ALL: (ALL,),
+    _Kind.STATUS: tuple(STATUS_ALIASES),
+    _Kind.ACTION: tuple(ACTION_ALIASES),
+    _Kind.TIME: (SINCE, FROM, TO, UNTIL),
+    _Kind.PAGE: (PAGE,),
+    _Kind.PUBLIC: (PUBLIC,),
+}
+
+
+class _Word(NamedTuple):
+    raw: str  # as typed, for messages
+    low: str
+
+
+@dataclass(frozen=True)
+class _Context:
+    command: str  # "" for a query
+    kinds: frozenset[_Kind]
+    known_regions: frozenset[str]
+    now: datetime
+
+    def only(self, command: str, *kinds: _Kind) -> _Context:
+        return _Context(command, frozenset(kinds), self.known_regions, self.now)
+
+    @property
+    def expected(self) -> str:
+        names = [kind.value for kind in _Kind if kind in self.kinds]
+        if not names:
+            return f"nothing after `{self.command}`"
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
+
+
+@dataclass
+class _Found:
+    regions: list[str] = field(default_factory=list)
+    all_regions: bool = False
+    task_ids: list[str] = field(default_factory=list)
+    status: TaskStatus | None = None
+    action: TaskAction | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+    page: int | None = None
+    public: bool = False
+    said: dict[str, str] = field(default_factory=dict)  # field name -> the words that set it
+
+
+class _Abort(Exception):
+    """Carries a UsageError out of the scanner; parse() returns it as a value."""
+
+    def __init__(self, error: UsageError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+def parse(
+    text: str, *, default_region: str | None, now: datetime, known_regions: frozenset[str] = KNOWN_REGIONS
+) -> Command:
+    """The command in `text` (what follows `/ecs-tasks`), or a UsageError. Never raises."""
+    words = _words(text)
+    if any(word.low in HELP_WORDS for word in words):
+        return HelpCommand()
+    now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+    ctx = _Context("", frozenset(_Kind), known_regions, now)
+    try:
+        return _command(words, default_region, ctx)
+    except _Abort as abort:
+        return abort.error
+
+
+def _words(text: str) -> list[_Word]:
+    pieces = (piece.strip(_QUOTES) for piece in _SPLIT_RE.split(text))  # quotes: pasted from usage text
+    return [_Word(piece, piece.lower()) for piece in pieces if piece]
+
+
+def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> Command:
+    first, rest = (words[0].low, words[1:]) if words else ("", [])
+    if first == WATCH:
+        found = _scan(rest, ctx.only(WATCH, _Kind.REGION, _Kind.TASK_ID))
+        ids = _task_ids_for(WATCH, found)
+        region = found.regions[0] if found.regions else _default(default_region, f"{WATCH} {_EXAMPLE_REGION} t-…")
+        return WatchCommand(region, ids)
+    if first == UNWATCH:
+        found = _scan(rest, ctx.only(UNWATCH, _Kind.REGION, _Kind.TASK_ID))
+        return UnwatchCommand(found.regions[0] if found.regions else None, _task_ids_for(UNWATCH, found))
+    if first == SUBSCRIBE:
+        found = _scan(rest, ctx.only(SUBSCRIBE, _Kind.REGION, _Kind.ALL, _Kind.STATUS, _Kind.ACTION))
+        if not (found.regions or found.all_regions):
+            example = f"{SLASH_COMMAND} {SUBSCRIBE} {_EXAMPLE_REGION} failed"
+            _fail(f"`{SUBSCRIBE}` needs a region or `all`, e.g. `{example}`.", None, _REGION_OR_ALL)
+        return SubscribeCommand(_regions(found), found.status, found.action)
+    if first == UNSUBSCRIBE:
+        found = _scan(rest, ctx.only(UNSUBSCRIBE, _Kind.REGION, _Kind.ALL))
+        return UnsubscribeCommand(_regions(found) if found.regions or found.all_regions else None)
+    if first == LIST:
+        _scan(rest, ctx.only(LIST))
+        return ListCommand()
+    found = _scan(words, ctx)
+    if found.start is not None and found.end is not None and found.start > found.end:
+        start, end = found.said["start"], found.said["end"]
+        _fail(f"The start `{_show(start)}` is after the end `{_show(end)}`.", end, "a `to` time after the start")
+    regions = _regions(found) or (_default(default_region, f"{_EXAMPLE_REGION} failed"),)
+    return QueryCommand(
+        TaskQuery(
+            regions=regions,
+            status=found.status,
+            action=found.action,
+            task_ids=tuple(found.task_ids),
+            start_time=found.start,
+            end_time=found.end,
+            page=found.page or 1,
+            public=found.public,
+        )
+    )
+
+
+def _task_ids_for(command: str, found: _Found) -> tuple[str, ...]:
+    if len(found.regions) > 1:
+        _fail(f"`{command}` takes one region.", found.regions[1], "one region, then task ids")
+    if not found.task_ids:
+        example = f"{SLASH_COMMAND} {command} {_EXAMPLE_REGION} t-…"
+        _fail(f"`{command}` needs at least one task id, e.g. `{example}`.", None, _Kind.TASK_ID.value)
+    return tuple(found.task_ids)
+
+
+def _regions(found: _Found) -> tuple[str, ...]:
+    return (ALL_REGIONS,) if found.all_regions else tuple(found.regions)
+
+
+def _default(default_region: str | None, example: str) -> str:
+    if default_region and default_region.strip():
+        return default_region.strip().lower()
+    _fail(
+        f"No region given, and no default region is set. Name one, e.g. `{SLASH_COMMAND} {example}`, "
+        f"or set {DEFAULT_REGION_ENV} (e.g. {DEFAULT_REGION_ENV}={_EXAMPLE_REGION}).",
+        None,
+        _REGION_OR_ALL,
+    )
+
+
+def _scan(words: list[_Word], ctx: _Context) -> _Found:
+    found = _Found()
+    i = 0
+    while i < len(words):
+        i = _take(words, i, found, ctx)
+    return found
+
+
+def _take(words: list[_Word], i: int, found: _Found, ctx: _Context) -> int:
+    """Applies the word at `i`, and its arguments, to `found`; returns the index of the next word."""
+    word = words[i]
+    kind = _kind_of(word, ctx, first=i == 0)
+    if kind not in ctx.kinds:
+        _fail(f"`{_show(word.raw)}` can't be used with `{ctx.command}`.", word.raw, ctx.expected)
+    if kind is _Kind.REGION or kind is _Kind.ALL:
+        conflict = found.regions if kind is _Kind.ALL else found.all_regions
+        if conflict:
+            _fail("`all` already means every region: give `all` or regions, not both.", word.raw, _REGION_OR_ALL)
+        found.all_regions = kind is _Kind.ALL
+        if kind is _Kind.REGION and word.low not in found.regions:
+            found.regions.append(word.low)
+    elif kind is _Kind.TASK_ID and word.low not in found.task_ids:
+        if len(found.task_ids) >= MAX_TASK_IDS:
+            _fail(f"Too many task ids: at most {MAX_TASK_IDS}.", word.raw, f"at most {MAX_TASK_IDS} task ids")
+        found.task_ids.append(word.low)
+    elif kind is _Kind.STATUS:
+        _set_once(found, "status", STATUS_ALIASES[alias_key(word.low)], word.raw, "status")
+    elif kind is _Kind.ACTION:
+        _set_once(found, "action", ACTION_ALIASES[alias_key(word.low)], word.raw, "action")
+    elif kind is _Kind.PUBLIC:
+        found.public = True
+    elif kind is _Kind.PAGE:
+        _set_once(found, "page", _page(words, i + 1, word), _said(words, i, 1), "page number")
+        return i + 2
+    elif kind is _Kind.TIME:
+        moment, used = _time(words, i, ctx.now)
+        name = "start" if word.low in START_WORDS else "end"
+        _set_once(found, name, moment, _said(words, i, used), f"{name} time")
+        return i + 1 + used
+    return i + 1
+
+
+def _kind_of(word: _Word, ctx: _Context, *, first: bool) -> _Kind:
+    low, key = word.low, alias_key(word.low)
+    if low in ctx.known_regions:
+        return _Kind.REGION
+    if key in STATUS_ALIASES:
+        return _Kind.STATUS
+    if key in ACTION_ALIASES:
+        return _Kind.ACTION
+    if TASK_ID_RE.fullmatch(low):
+        return _Kind.TASK_ID
+    for kind, keywords in _KEYWORDS.items():
+        if low in keywords:
+            return kind
+    shown = _show(word.raw)
+    if low in CHANNEL_COMMANDS:
+        example = f"{SLASH_COMMAND} {low} …"
+        _fail(f"`{shown}` is a command of its own and must come first, e.g. `{example}`.", word.raw, ctx.expected)
+    if REGION_LIKE_RE.fullmatch(low):
+        _fail(f"Unknown region `{shown}`.", word.raw, _Kind.REGION.value, _closest(low, ctx.known_regions))
+    if low.startswith(TASK_ID_PREFIX):
+        expected = f"a task id: `t-` and up to {MAX_TASK_ID_LENGTH - 2} letters and digits"
+        _fail(f"`{shown}` is not a task id.", word.raw, expected)
+    _fail(f"Unknown word `{shown}`.", word.raw, ctx.expected, _hint(low, ctx, first))
+
+
+def _hint(low: str, ctx: _Context, first: bool) -> str | None:
+    """The closest valid word; for a bare duration, time or number, the keyword it lacks."""
+    if _Kind.TIME in ctx.kinds and looks_like_duration(low):
+        return f"{SINCE} {low}"
+    if _Kind.TIME in ctx.kinds and looks_like_moment(low):
+        return f"{FROM} {low}"
+    if _Kind.PAGE in ctx.kinds and NUMBER_RE.fullmatch(low):
+        return f"{PAGE} {low}"
+    vocabulary = [keyword for kind in ctx.kinds for keyword in _KEYWORDS.get(kind, ())]
+    if _Kind.REGION in ctx.kinds:
+        vocabulary += ctx.known_regions
+    if first and not ctx.command:
+        vocabulary += [*CHANNEL_COMMANDS, "help"]
+    return _closest(low, vocabulary)
+
+
+def _closest(low: str, vocabulary: Iterable[str]) -> str | None:
+    if len(low) > _SHOWN_LENGTH:  # nothing that long is close to a keyword; spare difflib the work
+        return None
+    matches = difflib.get_close_matches(low, sorted(vocabulary), n=1, cutoff=0.6)
+    return matches[0] if matches else None
+
+
+def _set_once(found: _Found, name: str, value: object, said: str, what: str) -> None:
+    current = getattr(found, name)
+    if current is not None and current != value:
+        first = found.said[name]
+        _fail(f"More than one {what}: `{_show(first)}` and `{_show(said)}`.", said, f"one {what}")
+    setattr(found, name, value)
+    found.said.setdefault(name, said)
+
+
+def _said(words: list[_Word], i: int, used: int) -> str:
+    return " ".join(word.raw for word in words[i : i + 1 + used])
+
+
+def _page(words: list[_Word], i: int, keyword: _Word) -> int:
+    expected = f"a page number from 1 to {MAX_PAGE}"
+    if i >= len(words):
+        _fail(f"`{keyword.raw}` needs a number.", keyword.raw, expected)
+    word = words[i]
+    if not NUMBER_RE.fullmatch(word.low) or not 1 <= int(word.low) <= MAX_PAGE:
+        _fail(f"`{_show(word.raw)}` is not a page number.", word.raw, expected)
+    return int(word.low)
+
+
+def _time(words: list[_Word], i: int, now: datetime) -> tuple[datetime, int]:
+    """The moment set by `since`/`from`/`to` at `i`, and how many argument words it used (1 or 2)."""
+    keyword = words[i]
+    is_since = keyword.low == SINCE
+    expected = DURATION_EXAMPLES if is_since else TIME_EXAMPLES
+    if i + 1 >= len(words):
+        _fail(f"`{keyword.raw}` needs {'a duration' if is_since else 'a time'}.", keyword.raw, expected)
+    text, used = words[i + 1].low, 1
+    after = words[i + 2].low if i + 2 < len(words) else ""
+    if is_since and NUMBER_RE.fullmatch(text) and after in DURATION_UNITS:
+        text, used = text + after, 2  # `since 2 hours`
+    elif not is_since and is_date(text) and is_clock(after):
+        text, used = f"{text}t{after}", 2  # `from 2026-11-01 10:00`
+    try:
+        if is_since:
+            return since(now, text), used
+        return parse_moment(text, end_of_day=keyword.low in END_WORDS), used
+    except TimeWordError as error:
+        shown = _show(_said(words, i + 1, used - 1))
+        _fail(f"`{shown}` {error.reason}.", words[i + 1].raw, expected, error.suggestion)
+
+
+def _show(raw: str) -> str:
+    """A word as quoted in a message: short, and unable to close the surrounding code span."""
+    shown = raw.replace("`", "'")
+    return shown if len(shown) <= _SHOWN_LENGTH else shown[: _SHOWN_LENGTH - 1] + "…"
+
+
+def _fail(head: str, token: str | None, expected: str, suggestion: str | None = None) -> NoReturn:
+    message = f"{head} Expected {expected}."
+    if suggestion is not None:
+        message += f" Did you mean `{_show(suggestion)}`?"
+    raise _Abort(UsageError(message, token, expected, suggestion))
