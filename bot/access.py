@@ -1,0 +1,44 @@
+"""Who may ask what: pure checks over the access-control settings. Empty allow-lists mean "everyone",
+except cancelling, which nobody may do unless named in ECS_TASKS_CANCEL_USER_IDS."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from shared.config import Settings
+
+
+@dataclass(frozen=True)
+class Denied:
+    reason: str
+
+
+def check_workspace(settings: Settings, *, team_id: str | None, channel_id: str | None) -> Denied | None:
+    if settings.allowed_team_ids and team_id not in settings.allowed_team_ids:
+        return Denied("ecs-tasks is not enabled for this Slack workspace (ECS_TASKS_ALLOWED_TEAM_IDS).")
+    if settings.allowed_channel_ids and channel_id not in settings.allowed_channel_ids:
+        return Denied(
+            "ecs-tasks is not enabled in this channel. Ask an admin to add it to ECS_TASKS_ALLOWED_CHANNEL_IDS, "
+            "or use a channel where it is enabled."
+        )
+    return None
+
+
+def check_regions(settings: Settings, regions: Sequence[str]) -> Denied | None:
+    """`all` is narrowed to the allowed regions elsewhere; named regions must each be allowed."""
+    if not settings.allowed_regions:
+        return None
+    refused = [r for r in regions if r != "all" and r not in settings.allowed_regions]
+    if refused:
+        allowed = ", ".join(sorted(settings.allowed_regions))
+        return Denied(f"Region {', '.join(refused)} may not be queried here. Allowed regions: {allowed}.")
+    return None
+
+
+def may_cancel(settings: Settings, user_id: str | None) -> bool:
+    return bool(user_id) and user_id in settings.cancel_user_ids
+
+
+def cancel_denied() -> Denied:
+    return Denied("You may not cancel tasks. An admin can add your Slack user id to ECS_TASKS_CANCEL_USER_IDS.")

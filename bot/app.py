@@ -1,0 +1,43 @@
+"""The Slack Bolt app: verification and listeners. Platform adapters live in `functions/`."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+
+from bot.deps import BotDeps
+from bot.listeners import task_actions, task_list
+from shared.errors import ConfigurationError
+from shared.log import register_secret
+
+# Web API calls from lazy work must end well within the function's timeout.
+SLACK_HTTP_TIMEOUT_S = 10
+
+
+def build_app(deps: BotDeps, *, web_client: WebClient | None = None) -> App:
+    settings = deps.settings
+    if settings.slack_signing_secret is None:
+        raise ConfigurationError("SLACK_SIGNING_SECRET is not set: every Slack request must be verified with it.")
+    signing_secret = settings.slack_signing_secret.get_secret_value()
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    register_secret(signing_secret)
+    register_secret(token)
+    client = web_client or WebClient(
+        token=token,
+        base_url=settings.slack_api_url or WebClient.BASE_URL,
+        timeout=SLACK_HTTP_TIMEOUT_S,
+    )
+    app = App(
+        signing_secret=signing_secret,
+        client=client,
+        # Answer before returning (FaaS): ECS work goes to lazy listeners, the ack goes back at once.
+        process_before_response=True,
+        # No auth.test at start-up: it would cost a Slack round trip on every cold start.
+        token_verification_enabled=False,
+        name="ecs-tasks",
+    )
+    task_list.register(app, deps, channel_commands=deps.channel_command_handler)
+    task_actions.register(app, deps)
+    if deps.register_extra is not None:
+        deps.register_extra(app, deps)
+    return app

@@ -1,0 +1,59 @@
+"""Putting a card in front of the user: a new message, or the original one replaced in place.
+
+Ephemeral messages can only be changed through the response_url; messages in the channel through
+`chat.update`. Every outcome is logged; a failed delivery is never silent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from shared.cards import Message
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from shared.log import log_event
+
+RESPONSE_EPHEMERAL = "ephemeral"
+RESPONSE_IN_CHANNEL = "in_channel"
+
+
+def post_new(respond: Respond, client: WebClient, message: Message, *, public: bool, channel_id: str | None) -> None:
+    """Answer a slash command: ephemeral through the response_url, or a channel message the bot can update."""
+    if public and channel_id:
+        try:
+            client.chat_postMessage(channel=channel_id, **message.as_kwargs())
+            log_event("slack.deliver", via="chat.postMessage", outcome="ok")
+            return
+        except SlackApiError as error:
+            # Private channels the bot is not in: the response_url can still post there, as the app.
+            log_event("slack.deliver", via="chat.postMessage", outcome=str(error.response.get("error")))
+    _respond(respond, message, response_type=RESPONSE_IN_CHANNEL if public else RESPONSE_EPHEMERAL)
+
+
+def replace_in_place(respond: Respond, client: WebClient, message: Message, *, container: Mapping[str, Any]) -> None:
+    """Replace the message whose button was clicked."""
+    channel_id = container.get("channel_id")
+    message_ts = container.get("message_ts")
+    if not container.get("is_ephemeral") and channel_id and message_ts:
+        try:
+            client.chat_update(channel=channel_id, ts=message_ts, **message.as_kwargs())
+            log_event("slack.deliver", via="chat.update", outcome="ok")
+            return
+        except SlackApiError as error:
+            # Messages posted through a response_url are not ours to chat.update: replace them there.
+            log_event("slack.deliver", via="chat.update", outcome=str(error.response.get("error")))
+    _respond(respond, message, replace_original=True)
+
+
+def reply_ephemeral(respond: Respond, message: Message) -> None:
+    """A new ephemeral message for the clicking user, leaving the card as it is."""
+    _respond(respond, message, response_type=RESPONSE_EPHEMERAL, replace_original=False)
+
+
+def _respond(respond: Respond, message: Message, **options: Any) -> None:
+    response = respond(**message.as_kwargs(), **options)
+    outcome = "ok" if response.status_code == 200 else f"http_{response.status_code}"
+    log_event("slack.deliver", via="response_url", outcome=outcome, **options)

@@ -1,0 +1,49 @@
+"""At-least-once deliveries (Function Compute async invocations) do their work once.
+
+The unit of work is claimed in the store before it runs; a second delivery of the same request finds the
+claim and stops. A claim whose worker died is taken over when its lease runs out, so nothing is lost.
+If the store itself is unreachable the work still runs: a rare duplicate beats a lost answer.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+
+from slack_bolt.request import BoltRequest
+
+from bot.deps import BotDeps
+from shared.log import log_event
+
+# Longer than any lazy function may run (the function timeout), so a live worker is never overtaken.
+LEASE = timedelta(minutes=10)
+SIGNATURE_HEADER = "x-slack-signature"
+
+
+def delivery_key(request: BoltRequest, function_name: str) -> str:
+    """Slack's signature is unique per request (it covers the timestamp and body)."""
+    signature = (request.headers.get(SIGNATURE_HEADER) or [""])[0]
+    digest = hashlib.sha256(f"{signature}\n{request.raw_body}".encode()).hexdigest()
+    return f"lazy:{function_name}:{digest}"
+
+
+def run_once(deps: BotDeps, key: str, work: Callable[[], None]) -> None:
+    # Imported here: SQLAlchemy stays off the ack path, which must answer Slack within 3 seconds.
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        store = deps.store()
+        owned = store.claim(key, now=deps.clock(), lease=LEASE)
+    except SQLAlchemyError as error:
+        log_event("store.unavailable", outcome=type(error).__name__, claim_key=key)
+        work()
+        return
+    if not owned:
+        log_event("lazy.duplicate", outcome="skipped", claim_key=key)
+        return
+    work()
+    try:
+        store.complete(key)
+    except SQLAlchemyError as error:
+        log_event("store.unavailable", outcome=type(error).__name__, claim_key=key)

@@ -1,0 +1,264 @@
+"""A local stand-in for Function Compute 3.0 (dev tooling): HTTP requests become FC 3.0 HTTP trigger events
+for the very handler that runs in the cloud, and `InvokeFunction` (async, V3-signed) re-invokes it.
+
+Used by `ecs-tasks serve` and by the end-to-end tests. `duplicate_deliveries` makes every async invocation
+arrive more than once, as Function Compute's at-least-once delivery may.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from shared import signer
+
+Handler = Callable[[bytes, Any], dict[str, Any]]
+INVOKE_PATH_PREFIX = "/2023-03-30/functions/"
+DEFAULT_ACCOUNT_ID = "1234567890123456"
+
+
+@dataclass(frozen=True)
+class FunctionMeta:
+    name: str
+    handler: str = "functions.http.handler"
+    memory: int = 256
+    timeout: int = 60
+
+
+@dataclass(frozen=True)
+class FcContext:
+    """The attributes of Function Compute's `context` that the handlers read."""
+
+    request_id: str
+    function: FunctionMeta
+    region: str = "cn-hangzhou"
+    account_id: str = DEFAULT_ACCOUNT_ID
+
+
+@dataclass
+class Invocation:
+    function_name: str
+    payload: bytes
+    invocation_type: str
+    result: dict[str, Any] | None = None
+
+
+@dataclass
+class FcServer:
+    handler: Handler
+    function_name: str = "ecs-tasks"
+    credentials: Mapping[str, str] = field(default_factory=dict)  # AccessKeyId -> secret, for InvokeFunction
+    duplicate_deliveries: int = 1
+    region: str = "cn-hangzhou"
+    invocations: list[Invocation] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+    _threads: list[threading.Thread] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
+        server = ThreadingHTTPServer((host, port), _make_request_handler(self))
+        server.daemon_threads = True
+        self._server = server
+        threading.Thread(target=server.serve_forever, name="fc-server", daemon=True).start()
+        return self.base_url
+
+    @property
+    def base_url(self) -> str:
+        assert self._server is not None, "start() first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def serve_forever(self) -> None:
+        while self._server is not None:
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def wait_for_async(self, timeout: float = 10.0) -> None:
+        """Block until every queued async invocation has finished (tests and the demo)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                pending = [t for t in self._threads if t.is_alive()]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(pending)} async invocations still running")
+            pending[0].join(timeout=0.05)
+
+    def __enter__(self) -> FcServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # --- invocations ------------------------------------------------------------------------
+
+    def context(self) -> FcContext:
+        return FcContext(request_id=str(uuid.uuid4()), function=FunctionMeta(self.function_name), region=self.region)
+
+    def invoke_http(self, event: dict[str, Any]) -> dict[str, Any]:
+        return self.handler(json.dumps(event).encode(), self.context())
+
+    def invoke_async(self, payload: bytes) -> None:
+        record = Invocation(self.function_name, payload, "Async")
+        with self._lock:
+            self.invocations.append(record)
+        for _ in range(self.duplicate_deliveries):
+            thread = threading.Thread(target=self._run_async, args=(record,), daemon=True)
+            with self._lock:
+                self._threads.append(thread)
+            thread.start()
+
+    def _run_async(self, record: Invocation) -> None:
+        record.result = self.handler(record.payload, self.context())
+
+    def verify_invoke_signature(
+        self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
+    ) -> str | None:
+        """None when the V3 signature is right, else the error code Function Compute would answer."""
+        authorization = signer.V3Authorization.parse(headers.get("authorization", ""))
+        if authorization is None:
+            return "IncompleteSignature"
+        secret = self.credentials.get(authorization.access_key_id)
+        if secret is None:
+            return "InvalidAccessKeyId.NotFound"
+        if headers.get("x-acs-content-sha256") != hashlib.sha256(body).hexdigest():
+            return "ContentSHA256Mismatch"
+        if "host" not in authorization.signed_headers:
+            return "IncompleteSignature"
+        signed = {name: headers.get(name, "") for name in authorization.signed_headers}
+        expected = signer.v3_authorization(
+            method=method,
+            pathname=path,
+            query=query,
+            signed_headers=signed,
+            payload_sha256=headers.get("x-acs-content-sha256", ""),
+            access_key_id=authorization.access_key_id,
+            access_key_secret=secret,
+        )
+        return None if expected.signature == authorization.signature else "SignatureDoesNotMatch"
+
+
+def http_event(
+    *, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, source_ip: str
+) -> dict[str, Any]:
+    """An FC 3.0 HTTP trigger event, shaped like `../shared/reference/fc3-events/http-trigger-event.json`."""
+    try:
+        text, is_base64 = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        text, is_base64 = base64.b64encode(body).decode(), True
+    now = datetime.now(timezone.utc)
+    return {
+        "version": "v1",
+        "rawPath": path,
+        "headers": dict(headers),
+        "queryParameters": dict(query),
+        "body": text,
+        "isBase64Encoded": is_base64,
+        "requestContext": {
+            "accountId": DEFAULT_ACCOUNT_ID,
+            "domainName": headers.get("Host", "127.0.0.1"),
+            "domainPrefix": DEFAULT_ACCOUNT_ID,
+            "requestId": str(uuid.uuid4()),
+            "time": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "timeEpoch": str(int(now.timestamp() * 1000)),
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": headers.get("User-Agent", ""),
+            },
+        },
+    }
+
+
+def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
+    class RequestHandler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # the handler logs JSON lines itself
+
+        def do_GET(self) -> None:
+            self._handle()
+
+        def do_POST(self) -> None:
+            self._handle()
+
+        def _handle(self) -> None:
+            parts = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            if parts.path.startswith(INVOKE_PATH_PREFIX) and parts.path.endswith("/invocations"):
+                self._invoke(parts.path, query, body)
+                return
+            # FC joins repeated headers with commas; so does this dict of the last-seen values.
+            headers: dict[str, str] = {}
+            for name, value in self.headers.items():
+                headers[name] = f"{headers[name]},{value}" if name in headers else value
+            event = http_event(
+                method=self.command,
+                path=parts.path,
+                query=query,
+                headers=headers,
+                body=body,
+                source_ip=self.client_address[0],
+            )
+            result = server.invoke_http(event)
+            self._reply(result.get("statusCode", 200), result.get("headers") or {}, _body_bytes(result))
+
+        def _invoke(self, path: str, query: dict[str, str], body: bytes) -> None:
+            lowered = {k.lower(): v for k, v in self.headers.items()}
+            error = server.verify_invoke_signature("POST", path, query, lowered, body)
+            if error is not None:
+                payload = json.dumps({"Code": error, "Message": error, "RequestId": str(uuid.uuid4())}).encode()
+                self._reply(
+                    403 if error == "SignatureDoesNotMatch" else 400, {"content-type": "application/json"}, payload
+                )
+                return
+            name = path[len(INVOKE_PATH_PREFIX) :].split("/", 1)[0]
+            if name != server.function_name:
+                self._reply(404, {"content-type": "application/json"}, b'{"Code":"FunctionNotFound"}')
+                return
+            if lowered.get("x-fc-invocation-type", "Sync").lower() == "async":
+                server.invoke_async(body)
+                self._reply(202, {"x-fc-request-id": str(uuid.uuid4())}, b"")
+                return
+            result = server.handler(body, server.context())
+            self._reply(200, {"content-type": "application/json"}, json.dumps(result).encode())
+
+        def _reply(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers.items():
+                if name.lower() not in ("content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    return RequestHandler
+
+
+def _body_bytes(result: Mapping[str, Any]) -> bytes:
+    body = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        return base64.b64decode(body)
+    return body.encode() if isinstance(body, str) else bytes(body)

@@ -1,0 +1,161 @@
+"""The Function Compute 3.0 adapter: pure translators over the real event fixture, the handler's refusals,
+and lazy work through a V3-signed async InvokeFunction delivered at least once."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any
+
+import pytest
+
+from emulators.ecs import EcsEmulator
+from emulators.fc_server import FcServer, http_event
+from emulators.slack import SlackEmulator, SlackSender
+from functions.fc_event import LAZY_FUNCTION_HEADER, LAZY_ONLY_HEADER, MAX_BODY_BYTES, to_bolt_request, to_fc_response
+from functions.http import handler, reset_app
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SIGNING_SECRET, SLACK_PATH, fc3_reference_event
+
+CHANNEL = "C0OPS"
+USER = "U0ALICE"
+
+
+class Context:
+    request_id = "req-test-1"
+
+
+def test_reference_event_translates_to_a_bolt_request() -> None:
+    # Given the real FC 3.0 HTTP trigger event
+    event = fc3_reference_event()
+    # When translated
+    request = to_bolt_request(event)
+    # Then the body and the (lower-cased) headers come through
+    assert request.raw_body == "haha"
+    assert request.headers["x-acs-action"] == ["InvokeFunction"]
+    assert request.headers["content-type"] == ["application/octet-stream"]
+
+
+def test_base64_bodies_are_decoded() -> None:
+    event = fc3_reference_event()
+    event["body"] = base64.b64encode(b"text=hello%20world").decode()
+    event["isBase64Encoded"] = True
+    assert to_bolt_request(event).raw_body == "text=hello%20world"
+
+
+def test_lazy_markers_from_the_public_trigger_are_dropped() -> None:
+    event = fc3_reference_event()
+    event["headers"][LAZY_ONLY_HEADER] = "1"
+    event["headers"][LAZY_FUNCTION_HEADER] = "answer_query"
+    public = to_bolt_request(event)
+    assert public.lazy_only is False and public.lazy_function_name is None
+    ours = to_bolt_request(event, allow_lazy=True)
+    assert ours.lazy_only is True and ours.lazy_function_name == "answer_query"
+
+
+def test_bolt_response_translates_to_the_fc_reply() -> None:
+    from slack_bolt import BoltResponse
+
+    reply = to_fc_response(BoltResponse(status=200, body='{"ok":true}', headers={"content-type": "application/json"}))
+    assert reply == {
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": '{"ok":true}',
+        "isBase64Encoded": False,
+    }
+
+
+@pytest.mark.parametrize(
+    ("mutate", "status"),
+    [
+        (lambda e: e["requestContext"]["http"].update(method="GET"), 405),
+        (lambda e: e.update(body=base64.b64encode(b"\xff\xfe").decode(), isBase64Encoded=True), 400),
+        (lambda e: e.update(body="!!!", isBase64Encoded=True), 400),
+        (lambda e: e.update(body="x" * (MAX_BODY_BYTES + 1)), 413),
+    ],
+)
+def test_handler_refuses_what_is_not_a_slack_request(app_env: dict[str, str], mutate: Any, status: int) -> None:
+    event = fc3_reference_event()
+    mutate(event)
+    reply = handler(json.dumps(event).encode(), Context())
+    assert reply["statusCode"] == status
+    assert "Traceback" not in reply["body"]
+
+
+def test_event_that_is_not_json_is_a_400(app_env: dict[str, str]) -> None:
+    assert handler(b"\x00not json", Context())["statusCode"] == 400
+    assert handler(b"[1, 2]", Context())["statusCode"] == 400
+
+
+def test_unsigned_reference_event_is_a_401(app_env: dict[str, str], ecs: EcsEmulator) -> None:
+    reply = handler(json.dumps(fc3_reference_event()).encode(), Context())
+    assert reply["statusCode"] == 401 and ecs.calls == []
+
+
+# --- lazy work through InvokeFunction --------------------------------------------------------------
+
+
+@pytest.fixture
+def fc_async(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The FC stand-in with async InvokeFunction, delivering every invocation twice (at least once)."""
+    server = FcServer(handler=handler, credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, duplicate_deliveries=2)
+    url = server.start()
+    monkeypatch.setenv("FC_FUNCTION_NAME", server.function_name)
+    monkeypatch.setenv("FC_ENDPOINT", url)
+    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
+    monkeypatch.setenv("FC_ACCOUNT_ID", "1234567890123456")
+    reset_app()
+    yield server
+    server.stop()
+    reset_app()
+
+
+def test_lazy_work_is_invoked_async_signed_and_posts_once_when_delivered_twice(
+    fc_async: FcServer, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    ecs.add_task(
+        TaskId="t-bp1async",
+        RegionId="cn-hangzhou",
+        TaskAction="ImportImage",
+        TaskStatus="Failed",
+        CreationTime="2026-11-28T10:00:00Z",
+        FinishedTime="2026-11-28T10:05:00Z",
+    )
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=fc_async.base_url + SLACK_PATH)
+    response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    started = time.monotonic()
+    response = sender.slash_command("cn-hangzhou failed", user_id=USER, channel_id=CHANNEL, response_url=response_url)
+    assert response.status_code == 200 and time.monotonic() - started < 3.0
+    fc_async.wait_for_async(timeout=20)
+    # The InvokeFunction request passed the V3 signature check (else nothing would have been queued)
+    (invocation,) = fc_async.invocations
+    payload = json.loads(invocation.payload)
+    assert payload["ecs_tasks_lazy"]["headers"][LAZY_FUNCTION_HEADER] == "answer_query"
+    # Both deliveries ran; exactly one answer reached Slack
+    assert [r.result["statusCode"] for r in [invocation]] == [200]
+    answers = slack.calls_to("response_url")
+    assert len(answers) == 1 and "t-bp1async" in json.dumps(answers[0].args["blocks"])
+    assert len([c for c in ecs.calls if c.action == "DescribeTasks"]) == 1
+
+
+def test_invoke_failure_tells_the_user_instead_of_silence(
+    fc_async: FcServer, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    fc_async.credentials = {}  # InvokeFunction now refuses our signature
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=fc_async.base_url + SLACK_PATH)
+    response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    response = sender.slash_command("cn-hangzhou failed", user_id=USER, channel_id=CHANNEL, response_url=response_url)
+    assert response.status_code == 200
+    (notice,) = slack.wait_for_calls(1, method="response_url")
+    assert "could not start" in notice.args["text"]
+    assert ecs.calls == []
+
+
+def test_http_event_builder_matches_the_reference_shape() -> None:
+    event = http_event(
+        method="POST", path="/slack/events", query={}, headers={"Host": "h"}, body=b"a=1", source_ip="127.0.0.1"
+    )
+    reference = fc3_reference_event()
+    assert set(event) == set(reference)
+    assert set(event["requestContext"]) >= set(reference["requestContext"]) - {"triggerId"}
+    assert set(event["requestContext"]["http"]) == set(reference["requestContext"]["http"])

@@ -1,0 +1,328 @@
+"""End to end over loopback: a request signed as Slack signs it → the FC 3.0 handler (through the local FC
+stand-in) → the ECS emulator (signatures verified) → the response_url or Web API of the Slack emulator."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+
+from emulators.ecs import EcsEmulator
+from emulators.fc_server import FcServer
+from emulators.slack import SlackEmulator, SlackSender
+from shared.cards import ACTION_CANCEL, ACTION_DETAILS, ACTION_NEXT, ACTION_REFRESH, base_action_id
+from tests.conftest import fixed_task
+
+CHANNEL = "C0OPS"
+USER = "U0ALICE"
+ACK_DEADLINE_S = 3.0
+
+
+def seed_failed_imports(ecs: EcsEmulator, now: datetime, count: int = 12) -> None:
+    for i in range(count):
+        created = now - timedelta(hours=2, minutes=i)
+        ecs.add_task(
+            **fixed_task(
+                f"t-bp1fail{i:03d}",
+                status="Failed",
+                created=created,
+                finished=created + timedelta(minutes=7),
+                resource_id=f"m-bp1img{i:03d}",
+            )
+        )
+    ecs.add_task(**fixed_task("t-bp1done001", status="Finished", created=now, finished=now))
+
+
+def send_command(sender: SlackSender, slack: SlackEmulator, text: str, **kwargs: Any) -> tuple[Any, float, str]:
+    response_url = slack.new_response_url(channel_id=kwargs.get("channel_id", CHANNEL), user_id=USER)
+    started = time.monotonic()
+    response = sender.slash_command(
+        text, user_id=USER, channel_id=kwargs.pop("channel_id", CHANNEL), response_url=response_url, **kwargs
+    )
+    return response, time.monotonic() - started, response_url
+
+
+def wait_for_response(slack: SlackEmulator, count: int = 1, timeout: float = 10.0) -> list[Any]:
+    return slack.wait_for_calls(count, timeout=timeout, method="response_url")
+
+
+def buttons(blocks: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Every interactive element in the blocks, by action_id."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for block in blocks:
+        elements = list(block.get("elements", []))
+        if "accessory" in block:
+            elements.append(block["accessory"])
+        for element in elements:
+            if "action_id" in element:
+                found.setdefault(base_action_id(element["action_id"]), []).append(element)
+    return found
+
+
+def all_text(blocks: list[dict[str, Any]]) -> str:
+    import json
+
+    return json.dumps(blocks, ensure_ascii=False)
+
+
+# --- the command ---------------------------------------------------------------------------------
+
+
+def test_failed_imports_card_arrives_after_a_fast_ack(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
+) -> None:
+    # Given failed ImportImage tasks in cn-hangzhou
+    seed_failed_imports(ecs, now)
+    # When the user types the command
+    response, elapsed, _ = send_command(sender, slack, "cn-hangzhou failed ImportImage")
+    # Then Slack gets its acknowledgement at once, with no ECS call on the ack path
+    assert response.status_code == 200 and elapsed < ACK_DEADLINE_S
+    # And the card arrives through the response_url, ephemeral, listing the failed tasks
+    (call,) = wait_for_response(slack)
+    message = call.args
+    assert message.get("response_type", "ephemeral") == "ephemeral"
+    text = all_text(message["blocks"])
+    assert "t-bp1fail000" in text and "t-bp1done001" not in text
+    assert "<!date^" in text
+    ids = buttons(message["blocks"])
+    assert ACTION_REFRESH in ids and ACTION_NEXT in ids and ACTION_DETAILS in ids
+    assert ACTION_CANCEL not in ids, "nobody may cancel unless ECS_TASKS_CANCEL_USER_IDS names them"
+    describe = [c for c in ecs.calls if c.action == "DescribeTasks"]
+    assert describe and describe[-1].params["TaskStatus"] == "Failed"
+    assert describe[-1].params["TaskAction"] == "ImportImage"
+
+
+def test_next_page_and_refresh_replace_the_card_in_place(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
+) -> None:
+    seed_failed_imports(ecs, now, count=12)
+    _, _, response_url = send_command(sender, slack, "cn-hangzhou failed import")
+    (first,) = wait_for_response(slack)
+    next_button = buttons(first.args["blocks"])[ACTION_NEXT][0]
+    # When the user clicks Next on the ephemeral card
+    click = sender.block_action(
+        action_id=next_button["action_id"],
+        value=next_button["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=response_url,
+        is_ephemeral=True,
+    )
+    assert click.status_code == 200
+    second = wait_for_response(slack, 2)[-1]
+    # Then page 2 replaces the original through the response_url
+    assert second.args.get("replace_original") is True
+    assert "t-bp1fail010" in all_text(second.args["blocks"])
+    assert [c.params.get("PageNumber") for c in ecs.calls if c.action == "DescribeTasks"][-1] == "2"
+    # And Refresh re-queries the same page
+    refresh = buttons(second.args["blocks"])[ACTION_REFRESH][0]
+    sender.block_action(
+        action_id=refresh["action_id"],
+        value=refresh["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=response_url,
+        is_ephemeral=True,
+    )
+    third = wait_for_response(slack, 3)[-1]
+    assert third.args.get("replace_original") is True
+    assert [c.params.get("PageNumber") for c in ecs.calls if c.action == "DescribeTasks"][-1] == "2"
+
+
+def test_details_show_progress_and_error_codes(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
+) -> None:
+    ecs.add_task(
+        TaskId="t-bp1broken",
+        RegionId="cn-hangzhou",
+        TaskAction="ImportImage",
+        created_ago_s=3600,
+        waiting_s=10,
+        processing_s=60,
+        outcome="Failed",
+        total_count=2,
+        errors=[
+            {
+                "ErrorCode": "InvalidImage.Format",
+                "ErrorMsg": "The image format is not supported.",
+                "Name": "OSSObject",
+                "Value": "images/web.qcow2",
+            }
+        ],
+    )
+    _, _, response_url = send_command(sender, slack, "cn-hangzhou failed")
+    (card,) = wait_for_response(slack)
+    details = buttons(card.args["blocks"])[ACTION_DETAILS][0]
+    sender.block_action(
+        action_id=details["action_id"],
+        value=details["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=response_url,
+        is_ephemeral=True,
+    )
+    detail = wait_for_response(slack, 2)[-1]
+    text = all_text(detail.args["blocks"])
+    assert "InvalidImage.Format" in text and "The image format is not supported." in text
+    assert any(c.action == "DescribeTaskAttribute" for c in ecs.calls)
+
+
+def test_cancel_is_refused_then_allowed_and_refreshes_the_card(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import http
+
+    ecs.add_task(
+        TaskId="t-bp1export",
+        RegionId="cn-hangzhou",
+        TaskAction="ExportImage",
+        created_ago_s=30,
+        waiting_s=0,
+        processing_s=3600,
+        outcome="Finished",
+    )
+    monkeypatch.setenv("ECS_TASKS_CANCEL_USER_IDS", USER)
+    http.reset_app()
+    _, _, response_url = send_command(sender, slack, "cn-hangzhou processing export")
+    (card,) = wait_for_response(slack)
+    cancel = buttons(card.args["blocks"])[ACTION_CANCEL][0]
+    assert cancel["confirm"]["confirm"]["text"], "cancel asks for confirmation"
+    # A user not on the list is refused, and nothing is cancelled
+    sender.block_action(
+        action_id=cancel["action_id"],
+        value=cancel["value"],
+        channel_id=CHANNEL,
+        user_id="U0MALLORY",
+        response_url=response_url,
+        is_ephemeral=True,
+    )
+    refusal = wait_for_response(slack, 2)[-1]
+    assert "may not cancel" in refusal.args["text"]
+    fc.wait_for_async()
+    assert not any(c.action == "CancelTask" for c in ecs.calls)
+    # The listed user cancels; the card is refreshed in place
+    sender.block_action(
+        action_id=cancel["action_id"],
+        value=cancel["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=response_url,
+        is_ephemeral=True,
+    )
+    calls = wait_for_response(slack, 4)
+    assert [c.action for c in ecs.calls if c.action == "CancelTask"] == ["CancelTask"]
+    assert calls[-1].args.get("replace_original") is True
+    assert "cancelled task" in calls[-2].args["text"]
+
+
+def test_public_answer_is_posted_and_refreshed_with_chat_update(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
+) -> None:
+    seed_failed_imports(ecs, now, count=2)
+    send_command(sender, slack, "cn-hangzhou failed public")
+    (posted,) = slack.wait_for_calls(1, method="chat.postMessage")
+    assert posted.ok and posted.args["channel"] == CHANNEL
+    (message,) = slack.messages(CHANNEL)
+    refresh = buttons(message.blocks)[ACTION_REFRESH][0]
+    sender.block_action(
+        action_id=refresh["action_id"],
+        value=refresh["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER),
+        message={"ts": message.ts, "blocks": message.blocks, "text": message.text},
+        message_ts=message.ts,
+    )
+    (update,) = slack.wait_for_calls(1, method="chat.update")
+    assert update.ok and update.args["ts"] == message.ts
+
+
+# --- what the ack says by itself ----------------------------------------------------------------------
+
+
+def test_unknown_word_gets_a_suggestion_and_no_ecs_call(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    response, elapsed, _ = send_command(sender, slack, "cn-hangzou faild")
+    assert response.status_code == 200 and elapsed < ACK_DEADLINE_S
+    body = response.json()
+    assert "cn-hangzou" in body["text"] and "cn-hangzhou" in body["text"]
+    fc.wait_for_async()
+    assert ecs.calls == []
+
+
+def test_help_lists_examples(fc: FcServer, sender: SlackSender, slack: SlackEmulator) -> None:
+    response, _, _ = send_command(sender, slack, "help")
+    assert "/ecs-tasks" in response.json()["text"]
+
+
+# --- verification --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["forged", "stale", "unsigned"])
+def test_requests_not_signed_by_slack_are_refused(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, kind: str
+) -> None:
+    body = sender.slash_command_body(
+        "cn-hangzhou failed", response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    )
+    headers = {
+        "forged": sender.forged_headers,
+        "stale": sender.stale_headers,
+        "unsigned": lambda b: sender.unsigned_headers(),
+    }[kind](body)
+    response = sender.post_raw(body, headers)
+    assert response.status_code == 401
+    fc.wait_for_async()
+    assert ecs.calls == [] and slack.calls == []
+
+
+def test_malformed_payload_is_a_400(fc: FcServer, sender: SlackSender, ecs: EcsEmulator) -> None:
+    body = "payload=%7Bnot-json"
+    response = sender.post_raw(body, sender.signed_headers(body))
+    assert response.status_code in (400, 401)
+    assert ecs.calls == []
+
+
+# --- ECS trouble never reaches Slack as a timeout -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("faults", "expected"),
+    [
+        ({"throttle_rate": 1.0}, "Throttling"),
+        ({"error_5xx_rate": 1.0}, "Service"),
+    ],
+)
+def test_ecs_failures_become_a_clear_answer(
+    fc: FcServer,
+    sender: SlackSender,
+    slack: SlackEmulator,
+    ecs: EcsEmulator,
+    faults: dict[str, float],
+    expected: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    ecs.faults.update(faults)
+    response, elapsed, _ = send_command(sender, slack, "cn-hangzhou failed")
+    assert response.status_code == 200 and elapsed < ACK_DEADLINE_S
+    answer = wait_for_response(slack, timeout=30)[-1]
+    text = answer.args["text"] + all_text(answer.args.get("blocks", []))
+    assert "RequestId" in text and "Traceback" not in text
+    assert expected in text or "InternalError" in text
+
+
+def test_ten_second_latency_still_acks_fast_then_answers(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import http
+
+    monkeypatch.setenv("ECS_TASKS_ECS_DEADLINE", "2")
+    http.reset_app()
+    ecs.faults.update({"latency_s": 10.0})
+    response, elapsed, _ = send_command(sender, slack, "cn-hangzhou failed")
+    assert response.status_code == 200 and elapsed < ACK_DEADLINE_S
+    answer = wait_for_response(slack, timeout=15)[-1]
+    assert "Client.Timeout" in answer.args["text"] or "Client.Deadline" in answer.args["text"]
