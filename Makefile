@@ -20,7 +20,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(STAMP)
-	$(BIN)/mypy shared bot functions emulators
+	$(BIN)/mypy shared bot functions emulators tools tests
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not soak"
@@ -36,7 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 
 package: $(STAMP)
-	$(BIN)/python -m bench.package_build --out .package
+	$(BIN)/python -m tools.build_package --out .package $(if $(EXTRAS),--extras $(EXTRAS))
 
 clean:
 	rm -rf $(VENV) .package build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -29,7 +29,8 @@ def _env(name: str, default: Any = None, **constraints: Any) -> Any:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True)
+    # Serverless Devs passes unset optional settings as empty strings: treat those as unset.
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True)
 
     # ECS
     ecs_endpoint: str | None = _env("ECS_ENDPOINT")

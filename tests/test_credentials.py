@@ -167,9 +167,7 @@ def test_rotation_in_an_explicit_environ_is_seen(tmp_path: Path) -> None:
     )
 
 
-def test_default_environ_is_os_environ_read_at_each_call(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_default_environ_is_os_environ_read_at_each_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_ACCESS_KEY_ID, "STS.first")
     monkeypatch.setenv(ENV_ACCESS_KEY_SECRET, SECRET)
     monkeypatch.delenv(ENV_SECURITY_TOKEN, raising=False)
@@ -220,9 +218,7 @@ def test_profile_variable_overrides_current(tmp_path: Path) -> None:
 
 
 def test_missing_current_means_the_default_profile(tmp_path: Path) -> None:
-    path = _write_config(
-        tmp_path, _config(_profile("x", access_key_id="X"), _profile("default"), current=None)
-    )
+    path = _write_config(tmp_path, _config(_profile("x", access_key_id="X"), _profile("default"), current=None))
 
     assert DefaultCredentialsProvider({}, path).get().access_key_id == KEY_ID
 

@@ -238,6 +238,4 @@ def test_sdk_v3_leaves_query_names_unencoded() -> None:
     )
     assert ours.header_value() != sdk
     encoded = SdkRequest(method="GET", pathname="/", query={"a%20b": "1"}, headers=headers)
-    assert ours.header_value() == SdkClient.get_authorization(
-        encoded, V3_ALGORITHM, _sha256_hex(b""), "id", "secret"
-    )
+    assert ours.header_value() == SdkClient.get_authorization(encoded, V3_ALGORITHM, _sha256_hex(b""), "id", "secret")

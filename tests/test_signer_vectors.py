@@ -301,9 +301,7 @@ def test_canonical_query_sorts_and_encodes_names_and_values() -> None:
 
 def test_format_timestamp_converts_to_utc() -> None:
     plus_eight = timezone(timedelta(hours=8))
-    assert format_timestamp(datetime(2016, 2, 23, 20, 46, 24, 999, tzinfo=plus_eight)) == (
-        "2016-02-23T12:46:24Z"
-    )
+    assert format_timestamp(datetime(2016, 2, 23, 20, 46, 24, 999, tzinfo=plus_eight)) == ("2016-02-23T12:46:24Z")
 
 
 def test_format_timestamp_rejects_naive_datetimes() -> None:
@@ -332,10 +330,7 @@ def test_signers_reject_naive_timestamps() -> None:
 
 def test_v3_authorization_round_trip() -> None:
     auth = V3Authorization(access_key_id="LTAI5t", signed_headers=("host", "x-acs-date"), signature="ab12")
-    assert (
-        auth.header_value()
-        == "ACS3-HMAC-SHA256 Credential=LTAI5t,SignedHeaders=host;x-acs-date,Signature=ab12"
-    )
+    assert auth.header_value() == "ACS3-HMAC-SHA256 Credential=LTAI5t,SignedHeaders=host;x-acs-date,Signature=ab12"
     assert V3Authorization.parse(auth.header_value()) == auth
 
 

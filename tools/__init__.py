@@ -1,0 +1,1 @@
+"""Developer tools (packaging for Function Compute). Never deployed."""

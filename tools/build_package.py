@@ -1,0 +1,240 @@
+"""Build the Function Compute 3.0 code package: `python -m tools.build_package --out .package`.
+
+The package is the folder `template.yml` deploys (`code: ./.package`):
+
+    .package/shared, .package/bot, .package/functions    our deployed packages, without __pycache__
+    .package/requests, .package/slack_bolt, ...           their dependencies, for the runtime's Python
+
+Function Compute puts the code root (/code) on `sys.path`, so dependencies installed beside our packages
+import with no PYTHONPATH setting; this is the layout of the FC guide "Deploy a code package" (`pip install
+-t .` in the code folder). A `python/` subfolder would need an extra environment variable on the function.
+
+Dependencies are the `dependencies` of pyproject.toml plus the extras named (the database drivers), fetched
+as wheels for the target interpreter and platform (`--only-binary=:all:`): nothing is compiled on this
+machine, so the result runs on FC's Linux whatever this machine is. No bytecode is written: it would be
+for this interpreter, not the runtime's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 has no tomllib; `pip install tomli` there.
+    import tomli as tomllib  # type: ignore[import-not-found]
+
+DEPLOYED_PACKAGES = ("shared", "bot", "functions")
+DEFAULT_PYTHON_VERSION = "3.12"  # template.yml's runtime: python3.12
+DEFAULT_PLATFORM = "manylinux2014_x86_64"  # glibc 2.17: older than FC's Debian 10/11 images
+DEFAULT_EXTRAS = ("postgres", "mysql")  # psycopg[binary] and PyMySQL: either database URL works
+# Written into the output folder so a rebuild may clear it; any other non-empty folder is refused.
+MARKER_FILE = ".ecs-tasks-package"
+# pip's console scripts: their shebang names this machine's interpreter, useless on FC.
+PIP_SCRIPTS_DIR = "bin"
+_IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", "*.pyo")
+
+PipRunner = Callable[[Sequence[str]], None]
+
+
+class BuildError(Exception):
+    """The package cannot be built as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    out: Path
+    python_version: str = DEFAULT_PYTHON_VERSION
+    platforms: tuple[str, ...] = (DEFAULT_PLATFORM,)
+    extras: tuple[str, ...] = DEFAULT_EXTRAS
+
+
+@dataclass(frozen=True)
+class PackageSize:
+    files: int
+    bytes: int
+
+    @property
+    def megabytes(self) -> float:
+        return self.bytes / 1_000_000
+
+
+def project_root() -> Path:
+    return Path(__file__).resolve().parents[1]
+
+
+def load_pyproject(root: Path) -> dict[str, Any]:
+    with (root / "pyproject.toml").open("rb") as handle:
+        loaded: dict[str, Any] = tomllib.load(handle)
+    return loaded
+
+
+def deployed_requirements(pyproject: Mapping[str, Any], extras: Iterable[str]) -> list[str]:
+    """The project's `dependencies` plus those of each extra, in order, without repeats."""
+    project = pyproject["project"]
+    optional: Mapping[str, list[str]] = project.get("optional-dependencies", {})
+    requirements = list(project["dependencies"])
+    for extra in extras:
+        if extra not in optional:
+            known = ", ".join(sorted(optional)) or "none"
+            raise BuildError(f"unknown extra {extra!r}; pyproject.toml defines: {known}")
+        requirements += optional[extra]
+    return list(dict.fromkeys(requirements))
+
+
+def pip_install_command(
+    requirements: Sequence[str], target: Path, python_version: str, platforms: Sequence[str]
+) -> list[str]:
+    platform_args = [arg for platform in platforms for arg in ("--platform", platform)]
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--no-compile",
+        "--target",
+        str(target),
+        *platform_args,
+        "--only-binary=:all:",
+        "--python-version",
+        python_version,
+        "--implementation",
+        "cp",
+        *requirements,
+    ]
+
+
+def run_pip(command: Sequence[str]) -> None:
+    completed = subprocess.run(command, check=False)
+    if completed.returncode != 0:
+        raise BuildError(f"pip failed (exit {completed.returncode}): {' '.join(command)}")
+
+
+def prepare_out_dir(out: Path) -> None:
+    """An empty folder with our marker; a previous package is cleared, anything else is left alone."""
+    if out.exists():
+        if not out.is_dir():
+            raise BuildError(f"{out} exists and is not a folder")
+        if any(out.iterdir()) and not (out / MARKER_FILE).exists():
+            raise BuildError(f"{out} is not empty and was not made by this tool; choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER_FILE).write_text("Built by tools/build_package.py; cleared by the next build.\n")
+
+
+def check_no_shadowing(out: Path, packages: Iterable[str]) -> None:
+    """A dependency that installs a top-level `shared`, `bot` or `functions` would be overwritten."""
+    clashes = [name for name in packages if (out / name).exists() or (out / f"{name}.py").exists()]
+    if clashes:
+        raise BuildError(f"a dependency installed top-level names that clash with ours: {', '.join(clashes)}")
+
+
+def copy_packages(root: Path, out: Path, packages: Iterable[str]) -> None:
+    for name in packages:
+        source = root / name
+        if not (source / "__init__.py").is_file():
+            raise BuildError(f"{source} is not a Python package")
+        shutil.copytree(source, out / name, ignore=_IGNORED)
+
+
+def remove_pip_scripts(out: Path) -> None:
+    scripts = out / PIP_SCRIPTS_DIR
+    if scripts.is_dir():
+        shutil.rmtree(scripts)
+
+
+def measure(folder: Path) -> PackageSize:
+    files = [path for path in folder.rglob("*") if path.is_file()]
+    return PackageSize(files=len(files), bytes=sum(path.stat().st_size for path in files))
+
+
+def zipped_bytes(folder: Path) -> int:
+    """What the upload weighs: the folder deflated into one zip, as `s deploy` sends it."""
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = Path(scratch) / "package.zip"
+        with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    zipped.write(path, path.relative_to(folder))
+        return archive.stat().st_size
+
+
+def build(options: BuildOptions, *, root: Path | None = None, pip: PipRunner = run_pip) -> PackageSize:
+    """Lay out the package in `options.out` and return its size."""
+    root = root or project_root()
+    requirements = deployed_requirements(load_pyproject(root), options.extras)
+    out = options.out.resolve()
+    prepare_out_dir(out)  # refuses any non-empty folder it did not make, the project itself included
+    # Dependencies first, so a clash with our own package names is seen rather than silently merged.
+    pip(pip_install_command(requirements, out, options.python_version, options.platforms))
+    check_no_shadowing(out, DEPLOYED_PACKAGES)
+    copy_packages(root, out, DEPLOYED_PACKAGES)
+    remove_pip_scripts(out)
+    return measure(out)
+
+
+def _csv(text: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in text.split(",") if item.strip())
+
+
+def parse_args(argv: Sequence[str] | None = None) -> BuildOptions:
+    parser = argparse.ArgumentParser(
+        prog="python -m tools.build_package",
+        description="Build the Function Compute code package (our packages plus dependencies).",
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output folder, e.g. .package")
+    parser.add_argument(
+        "--python-version",
+        default=DEFAULT_PYTHON_VERSION,
+        help=f"the runtime's Python, e.g. 3.12 or 3.10 (default {DEFAULT_PYTHON_VERSION})",
+    )
+    parser.add_argument(
+        "--platform",
+        action="append",
+        dest="platforms",
+        help=f"wheel platform tag, repeatable (default {DEFAULT_PLATFORM})",
+    )
+    parser.add_argument(
+        "--extras",
+        type=_csv,
+        default=DEFAULT_EXTRAS,
+        help=f"pyproject extras to install, comma-separated (default {','.join(DEFAULT_EXTRAS)})",
+    )
+    args = parser.parse_args(argv)
+    return BuildOptions(
+        out=args.out,
+        python_version=args.python_version,
+        platforms=tuple(args.platforms or (DEFAULT_PLATFORM,)),
+        extras=args.extras,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse_args(argv)
+    try:
+        size = build(options)
+    except BuildError as error:
+        print(f"build_package: {error}", file=sys.stderr)
+        return 1
+    zipped_mb = zipped_bytes(options.out) / 1_000_000
+    print(
+        f"package {options.out}: {size.megabytes:.1f} MB in {size.files} files ({zipped_mb:.1f} MB zipped); "
+        f"Python {options.python_version}, {', '.join(options.platforms)}, "
+        f"extras: {', '.join(options.extras) or 'none'}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
