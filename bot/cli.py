@@ -17,6 +17,7 @@ from typing import TextIO
 EXIT_OK = 0
 EXIT_API_ERROR = 1
 EXIT_USAGE = 2
+CLI_COMMAND = "ecs-tasks query"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -74,13 +75,14 @@ def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
 
     settings = Settings()
     command = parse(" ".join(args.words), default_region=settings.default_region, now=datetime.now(timezone.utc))
+    usage = usage_text(CLI_COMMAND, channel_commands=False).replace("*", "").replace("`", "")
     if isinstance(command, HelpCommand):
-        print(usage_text(), file=out)
+        print(usage, file=out)
         return EXIT_OK
     if isinstance(command, UsageError):
         print(f"ecs-tasks: {command.message}", file=err)
-        print(file=err)
-        print(usage_text(), file=err)
+        print(usage.splitlines()[0], file=err)
+        print(f"Run `{CLI_COMMAND} help` for every word and examples.", file=err)
         return EXIT_USAGE
     if not isinstance(command, QueryCommand):
         print(
