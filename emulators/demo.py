@@ -82,7 +82,10 @@ def latest_response(slack: SlackEmulator, count: int) -> dict[str, Any]:
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
-    with EcsEmulator(credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}) as ecs, SlackEmulator(bot_token=BOT_TOKEN) as slack:
+    with (
+        EcsEmulator(credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}) as ecs,
+        SlackEmulator(bot_token=BOT_TOKEN) as slack,
+    ):
         env = {
             **os.environ,
             "ECS_ENDPOINT": ecs.base_url,
@@ -160,7 +163,9 @@ def channel_updates(ecs: EcsEmulator, slack: SlackEmulator, url: str, env: Mappi
     """Watch a running task; the emulator finishes it; one poller tick posts the change."""
     from emulators.demo_watch import watch_demo
 
-    watch_demo(ecs, slack, url, env, sender=SlackSender(signing_secret=SIGNING_SECRET, target_url=f"{url}/slack/events"))
+    watch_demo(
+        ecs, slack, url, env, sender=SlackSender(signing_secret=SIGNING_SECRET, target_url=f"{url}/slack/events")
+    )
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from functions.lazy_runners import (
 from shared.log import configure_logging, log_context, log_event
 
 _app: App | None = None
+_lazy_pool: ThreadPoolExecutor | None = None
 _app_lock = threading.Lock()
 
 
@@ -37,6 +38,7 @@ def build_platform_app() -> App:
     from shared.credentials import DefaultCredentialsProvider
 
     settings = Settings()
+    configure_logging(logging.getLevelName(settings.log_level))
     deps: BotDeps = build_deps(settings)
     from bot.app import build_app
 
@@ -51,9 +53,9 @@ def build_platform_app() -> App:
         )
         app.listener_runner.lazy_listener_runner = FunctionComputeLazyRunner(app.logger, invoker)
     else:
-        app.listener_runner.lazy_listener_runner = ContextThreadLazyRunner(
-            app.logger, ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecs-tasks-lazy")
-        )
+        global _lazy_pool
+        _lazy_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecs-tasks-lazy")
+        app.listener_runner.lazy_listener_runner = ContextThreadLazyRunner(app.logger, _lazy_pool)
     return app
 
 
@@ -61,16 +63,17 @@ def get_app() -> App:
     global _app
     with _app_lock:
         if _app is None:
-            configure_logging()
             _app = build_platform_app()
         return _app
 
 
 def reset_app() -> None:
-    """Forget the instance's app (tests change the environment between cases)."""
-    global _app
+    """Finish lazy work in flight, then forget the app (tests change the environment between cases)."""
+    global _app, _lazy_pool
     with _app_lock:
-        _app = None
+        if _lazy_pool is not None:
+            _lazy_pool.shutdown(wait=True)
+        _app, _lazy_pool = None, None
 
 
 def initialize(context: Any) -> None:

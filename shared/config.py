@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     database_url: SecretStr | None = _env("ECS_TASKS_DATABASE_URL")  # may hold a password
     watch_ttl: timedelta = _env("ECS_TASKS_WATCH_TTL", DEFAULT_WATCH_TTL)
 
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("ECS_TASKS_LOG_LEVEL", "INFO")
+
     # Function Compute (set by the platform)
     fc_function_name: str | None = _env("FC_FUNCTION_NAME")
     fc_region: str | None = _env("FC_REGION")
@@ -81,6 +83,11 @@ class Settings(BaseSettings):
     @classmethod
     def _sigver(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level(cls, value: Any) -> Any:
+        return value.strip().upper() if isinstance(value, str) else value
 
     @property
     def on_function_compute(self) -> bool:

@@ -83,17 +83,21 @@ class JsonFormatter(logging.Formatter):
 _LIBRARY_LOGGERS = ("slack_bolt", "slack_sdk", "urllib3")
 
 
+class _OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """The handler configure_logging installs (and replaces on a second call); others are left alone."""
+
+
 def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
     """Attach one JSON handler to our logger and the libraries' (idempotent across warm invocations).
 
     Not the root logger: the Function Compute runtime owns that one and prefixes its own text.
     """
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = _OwnHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     for name, name_level in ((LOGGER_NAME, level), *((lib, logging.WARNING) for lib in _LIBRARY_LOGGERS)):
         target = logging.getLogger(name)
         for existing in list(target.handlers):
-            if isinstance(existing.formatter, JsonFormatter):
+            if isinstance(existing, _OwnHandler):
                 target.removeHandler(existing)
         target.addHandler(handler)
         target.setLevel(name_level)

@@ -116,6 +116,24 @@ def fc(app_env: dict[str, str]) -> Iterator[FcServer]:
 
 
 @pytest.fixture
+def fc_async(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[FcServer]:
+    """Lazy work through async InvokeFunction, exactly as on Function Compute, each delivered twice
+    (Function Compute delivers at least once)."""
+    from functions.http import handler, reset_app
+
+    server = FcServer(handler=handler, credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, duplicate_deliveries=2)
+    url = server.start()
+    monkeypatch.setenv("FC_FUNCTION_NAME", server.function_name)
+    monkeypatch.setenv("FC_ENDPOINT", url)
+    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
+    monkeypatch.setenv("FC_ACCOUNT_ID", "1234567890123456")
+    reset_app()
+    yield server
+    server.stop()
+    reset_app()
+
+
+@pytest.fixture
 def sender(fc: FcServer) -> SlackSender:
     return SlackSender(signing_secret=SIGNING_SECRET, target_url=fc.base_url + SLACK_PATH)
 

@@ -14,8 +14,8 @@ from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, http_event
 from emulators.slack import SlackEmulator, SlackSender
 from functions.fc_event import LAZY_FUNCTION_HEADER, LAZY_ONLY_HEADER, MAX_BODY_BYTES, to_bolt_request, to_fc_response
-from functions.http import handler, reset_app
-from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SIGNING_SECRET, SLACK_PATH, fc3_reference_event
+from functions.http import handler
+from tests.conftest import SIGNING_SECRET, SLACK_PATH, fc3_reference_event
 
 CHANNEL = "C0OPS"
 USER = "U0ALICE"
@@ -93,21 +93,6 @@ def test_unsigned_reference_event_is_a_401(app_env: dict[str, str], ecs: EcsEmul
 
 
 # --- lazy work through InvokeFunction --------------------------------------------------------------
-
-
-@pytest.fixture
-def fc_async(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Any:
-    """The FC stand-in with async InvokeFunction, delivering every invocation twice (at least once)."""
-    server = FcServer(handler=handler, credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, duplicate_deliveries=2)
-    url = server.start()
-    monkeypatch.setenv("FC_FUNCTION_NAME", server.function_name)
-    monkeypatch.setenv("FC_ENDPOINT", url)
-    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
-    monkeypatch.setenv("FC_ACCOUNT_ID", "1234567890123456")
-    reset_app()
-    yield server
-    server.stop()
-    reset_app()
 
 
 def test_lazy_work_is_invoked_async_signed_and_posts_once_when_delivered_twice(

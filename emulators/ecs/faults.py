@@ -16,7 +16,7 @@ from typing import Any
 
 # Throttled answers that carry x-acs-retry-after ask for this many whole seconds.
 THROTTLE_RETRY_AFTER_S = 1
-_RATE_FIELDS = ("throttle_rate", "error_5xx_rate", "malformed_rate", "drop_rate")
+_RATE_FIELDS = ("throttle_rate", "error_5xx_rate", "malformed_rate", "drop_rate", "slow_rate")
 
 
 @dataclass
@@ -28,6 +28,9 @@ class FaultConfig:
     error_5xx_rate: float = 0.0
     malformed_rate: float = 0.0
     drop_rate: float = 0.0
+    # Independently of the above: this share of requests is delayed by slow_latency_s more.
+    slow_rate: float = 0.0
+    slow_latency_s: float = 5.0
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -37,8 +40,8 @@ class FaultConfig:
         for name in _RATE_FIELDS:
             if not 0.0 <= float(getattr(self, name)) <= 1.0:
                 raise ValueError(f"{name} must be between 0 and 1")
-        if self.latency_s < 0:
-            raise ValueError("latency_s must be >= 0")
+        if self.latency_s < 0 or self.slow_latency_s < 0:
+            raise ValueError("latency_s and slow_latency_s must be >= 0")
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Set the named fields (all or nothing); unknown names are refused."""
@@ -86,7 +89,9 @@ class FaultInjector:
                 self._seeded_with = config.seed
             draw = self._rng.random()
             variant = self._rng.random() < 0.5
-        return Fault(_kind(draw, config), config.latency_s, variant)
+            slow = self._rng.random() < config.slow_rate
+        latency = config.latency_s + (config.slow_latency_s if slow else 0.0)
+        return Fault(_kind(draw, config), latency, variant)
 
 
 def _kind(draw: float, config: FaultConfig) -> FaultKind:
