@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from slack_bolt import App
+from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
 from bot.deps import BotDeps
@@ -23,13 +24,18 @@ def build_app(deps: BotDeps, *, web_client: WebClient | None = None) -> App:
     register_secret(signing_secret)
     register_secret(token)
     client = web_client or WebClient(
-        token=token,
         base_url=settings.slack_api_url or WebClient.BASE_URL,
         timeout=SLACK_HTTP_TIMEOUT_S,
     )
+
+    def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
+        # One workspace, one bot token: no auth.test round trip to Slack on the ack path of a cold start.
+        return AuthorizeResult(enterprise_id=enterprise_id, team_id=team_id, bot_token=token)
+
     app = App(
         signing_secret=signing_secret,
         client=client,
+        authorize=authorize,
         # Answer before returning (FaaS): ECS work goes to lazy listeners, the ack goes back at once.
         process_before_response=True,
         # No auth.test at start-up: it would cost a Slack round trip on every cold start.

@@ -6,6 +6,7 @@ Ephemeral messages can only be changed through the response_url; messages in the
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -54,6 +55,10 @@ def reply_ephemeral(respond: Respond, message: Message) -> None:
 
 
 def _respond(respond: Respond, message: Message, **options: Any) -> None:
+    if not respond.response_url:
+        # Every real Slack request carries one; a request without it has nobody to answer.
+        log_event("slack.deliver", level=logging.WARNING, via="response_url", outcome="no_response_url")
+        return
     response = respond(**message.as_kwargs(), **options)
     outcome = "ok" if response.status_code == 200 else f"http_{response.status_code}"
     log_event("slack.deliver", via="response_url", outcome=outcome, **options)

@@ -115,12 +115,15 @@ def _dispatch(event: dict[str, Any], *, allow_lazy: bool) -> dict[str, Any]:
     except BadEvent as bad:
         log_event("http.rejected", level=logging.WARNING, outcome=bad.status, reason=bad.reason)
         return plain_response(bad.status, bad.reason)
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         # Bolt parses the body while building the request: a malformed payload is the sender's fault.
         log_event("http.rejected", level=logging.WARNING, outcome=400, reason=type(exc).__name__)
         return plain_response(400, "the request body could not be parsed")
+    if not isinstance(request.body, dict):
+        log_event("http.rejected", level=logging.WARNING, outcome=400, reason="body is not an object")
+        return plain_response(400, "the request body has an unexpected shape")
     request.context[FC_EVENT_CONTEXT_KEY] = event
-    body = request.body or {}
+    body = request.body
     started = time.perf_counter()
     with log_context(
         team_id=extract_team_id(body),
