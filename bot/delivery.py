@@ -10,11 +10,11 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from shared.cards import Message
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
+from shared.cards import Message
 from shared.log import log_event
 
 RESPONSE_EPHEMERAL = "ephemeral"
