@@ -7,12 +7,12 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator
 
-from shared.cards import error_message, notice_message
 from slack_bolt import BoltRequest, Respond
 
 from bot import delivery
 from bot.deps import BotDeps
 from bot.once import delivery_key, run_once
+from shared.cards import error_message, notice_message
 from shared.errors import ConfigurationError, CredentialsNotFoundError, EcsApiError
 from shared.log import log_event
 
