@@ -64,6 +64,10 @@ def _parser() -> argparse.ArgumentParser:
         help="run lazy work through a local InvokeFunction endpoint, exactly as on Function Compute",
     )
     serve.set_defaults(run=_run_serve)
+
+    poll = commands.add_parser("poll", help="run one poller tick now (what the timer trigger runs every minute)")
+    poll.add_argument("--budget", type=float, default=50.0, help="seconds the tick may take (default 50)")
+    poll.set_defaults(run=_run_poll)
     return parser
 
 
@@ -125,6 +129,12 @@ def _run_emulator(args: argparse.Namespace) -> int:
     finally:
         emulator.stop()
     return EXIT_OK
+
+
+def _run_poll(args: argparse.Namespace) -> int:
+    from bot.poll_command import run_poll
+
+    return run_poll(args)
 
 
 def _run_serve(args: argparse.Namespace) -> int:

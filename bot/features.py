@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from bot.deps import BotDeps
+from bot.listeners import channel_updates
 from shared.config import Settings
 from shared.wiring import build_ecs_client
 
 
 def build_deps(settings: Settings) -> BotDeps:
-    return BotDeps(settings=settings, ecs=build_ecs_client(settings))
+    deps = BotDeps(
+        settings=settings,
+        ecs=build_ecs_client(settings),
+        channel_updates_enabled=True,
+        register_extra=channel_updates.register,
+    )
+    deps.channel_command_handler = channel_updates.channel_command_ack(deps)
+    return deps

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 
 from shared.store.sql_store import SqlStore
 
@@ -24,17 +24,27 @@ def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": 15, "check_same_thread": False})
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     # pool_pre_ping: Function Compute freezes instances; a connection idle across a freeze may be dead.
-    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=2, pool_recycle=300)
+    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=8, pool_recycle=300)
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
+    # The driver's own transaction handling starts transactions late (at the first write) and not at all
+    # for reads; SQLAlchemy's documented recipe: turn it off and begin explicitly (see _sqlite_begin).
+    connection.isolation_level = None  # type: ignore[attr-defined]
     cursor = connection.cursor()  # type: ignore[attr-defined]
     # WAL lets the poller and the bot (separate processes) read while one writes.
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    # IMMEDIATE takes the write lock at BEGIN (waiting up to busy_timeout), so a transaction never fails
+    # half-way when it upgrades from reading to writing while another process writes.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def open_store(url: str | None = None) -> SqlStore:

@@ -6,7 +6,19 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import Column, DateTime, Dialect, Integer, MetaData, String, Table
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.types import TypeDecorator
 
 KEY_LENGTH = 191
@@ -55,3 +67,98 @@ claims = Table(
 
 CLAIM_RUNNING = "running"
 CLAIM_DONE = "done"
+
+# --- channel updates (schema version 2) ------------------------------------------------------------
+
+# Slack ids (T…, C…, U…) and message timestamps are short; region ids too.
+ID_LENGTH = 64
+TS_LENGTH = 32
+STATUS_LENGTH = 32
+STATE_LENGTH = 16
+
+# A followed task in a channel: a direct watch, or a subscription's follow-up of a task it found.
+# `version` counts accepted observations: the compare-and-set every poller must win to record a change.
+watches = Table(
+    "ecs_tasks_watches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(ID_LENGTH), nullable=True),
+    Column("channel_id", String(ID_LENGTH), nullable=False),
+    Column("user_id", String(ID_LENGTH), nullable=False),  # who set it up: told when the channel fails
+    Column("region_id", String(ID_LENGTH), nullable=False),
+    Column("task_id", String(KEY_LENGTH), nullable=False),
+    Column("origin", String(ID_LENGTH), nullable=False),  # ORIGIN_WATCH or "sub:<subscription id>"
+    Column("subscription_id", Integer, nullable=True),
+    Column("wanted_status", String(STATUS_LENGTH), nullable=True),  # a follow-up is announced on reaching it
+    Column("announced", Boolean, nullable=False),  # its card was (or is being) posted
+    Column("last_status", String(STATUS_LENGTH), nullable=True),
+    Column("version", Integer, nullable=False),
+    Column("task_json", Text, nullable=False),  # the task as last seen, for re-rendering its card
+    Column("card_ts", String(TS_LENGTH), nullable=True),  # the message updated in place
+    Column("thread_ts", String(TS_LENGTH), nullable=True),  # where replies go
+    Column("state", String(STATE_LENGTH), nullable=False),  # shared.watch_model.WATCH_*
+    Column("problem", String(ID_LENGTH), nullable=True),  # the last delivery problem, e.g. not_in_channel
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Column("updated_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("channel_id", "region_id", "task_id", "origin", name="uq_ecs_tasks_watches_key"),
+    Index("ix_ecs_tasks_watches_state_region", "state", "region_id"),
+    Index("ix_ecs_tasks_watches_card", "channel_id", "card_ts"),
+)
+
+subscriptions = Table(
+    "ecs_tasks_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("team_id", String(ID_LENGTH), nullable=True),
+    Column("channel_id", String(ID_LENGTH), nullable=False),
+    Column("user_id", String(ID_LENGTH), nullable=False),
+    Column("region_id", String(ID_LENGTH), nullable=False),  # a region, or "all"
+    Column("status", String(STATUS_LENGTH), nullable=True),
+    Column("action", String(ID_LENGTH), nullable=True),
+    Column("filter_key", String(KEY_LENGTH), nullable=False),  # region|status|action: one of each per channel
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("channel_id", "filter_key", name="uq_ecs_tasks_subscriptions_key"),
+)
+
+# The outbox: one row per change to post, created in the same transaction as the compare-and-set that
+# accepted the change. Delivery is leased: only the lease holder posts; an expired lease is taken over.
+transitions = Table(
+    "ecs_tasks_transitions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("watch_id", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),  # the watch's version this change produced
+    Column("kind", String(STATE_LENGTH), nullable=False),  # shared.watch_model.KIND_*
+    Column("from_status", String(STATUS_LENGTH), nullable=True),
+    Column("to_status", String(STATUS_LENGTH), nullable=True),
+    Column("task_json", Text, nullable=True),  # None: the watch's own snapshot (an expiry note)
+    Column("state", String(STATE_LENGTH), nullable=False),
+    Column("lease_owner", String(ID_LENGTH), nullable=True),
+    Column("lease_until", UtcDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("posted_ts", String(TS_LENGTH), nullable=True),  # the reply (or announced card) Slack accepted
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("posted_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("watch_id", "seq", name="uq_ecs_tasks_transitions_seq"),
+    Index("ix_ecs_tasks_transitions_pending", "state", "lease_until"),
+)
+
+DELIVERY_PENDING = "pending"
+DELIVERY_POSTED = "posted"
+DELIVERY_UNDELIVERABLE = "undeliverable"
+DELIVERY_ABANDONED = "abandoned"
+
+# Per (scope, region): where a throttled pass stopped, and when a subscription scan last succeeded.
+poll_state = Table(
+    "ecs_tasks_poll_state",
+    metadata,
+    Column("scope", String(ID_LENGTH), primary_key=True, autoincrement=False),
+    Column("region_id", String(ID_LENGTH), primary_key=True, autoincrement=False),
+    Column("resume_after", String(KEY_LENGTH), nullable=True),  # the last task id done in an unfinished pass
+    Column("last_success_at", UtcDateTime(), nullable=True),
+    Column("updated_at", UtcDateTime(), nullable=False),
+)
+
+SCOPE_WATCHES = "watches"
+SCOPE_SUBSCRIPTIONS = "subscriptions"

@@ -2,6 +2,8 @@
 
 Every state change that must happen once is a single conditional statement (insert-or-fail, or
 update-where-expected), so concurrent pollers and duplicate deliveries settle in the database itself.
+`SqlStore` is the facade: idempotency claims here; watches, the outbox and subscriptions in their own
+classes (`watch_store`, `outbox_store`, `subscription_store`) sharing its engine.
 """
 
 from __future__ import annotations
@@ -12,14 +14,23 @@ from sqlalchemy import Engine, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from shared.store import schema
+from shared.store.outbox_store import OutboxStore
 from shared.store.schema import CLAIM_DONE, CLAIM_RUNNING, claims, metadata, schema_version
+from shared.store.subscription_store import SubscriptionStore
+from shared.store.watch_store import WatchStore
 
-SCHEMA_VERSION = 1
+# 1: idempotency claims. 2: watches, subscriptions, the outbox and poll state (channel updates).
+# Every version so far only adds tables, which `create_all(checkfirst=True)` does idempotently; a version
+# that alters a table adds its step to `_UPGRADES` (run once, under the version row's compare-and-set).
+SCHEMA_VERSION = 2
 
 
 class SqlStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.watches = WatchStore(engine)
+        self.outbox = OutboxStore(engine)
+        self.subscriptions = SubscriptionStore(engine)
 
     # --- schema -----------------------------------------------------------------------------
 
@@ -38,7 +49,12 @@ class SqlStore:
                 if current is None:
                     connection.execute(insert(schema_version).values(id=1, version=SCHEMA_VERSION))
                 elif current < SCHEMA_VERSION:
-                    connection.execute(update(schema_version).values(version=SCHEMA_VERSION))
+                    # Conditional on the version read: of two upgrading processes, one moves it on.
+                    connection.execute(
+                        update(schema_version)
+                        .where(schema_version.c.id == 1, schema_version.c.version == current)
+                        .values(version=SCHEMA_VERSION)
+                    )
         except IntegrityError:
             pass  # a concurrent migrate() recorded the version first
 

@@ -1,0 +1,32 @@
+"""`ecs-tasks poll`: one poller tick from a terminal, exactly as the timer trigger runs it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import TextIO
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+DEFAULT_BUDGET_S = 50.0
+
+
+def run_poll(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Run one tick with the environment's settings; prints the tick's report as JSON."""
+    from shared.config import Settings
+    from shared.errors import ConfigurationError, CredentialsNotFoundError
+    from shared.log import configure_logging
+    from shared.poller import build_poller
+
+    configure_logging()
+    try:
+        poller = build_poller(Settings())
+        report = poller.tick(float(getattr(args, "budget", None) or DEFAULT_BUDGET_S))
+    except (ConfigurationError, CredentialsNotFoundError) as error:
+        print(f"ecs-tasks: {error}", file=err)
+        return EXIT_FAILED
+    # Throttled or failing regions are not a failure of the tick: their work is carried to the next one.
+    json.dump(report.as_fields(), out, indent=2)
+    out.write("\n")
+    return EXIT_OK

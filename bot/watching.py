@@ -1,0 +1,223 @@
+"""The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe | list` and their buttons, run in
+lazy listeners (never on the ack path). Each function answers the user itself and returns nothing.
+
+A watch's card is posted before its rows are stored, so a channel the bot cannot post in never gets a
+watch that could not be delivered: the user is told how to fix it instead (`/invite @ecs-tasks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
+from bot import delivery
+from bot.deps import BotDeps
+from bot.grammar import SubscribeCommand, UnsubscribeCommand, UnwatchCommand
+from shared.cards import Message, notice_message
+from shared.models import Task
+from shared.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
+from shared.query import ALL_REGIONS
+from shared.update_cards import channel_problem_message, describe_subscription, list_message, watch_card
+from shared.watch_model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
+
+BOT_MISSING = (
+    "I am not in this channel, so I could not post there. Invite me with `/invite @ecs-tasks`, then try again."
+)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Who asked, in which channel; `anchor_ts` is the channel card a Watch button was clicked on."""
+
+    team_id: str | None
+    channel_id: str
+    user_id: str
+    anchor_ts: str | None = None
+
+
+def watch_tasks(
+    deps: BotDeps, respond: Respond, client: WebClient, where: Where, region: str, ids: Sequence[str]
+) -> None:
+    store = deps.store()
+    watched = {w.task_id for w in store.watches.for_channel(where.channel_id) if w.region_id == region}
+    wanted = [task_id for task_id in dict.fromkeys(ids) if task_id not in watched]
+    notes = [f"`{t}` is already watched here." for t in ids if t in watched]
+    tasks: list[Task] = []
+    if wanted:
+        deadline = deps.ecs.deadline(deps.settings.ecs_deadline_s)
+        tasks = [t.with_region(region) for t in deps.ecs.iter_tasks(region, task_ids=wanted, deadline=deadline)]
+    found = {t.task_id for t in tasks}
+    notes += [f"`{t}` was not found in {region}." for t in wanted if t not in found]
+    notes += [
+        f"`{t.task_id}` already ended ({t.task_status}): nothing to watch." for t in tasks if is_terminal(t.task_status)
+    ]
+    running = [t for t in tasks if not is_terminal(t.task_status)]
+    if not running:
+        delivery.reply_ephemeral(respond, notice_message("\n".join(notes) or "Nothing to watch."))
+        return
+    now = deps.clock()
+    shown = [_provisional(where, t, now, deps) for t in running]
+    card = watch_card(shown, now=now, title=f"Watching {_count(running)} in {region}")
+    posted = _post(respond, client, where.channel_id, card, thread_ts=where.anchor_ts)
+    if posted is None:
+        return
+    thread_ts = where.anchor_ts or posted
+    for task in running:
+        new = NewWatch(
+            where.team_id, where.channel_id, where.user_id, region, task, card_ts=posted, thread_ts=thread_ts
+        )
+        store.watches.add(new, now=now, ttl=deps.settings.watch_ttl)
+    names = ", ".join(f"`{t.task_id}`" for t in running)
+    lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
+    delivery.reply_ephemeral(respond, notice_message("\n".join(lines)))
+
+
+def unwatch_tasks(
+    deps: BotDeps, respond: Respond, client: WebClient, where: Where, command: UnwatchCommand
+) -> list[Watch]:
+    """Stop the channel's watches of these tasks; their cards are redrawn. Returns the stopped watches."""
+    store = deps.store()
+    chosen = [
+        w
+        for w in store.watches.for_channel(where.channel_id)
+        if w.task_id in command.task_ids and (command.region is None or w.region_id == command.region)
+    ]
+    store.watches.stop(where.channel_id, [w.id for w in chosen])
+    redraw_cards(deps, client, where.channel_id, {w.card_ts for w in chosen if w.card_ts})
+    if chosen:
+        names = ", ".join(f"`{w.task_id}`" for w in chosen)
+        text = f"Stopped watching {names} in <#{where.channel_id}>."
+    else:
+        text = "None of these tasks is watched in this channel. `/ecs-tasks list` shows what is."
+    delivery.reply_ephemeral(respond, notice_message(text))
+    return chosen
+
+
+def redraw_cards(deps: BotDeps, client: WebClient, channel_id: str, card_ts: set[str]) -> None:
+    notifier = Notifier(client)
+    for ts in sorted(card_ts):
+        on_card = deps.store().watches.on_card(channel_id, ts)
+        if on_card:
+            try:
+                notifier.update(channel_id, ts, watch_card(on_card, now=deps.clock()))
+            except (ChannelUnavailable, SlackUnavailable, SlackRejected):
+                continue  # the card keeps its old look; the watch is stopped all the same (logged by the notifier)
+
+
+def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, command: SubscribeCommand) -> None:
+    store = deps.store()
+    status = command.status.value if command.status else None
+    action = command.action.value if command.action else None
+    regions = (ALL_REGIONS,) if ALL_REGIONS in command.regions else command.regions
+    existing = {
+        s.region_id
+        for s in store.subscriptions.for_channel(where.channel_id)
+        if s.status == status and s.action == action
+    }
+    new_regions = [r for r in regions if r not in existing]
+    if not new_regions:
+        delivery.reply_ephemeral(
+            respond, notice_message("This channel already has that subscription (`/ecs-tasks list`).")
+        )
+        return
+    described = [describe_subscription(_draft(where, r, status, action, deps.clock())) for r in new_regions]
+    text = (
+        f":bell: <@{where.user_id}> subscribed this channel to new tasks: "
+        + "; ".join(described)
+        + ". Each new task gets a post here, then updates in its thread. Stop with `/ecs-tasks unsubscribe`."
+    )
+    # Posted first: if the bot cannot post here, no subscription is left that could never deliver.
+    if _post(respond, client, where.channel_id, notice_message(text)) is None:
+        return
+    for region in new_regions:
+        store.subscriptions.add(
+            team_id=where.team_id,
+            channel_id=where.channel_id,
+            user_id=where.user_id,
+            region_id=region,
+            status=status,
+            action=action,
+            now=deps.clock(),
+        )
+
+
+def unsubscribe(deps: BotDeps, respond: Respond, where: Where, command: UnsubscribeCommand) -> None:
+    store = deps.store()
+    chosen = [
+        s
+        for s in store.subscriptions.for_channel(where.channel_id)
+        if command.regions is None or s.region_id in command.regions
+    ]
+    removed = remove_subscriptions(deps, where.channel_id, [s.id for s in chosen])
+    if removed:
+        text = "Unsubscribed: " + "; ".join(describe_subscription(s) for s in removed) + "."
+    else:
+        text = "This channel has no such subscription. `/ecs-tasks list` shows what it has."
+    delivery.reply_ephemeral(respond, notice_message(text))
+
+
+def remove_subscriptions(deps: BotDeps, channel_id: str, ids: Sequence[int]) -> list[Subscription]:
+    store = deps.store()
+    removed = store.subscriptions.remove(channel_id, ids)
+    store.watches.stop_followups([s.id for s in removed])
+    return removed
+
+
+def channel_list(deps: BotDeps, channel_id: str) -> Message:
+    store = deps.store()
+    watches = [w for w in store.watches.for_channel(channel_id) if w.state == WATCH_ACTIVE]
+    return list_message(watches, store.subscriptions.for_channel(channel_id), now=deps.clock())
+
+
+def _post(
+    respond: Respond, client: WebClient, channel_id: str, message: Message, *, thread_ts: str | None = None
+) -> str | None:
+    """Post in the channel; None (and the user told why, and how to fix it) if the bot cannot."""
+    try:
+        return Notifier(client).post(channel_id, message, thread_ts=thread_ts).ts
+    except ChannelUnavailable as unavailable:
+        text = (
+            BOT_MISSING
+            if unavailable.recoverable
+            else channel_problem_message(channel_id, unavailable.problem, task_ids=(), kept=False).text
+        )
+        delivery.reply_ephemeral(respond, notice_message(text))
+    except (SlackUnavailable, SlackRejected) as failed:
+        delivery.reply_ephemeral(
+            respond, notice_message(f":warning: Slack did not take the post ({failed}). Try again.")
+        )
+    return None
+
+
+def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps) -> Watch:
+    """The watch as it will be stored, to draw its card before the rows exist."""
+    return Watch(
+        id=0,
+        team_id=where.team_id,
+        channel_id=where.channel_id,
+        user_id=where.user_id,
+        region_id=task.region_id or "",
+        task_id=task.task_id,
+        origin=origin_of(None),
+        subscription_id=None,
+        task=task,
+        last_status=task.task_status,
+        card_ts=None,
+        thread_ts=None,
+        state=WATCH_ACTIVE,
+        problem=None,
+        created_at=now,
+        expires_at=now + deps.settings.watch_ttl,
+    )
+
+
+def _draft(where: Where, region: str, status: str | None, action: str | None, now: datetime) -> Subscription:
+    return Subscription(0, where.team_id, where.channel_id, where.user_id, region, status, action, now)
+
+
+def _count(tasks: Sequence[Task]) -> str:
+    return f"{len(tasks)} task" + ("" if len(tasks) == 1 else "s")

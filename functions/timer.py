@@ -1,0 +1,79 @@
+"""Function Compute 3.0 timer trigger entry point: `functions.timer.handler`, one poller tick a minute.
+
+The event arrives as bytes of JSON, `{"triggerTime", "triggerName", "payload"}`. A tick keeps within a
+budget below the function's timeout, so it ends on its own (releasing what it holds) instead of being
+killed; a retried or overlapping invocation is harmless (see `shared.outbox_delivery`). The poller is
+built once per instance and reused while the instance is warm. One JSON log line per tick.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from shared.log import configure_logging, log_context, log_event
+from shared.poller import Poller, build_poller, log_tick
+
+DEFAULT_TIMEOUT_S = 60.0
+# Left for the end of the tick (releasing leases, the log line) and the runtime itself.
+SAFETY_MARGIN_S = 10.0
+MAX_BUDGET_S = 240.0
+MIN_BUDGET_S = 5.0
+
+_poller: Poller | None = None
+_lock = threading.Lock()
+
+
+def tick_budget(function_timeout_s: float | None) -> float:
+    """Seconds one tick may spend: the function's timeout minus a margin, within sane bounds."""
+    timeout = function_timeout_s if function_timeout_s and function_timeout_s > 0 else DEFAULT_TIMEOUT_S
+    return max(MIN_BUDGET_S, min(MAX_BUDGET_S, timeout - SAFETY_MARGIN_S))
+
+
+def parse_timer_event(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    """The timer event's fields; anything unreadable becomes an empty event (the tick runs anyway)."""
+    if isinstance(event, dict):
+        return event
+    try:
+        parsed = json.loads(event or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        log_event("timer.bad_event", level=logging.WARNING)
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def get_poller() -> Poller:
+    global _poller
+    with _lock:
+        if _poller is None:
+            from shared.config import Settings
+
+            configure_logging()
+            _poller = build_poller(Settings())
+        return _poller
+
+
+def reset_poller() -> None:
+    """Forget the instance's poller (tests change the environment between cases)."""
+    global _poller
+    with _lock:
+        _poller = None
+
+
+def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    fields = parse_timer_event(event)
+    function = getattr(context, "function", None)
+    budget = tick_budget(getattr(function, "timeout", None))
+    with log_context(request_id=getattr(context, "request_id", None), trigger=fields.get("triggerName")):
+        report = get_poller().tick(budget)
+        log_tick(
+            report,
+            trigger_time=fields.get("triggerTime"),
+            budget_s=budget,
+            handler_ms=round((time.monotonic() - started) * 1000, 1),
+        )
+    return {"ok": True, **report.as_fields()}

@@ -1,0 +1,267 @@
+"""Delivering the outbox to Slack: each accepted change posted once, in order, by the holder of its lease.
+
+The order of posting and recording, and why:
+
+1. The change was *accepted* before anything is posted: one conditional UPDATE on the watch's version
+   (two pollers that saw the same change cannot both win) and, in the same transaction, an outbox row
+   leased to the winner. A retried timer event or an overlapping tick finds the version moved on and
+   posts nothing; a crash before posting leaves the row pending, and when its lease runs out the next
+   tick takes it over (one conditional UPDATE) and posts it — so nothing is lost, a final Failed notice
+   included.
+2. The card is updated with `chat.update`. That is idempotent: doing it again after a crash is harmless.
+3. The thread reply (or a subscription's new card) is posted with `chat.postMessage`: the one step that
+   is not idempotent, since Slack has no idempotency key for it.
+4. At once, with no other work in between, one conditional UPDATE records the row as posted together
+   with the `ts` Slack returned (for a new card, that ts becomes the watch's card in the same
+   transaction).
+
+The remaining window is between 3 and 4: if the process dies after Slack accepted the post and before
+the UPDATE commits (a few milliseconds: one database round trip), or if Slack's answer to the post is
+lost in the network, the row stays pending and is posted again when its lease runs out: that change
+then appears twice in the thread. It is never lost. Closing the window entirely would need reading the
+thread back (conversations.replies) before re-posting, which the bot's scopes and the emulator do not
+cover today. A lease far longer than a tick (and a check that enough of it is left before each post)
+keeps a slow but live poller from being overtaken.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from itertools import groupby
+
+from shared.ecs_client import EcsClient
+from shared.errors import EcsApiError
+from shared.log import log_context, log_event
+from shared.models import Task, TaskAttribute
+from shared.notifier import (
+    RECOVERABLE_PROBLEMS,
+    SLACK_HTTP_TIMEOUT_S,
+    ChannelUnavailable,
+    Notifier,
+    SlackRejected,
+    SlackUnavailable,
+)
+from shared.query import TaskStatus
+from shared.retry import Deadline
+from shared.store import SqlStore
+from shared.store.schema import DELIVERY_ABANDONED, DELIVERY_UNDELIVERABLE
+from shared.update_cards import (
+    announce_title,
+    change_reply,
+    channel_problem_message,
+    expiry_note,
+    failure_lines,
+    final_reply,
+    watch_card,
+)
+from shared.watch_model import (
+    KIND_ANNOUNCE,
+    KIND_EXPIRED,
+    KIND_FINAL,
+    WATCH_UNDELIVERABLE,
+    Delivery,
+    Lease,
+    Watch,
+)
+
+STEP_AFTER_CARD = "after_card_update"
+STEP_AFTER_POST = "after_post"
+STEP_AFTER_RECORD = "after_record"
+# A rejected post (a bug on our side, e.g. invalid blocks) is tried this often, then abandoned on record.
+MAX_ATTEMPTS = 5
+NOTICE_LEASE = timedelta(minutes=10)
+NOTICE_KEY = "notice:{problem}:{channel}:{user}"
+
+Faults = Callable[[str], None]
+
+
+def no_faults(step: str) -> None:
+    """Production: nothing is injected between the steps."""
+
+
+@dataclass(frozen=True)
+class DeliveryConfig:
+    ttl: timedelta
+    # Do not start a post with less than this much lease (or tick time) left: room for a card update and
+    # a reply at their full timeout.
+    margin: timedelta = timedelta(seconds=30)
+    min_post_s: float = 2 * SLACK_HTTP_TIMEOUT_S
+    retry_not_in_channel: timedelta = timedelta(minutes=10)
+    retry_rejected: timedelta = timedelta(minutes=5)
+
+
+@dataclass
+class DeliveryReport:
+    posted: int = 0
+    deferred: int = 0
+    undeliverable: int = 0
+    abandoned: int = 0
+    # Channels not to call again this tick, with what they answered: later rows get the same treatment.
+    blocked: dict[str, ChannelUnavailable | SlackUnavailable] = field(default_factory=dict)
+
+
+class Deliverer:
+    def __init__(
+        self,
+        store: SqlStore,
+        ecs: EcsClient,
+        notifier: Notifier,
+        config: DeliveryConfig,
+        *,
+        clock: Callable[[], datetime],
+        faults: Faults = no_faults,
+    ) -> None:
+        self._store = store
+        self._ecs = ecs
+        self._notifier = notifier
+        self._config = config
+        self._clock = clock
+        self._faults = faults
+
+    def deliver(self, lease: Lease, deadline: Deadline) -> DeliveryReport:
+        """Post every pending row this poller holds, oldest first per watch, within the tick's time."""
+        report = DeliveryReport()
+        pending = self._store.outbox.pending()
+        for _, rows in groupby(pending, key=lambda d: d.watch.id):
+            for row in rows:
+                # Another poller holds an earlier change of this watch: keep the order, leave the rest.
+                if row.lease_owner != lease.owner:
+                    break
+                if not self._time_left(lease, deadline):
+                    return report
+                if not self._deliver_one(row, lease, deadline, report):
+                    break
+        return report
+
+    def _time_left(self, lease: Lease, deadline: Deadline) -> bool:
+        return deadline.remaining() >= self._config.min_post_s and lease.until - self._clock() > self._config.margin
+
+    def _deliver_one(self, row: Delivery, lease: Lease, deadline: Deadline, report: DeliveryReport) -> bool:
+        """True when posted (the watch's next change may follow)."""
+        watch = row.watch
+        with log_context(channel_id=watch.channel_id, watch_id=watch.id, task_id=watch.task_id):
+            blocked = report.blocked.get(watch.channel_id)
+            if watch.state == WATCH_UNDELIVERABLE:
+                # Ended on purpose (the channel is gone): its remaining changes are closed, not posted.
+                report.undeliverable += self._store.outbox.close(
+                    [row.transition_id], lease, state=DELIVERY_UNDELIVERABLE
+                )
+                return True
+            try:
+                if blocked is not None:
+                    raise blocked
+                posted_ts = self._post(row, deadline)
+                self._faults(STEP_AFTER_POST)
+                # Recorded at once: see the module docstring for the window this leaves.
+                recorded = self._store.outbox.mark_posted(row, lease, posted_ts=posted_ts, now=self._clock())
+                self._faults(STEP_AFTER_RECORD)
+            except ChannelUnavailable as unavailable:
+                report.blocked[watch.channel_id] = unavailable
+                self._channel_problem(row, unavailable, lease, report)
+                return False
+            except SlackUnavailable as unavailable:
+                report.blocked[watch.channel_id] = unavailable
+                until = self._clock() + timedelta(seconds=unavailable.retry_after_s)
+                report.deferred += self._store.outbox.defer([row.transition_id], lease, until=until)
+                return False
+            except SlackRejected as rejected:
+                self._rejected(row, rejected, lease, report)
+                return False
+            if not recorded:
+                log_event("outbox.lease_lost", level=logging.WARNING, transition_id=row.transition_id)
+            elif watch.problem is not None:
+                self._store.watches.set_problem(watch.id, None)
+            report.posted += 1
+            log_event("outbox.posted", kind=row.kind, seq=row.seq, status=row.to_status, attempts=row.attempts)
+            return True
+
+    def _post(self, row: Delivery, deadline: Deadline) -> str:
+        watch, now = row.watch, self._clock()
+        if row.kind == KIND_ANNOUNCE:
+            subscription = self._store.subscriptions.get(watch.subscription_id) if watch.subscription_id else None
+            shown = _with_task(watch, row.task)
+            extra = self._failure_lines(row.task, deadline)
+            card = watch_card([shown], now=now, title=announce_title(subscription, row.task), extra_lines=extra)
+            return self._notifier.post(watch.channel_id, card).ts
+        card_ts = watch.card_ts
+        if card_ts is not None:
+            on_card = self._store.watches.on_card(watch.channel_id, card_ts) or [watch]
+            title = None
+            if watch.subscription_id is not None:
+                title = announce_title(self._store.subscriptions.get(watch.subscription_id), watch.task)
+            self._notifier.update(watch.channel_id, card_ts, watch_card(on_card, now=now, title=title))
+            self._faults(STEP_AFTER_CARD)
+        if row.kind == KIND_EXPIRED:
+            reply = expiry_note(row.task, ttl=self._config.ttl, region_id=watch.region_id)
+        elif row.kind == KIND_FINAL:
+            attribute, error = self._attribute(row.task, deadline)
+            reply = final_reply(row.task, attribute=attribute, attribute_error=error, now=now)
+        else:
+            reply = change_reply(row.task, from_status=row.from_status, now=now)
+        return self._notifier.post(watch.channel_id, reply, thread_ts=watch.thread_ts or card_ts).ts
+
+    def _failure_lines(self, task: Task, deadline: Deadline) -> list[str]:
+        if task.task_status != TaskStatus.FAILED.value:
+            return []
+        return failure_lines(*self._attribute(task, deadline))
+
+    def _attribute(self, task: Task, deadline: Deadline) -> tuple[TaskAttribute | None, str | None]:
+        """DescribeTaskAttribute for a failed task's error codes; the notice goes out without them if ECS
+        cannot answer in time (a final notice is never held back for its details)."""
+        if task.task_status != TaskStatus.FAILED.value:
+            return None, None
+        try:
+            return self._ecs.describe_task_attribute(task.region_id or "", task.task_id, deadline=deadline), None
+        except EcsApiError as error:
+            log_event("ecs.error", level=logging.WARNING, outcome=error.code, ecs_request_id=error.request_id)
+            return None, f"{error.code}" + (f" (RequestId {error.request_id})" if error.request_id else "")
+
+    def _channel_problem(
+        self, row: Delivery, unavailable: ChannelUnavailable, lease: Lease, report: DeliveryReport
+    ) -> None:
+        """Tell the person who set it up, once; keep the watch (bot not invited yet) or end it (channel gone)."""
+        watch, now = row.watch, self._clock()
+        self._tell_creator_once(watch, unavailable.problem)
+        if unavailable.recoverable and row.created_at + self._config.ttl > now:
+            self._store.watches.set_problem(watch.id, unavailable.problem)
+            until = now + self._config.retry_not_in_channel
+            report.deferred += self._store.outbox.defer([row.transition_id], lease, until=until)
+            log_event("outbox.deferred", outcome=unavailable.problem, transition_id=row.transition_id)
+            return
+        if unavailable.recoverable:
+            # Still not invited after a whole TTL: give this change up, on record.
+            report.abandoned += self._store.outbox.close([row.transition_id], lease, state=DELIVERY_ABANDONED)
+            log_event("outbox.abandoned", level=logging.WARNING, outcome=unavailable.problem)
+            return
+        self._store.watches.end_undeliverable(watch.id, unavailable.problem, now=now)
+        report.undeliverable += self._store.outbox.close([row.transition_id], lease, state=DELIVERY_UNDELIVERABLE)
+        log_event("watch.undeliverable", level=logging.WARNING, outcome=unavailable.problem)
+
+    def _tell_creator_once(self, watch: Watch, problem: str) -> None:
+        key = NOTICE_KEY.format(problem=problem, channel=watch.channel_id, user=watch.user_id)
+        if not self._store.claim(key, now=self._clock(), lease=NOTICE_LEASE):
+            return
+        kept = problem in RECOVERABLE_PROBLEMS
+        message = channel_problem_message(watch.channel_id, problem, task_ids=[watch.task_id], kept=kept)
+        try:
+            self._notifier.direct_message(watch.user_id, message)
+        except (ChannelUnavailable, SlackUnavailable, SlackRejected) as error:
+            # Logged, not retried: the watch's own state records what happened to it.
+            log_event("notice.failed", level=logging.WARNING, outcome=type(error).__name__, user_id=watch.user_id)
+        self._store.complete(key)
+        log_event("notice.sent", outcome=problem, user_id=watch.user_id)
+
+    def _rejected(self, row: Delivery, rejected: SlackRejected, lease: Lease, report: DeliveryReport) -> None:
+        log_event("outbox.rejected", level=logging.ERROR, outcome=rejected.error, attempts=row.attempts)
+        if row.attempts >= MAX_ATTEMPTS:
+            report.abandoned += self._store.outbox.close([row.transition_id], lease, state=DELIVERY_ABANDONED)
+            return
+        until = self._clock() + self._config.retry_rejected
+        report.deferred += self._store.outbox.defer([row.transition_id], lease, until=until)
+
+
+def _with_task(watch: Watch, task: Task) -> Watch:
+    return replace(watch, task=task)

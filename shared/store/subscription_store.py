@@ -1,0 +1,135 @@
+"""Subscriptions of channels to new tasks, and the poller's per-region progress (`poll_state`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from shared.store.schema import poll_state, subscriptions
+from shared.store.tx import transact
+from shared.watch_model import PollState, Subscription, filter_key
+
+
+def _subscription(row: Any) -> Subscription:
+    return Subscription(
+        id=row.id,
+        team_id=row.team_id,
+        channel_id=row.channel_id,
+        user_id=row.user_id,
+        region_id=row.region_id,
+        status=row.status,
+        action=row.action,
+        created_at=row.created_at,
+    )
+
+
+class SubscriptionStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def add(
+        self,
+        *,
+        team_id: str | None,
+        channel_id: str,
+        user_id: str,
+        region_id: str,
+        status: str | None,
+        action: str | None,
+        now: datetime,
+    ) -> tuple[Subscription, bool]:
+        """The channel's subscription with this filter, and whether it is new (one per filter per channel)."""
+        key = filter_key(region_id, status, action)
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    insert(subscriptions).values(
+                        team_id=team_id,
+                        channel_id=channel_id,
+                        user_id=user_id,
+                        region_id=region_id,
+                        status=status,
+                        action=action,
+                        filter_key=key,
+                        created_at=now,
+                    )
+                )
+            created = True
+        except IntegrityError:
+            created = False
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(subscriptions).where(subscriptions.c.channel_id == channel_id, subscriptions.c.filter_key == key)
+            ).one()
+        return _subscription(row), created
+
+    def all(self) -> list[Subscription]:
+        with self.engine.connect() as connection:
+            return [_subscription(r) for r in connection.execute(select(subscriptions).order_by(subscriptions.c.id))]
+
+    def for_channel(self, channel_id: str) -> list[Subscription]:
+        query = select(subscriptions).where(subscriptions.c.channel_id == channel_id).order_by(subscriptions.c.id)
+        with self.engine.connect() as connection:
+            return [_subscription(r) for r in connection.execute(query)]
+
+    def get(self, subscription_id: int) -> Subscription | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(subscriptions).where(subscriptions.c.id == subscription_id)).first()
+        return _subscription(row) if row else None
+
+    def remove(self, channel_id: str, subscription_ids: Sequence[int]) -> list[Subscription]:
+        """Delete these subscriptions of the channel; returns those that existed (their follow-ups are the
+        caller's to stop)."""
+        found = [s for s in self.for_channel(channel_id) if s.id in set(subscription_ids)]
+        if found:
+
+            def work(connection: Connection) -> None:
+                connection.execute(
+                    delete(subscriptions).where(
+                        subscriptions.c.channel_id == channel_id, subscriptions.c.id.in_([s.id for s in found])
+                    )
+                )
+
+            transact(self.engine, work)
+        return found
+
+    # --- poll state -------------------------------------------------------------------------------
+
+    def poll_states(self, scope: str) -> dict[str, PollState]:
+        query = select(poll_state).where(poll_state.c.scope == scope)
+        with self.engine.connect() as connection:
+            return {
+                r.region_id: PollState(r.region_id, r.resume_after, r.last_success_at)
+                for r in connection.execute(query)
+            }
+
+    def save_poll_state(
+        self,
+        scope: str,
+        region_id: str,
+        *,
+        now: datetime,
+        resume_after: str | None = None,
+        last_success_at: datetime | None = None,
+    ) -> None:
+        """Upsert one region's progress. `last_success_at` only ever moves forward (two pollers may race)."""
+        values: dict[str, Any] = {"resume_after": resume_after, "updated_at": now}
+        where = [poll_state.c.scope == scope, poll_state.c.region_id == region_id]
+        if last_success_at is not None:
+            values["last_success_at"] = last_success_at
+            where.append(or_(poll_state.c.last_success_at.is_(None), poll_state.c.last_success_at < last_success_at))
+
+        def work(connection: Connection) -> int:
+            return connection.execute(update(poll_state).where(*where).values(**values)).rowcount
+
+        if transact(self.engine, work) == 1:
+            return
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(poll_state).values(scope=scope, region_id=region_id, **values))
+        except IntegrityError:
+            pass  # the row exists: either a newer success is recorded already, or a concurrent insert won

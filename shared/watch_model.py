@@ -1,0 +1,162 @@
+"""What the channel-updates feature keeps and moves around: watches, subscriptions, outbox deliveries.
+
+Plain frozen dataclasses (no SQLAlchemy), shared by the store, the tick planner, the poller and the card
+layouts. The store's vocabulary (states, kinds) is re-exported here so callers need not import the store.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.models import Task
+from shared.query import ALL_REGIONS, TaskStatus
+
+WATCH_ACTIVE = "active"
+WATCH_ENDED = "ended"  # the task finished, failed or was deleted
+WATCH_EXPIRED = "expired"  # ECS_TASKS_WATCH_TTL passed
+WATCH_UNDELIVERABLE = "undeliverable"  # the channel is gone or archived
+WATCH_STOPPED = "stopped"  # unwatched or unsubscribed by a person
+ORIGIN_WATCH = "watch"
+ORIGIN_SUBSCRIPTION_PREFIX = "sub:"
+
+KIND_ANNOUNCE = "announce"  # a subscription's new task: a new card in the channel
+KIND_CHANGE = "change"  # card updated in place, a reply in its thread
+KIND_FINAL = "final"  # the same, with the final state, duration and (for Failed) error codes
+KIND_EXPIRED = "expired"  # the watch's time ran out: a note in the thread
+
+ANY = "*"  # in a subscription's filter key: no filter on that field
+
+
+def origin_of(subscription_id: int | None) -> str:
+    return ORIGIN_WATCH if subscription_id is None else f"{ORIGIN_SUBSCRIPTION_PREFIX}{subscription_id}"
+
+
+def task_to_json(task: Task) -> str:
+    return json.dumps(task.to_api_dict(), separators=(",", ":"), ensure_ascii=False)
+
+
+def task_from_json(text: str) -> Task:
+    return Task.model_validate(json.loads(text))
+
+
+def is_terminal(status: str | None) -> bool:
+    return status in {s.value for s in (TaskStatus.FINISHED, TaskStatus.FAILED, TaskStatus.DELETED)}
+
+
+@dataclass(frozen=True)
+class PollTarget:
+    """The little the poller needs of an active watch to ask about its task and claim a change."""
+
+    watch_id: int
+    region_id: str
+    task_id: str
+    version: int
+    last_status: str | None
+    announced: bool
+    wanted_status: str | None
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class Watch:
+    """A followed task in a channel, as stored (for cards, lists and delivery)."""
+
+    id: int
+    team_id: str | None
+    channel_id: str
+    user_id: str
+    region_id: str
+    task_id: str
+    origin: str
+    subscription_id: int | None
+    task: Task
+    last_status: str | None
+    card_ts: str | None
+    thread_ts: str | None
+    state: str
+    problem: str | None
+    created_at: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class NewWatch:
+    """A watch to create: its card was already posted (card_ts), replies go to thread_ts."""
+
+    team_id: str | None
+    channel_id: str
+    user_id: str
+    region_id: str
+    task: Task
+    card_ts: str
+    thread_ts: str
+
+
+@dataclass(frozen=True)
+class Subscription:
+    id: int
+    team_id: str | None
+    channel_id: str
+    user_id: str
+    region_id: str  # a region, or "all"
+    status: str | None
+    action: str | None
+    created_at: datetime
+
+    @property
+    def all_regions(self) -> bool:
+        return self.region_id == ALL_REGIONS
+
+    def covers(self, region_id: str) -> bool:
+        return self.all_regions or self.region_id == region_id
+
+
+def filter_key(region_id: str, status: str | None, action: str | None) -> str:
+    return "|".join((region_id, status or ANY, action or ANY))
+
+
+@dataclass(frozen=True)
+class PollState:
+    """Per region: where an unfinished pass over the watched tasks stopped, and the last good scan."""
+
+    region_id: str
+    resume_after: str | None
+    last_success_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One pending outbox row with the watch it belongs to: everything needed to post it."""
+
+    transition_id: int
+    seq: int
+    kind: str
+    from_status: str | None
+    to_status: str | None
+    task: Task
+    lease_owner: str | None
+    lease_until: datetime
+    attempts: int
+    created_at: datetime
+    watch: Watch
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """A change a poller saw, to record: the new task, and what (if anything) to post about it."""
+
+    target: PollTarget
+    task: Task
+    kind: str | None  # an outbox kind, or None to record silently (a follow-up not yet announced)
+    ends: bool  # the watch is over (the task ended)
+    announces: bool  # this change makes a subscription's follow-up visible
+
+
+@dataclass(frozen=True)
+class Lease:
+    """Who delivers an outbox row, and until when nobody else may."""
+
+    owner: str
+    until: datetime

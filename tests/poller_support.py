@@ -1,0 +1,156 @@
+"""Helpers for the store, poller and channel-update tests: database URLs, clean tables, a poller wired to
+the emulators, and a few ways of looking at what Slack received."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from slack_sdk import WebClient
+from sqlalchemy import delete, insert
+
+from emulators.ecs import EcsEmulator
+from emulators.slack import SlackEmulator
+from shared.credentials import Credentials, StaticCredentialsProvider
+from shared.ecs_client import EcsClient
+from shared.models import Task
+from shared.notifier import Notifier
+from shared.outbox_delivery import no_faults
+from shared.poller import Poller, PollerConfig
+from shared.retry import RetryPolicy
+from shared.store import SqlStore, open_store
+from shared.store.schema import claims, poll_state, subscriptions, transitions, watches
+from shared.transport import EcsTransport
+from shared.watch_model import NewWatch, task_to_json
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, BOT_TOKEN
+
+POSTGRES_URL = os.environ.get("ECS_TASKS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_URL = os.environ.get("ECS_TASKS_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/test")
+REGION = "cn-hangzhou"
+CHANNEL = "C0WATCH"
+USER = "U0ALICE"
+TTL = timedelta(days=7)
+
+# The three engines, for fixtures parametrized with `indirect`: SQLite always, the servers as `db` tests.
+ENGINES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.db),
+    pytest.param("mariadb", id="mariadb", marks=pytest.mark.db),
+]
+
+
+def database_url(engine: str, tmp_path: Path) -> str:
+    if engine == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite3'}"
+    return POSTGRES_URL if engine == "postgresql" else MARIADB_URL
+
+
+def clean(store: SqlStore) -> None:
+    """Empty this feature's tables (servers are shared by tests run one after another)."""
+    with store.engine.begin() as connection:
+        for table in (transitions, watches, subscriptions, poll_state):
+            connection.execute(delete(table))
+        connection.execute(delete(claims).where(claims.c.claim_key.like("notice:%")))
+
+
+def fresh_store(url: str) -> Iterator[SqlStore]:
+    store = open_store(url)
+    clean(store)
+    yield store
+    clean(store)
+    store.engine.dispose()
+
+
+def ecs_client(ecs: EcsEmulator, *, attempts: int = 2) -> EcsClient:
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    return EcsClient(
+        EcsTransport(credentials, endpoint=ecs.base_url),
+        retry=RetryPolicy(max_attempts=attempts, base_delay_s=0.01, max_delay_s=0.02),
+        timeout=(1.0, 5.0),
+        rand=lambda: 0.5,
+    )
+
+
+def make_poller(
+    store: SqlStore,
+    ecs: EcsEmulator,
+    slack: SlackEmulator,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    faults: Callable[[str], None] = no_faults,
+    config: PollerConfig | None = None,
+    owner: str | None = None,
+) -> Poller:
+    notifier = Notifier(WebClient(token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[]))
+    return Poller(
+        store,
+        ecs_client(ecs),
+        notifier,
+        config or PollerConfig(ttl=TTL),
+        clock=clock or ecs.clock.now,
+        faults=faults,
+        owner=owner,
+    )
+
+
+def watch_task(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, task_id: str, *, channel: str = CHANNEL
+) -> tuple[int, str]:
+    """What `/ecs-tasks watch` leaves behind: a card in the channel and a watch row. Returns (id, card ts)."""
+    task = ecs_client(ecs).describe_tasks(REGION, task_ids=[task_id]).tasks[0]
+    client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
+    card_ts = str(client.chat_postMessage(channel=channel, text=f"watching {task_id}")["ts"])
+    watch_id, _ = store.watches.add(
+        NewWatch(None, channel, USER, REGION, task, card_ts, card_ts), now=ecs.clock.now(), ttl=TTL
+    )
+    return watch_id, card_ts
+
+
+def bulk_watches(store: SqlStore, rows: list[tuple[str, str, str]], *, now: datetime) -> None:
+    """Many watches at once, (channel, region, task id) each, last seen Waiting: test setup only."""
+    values = [
+        {
+            "team_id": None,
+            "channel_id": channel,
+            "user_id": USER,
+            "region_id": region,
+            "task_id": task_id,
+            "origin": "watch",
+            "announced": True,
+            "last_status": "Waiting",
+            "version": 1,
+            "task_json": task_to_json(
+                Task.model_validate({"TaskId": task_id, "TaskStatus": "Waiting", "RegionId": region})
+            ),
+            "card_ts": "1.0",
+            "thread_ts": "1.0",
+            "state": "active",
+            "created_at": now,
+            "expires_at": now + TTL,
+            "updated_at": now,
+        }
+        for channel, region, task_id in rows
+    ]
+    with store.engine.begin() as connection:
+        for start in range(0, len(values), 1000):
+            connection.execute(insert(watches), values[start : start + 1000])
+
+
+def replies(slack: SlackEmulator, channel: str, thread_ts: str) -> list[Any]:
+    return [m for m in slack.messages(channel) if m.thread_ts == thread_ts]
+
+
+def calls(slack: SlackEmulator, method: str, channel: str | None = None) -> list[Any]:
+    return [c for c in slack.calls_to(method) if channel is None or c.args.get("channel") == channel]
+
+
+def describe_calls_by_region(ecs: EcsEmulator) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for call in ecs.calls:
+        if call.action == "DescribeTasks" and call.region_id:
+            counts[call.region_id] = counts.get(call.region_id, 0) + 1
+    return counts

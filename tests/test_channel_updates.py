@@ -1,0 +1,242 @@
+"""Channel updates end to end: signed slash commands and button clicks → the FC HTTP handler → the store;
+the FC timer handler → the ECS emulator → the Slack emulator. Both emulators, real HTTP on loopback."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from emulators.ecs import EcsEmulator
+from emulators.fc_server import FcServer, FunctionMeta
+from emulators.slack import SlackEmulator, SlackSender
+from functions import timer
+from shared.cards import ACTION_WATCH
+from shared.update_cards import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
+
+CHANNEL = "C0OPS"
+USER = "U0ALICE"
+REGION = "cn-hangzhou"
+TIMER_EVENT = json.dumps({"triggerTime": "2026-03-01T12:00:00Z", "triggerName": "poll", "payload": ""}).encode()
+
+
+@dataclass(frozen=True)
+class Context:
+    request_id: str
+    function: FunctionMeta
+
+
+@pytest.fixture(autouse=True)
+def fresh_poller(app_env: dict[str, str]) -> Iterator[None]:
+    timer.reset_poller()
+    yield
+    timer.reset_poller()
+
+
+def tick() -> dict[str, Any]:
+    """What Function Compute does every minute."""
+    return timer.handler(TIMER_EVENT, Context("req-timer-1", FunctionMeta("ecs-tasks-poller", timeout=60)))
+
+
+def command(sender: SlackSender, slack: SlackEmulator, text: str) -> str:
+    response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    started = time.monotonic()
+    response = sender.slash_command(text, user_id=USER, channel_id=CHANNEL, response_url=response_url)
+    assert response.status_code == 200 and time.monotonic() - started < 3.0
+    return response_url
+
+
+def wait_for_store(app_env: dict[str, str], *, watches: int = 0, subscriptions: int = 0) -> None:
+    """Lazy work stores its rows just after posting: wait until they are there."""
+    from shared.store import open_store
+
+    store = open_store(app_env["ECS_TASKS_DATABASE_URL"])
+    deadline = time.monotonic() + 5.0
+    try:
+        while time.monotonic() < deadline:
+            if len(store.watches.poll_targets()) >= watches and len(store.subscriptions.all()) >= subscriptions:
+                return
+            time.sleep(0.02)
+        raise TimeoutError(f"expected {watches} watches and {subscriptions} subscriptions in the store")
+    finally:
+        store.engine.dispose()
+
+
+def elements(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    found = []
+    for block in blocks:
+        found += list(block.get("elements", [])) + ([block["accessory"]] if "accessory" in block else [])
+    return [e for e in found if "action_id" in e]
+
+
+def button(blocks: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
+    return next(e for e in elements(blocks) if e["action_id"].split(":")[0] == prefix)
+
+
+def shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def running(ecs: EcsEmulator, **lifecycle: Any) -> str:
+    return ecs.add_task(
+        RegionId=REGION, TaskAction="ImportImage", **{"waiting_s": 30, "processing_s": 600, **lifecycle}
+    )
+
+
+def test_watch_posts_a_card_and_each_tick_updates_it_once_and_replies_once(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    # Given a Waiting task, watched with the slash command
+    task_id = running(ecs)
+    command(sender, slack, f"watch {REGION} {task_id}")
+    slack.wait_for_calls(1, method="chat.postMessage")
+    (card,) = slack.messages(CHANNEL)
+    card_ts = card.ts
+    assert task_id in shown(card.blocks)
+    slack.wait_for_calls(1, method="response_url")
+    # When the task starts processing and the timer fires (twice: a retried event)
+    ecs.advance(31)
+    first, second = tick(), tick()
+    # Then exactly one chat.update of the card and one reply in its thread
+    assert (first["posted"], second["posted"]) == (1, 0)
+    updates = slack.calls_to("chat.update")
+    assert len(updates) == 1 and updates[0].args["ts"] == card_ts
+    thread = [m for m in slack.messages(CHANNEL) if m.thread_ts == card_ts]
+    assert len(thread) == 1 and "Waiting → Processing" in thread[0].text
+
+
+def test_the_watch_button_on_a_channel_card_follows_the_task_in_that_cards_thread(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    task_id = running(ecs)
+    command(sender, slack, f"{REGION} public")
+    slack.wait_for_calls(1, method="chat.postMessage")
+    (listing,) = slack.messages(CHANNEL)
+    watch = button(listing.blocks, ACTION_WATCH)
+    # When someone clicks Watch on the channel card
+    sender.block_action(
+        action_id=watch["action_id"],
+        value=watch["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER),
+        message={"ts": listing.ts, "blocks": listing.blocks, "text": listing.text},
+        message_ts=listing.ts,
+    )
+    slack.wait_for_calls(2, method="chat.postMessage")
+    slack.wait_for_calls(1, method="response_url")  # the confirmation: the watch is stored
+    (card,) = [m for m in slack.messages(CHANNEL) if m.thread_ts == listing.ts]
+    assert task_id in shown(card.blocks)
+    # Then a change updates that card and replies in the list card's thread
+    ecs.advance(31)
+    assert tick()["posted"] == 1
+    assert [c.args["ts"] for c in slack.calls_to("chat.update")] == [card.ts]
+    assert len([m for m in slack.messages(CHANNEL) if m.thread_ts == listing.ts]) == 2
+
+
+def test_list_shows_unwatch_and_unsubscribe_buttons_that_work(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, app_env: dict[str, str]
+) -> None:
+    task_id = running(ecs)
+    command(sender, slack, f"watch {REGION} {task_id}")
+    command(sender, slack, "subscribe cn-hangzhou failed import")
+    wait_for_store(app_env, watches=1, subscriptions=1)
+    response_url = command(sender, slack, "list")
+    listed = slack.wait_for_calls(2, method="response_url")[-1]
+    assert task_id in shown(listed.args["blocks"]) and "Failed" in shown(listed.args["blocks"])
+    # When the user clicks Unwatch, then Unsubscribe, on the (ephemeral) list
+    for prefix, count in ((ACTION_UNWATCH, 4), (ACTION_UNSUBSCRIBE, 5)):
+        current = slack.calls_to("response_url")[-1].args["blocks"]
+        chosen = button(current, prefix)
+        sender.block_action(
+            action_id=chosen["action_id"],
+            value=chosen["value"],
+            channel_id=CHANNEL,
+            user_id=USER,
+            response_url=response_url,
+            is_ephemeral=True,
+        )
+        slack.wait_for_calls(count, method="response_url")
+        time.sleep(0.2)
+    # Then the list was redrawn empty and nothing is followed any more
+    final = slack.calls_to("response_url")[-1]
+    assert final.args.get("replace_original") is True and "no subscription" in shown(final.args["blocks"])
+    ecs.advance(31)
+    assert tick()["watches"] == 0
+
+
+def test_subscribe_posts_each_new_task_once(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, app_env: dict[str, str]
+) -> None:
+    command(sender, slack, f"subscribe {REGION}")
+    (confirmation,) = slack.wait_for_calls(1, method="chat.postMessage")
+    assert "subscribed this channel" in confirmation.args["text"]
+    wait_for_store(app_env, subscriptions=1)
+    new_task = running(ecs)
+    time.sleep(1.1)  # the scan's EndTime is "now" to the second
+    assert tick()["discovered"] == 1
+    tick()
+    cards = [m for m in slack.messages(CHANNEL) if new_task in shown(m.blocks)]
+    assert len(cards) == 1 and cards[0].thread_ts is None
+
+
+def test_a_channel_without_the_bot_gets_the_fix_and_no_watch(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    slack.set_channel(CHANNEL, "not_in_channel")
+    task_id = running(ecs)
+    command(sender, slack, f"watch {REGION} {task_id}")
+    (answer,) = slack.wait_for_calls(1, method="response_url")
+    assert "/invite @ecs-tasks" in shown(answer.args)
+    assert tick()["watches"] == 0
+
+
+def test_the_timer_logs_one_json_line_per_tick_and_ecs_tasks_poll_runs_one(
+    app_env: dict[str, str], ecs: EcsEmulator, slack: SlackEmulator, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from bot.poll_command import run_poll
+
+    tick()
+    lines = [json.loads(line) for line in capfd.readouterr().err.splitlines() if '"poller.tick"' in line]
+    assert len(lines) == 1
+    assert {"watches", "describe_calls", "posted", "duration_ms", "budget_s"} <= set(lines[0])
+    assert lines[0]["budget_s"] == 50.0 and lines[0]["trigger"] == "poll"
+    out = io.StringIO()
+    assert run_poll(argparse.Namespace(budget=5.0), out=out) == 0
+    assert json.loads(out.getvalue())["watches"] == 0
+
+
+def test_on_function_compute_the_work_runs_in_an_async_invocation_once_though_delivered_twice(
+    fc_async: FcServer, slack: SlackEmulator, ecs: EcsEmulator, app_env: dict[str, str]
+) -> None:
+    from tests.conftest import SIGNING_SECRET, SLACK_PATH
+
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=fc_async.base_url + SLACK_PATH)
+    task_id = running(ecs)
+    command(sender, slack, f"watch {REGION} {task_id}")
+    slack.wait_for_calls(1, method="chat.postMessage", timeout=10)
+    wait_for_store(app_env, watches=1)
+    time.sleep(0.3)  # the second delivery of the same invocation
+    assert len(slack.calls_to("chat.postMessage")) == 1
+    assert len(fc_async.invocations) >= 1
+    ecs.advance(31)
+    assert tick()["posted"] == 1
+
+
+def test_the_ack_path_does_not_import_sqlalchemy() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, bot.app, bot.features, bot.listeners.channel_updates, functions.http; "
+        "sys.exit(1 if 'sqlalchemy' in sys.modules else 0)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0

@@ -1,0 +1,296 @@
+"""The store's contract, run for real on SQLite, PostgreSQL and MariaDB: every once-only change is settled
+by the database (one conditional statement), whoever races for it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from shared.models import Task
+from shared.store import SqlStore, open_store
+from shared.store.schema import DELIVERY_POSTED, DELIVERY_UNDELIVERABLE
+from shared.store.sql_store import SCHEMA_VERSION
+from shared.store.watch_store import ADDED, ALREADY, REVIVED
+from shared.watch_model import (
+    KIND_ANNOUNCE,
+    KIND_CHANGE,
+    KIND_EXPIRED,
+    WATCH_ACTIVE,
+    WATCH_ENDED,
+    Accepted,
+    Lease,
+    NewWatch,
+    PollTarget,
+    Subscription,
+)
+from tests.poller_support import ENGINES, database_url, fresh_store
+
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+TTL = timedelta(days=7)
+A = Lease("poller-a", NOW + timedelta(minutes=5))
+B = Lease("poller-b", NOW + timedelta(minutes=5))
+
+
+@pytest.fixture(params=ENGINES)
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return database_url(request.param, tmp_path)
+
+
+@pytest.fixture
+def store(url: str) -> Iterator[SqlStore]:
+    yield from fresh_store(url)
+
+
+def task(task_id: str = "t-1", status: str = "Processing") -> Task:
+    return Task.model_validate(
+        {
+            "TaskId": task_id,
+            "TaskStatus": status,
+            "TaskAction": "ImportImage",
+            "RegionId": "cn-hangzhou",
+            "CreationTime": "2026-03-01T11:00:00Z",
+        }
+    )
+
+
+def watch(store: SqlStore, task_id: str = "t-1", *, channel: str = "C1", status: str = "Processing") -> int:
+    new = NewWatch("T1", channel, "U1", "cn-hangzhou", task(task_id, status), card_ts="100.1", thread_ts="100.1")
+    watch_id, outcome = store.watches.add(new, now=NOW, ttl=TTL)
+    assert outcome == ADDED
+    return watch_id
+
+
+def target(store: SqlStore, watch_id: int) -> PollTarget:
+    return next(t for t in store.watches.poll_targets() if t.watch_id == watch_id)
+
+
+def change(t: PollTarget, status: str, kind: str | None = KIND_CHANGE, *, ends: bool = False) -> Accepted:
+    return Accepted(t, task(t.task_id, status), kind, ends=ends, announces=False)
+
+
+# --- schema ---------------------------------------------------------------------------------------
+
+
+def test_schema_is_created_and_upgraded_idempotently(url: str, store: SqlStore) -> None:
+    # Given a store that was migrated already, when migrate runs again (and from a second process's engine)
+    store.migrate()
+    again = open_store(url)
+    # Then nothing fails and the version is the current one
+    assert store.schema_version() == again.schema_version() == SCHEMA_VERSION
+    again.engine.dispose()
+
+
+def test_a_version_1_database_is_upgraded_in_place_keeping_its_rows(tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, insert, inspect
+
+    from shared.store.schema import claims, metadata, schema_version
+
+    # Given a database as version 1 left it: the claims table with a row, and version 1 recorded
+    url = f"sqlite:///{tmp_path / 'v1.sqlite3'}"
+    engine = create_engine(url)
+    metadata.create_all(engine, tables=[schema_version, claims])
+    with engine.begin() as connection:
+        connection.execute(insert(schema_version).values(id=1, version=1))
+        connection.execute(insert(claims).values(claim_key="k", state="done", lease_until=NOW, created_at=NOW))
+    engine.dispose()
+    # When the current code opens it (twice, as two instances starting at once would)
+    first, second = open_store(url), open_store(url)
+    # Then the new tables exist, the version moved on, and the old rows are still there
+    assert {"ecs_tasks_watches", "ecs_tasks_transitions", "ecs_tasks_subscriptions", "ecs_tasks_poll_state"} <= set(
+        inspect(first.engine).get_table_names()
+    )
+    assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
+    assert first.claim_state("k") == "done"
+    first.engine.dispose()
+    second.engine.dispose()
+
+
+def test_datetimes_come_back_aware_and_in_utc(store: SqlStore) -> None:
+    watch_id = watch(store)
+    stored = store.watches.get(watch_id)
+    assert stored is not None
+    assert stored.created_at == NOW and stored.created_at.tzinfo is not None
+    assert stored.expires_at == NOW + TTL
+
+
+# --- watches --------------------------------------------------------------------------------------
+
+
+def test_a_task_is_watched_once_per_channel_and_can_be_watched_again_after_it_stopped(store: SqlStore) -> None:
+    watch_id = watch(store)
+    same = NewWatch("T1", "C1", "U1", "cn-hangzhou", task(), card_ts="200.1", thread_ts="200.1")
+    assert store.watches.add(same, now=NOW, ttl=TTL) == (watch_id, ALREADY)
+    # Another channel may watch the same task
+    other = NewWatch("T1", "C2", "U1", "cn-hangzhou", task(), card_ts="300.1", thread_ts="300.1")
+    assert store.watches.add(other, now=NOW, ttl=TTL)[1] == ADDED
+    # Stopped, then watched again: the same row comes back to life on the new card, its version moved on
+    before = target(store, watch_id).version
+    assert store.watches.stop("C1", [watch_id]) == 1
+    assert store.watches.add(same, now=NOW, ttl=TTL) == (watch_id, REVIVED)
+    revived = store.watches.get(watch_id)
+    assert revived is not None and revived.card_ts == "200.1" and revived.state == WATCH_ACTIVE
+    assert target(store, watch_id).version > before
+
+
+def test_a_change_is_accepted_once_and_leased_to_the_poller_that_won(store: SqlStore) -> None:
+    watch_id = watch(store)
+    seen = target(store, watch_id)
+    # When two pollers saw the same change from the same snapshot
+    first = store.watches.accept(change(seen, "Finished", ends=True), now=NOW, lease=A)
+    second = store.watches.accept(change(seen, "Finished", ends=True), now=NOW, lease=B)
+    # Then exactly one recorded it, with one outbox row leased to the winner
+    assert (first, second) == (True, False)
+    rows = store.outbox.for_watch(watch_id)
+    assert [(r["seq"], r["kind"], r["to_status"], r["lease_owner"]) for r in rows] == [
+        (2, KIND_CHANGE, "Finished", "poller-a")
+    ]
+    ended = store.watches.get(watch_id)
+    assert ended is not None and ended.state == WATCH_ENDED and ended.last_status == "Finished"
+
+
+def test_a_stale_snapshot_cannot_record_an_old_change_again(store: SqlStore) -> None:
+    watch_id = watch(store)
+    old = target(store, watch_id)
+    assert store.watches.accept(change(old, "Paused"), now=NOW, lease=A)
+    assert store.watches.accept(change(target(store, watch_id), "Processing"), now=NOW, lease=A)
+    # A poller still holding the first snapshot sees "Paused" and tries to record it: refused
+    assert not store.watches.accept(change(old, "Paused"), now=NOW, lease=B)
+    assert [r["to_status"] for r in store.outbox.for_watch(watch_id)] == ["Paused", "Processing"]
+
+
+def test_concurrent_pollers_with_their_own_engines_record_one_change(url: str, store: SqlStore) -> None:
+    watch_id = watch(store)
+    seen = target(store, watch_id)
+    stores = [open_store(url) for _ in range(6)]
+    barrier = threading.Barrier(len(stores))
+    results: list[bool] = []
+
+    def race(other: SqlStore, n: int) -> None:
+        barrier.wait()
+        lease = Lease(f"poller-{n}", NOW + timedelta(minutes=5))
+        results.append(other.watches.accept(change(seen, "Failed", ends=True), now=NOW, lease=lease))
+
+    threads = [threading.Thread(target=race, args=(s, n)) for n, s in enumerate(stores)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for other in stores:
+        other.engine.dispose()
+    assert sorted(results) == [False] * 5 + [True]
+    assert len(store.outbox.for_watch(watch_id)) == 1
+
+
+def test_expiry_writes_a_note_once_and_only_for_a_card_that_was_posted(store: SqlStore) -> None:
+    watch_id = watch(store)
+    seen = target(store, watch_id)
+    assert store.watches.expire(seen, now=NOW, lease=A)
+    assert not store.watches.expire(seen, now=NOW, lease=B)  # a second poller with the same snapshot
+    assert [r["kind"] for r in store.outbox.for_watch(watch_id)] == [KIND_EXPIRED]
+    # A follow-up never announced (its status not reached yet) expires silently
+    store.watches.add_followup(_subscription(store), task("t-7"), announce=False, now=NOW, ttl=TTL, lease=A)
+    silent = next(t for t in store.watches.poll_targets() if t.task_id == "t-7")
+    assert store.watches.expire(silent, now=NOW, lease=A)
+    assert store.outbox.for_watch(silent.watch_id) == []
+
+
+# --- subscriptions and follow-ups -------------------------------------------------------------------
+
+
+def test_a_subscription_announces_each_task_once(store: SqlStore) -> None:
+    subscription, created = store.subscriptions.add(
+        team_id="T1", channel_id="C1", user_id="U1", region_id="all", status="Failed", action=None, now=NOW
+    )
+    assert created
+    assert store.subscriptions.add(
+        team_id="T1", channel_id="C1", user_id="U2", region_id="all", status="Failed", action=None, now=NOW
+    ) == (subscription, False)
+    failed = task("t-9", "Failed")
+    assert store.watches.add_followup(subscription, failed, announce=True, now=NOW, ttl=TTL, lease=A)
+    assert not store.watches.add_followup(subscription, failed, announce=True, now=NOW, ttl=TTL, lease=B)
+    assert store.watches.known_followups([subscription.id], ["t-9", "t-10"]) == {(subscription.id, "t-9")}
+    pending = store.outbox.pending()
+    assert [(d.kind, d.task.task_id, d.lease_owner) for d in pending] == [(KIND_ANNOUNCE, "t-9", "poller-a")]
+    # Posting the announcement makes its message the follow-up's card
+    assert store.outbox.mark_posted(pending[0], A, posted_ts="555.5", now=NOW)
+    followup = store.watches.get(pending[0].watch.id)
+    assert followup is not None and (followup.card_ts, followup.thread_ts) == ("555.5", "555.5")
+
+
+def test_unsubscribing_removes_the_subscription_and_stops_its_followups(store: SqlStore) -> None:
+    subscription = _subscription(store)
+    store.watches.add_followup(subscription, task("t-5"), announce=False, now=NOW, ttl=TTL, lease=A)
+    removed = store.subscriptions.remove("C1", [subscription.id])
+    assert [s.id for s in removed] == [subscription.id]
+    assert store.watches.stop_followups([subscription.id]) == 1
+    assert store.subscriptions.for_channel("C1") == [] and store.watches.poll_targets() == []
+
+
+def _subscription(store: SqlStore) -> Subscription:
+    return store.subscriptions.add(
+        team_id=None, channel_id="C1", user_id="U1", region_id="cn-hangzhou", status=None, action=None, now=NOW
+    )[0]
+
+
+def test_poll_state_is_upserted_and_its_last_success_only_moves_forward(store: SqlStore) -> None:
+    later, earlier = NOW + timedelta(minutes=2), NOW + timedelta(minutes=1)
+    store.subscriptions.save_poll_state("subscriptions", "cn-hangzhou", now=NOW, last_success_at=later)
+    store.subscriptions.save_poll_state("subscriptions", "cn-hangzhou", now=NOW, last_success_at=earlier)
+    store.subscriptions.save_poll_state("watches", "cn-hangzhou", now=NOW, resume_after="t-5")
+    assert store.subscriptions.poll_states("subscriptions")["cn-hangzhou"].last_success_at == later
+    assert store.subscriptions.poll_states("watches")["cn-hangzhou"].resume_after == "t-5"
+
+
+# --- the outbox -----------------------------------------------------------------------------------
+
+
+def test_an_expired_lease_is_taken_over_by_exactly_one_poller(store: SqlStore) -> None:
+    for n in range(5):
+        watch_id = watch(store, f"t-{n}")
+        store.watches.accept(change(target(store, watch_id), "Finished", ends=True), now=NOW, lease=A)
+    # While the lease runs, nobody else may take the rows
+    assert store.outbox.take_over_expired(B, now=NOW + timedelta(minutes=1)) == 0
+    # Once it ran out, one poller takes them all; a second finds none left
+    later = NOW + timedelta(minutes=6)
+    c, d = Lease("poller-c", later + timedelta(minutes=5)), Lease("poller-d", later + timedelta(minutes=5))
+    assert store.outbox.take_over_expired(c, now=later) == 5
+    assert store.outbox.take_over_expired(d, now=later) == 0
+    assert {row.lease_owner for row in store.outbox.pending()} == {"poller-c"}
+
+
+def test_only_the_lease_holder_can_mark_a_row_posted(store: SqlStore) -> None:
+    watch_id = watch(store)
+    store.watches.accept(change(target(store, watch_id), "Finished", ends=True), now=NOW, lease=A)
+    row = store.outbox.pending()[0]
+    assert not store.outbox.mark_posted(row, B, posted_ts="1.1", now=NOW)
+    assert store.outbox.mark_posted(row, A, posted_ts="1.2", now=NOW)
+    assert not store.outbox.mark_posted(row, A, posted_ts="1.3", now=NOW)
+    assert store.outbox.pending() == []
+    assert [(r["state"], r["posted_ts"]) for r in store.outbox.for_watch(watch_id)] == [(DELIVERY_POSTED, "1.2")]
+
+
+def test_deferred_and_released_rows_wait_or_return_as_told(store: SqlStore) -> None:
+    first, second = watch(store, "t-1"), watch(store, "t-2")
+    for watch_id in (first, second):
+        store.watches.accept(change(target(store, watch_id), "Finished", ends=True), now=NOW, lease=A)
+    rows = {row.watch.id: row for row in store.outbox.pending()}
+    assert store.outbox.defer([rows[first].transition_id], A, until=NOW + timedelta(minutes=10)) == 1
+    assert store.outbox.release_all(A, now=NOW) == 1
+    # The released row is free at once; the deferred one only after its time
+    holder = Lease("poller-b", NOW + timedelta(hours=1))
+    assert store.outbox.take_over_expired(holder, now=NOW + timedelta(seconds=1)) == 1
+    assert store.outbox.take_over_expired(holder, now=NOW + timedelta(minutes=11)) == 1
+    closed = store.outbox.close([rows[first].transition_id], holder, state=DELIVERY_UNDELIVERABLE)
+    assert closed == 1 and store.outbox.count_by_state() == {"pending": 1, DELIVERY_UNDELIVERABLE: 1}
+
+
+def test_the_notice_claim_is_given_once(store: SqlStore) -> None:
+    key = "notice:not_in_channel:C1:U1"
+    assert store.claim(key, now=NOW, lease=timedelta(minutes=10))
+    assert not store.claim(key, now=NOW, lease=timedelta(minutes=10))
+    store.complete(key)
+    assert not store.claim(key, now=NOW + timedelta(days=1), lease=timedelta(minutes=10))
