@@ -110,7 +110,7 @@ def main() -> int:
         serve, url = start_serve(env)
         try:
             slack_session(ecs, slack, url)
-            # channel_updates(ecs, slack, url, env)
+            channel_updates(ecs, slack, url, env)
         finally:
             serve.terminate()
             serve.wait(timeout=10)
@@ -163,9 +163,8 @@ def channel_updates(ecs: EcsEmulator, slack: SlackEmulator, url: str, env: Mappi
     """Watch a running task; the emulator finishes it; one poller tick posts the change."""
     from emulators.demo_watch import watch_demo
 
-    watch_demo(
-        ecs, slack, url, env, sender=SlackSender(signing_secret=SIGNING_SECRET, target_url=f"{url}/slack/events")
-    )
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"{url}/slack/events")
+    watch_demo(ecs, slack, url, env, sender=sender, show=show, banner=banner)
 
 
 if __name__ == "__main__":
