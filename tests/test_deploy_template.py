@@ -237,7 +237,7 @@ def test_template_defaults_are_values_the_settings_accept() -> None:
     environment = props_of(resolved_template())["slack"]["environmentVariables"]
     # When Settings reads it
     settings = Settings.model_validate(environment)
-    # Then the defaults mean what docs/deploy.md says they mean
+    # Then the defaults mean what the README says they mean
     assert settings.ecs_deadline_s == 20.0
     assert settings.watch_ttl == timedelta(days=7)
     assert settings.ecs_signature_version == "v3"
