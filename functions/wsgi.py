@@ -6,29 +6,17 @@ instance stays alive while a thread runs only as long as the platform allows, so
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from functions.http import get_app
 from shared.log import log_context
-
-_handler: SlackRequestHandler | None = None
-_lock = threading.Lock()
-
-
-def _get_handler() -> SlackRequestHandler:
-    global _handler
-    with _lock:
-        if _handler is None:
-            from functions.http import get_app
-
-            _handler = SlackRequestHandler(get_app())
-        return _handler
 
 
 def handler(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
     context = environ.get("fc.context")
     with log_context(request_id=getattr(context, "request_id", None)):
-        return _get_handler()(environ, start_response)
+        # The adapter only wraps the app, which is built once per instance by get_app().
+        return SlackRequestHandler(get_app())(environ, start_response)

@@ -144,3 +144,32 @@ def test_http_event_builder_matches_the_reference_shape() -> None:
     assert set(event) == set(reference)
     assert set(event["requestContext"]) >= set(reference["requestContext"]) - {"triggerId"}
     assert set(event["requestContext"]["http"]) == set(reference["requestContext"]["http"])
+
+
+def test_wsgi_entry_point_for_fc2_verifies_and_acks(app_env: dict[str, str], slack: SlackEmulator) -> None:
+    import io
+    from wsgiref.util import setup_testing_defaults
+
+    from functions import wsgi
+
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url="http://unused")
+    body = sender.slash_command_body("help", response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER))
+    statuses: list[str] = []
+
+    def call(headers: dict[str, str]) -> bytes:
+        environ: dict[str, Any] = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": SLACK_PATH,
+            "CONTENT_TYPE": "application/x-www-form-urlencoded",
+            "CONTENT_LENGTH": str(len(body)),
+            "wsgi.input": io.BytesIO(body.encode()),
+            "fc.context": Context(),
+        }
+        setup_testing_defaults(environ)
+        for name, value in headers.items():
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+        return b"".join(wsgi.handler(environ, lambda status, _headers: statuses.append(status)))
+
+    assert "/ecs-tasks" in json.loads(call(sender.signed_headers(body)))["text"]
+    call(sender.forged_headers(body))
+    assert [s.split()[0] for s in statuses] == ["200", "401"]
