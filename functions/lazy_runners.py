@@ -6,7 +6,7 @@ import contextvars
 import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import BoltRequest
 from slack_bolt.lazy_listener import LazyListenerRunner
@@ -14,9 +14,12 @@ from slack_bolt.lazy_listener.internals import build_runnable_function
 from slack_sdk.webhook import WebhookClient
 
 from functions.fc_event import LAZY_FUNCTION_HEADER, LAZY_ONLY_HEADER
-from functions.fc_invoke import AsyncInvoker
 from shared.errors import EcsApiError
 from shared.log import log_event
+
+if TYPE_CHECKING:
+    # Only Function Compute needs the invoker (and `requests` with it): off the cold path elsewhere.
+    from functions.fc_invoke import AsyncInvoker
 
 # The key under which an async invocation's payload carries the original HTTP event.
 LAZY_EVENT_KEY = "ecs_tasks_lazy"

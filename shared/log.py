@@ -92,6 +92,11 @@ def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
 
     Not the root logger: the Function Compute runtime owns that one and prefixes its own text.
     """
+    # The logging cookbook's switches for what these lines never show: caller, thread and process lookups.
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     handler = _OwnHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     for name, name_level in ((LOGGER_NAME, level), *((lib, logging.WARNING) for lib in _LIBRARY_LOGGERS)):

@@ -7,6 +7,7 @@ A single attempt, no retries (the client decides those on the error `Code`). Eve
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,6 +42,46 @@ def regional_endpoint(region_id: str) -> str:
 
 
 @dataclass(frozen=True)
+class Endpoint:
+    """What is fixed per endpoint, worked out once rather than on every call: the signed `host` (which must
+    equal what we connect to), the path, and the proxy and CA settings `requests` would otherwise look up in
+    the environment on each request."""
+
+    url: str
+    host: str
+    path: str
+    proxies: dict[str, str]
+    verify: bool | str
+    # A request prepared once (method, URL, fixed headers, empty body); each call copies it.
+    template: requests.PreparedRequest
+
+    @classmethod
+    def of(cls, base_url: str, headers: Mapping[str, str | bytes]) -> Endpoint:
+        parts = urlsplit(base_url)
+        path = parts.path.rstrip("/") + "/"
+        url = f"{parts.scheme}://{parts.netloc}{path}"
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        return cls(
+            url=url,
+            host=parts.netloc,
+            path=path,
+            proxies=requests.utils.get_environ_proxies(base_url),
+            verify=bundle or True,
+            template=requests.Request("POST", url, headers=dict(headers)).prepare(),
+        )
+
+    def request(self, query: str, headers: Mapping[str, str]) -> requests.PreparedRequest:
+        """This endpoint's request with a query and signed headers. The query is already percent-encoded
+        (canonical, ASCII) and the headers are our own, so requests' URL and header preparation, the costly
+        part of a call, is done once in `template`, not again here."""
+        prepared = self.template.copy()
+        if query:
+            prepared.url = f"{self.url}?{query}"
+        prepared.headers.update(headers)
+        return prepared
+
+
+@dataclass(frozen=True)
 class ApiResponse:
     body: dict[str, Any]
     request_id: str
@@ -66,10 +107,12 @@ class EcsTransport:
         self._signature_version = signature_version
         self._session = session or requests.Session()
         self._session.headers["User-Agent"] = USER_AGENT
+        # The environment is read once per endpoint (Endpoint.of), not on every request.
+        self._session.trust_env = False
         self._clock = clock
         self._nonce = nonce
         self._api_version = api_version
-        self._hosts: dict[str, tuple[str, str]] = {}
+        self._endpoints: dict[str, Endpoint] = {}
 
     @property
     def signature_version(self) -> SignatureVersion:
@@ -78,14 +121,11 @@ class EcsTransport:
     def base_url(self, region_id: str) -> str:
         return self._endpoint or regional_endpoint(region_id)
 
-    def _host_of(self, base_url: str) -> tuple[str, str]:
-        # Parsed once per endpoint: the signed `host` header must equal what we connect to.
-        cached = self._hosts.get(base_url)
-        if cached is None:
-            parts = urlsplit(base_url)
-            cached = (parts.netloc, parts.path.rstrip("/") + "/")
-            self._hosts[base_url] = cached
-        return cached
+    def _endpoint_of(self, base_url: str) -> Endpoint:
+        endpoint = self._endpoints.get(base_url)
+        if endpoint is None:
+            endpoint = self._endpoints[base_url] = Endpoint.of(base_url, self._session.headers)
+        return endpoint
 
     def call(
         self,
@@ -96,9 +136,8 @@ class EcsTransport:
         timeout: float | tuple[float, float],
     ) -> ApiResponse:
         creds = self._credentials.get()
-        base_url = self.base_url(region_id)
-        host, path = self._host_of(base_url)
-        url = f"{base_url.split('://', 1)[0]}://{host}{path}"
+        endpoint = self._endpoint_of(self.base_url(region_id))
+        host, path = endpoint.host, endpoint.path
         if self._signature_version == "v1":
             query = signer.v1_signed_params(
                 action=action,
@@ -128,10 +167,16 @@ class EcsTransport:
                 timestamp=self._clock(),
                 nonce=self._nonce(),
             )
-        # The query is already canonical; `requests` re-encodes '~' and spaces the same way.
-        full_url = f"{url}?{signer.canonical_query(query)}" if query else url
+        prepared = endpoint.request(signer.canonical_query(query), headers)
         try:
-            response = self._session.post(full_url, headers=headers, timeout=timeout)
+            # Session.send, not Session.request: nothing to merge per call, the endpoint settled it.
+            response = self._session.send(
+                prepared,
+                timeout=timeout,
+                proxies=endpoint.proxies,
+                verify=endpoint.verify,
+                allow_redirects=False,
+            )
         except requests.Timeout as exc:
             raise EcsApiError(CODE_TIMEOUT, f"no answer within {timeout}s", region_id=region_id) from exc
         except requests.ConnectionError as exc:

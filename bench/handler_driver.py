@@ -1,0 +1,83 @@
+"""Drives the FC HTTP handler in this process with signed Slack events, as Function Compute would call it.
+
+Each request gets a fresh response_url from the Slack emulator; the lazy answer must reach it (checked by
+`unanswered`). Only the handler call itself is timed: building the event is the platform's work.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from bench.env import CLEARED_VARIABLES, COMMAND_TEXT, handler_env
+from bench.lazy_tracking import TrackingExecutor, track_lazy_work
+from bench.procs import RESPONSE_URL_METHOD, EmulatorUrls, new_response_url, slack_calls, url_id
+from bench.slack_events import button_click_event, find_button, new_sender, slash_command_event
+from shared.cards import ACTION_REFRESH
+
+HTTP_OK = 200
+
+
+class _Context:
+    """The attribute of Function Compute's context that the handler reads."""
+
+    request_id = "bench-warm"
+
+
+class HandlerDriver:
+    def __init__(self, urls: EmulatorUrls, database_url: str) -> None:
+        for name in CLEARED_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ.update(
+            handler_env(ecs_url=urls.ecs_url, slack_api_url=urls.slack_api_url, database_url=database_url)
+        )
+        from functions import http
+
+        http.reset_app()
+        self._http = http
+        self._urls = urls
+        self._sender = new_sender()
+        self._lazy: TrackingExecutor = track_lazy_work(http.get_app())
+        self._context = _Context()
+
+    def _serve(self, event: bytes) -> float:
+        started = time.perf_counter()
+        response = self._http.handler(event, self._context)
+        elapsed = time.perf_counter() - started
+        if response["statusCode"] != HTTP_OK:
+            raise RuntimeError(f"the handler answered {response['statusCode']}: {response.get('body')}")
+        return elapsed
+
+    def slash_command(self, text: str = COMMAND_TEXT) -> tuple[float, str]:
+        """(seconds until the ack returned, the command's response_url)."""
+        response_url = new_response_url(self._urls.slack_url)
+        return self._serve(slash_command_event(self._sender, text, response_url=response_url)), response_url
+
+    def click(self, button: dict[str, Any]) -> tuple[float, str]:
+        response_url = new_response_url(self._urls.slack_url)
+        return self._serve(button_click_event(self._sender, button, response_url=response_url)), response_url
+
+    def drain(self) -> None:
+        """Wait for the lazy work of every request so far (untimed)."""
+        self._lazy.drain()
+
+    def refresh_button(self) -> dict[str, Any]:
+        """The Refresh button of a real card: serve one command and take it from the answer."""
+        _, response_url = self.slash_command()
+        self.drain()
+        posts = self.posts_by_url()[url_id(response_url)]
+        return find_button(posts[-1]["args"]["blocks"], ACTION_REFRESH)
+
+    def posts_by_url(self) -> dict[str, list[dict[str, Any]]]:
+        found: dict[str, list[dict[str, Any]]] = {}
+        for call in slack_calls(self._urls.slack_url):
+            if call["method"] == RESPONSE_URL_METHOD and call["ok"]:
+                found.setdefault(str(call["args"].get("url_id")), []).append(call)
+        return found
+
+    def unanswered(self, response_urls: Iterable[str]) -> list[str]:
+        """The response_urls that got no accepted answer."""
+        answered = self.posts_by_url()
+        return [url for url in response_urls if url_id(url) not in answered]

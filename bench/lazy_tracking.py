@@ -1,0 +1,47 @@
+"""Knowing when the handler's lazy work is done, so each ack is timed alone (benchmark harness only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from threading import Lock
+from typing import Any
+
+from functions.lazy_runners import ContextThreadLazyRunner
+
+WORKERS = 8
+THREAD_PREFIX = "bench-lazy"
+
+
+class TrackingExecutor(ThreadPoolExecutor):
+    """A thread pool that remembers what it was given until `drain()` has waited for it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=WORKERS, thread_name_prefix=THREAD_PREFIX)
+        self._pending: list[Future[Any]] = []
+        self._lock = Lock()
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._lock:
+            self._pending.append(future)
+        return future
+
+    def drain(self, timeout: float = 30.0) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        _, not_done = wait(pending, timeout=timeout)
+        if not_done:
+            raise TimeoutError(f"{len(not_done)} lazy functions still running after {timeout} s")
+        for future in pending:
+            future.result()  # a lazy function that raised is a broken benchmark, not a figure
+
+
+def track_lazy_work(app: Any) -> TrackingExecutor:
+    """Run the app's lazy listeners on a tracking pool (outside Function Compute they run on threads)."""
+    runner = app.listener_runner.lazy_listener_runner
+    if not isinstance(runner, ContextThreadLazyRunner):
+        raise TypeError(f"expected lazy work on threads, got {type(runner).__name__}")
+    executor = TrackingExecutor()
+    runner.executor = executor
+    return executor
