@@ -9,9 +9,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings
-from shared.ecs_client import EcsClient
 
 if TYPE_CHECKING:
+    from shared.ecs_client import EcsClient
     from shared.store import SqlStore
 
 
@@ -27,21 +27,36 @@ def _open_configured_store(settings: Settings) -> SqlStore:
     return open_store(url)
 
 
+def _build_configured_ecs(settings: Settings) -> EcsClient:
+    # Imported here: the ECS client (and `requests`) is needed by lazy work only, never on the ack path.
+    from shared.wiring import build_ecs_client
+
+    return build_ecs_client(settings)
+
+
 @dataclass
 class BotDeps:
     settings: Settings
-    ecs: EcsClient
     clock: Callable[[], datetime] = utc_now
+    ecs_factory: Callable[[Settings], EcsClient] = _build_configured_ecs
     store_factory: Callable[[Settings], SqlStore] = _open_configured_store
     channel_updates_enabled: bool = False
     # Hooks for the channel-updates feature: a handler for its commands and a function registering its buttons.
     channel_command_handler: Callable[..., None] | None = None
     register_extra: Callable[[Any, BotDeps], None] | None = None
+    _ecs: EcsClient | None = field(default=None, init=False, repr=False)
     _store: SqlStore | None = field(default=None, init=False, repr=False)
-    _store_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def ecs(self) -> EcsClient:
+        with self._lock:
+            if self._ecs is None:
+                self._ecs = self.ecs_factory(self.settings)
+            return self._ecs
 
     def store(self) -> SqlStore:
-        with self._store_lock:
+        with self._lock:
             if self._store is None:
                 self._store = self.store_factory(self.settings)
             return self._store

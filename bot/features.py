@@ -5,13 +5,11 @@ from __future__ import annotations
 from bot.deps import BotDeps
 from bot.listeners import channel_updates
 from shared.config import Settings
-from shared.wiring import build_ecs_client
 
 
 def build_deps(settings: Settings) -> BotDeps:
     deps = BotDeps(
         settings=settings,
-        ecs=build_ecs_client(settings),
         channel_updates_enabled=True,
         register_extra=channel_updates.register,
     )

@@ -62,10 +62,10 @@ from shared.card_parts import (
     task_buttons,
     task_status_line,
 )
-from shared.ecs_client import MultiRegionResult, RegionResult
 from shared.errors import EcsApiError
 from shared.models import Task, TaskAttribute
 from shared.query import FILTERABLE_STATUSES, TaskQuery, TaskStatus
+from shared.results import MultiRegionResult, RegionResult
 from shared.slack_limits import BLOCK_KIT
 
 __all__ = [

@@ -10,7 +10,6 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -19,6 +18,7 @@ from pydantic import BaseModel
 from shared.errors import CODE_DEADLINE, EcsApiError
 from shared.models import CancelResult, RegionList, Task, TaskAttribute, TaskPage
 from shared.query import FILTERABLE_STATUSES, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+from shared.results import MultiRegionResult, RegionResult
 from shared.retry import Deadline, RetryPolicy
 from shared.signer import format_timestamp
 from shared.transport import EcsTransport
@@ -31,34 +31,6 @@ MAX_REGION_WORKERS = 8
 DEFAULT_REGIONS_SOURCE = "cn-hangzhou"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
-
-
-@dataclass(frozen=True)
-class RegionResult:
-    """One region's answer in a multi-region query: a page, or the error that region gave."""
-
-    region_id: str
-    page: TaskPage | None = None
-    error: EcsApiError | None = None
-
-
-@dataclass(frozen=True)
-class MultiRegionResult:
-    query: TaskQuery
-    regions: tuple[RegionResult, ...]
-
-    @property
-    def tasks(self) -> tuple[Task, ...]:
-        return tuple(t for r in self.regions if r.page for t in r.page.tasks)
-
-    @property
-    def errors(self) -> tuple[RegionResult, ...]:
-        return tuple(r for r in self.regions if r.error is not None)
-
-    @property
-    def request_ids(self) -> tuple[str, ...]:
-        ids = [r.page.request_id if r.page else (r.error.request_id if r.error else None) for r in self.regions]
-        return tuple(i for i in ids if i)
 
 
 class EcsClient:

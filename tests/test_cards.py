@@ -36,10 +36,10 @@ from shared.cards import (
     task_list_message,
     task_status_line,
 )
-from shared.ecs_client import MultiRegionResult, RegionResult
 from shared.errors import EcsApiError
 from shared.models import Task, TaskAttribute, TaskPage
 from shared.query import TaskAction, TaskQuery, TaskStatus
+from shared.results import MultiRegionResult, RegionResult
 from shared.slack_limits import BLOCK_KIT
 
 NOW = datetime(2026, 11, 28, 13, 30, tzinfo=timezone.utc)

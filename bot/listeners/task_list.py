@@ -27,8 +27,8 @@ from shared.cards import (
     notice_message,
     task_list_message,
 )
-from shared.ecs_client import MultiRegionResult
 from shared.query import TaskQuery
+from shared.results import MultiRegionResult
 
 COMMAND = "/ecs-tasks"
 # Called for watch / unwatch / subscribe / unsubscribe / list: the channel-updates feature registers it.

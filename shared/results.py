@@ -1,0 +1,38 @@
+"""What a query across regions returned: each region's page, or that region's error. Plain data, so the
+formatter can use it without importing the HTTP client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.errors import EcsApiError
+from shared.models import Task, TaskPage
+from shared.query import TaskQuery
+
+
+@dataclass(frozen=True)
+class RegionResult:
+    """One region's answer in a multi-region query: a page, or the error that region gave."""
+
+    region_id: str
+    page: TaskPage | None = None
+    error: EcsApiError | None = None
+
+
+@dataclass(frozen=True)
+class MultiRegionResult:
+    query: TaskQuery
+    regions: tuple[RegionResult, ...]
+
+    @property
+    def tasks(self) -> tuple[Task, ...]:
+        return tuple(t for r in self.regions if r.page for t in r.page.tasks)
+
+    @property
+    def errors(self) -> tuple[RegionResult, ...]:
+        return tuple(r for r in self.regions if r.error is not None)
+
+    @property
+    def request_ids(self) -> tuple[str, ...]:
+        ids = [r.page.request_id if r.page else (r.error.request_id if r.error else None) for r in self.regions]
+        return tuple(i for i in ids if i)
