@@ -35,8 +35,8 @@ per-call CPU). The figures above are after them.
 Kept, although a profile points at them: `requests` for every ECS call and `pydantic-settings` for configuration,
 as the product's design asks: `requests`' own per-call machinery is most of the client's CPU per call (the
 SDK sends through `requests` too, with less work of its own around it: no response validation into typed models,
-no log line), and `pydantic-settings` is in the import profile above. The first slash command's cold path is dominated by SQLAlchemy's import (the
-once-only claim of the lazy work in the store), about 135 ms."""
+no log line), and `pydantic-settings` is in the import profile above. The first slash command's cold path
+is dominated by SQLAlchemy's import (the once-only claim of the lazy work in the store), about 135 ms."""
 REPRODUCE = """## Reproducing
 
 `make bench` installs the `bench` extra (the official SDK, the baseline; production code never imports it) and
