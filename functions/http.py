@@ -85,16 +85,25 @@ def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]
     request_id = getattr(context, "request_id", None)
     with log_context(request_id=request_id):
         try:
-            parsed = _load(event)
-        except BadEvent as bad:
-            log_event("http.rejected", level=logging.WARNING, outcome=bad.status, reason=bad.reason)
-            return plain_response(bad.status, bad.reason)
-        lazy_event = parsed.get(LAZY_EVENT_KEY)
-        if isinstance(lazy_event, dict):
-            return _dispatch(lazy_event, allow_lazy=True)
-        if http_method(parsed) != "POST":
-            return plain_response(405, "ecs-tasks accepts Slack's POST requests only")
-        return _dispatch(parsed, allow_lazy=False)
+            return _handle(event)
+        except Exception as error:  # noqa: BLE001 - the platform boundary: logged, and no detail leaves
+            # Function Compute would send an unhandled error's trace to the (anonymous) caller.
+            log_event("http.error", level=logging.ERROR, outcome=500, exception=type(error).__name__)
+            return plain_response(500, "internal error")
+
+
+def _handle(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    try:
+        parsed = _load(event)
+    except BadEvent as bad:
+        log_event("http.rejected", level=logging.WARNING, outcome=bad.status, reason=bad.reason)
+        return plain_response(bad.status, bad.reason)
+    lazy_event = parsed.get(LAZY_EVENT_KEY)
+    if isinstance(lazy_event, dict):
+        return _dispatch(lazy_event, allow_lazy=True)
+    if http_method(parsed) != "POST":
+        return plain_response(405, "ecs-tasks accepts Slack's POST requests only")
+    return _dispatch(parsed, allow_lazy=False)
 
 
 def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
@@ -125,18 +134,33 @@ def _dispatch(event: dict[str, Any], *, allow_lazy: bool) -> dict[str, Any]:
     request.context[FC_EVENT_CONTEXT_KEY] = event
     body = request.body
     started = time.perf_counter()
-    with log_context(
-        team_id=extract_team_id(body),
-        channel_id=extract_channel_id(body),
-        user_id=extract_user_id(body),
-        lazy=request.lazy_function_name,
-    ):
+    with log_context(**_slack_ids(body), lazy=request.lazy_function_name):
         response = get_app().dispatch(request)
         log_event(
             "slack.request",
             outcome=response.status,
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
             command=body.get("command"),
-            action_id=(body.get("actions") or [{}])[0].get("action_id"),
+            action_id=_action_id(body),
         )
     return to_fc_response(response)
+
+
+def _slack_ids(body: dict[str, Any]) -> dict[str, str | None]:
+    """The ids for the log context; an unverified body may have any shape, so none of this may raise."""
+    try:
+        return {
+            "team_id": extract_team_id(body),
+            "channel_id": extract_channel_id(body),
+            "user_id": extract_user_id(body),
+        }
+    except (AttributeError, KeyError, TypeError, IndexError):
+        return {}
+
+
+def _action_id(body: dict[str, Any]) -> str | None:
+    actions = body.get("actions")
+    if isinstance(actions, list) and actions and isinstance(actions[0], dict):
+        value = actions[0].get("action_id")
+        return str(value) if value is not None else None
+    return None

@@ -118,3 +118,24 @@ def test_a_replayed_command_is_answered_once(
     assert len(slack.calls_to("response_url")) == 1
     assert len([c for c in ecs.calls if c.action == "DescribeTasks"]) == 1
     assert json.dumps(slack.calls_to("response_url")[0].args).count("t-replay001") >= 1
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        '{"type":"block_actions","actions":["x"]}',
+        '{"type":"block_actions","actions":{"a":1}}',
+        '{"type":"block_actions","team":"T1","channel":7,"user":[1]}',
+    ],
+)
+def test_unsigned_odd_shapes_are_refused_not_crashed_on(
+    fc: FcServer, sender: SlackSender, ecs: EcsEmulator, payload: str
+) -> None:
+    # Given a body nobody signed, shaped to trip code that reads it
+    body = urlencode({"payload": payload})
+    # When it reaches the public trigger
+    response = sender.post_raw(body, {**sender.unsigned_headers(), "Content-Type": "application/x-www-form-urlencoded"})
+    # Then it is refused (unsigned, or unparseable), with no trace of our code in the answer
+    assert response.status_code in (400, 401)
+    assert "Traceback" not in response.text and "Error" not in response.text
+    assert ecs.calls == []
