@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -18,7 +19,7 @@ from urllib.parse import urlsplit
 import requests
 
 from shared import signer
-from shared.credentials import CredentialsProvider
+from shared.credentials import Credentials, CredentialsProvider
 from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
 from shared.models import ApiErrorBody
 
@@ -183,10 +184,10 @@ class EcsTransport:
             raise EcsApiError(
                 CODE_CONNECTION, f"could not reach {host}: {type(exc).__name__}", region_id=region_id
             ) from exc
-        return _parse(response, region_id)
+        return _parse(response, region_id, creds)
 
 
-def _parse(response: requests.Response, region_id: str) -> ApiResponse:
+def _parse(response: requests.Response, region_id: str, credentials: Credentials) -> ApiResponse:
     header_request_id = response.headers.get(REQUEST_ID_HEADER, "")
     try:
         body = json.loads(response.content)
@@ -204,7 +205,7 @@ def _parse(response: requests.Response, region_id: str) -> ApiResponse:
         error = ApiErrorBody.model_validate(body)
         raise EcsApiError(
             error.code or f"HTTP{response.status_code}",
-            error.message or response.reason or "",
+            safe_message(error.message or response.reason or "", credentials),
             request_id=error.request_id or header_request_id or None,
             http_status=response.status_code,
             recommend=error.recommend,
@@ -212,6 +213,20 @@ def _parse(response: requests.Response, region_id: str) -> ApiResponse:
             retry_after_s=_retry_after(response.headers),
         )
     return ApiResponse(body, str(body.get("RequestId") or header_request_id), response.status_code)
+
+
+# SignatureDoesNotMatch quotes the server's string to sign, which holds the AccessKeyId and, with V1 and STS,
+# the security token: everything from there on stays out of our messages (they reach logs and Slack).
+_STRING_TO_SIGN = re.compile(r"(string[ _-]?to[ _-]?sign|stringtosign).*", re.IGNORECASE | re.DOTALL)
+
+
+def safe_message(message: str, credentials: Credentials) -> str:
+    """An API error message fit to show: no string to sign, no credential value."""
+    text = _STRING_TO_SIGN.sub("(string to sign withheld)", message)
+    for secret in (credentials.access_key_secret, credentials.security_token):
+        if secret:
+            text = text.replace(secret, "[redacted]")
+    return text
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:

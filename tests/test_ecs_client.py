@@ -270,3 +270,20 @@ def test_sts_credentials_send_the_security_token(now: datetime) -> None:
             assert make_client(ecs, version=version, token="sts-token-1").describe_tasks("cn-hangzhou").request_id
             with pytest.raises(EcsApiError):
                 make_client(ecs, version=version, token=None).describe_tasks("cn-hangzhou")
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_a_signature_error_never_carries_the_string_to_sign_or_a_token(version: str) -> None:
+    # Given STS credentials with a wrong secret: the service's message quotes its string to sign,
+    # which (V1) holds the security token
+    token = "sts-token-that-must-stay-secret"
+    with EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, sts_tokens={ACCESS_KEY_ID: token}) as ecs:
+        client = make_client(ecs, version=version, secret="wrong-secret-42", token=token)
+        # When the call fails
+        with pytest.raises(EcsApiError) as error:
+            client.describe_tasks("cn-hangzhou")
+    # Then the error keeps its code and RequestId but none of the signed material
+    assert error.value.code == "SignatureDoesNotMatch" and error.value.request_id
+    text = str(error.value)
+    assert token not in text and "wrong-secret-42" not in text and ACCESS_KEY_ID not in text
+    assert "withheld" in text
