@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings
+from shared.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from shared.ecs_client import EcsClient
@@ -24,6 +25,9 @@ def _open_configured_store(settings: Settings) -> SqlStore:
     from shared.store import open_store
 
     url = settings.database_url.get_secret_value() if settings.database_url else None
+    if url is None and settings.on_function_compute:
+        # A SQLite file on an instance that is frozen and recycled would forget everything.
+        raise ConfigurationError("ECS_TASKS_DATABASE_URL is not set: Function Compute needs a real database.")
     return open_store(url)
 
 

@@ -7,17 +7,21 @@ If the store itself is unreachable the work still runs: a rare duplicate beats a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 from collections.abc import Callable
 from datetime import timedelta
 
 from slack_bolt.request import BoltRequest
 
 from bot.deps import BotDeps
+from shared.errors import ConfigurationError
 from shared.log import log_event
 
-# Longer than any lazy function may run (the function timeout), so a live worker is never overtaken.
-LEASE = timedelta(minutes=10)
+# Longer than a lazy function may run (the function's 60 s timeout), so a live worker is never overtaken,
+# and short enough that a redelivery after a worker was killed mid-way (not released) can still take over.
+LEASE = timedelta(seconds=90)
 SIGNATURE_HEADER = "x-slack-signature"
 
 
@@ -32,18 +36,25 @@ def run_once(deps: BotDeps, key: str, work: Callable[[], None]) -> None:
     # Imported here: SQLAlchemy stays off the ack path, which must answer Slack within 3 seconds.
     from sqlalchemy.exc import SQLAlchemyError
 
+    store_failures = (SQLAlchemyError, ConfigurationError)
     try:
         store = deps.store()
         owned = store.claim(key, now=deps.clock(), lease=LEASE)
-    except SQLAlchemyError as error:
-        log_event("store.unavailable", outcome=type(error).__name__, claim_key=key)
+    except store_failures as error:
+        log_event("store.unavailable", level=logging.ERROR, outcome=type(error).__name__, claim_key=key)
         work()
         return
     if not owned:
         log_event("lazy.duplicate", outcome="skipped", claim_key=key)
         return
-    work()
+    try:
+        work()
+    except BaseException:
+        # Failed part-way: let a redelivery try again rather than find a claim that blocks it.
+        with contextlib.suppress(*store_failures):
+            store.release(key)
+        raise
     try:
         store.complete(key)
-    except SQLAlchemyError as error:
-        log_event("store.unavailable", outcome=type(error).__name__, claim_key=key)
+    except store_failures as error:
+        log_event("store.unavailable", level=logging.ERROR, outcome=type(error).__name__, claim_key=key)

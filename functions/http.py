@@ -30,8 +30,9 @@ _lazy_pool: ThreadPoolExecutor | None = None
 _app_lock = threading.Lock()
 
 
-def build_platform_app() -> App:
-    """The app wired for where it runs: async re-invocation on Function Compute, threads elsewhere."""
+def build_platform_app(*, async_invocations: bool = True) -> App:
+    """The app wired for where it runs: async re-invocation on Function Compute 3.0, threads elsewhere
+    (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
     from bot.deps import BotDeps
     from bot.features import build_deps
     from shared.config import Settings
@@ -43,7 +44,7 @@ def build_platform_app() -> App:
     from bot.app import build_app
 
     app = build_app(deps)
-    if settings.on_function_compute:
+    if settings.on_function_compute and async_invocations:
         from functions.fc_invoke import AsyncInvoker, fc_endpoint
 
         invoker = AsyncInvoker(
@@ -59,11 +60,11 @@ def build_platform_app() -> App:
     return app
 
 
-def get_app() -> App:
+def get_app(*, async_invocations: bool = True) -> App:
     global _app
     with _app_lock:
         if _app is None:
-            _app = build_platform_app()
+            _app = build_platform_app(async_invocations=async_invocations)
         return _app
 
 

@@ -14,8 +14,14 @@ import threading
 import time
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from shared.errors import ConfigurationError, CredentialsNotFoundError
 from shared.log import configure_logging, log_context, log_event
 from shared.poller import Poller, build_poller, log_tick
+
+# What stops a whole tick (the next one, a minute later, tries again); per-region ECS errors never do.
+TICK_FAILURES = (SQLAlchemyError, ConfigurationError, CredentialsNotFoundError)
 
 DEFAULT_TIMEOUT_S = 60.0
 # Left for the end of the tick (releasing leases, the log line) and the runtime itself.
@@ -51,8 +57,9 @@ def get_poller() -> Poller:
         if _poller is None:
             from shared.config import Settings
 
-            configure_logging()
-            _poller = build_poller(Settings())
+            settings = Settings()
+            configure_logging(logging.getLevelName(settings.log_level))
+            _poller = build_poller(settings)
         return _poller
 
 
@@ -69,7 +76,12 @@ def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]
     function = getattr(context, "function", None)
     budget = tick_budget(getattr(function, "timeout", None))
     with log_context(request_id=getattr(context, "request_id", None), trigger=fields.get("triggerName")):
-        report = get_poller().tick(budget)
+        try:
+            report = get_poller().tick(budget)
+        except TICK_FAILURES as error:
+            # The type only: a database error's text can quote the URL's host and password.
+            log_event("poller.failed", level=logging.ERROR, outcome=type(error).__name__)
+            return {"ok": False, "error": type(error).__name__}
         log_tick(
             report,
             trigger_time=fields.get("triggerTime"),

@@ -1,7 +1,7 @@
 """Function Compute 2.0 HTTP trigger entry point (WSGI): `functions.wsgi.handler(environ, start_response)`.
 
-FC 2.0 has no async re-invocation of the kind FC 3.0 offers here, so lazy work runs on threads; the
-instance stays alive while a thread runs only as long as the platform allows, so prefer FC 3.0.
+Lazy work runs on threads here, even on Function Compute (the async re-invocation carries FC 3.0 HTTP
+events); an instance keeps running a thread only as long as the platform allows, so prefer FC 3.0.
 """
 
 from __future__ import annotations
@@ -19,4 +19,4 @@ def handler(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iter
     context = environ.get("fc.context")
     with log_context(request_id=getattr(context, "request_id", None)):
         # The adapter only wraps the app, which is built once per instance by get_app().
-        return SlackRequestHandler(get_app())(environ, start_response)
+        return SlackRequestHandler(get_app(async_invocations=False))(environ, start_response)

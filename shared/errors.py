@@ -11,10 +11,11 @@ RETRYABLE_CODES = THROTTLING_CODES | frozenset({"ServiceUnavailable", "InternalE
 
 # Synthetic codes for failures that never reached an ECS answer.
 CODE_TIMEOUT = "Client.Timeout"
-CODE_CONNECTION = "Client.ConnectionError"
+CODE_CONNECT_FAILED = "Client.ConnectFailed"  # never connected: the request was not sent
+CODE_CONNECTION = "Client.ConnectionError"  # the connection broke after the request may have been sent
 CODE_MALFORMED = "Client.MalformedResponse"
 CODE_DEADLINE = "Client.DeadlineExceeded"
-TRANSPORT_FAILURE_CODES = frozenset({CODE_TIMEOUT, CODE_CONNECTION, CODE_MALFORMED})
+TRANSPORT_FAILURE_CODES = frozenset({CODE_TIMEOUT, CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED})
 
 
 class EcsTasksError(Exception):
@@ -60,7 +61,7 @@ class EcsApiError(EcsTasksError):
     @property
     def rejected_before_acting(self) -> bool:
         """The service provably did nothing, so even a non-idempotent call may be retried."""
-        return self.is_throttling or self.code in ("ServiceUnavailable", CODE_CONNECTION)
+        return self.is_throttling or self.code in ("ServiceUnavailable", CODE_CONNECT_FAILED)
 
 
 class CredentialsNotFoundError(EcsTasksError):

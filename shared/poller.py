@@ -24,7 +24,7 @@ from typing import Any
 
 from shared.config import Settings
 from shared.ecs_client import EcsClient
-from shared.errors import EcsApiError
+from shared.errors import ConfigurationError, EcsApiError
 from shared.log import log_context, log_event
 from shared.notifier import Notifier, web_client
 from shared.outbox_delivery import Deliverer, DeliveryConfig, Faults, no_faults
@@ -275,6 +275,8 @@ def build_poller(settings: Settings, *, clock: Callable[[], datetime] = utc_now,
     from shared.wiring import build_ecs_client
 
     url = settings.database_url.get_secret_value() if settings.database_url else None
+    if url is None and settings.on_function_compute:
+        raise ConfigurationError("ECS_TASKS_DATABASE_URL is not set: Function Compute needs a real database.")
     config = PollerConfig(ttl=settings.watch_ttl, allowed_regions=settings.allowed_regions)
     notifier = Notifier(web_client(settings))
     return Poller(open_store(url), build_ecs_client(settings), notifier, config, clock=clock, faults=faults)

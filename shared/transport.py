@@ -17,10 +17,11 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 from shared import signer
 from shared.credentials import Credentials, CredentialsProvider
-from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
+from shared.errors import CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
 from shared.models import ApiErrorBody
 
 ECS_API_VERSION = "2014-05-26"
@@ -178,12 +179,13 @@ class EcsTransport:
                 verify=endpoint.verify,
                 allow_redirects=False,
             )
+        except requests.ConnectTimeout as exc:
+            raise EcsApiError(CODE_CONNECT_FAILED, f"could not connect to {host} in time", region_id=region_id) from exc
         except requests.Timeout as exc:
             raise EcsApiError(CODE_TIMEOUT, f"no answer within {timeout}s", region_id=region_id) from exc
         except requests.ConnectionError as exc:
-            raise EcsApiError(
-                CODE_CONNECTION, f"could not reach {host}: {type(exc).__name__}", region_id=region_id
-            ) from exc
+            code = CODE_CONNECT_FAILED if _never_connected(exc) else CODE_CONNECTION
+            raise EcsApiError(code, f"could not reach {host}: {type(exc).__name__}", region_id=region_id) from exc
         return _parse(response, region_id, creds)
 
 
@@ -213,6 +215,12 @@ def _parse(response: requests.Response, region_id: str, credentials: Credentials
             retry_after_s=_retry_after(response.headers),
         )
     return ApiResponse(body, str(body.get("RequestId") or header_request_id), response.status_code)
+
+
+def _never_connected(error: requests.ConnectionError) -> bool:
+    """True when the connection itself failed (refused, unresolvable), so nothing was sent."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NewConnectionError)
 
 
 # SignatureDoesNotMatch quotes the server's string to sign, which holds the AccessKeyId and, with V1 and STS,

@@ -287,3 +287,39 @@ def test_a_signature_error_never_carries_the_string_to_sign_or_a_token(version: 
     text = str(error.value)
     assert token not in text and "wrong-secret-42" not in text and ACCESS_KEY_ID not in text
     assert "withheld" in text
+
+
+def test_cancel_is_not_retried_when_the_connection_drops_after_sending(ecs: EcsEmulator) -> None:
+    # Given an API that closes the connection without answering: the cancel may have happened
+    ecs.add_task(
+        TaskId="t-drop",
+        RegionId="cn-hangzhou",
+        TaskAction="ImportImage",
+        created_ago_s=5,
+        waiting_s=0,
+        processing_s=3600,
+        outcome="Finished",
+    )
+    ecs.faults.update({"drop_rate": 1.0})
+    client = make_client(ecs, attempts=4)
+    with pytest.raises(EcsApiError) as error:
+        client.cancel_task("cn-hangzhou", "t-drop")
+    # Then the client does not send it again (a second cancel would fail and mislead the user)
+    assert error.value.code == CODE_CONNECTION
+    assert len([c for c in ecs.calls if c.action == "CancelTask"]) == 1
+
+
+def test_a_refused_connection_is_known_to_have_sent_nothing() -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    sleeps = Sleeps()
+    client = EcsClient(EcsTransport(credentials, endpoint=f"http://127.0.0.1:{port}"), sleep=sleeps, rand=lambda: 0.5)
+    with pytest.raises(EcsApiError) as error:
+        client.cancel_task("cn-hangzhou", "t-x", deadline=client.deadline(30))
+    # Nothing reached the service, so even a cancel is safely retried
+    assert error.value.code == "Client.ConnectFailed" and error.value.rejected_before_acting
+    assert len(sleeps.calls) == 3

@@ -14,7 +14,7 @@ from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, http_event
 from emulators.slack import SlackEmulator, SlackSender
 from functions.fc_event import LAZY_FUNCTION_HEADER, LAZY_ONLY_HEADER, MAX_BODY_BYTES, to_bolt_request, to_fc_response
-from functions.http import handler
+from functions.http import handler, reset_app
 from tests.conftest import SIGNING_SECRET, SLACK_PATH, fc3_reference_event
 
 CHANNEL = "C0OPS"
@@ -146,17 +146,29 @@ def test_http_event_builder_matches_the_reference_shape() -> None:
     assert set(event["requestContext"]["http"]) == set(reference["requestContext"]["http"])
 
 
-def test_wsgi_entry_point_for_fc2_verifies_and_acks(app_env: dict[str, str], slack: SlackEmulator) -> None:
+def test_wsgi_entry_point_for_fc2_verifies_acks_and_answers(
+    app_env: dict[str, str], slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import io
     from wsgiref.util import setup_testing_defaults
 
     from functions import wsgi
 
+    # FC 2.0 sets FC_FUNCTION_NAME too; lazy work must still run here, on a thread
+    monkeypatch.setenv("FC_FUNCTION_NAME", "ecs-tasks-fc2")
+    reset_app()
+    ecs.add_task(
+        TaskId="t-bp1wsgi",
+        RegionId="cn-hangzhou",
+        TaskAction="ExportImage",
+        TaskStatus="Failed",
+        CreationTime="2026-11-28T10:00:00Z",
+        FinishedTime="2026-11-28T10:05:00Z",
+    )
     sender = SlackSender(signing_secret=SIGNING_SECRET, target_url="http://unused")
-    body = sender.slash_command_body("help", response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER))
     statuses: list[str] = []
 
-    def call(headers: dict[str, str]) -> bytes:
+    def call(body: str, headers: dict[str, str]) -> bytes:
         environ: dict[str, Any] = {
             "REQUEST_METHOD": "POST",
             "PATH_INFO": SLACK_PATH,
@@ -170,6 +182,14 @@ def test_wsgi_entry_point_for_fc2_verifies_and_acks(app_env: dict[str, str], sla
             environ["HTTP_" + name.upper().replace("-", "_")] = value
         return b"".join(wsgi.handler(environ, lambda status, _headers: statuses.append(status)))
 
-    assert "/ecs-tasks" in json.loads(call(sender.signed_headers(body)))["text"]
-    call(sender.forged_headers(body))
-    assert [s.split()[0] for s in statuses] == ["200", "401"]
+    help_body = sender.slash_command_body("help", response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER))
+    assert "/ecs-tasks" in json.loads(call(help_body, sender.signed_headers(help_body)))["text"]
+    call(help_body, sender.forged_headers(help_body))
+    query = sender.slash_command_body(
+        "cn-hangzhou failed", response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    )
+    call(query, sender.signed_headers(query))
+    assert [s.split()[0] for s in statuses] == ["200", "401", "200"]
+    (answer,) = slack.wait_for_calls(1, method="response_url")
+    assert "t-bp1wsgi" in json.dumps(answer.args["blocks"])
+    reset_app()

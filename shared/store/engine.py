@@ -5,10 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError
 
+from shared.errors import ConfigurationError
 from shared.store.sql_store import SqlStore
 
 APP_NAME = "ecs-tasks"
+CONNECT_TIMEOUT_S = 5
 
 
 def default_database_url() -> str:
@@ -27,7 +30,16 @@ def make_engine(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_begin)
         return engine
     # pool_pre_ping: Function Compute freezes instances; a connection idle across a freeze may be dead.
-    return create_engine(url, pool_pre_ping=True, pool_size=2, max_overflow=8, pool_recycle=300)
+    # connect_timeout (psycopg and PyMySQL alike): a security group that drops packets must fail in seconds,
+    # well inside the function's timeout, not after the operating system's TCP timeout.
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=2,
+        max_overflow=8,
+        pool_recycle=300,
+        connect_args={"connect_timeout": CONNECT_TIMEOUT_S},
+    )
 
 
 def _sqlite_pragmas(connection: object, _record: object) -> None:
@@ -48,7 +60,18 @@ def _sqlite_begin(connection: Connection) -> None:
 
 
 def open_store(url: str | None = None) -> SqlStore:
-    """Open (and create or upgrade, idempotently) the store at `url`, or the default SQLite file."""
-    store = SqlStore(make_engine(url or default_database_url()))
+    """Open (and create or upgrade, idempotently) the store at `url`, or the default SQLite file.
+
+    A URL that cannot work (unknown dialect, driver not installed) is a ConfigurationError whose message
+    leaves the URL out: it may hold a password.
+    """
+    try:
+        engine = make_engine(url or default_database_url())
+    except (ArgumentError, ImportError) as error:
+        raise ConfigurationError(
+            f"ECS_TASKS_DATABASE_URL cannot be used ({type(error).__name__}): check its scheme, e.g. "
+            "postgresql+psycopg://… or mysql+pymysql://…, and that the package holds that driver."
+        ) from None
+    store = SqlStore(engine)
     store.migrate()
     return store

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, insert, inspect, select, update
+from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from shared.store import schema
@@ -88,6 +88,13 @@ class SqlStore:
         with self.engine.begin() as connection:
             connection.execute(
                 update(claims).where(claims.c.claim_key == key[: schema.KEY_LENGTH]).values(state=CLAIM_DONE)
+            )
+
+    def release(self, key: str) -> None:
+        """Give up a running claim (the work failed), so a redelivery may do it."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                delete(claims).where(claims.c.claim_key == key[: schema.KEY_LENGTH], claims.c.state == CLAIM_RUNNING)
             )
 
     def claim_state(self, key: str) -> str | None:
