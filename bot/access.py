@@ -3,8 +3,9 @@ except cancelling, which nobody may do unless named in ECS_TASKS_CANCEL_USER_IDS
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from shared.config import Settings
 
@@ -42,3 +43,10 @@ def may_cancel(settings: Settings, user_id: str | None) -> bool:
 
 def cancel_denied() -> Denied:
     return Denied("You may not cancel tasks. An admin can add your Slack user id to ECS_TASKS_CANCEL_USER_IDS.")
+
+
+def check_click(settings: Settings, body: Mapping[str, Any], regions: Sequence[str]) -> Denied | None:
+    """A button click gets the same checks as a command: cards outlive changes to the allow-lists."""
+    team_id = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
+    channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
+    return check_workspace(settings, team_id=team_id, channel_id=channel_id) or check_regions(settings, regions)

@@ -68,6 +68,10 @@ class FunctionComputeLazyRunner(LazyListenerRunner):
 def _tell_user(request: BoltRequest) -> None:
     """Never silence: if the work cannot be queued, say so through the response_url."""
     response_url = request.context.response_url
-    if response_url:
+    if not response_url:
+        return
+    try:
         # A short timeout: this runs on the ack path.
         WebhookClient(url=response_url, timeout=1).send(text=COULD_NOT_START, response_type="ephemeral")
+    except OSError as error:  # URLError and timeouts: the ack must still go back to Slack
+        log_event("lazy.tell_user", level=logging.ERROR, outcome=type(error).__name__)

@@ -105,3 +105,40 @@ def test_all_regions_is_narrowed_to_the_allowed_ones(
     assert "t-shanghai1" in text and "t-beijing01" not in text
     assert {c.region_id for c in ecs.calls} == {"cn-shanghai"}
     assert not any(c.action == "DescribeRegions" for c in ecs.calls)
+
+
+def test_buttons_on_an_old_card_are_checked_like_commands(
+    fc: FcServer,
+    sender: SlackSender,
+    slack: SlackEmulator,
+    ecs: EcsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    now: datetime,
+) -> None:
+    # Given a card shown while the channel was allowed
+    ecs.add_task(**fixed_task("t-oldcard01", status="Failed", created=now, finished=now))
+    response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    sender.slash_command("cn-hangzhou failed", user_id=USER, channel_id=CHANNEL, response_url=response_url)
+    (card,) = slack.wait_for_calls(1, method="response_url")
+    refresh = next(
+        e for b in card.args["blocks"] for e in b.get("elements", []) if e.get("action_id") == "ecs_tasks_refresh"
+    )
+    details = next(b["accessory"] for b in card.args["blocks"] if "accessory" in b)
+    calls_before = len(ecs.calls)
+    # When the channel is no longer allowed, and the user clicks Refresh and Details
+    monkeypatch.setenv("ECS_TASKS_ALLOWED_CHANNEL_IDS", "C0ELSEWHERE")
+    http.reset_app()
+    for button in (refresh, details):
+        sender.block_action(
+            action_id=button["action_id"],
+            value=button["value"],
+            channel_id=CHANNEL,
+            user_id=USER,
+            response_url=response_url,
+            is_ephemeral=True,
+        )
+    answers = slack.wait_for_calls(3, method="response_url")
+    # Then both are refused, and ECS is not asked
+    assert all("not enabled in this channel" in a.args["text"] for a in answers[1:])
+    fc.wait_for_async()
+    assert len(ecs.calls) == calls_before

@@ -46,6 +46,10 @@ def register(app: App, deps: BotDeps) -> None:
             if ref is None:
                 delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
                 return
+            denied = access.check_click(deps.settings, body, (ref.region,))
+            if denied:
+                delivery.reply_ephemeral(respond, notice_message(denied.reason))
+                return
             with answer_errors(respond, what=f"show task {ref.task_id}"):
                 deadline = deps.ecs.deadline(deps.settings.ecs_deadline_s)
                 attribute = deps.ecs.describe_task_attribute(ref.region, ref.task_id, deadline=deadline)
@@ -56,23 +60,23 @@ def register(app: App, deps: BotDeps) -> None:
     for action_id in (ACTION_DETAILS_PATTERN, ACTION_TASK_MENU):
         app.action(action_id)(ack=ack_details, lazy=[show_details])
 
-    def ack_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
-        # Checked on the ack path too, so a refused user hears it at once and no lazy work starts.
-        if not access.may_cancel(deps.settings, body.get("user", {}).get("id")):
-            ack()
-            delivery.reply_ephemeral(respond, notice_message(access.cancel_denied().reason))
-            return
-        ack()
+    def ack_cancel(ack: Ack) -> None:
+        ack()  # every check, and telling a refused user, happens in the lazy work: no Slack I/O here
 
     def cancel_task(request: BoltRequest, respond: Respond, client: WebClient, body: dict[str, Any]) -> None:
         user_id = body.get("user", {}).get("id")
-        if not access.may_cancel(deps.settings, user_id):
-            return  # already refused on the ack path
         ref = _task_ref(body)
 
         def work() -> None:
+            if not access.may_cancel(deps.settings, user_id):
+                delivery.reply_ephemeral(respond, notice_message(access.cancel_denied().reason))
+                return
             if ref is None:
                 delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
+                return
+            denied = access.check_click(deps.settings, body, (ref.region,))
+            if denied:
+                delivery.reply_ephemeral(respond, notice_message(denied.reason))
                 return
             with answer_errors(respond, what=f"cancel task {ref.task_id}"):
                 deadline = deps.ecs.deadline(deps.settings.ecs_deadline_s)

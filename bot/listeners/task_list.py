@@ -14,7 +14,7 @@ from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_sdk import WebClient
 
 from bot import access, delivery
-from bot.answers import answer_errors, lazy_once
+from bot.answers import STALE_BUTTON, answer_errors, lazy_once
 from bot.deps import BotDeps
 from bot.grammar import Command, HelpCommand, QueryCommand, UsageError, describe_query, parse, usage_text
 from bot.query_codec import decode_query, encode_query, encode_task_ref
@@ -85,9 +85,11 @@ def register(app: App, deps: BotDeps, channel_commands: ChannelCommandHandler | 
             try:
                 query = decode_query(value)
             except ValueError:
-                delivery.reply_ephemeral(
-                    respond, notice_message("This button is from an older card; run the command again.")
-                )
+                delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
+                return
+            denied = access.check_click(deps.settings, body, query.regions)
+            if denied:
+                delivery.reply_ephemeral(respond, notice_message(denied.reason))
                 return
             with answer_errors(respond, what=f"refresh ({describe_query(query)})"):
                 message = build_card(deps, query, user_id=body.get("user", {}).get("id"))
