@@ -124,7 +124,7 @@ class Deliverer:
     def deliver(self, lease: Lease, deadline: Deadline) -> DeliveryReport:
         """Post every pending row this poller holds, oldest first per watch, within the tick's time."""
         report = DeliveryReport()
-        pending = self._store.outbox.pending()
+        pending = self._store.outbox.pending(lease.owner)
         for _, rows in groupby(pending, key=lambda d: d.watch.id):
             for row in rows:
                 # Another poller holds an earlier change of this watch: keep the order, leave the rest.

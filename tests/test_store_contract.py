@@ -213,7 +213,7 @@ def test_a_subscription_announces_each_task_once(store: SqlStore) -> None:
     assert store.watches.add_followup(subscription, failed, announce=True, now=NOW, ttl=TTL, lease=A)
     assert not store.watches.add_followup(subscription, failed, announce=True, now=NOW, ttl=TTL, lease=B)
     assert store.watches.known_followups([subscription.id], ["t-9", "t-10"]) == {(subscription.id, "t-9")}
-    pending = store.outbox.pending()
+    pending = store.outbox.pending(A.owner)
     assert [(d.kind, d.task.task_id, d.lease_owner) for d in pending] == [(KIND_ANNOUNCE, "t-9", "poller-a")]
     # Posting the announcement makes its message the follow-up's card
     assert store.outbox.mark_posted(pending[0], A, posted_ts="555.5", now=NOW)
@@ -259,25 +259,39 @@ def test_an_expired_lease_is_taken_over_by_exactly_one_poller(store: SqlStore) -
     c, d = Lease("poller-c", later + timedelta(minutes=5)), Lease("poller-d", later + timedelta(minutes=5))
     assert store.outbox.take_over_expired(c, now=later) == 5
     assert store.outbox.take_over_expired(d, now=later) == 0
-    assert {row.lease_owner for row in store.outbox.pending()} == {"poller-c"}
+    assert {row.lease_owner for row in store.outbox.pending(c.owner)} == {"poller-c"}
+    assert store.outbox.pending(d.owner) == []
 
 
 def test_only_the_lease_holder_can_mark_a_row_posted(store: SqlStore) -> None:
     watch_id = watch(store)
     store.watches.accept(change(target(store, watch_id), "Finished", ends=True), now=NOW, lease=A)
-    row = store.outbox.pending()[0]
+    row = store.outbox.pending(A.owner)[0]
     assert not store.outbox.mark_posted(row, B, posted_ts="1.1", now=NOW)
     assert store.outbox.mark_posted(row, A, posted_ts="1.2", now=NOW)
     assert not store.outbox.mark_posted(row, A, posted_ts="1.3", now=NOW)
-    assert store.outbox.pending() == []
+    assert store.outbox.pending(A.owner) == []
     assert [(r["state"], r["posted_ts"]) for r in store.outbox.for_watch(watch_id)] == [(DELIVERY_POSTED, "1.2")]
+
+
+def test_rows_held_elsewhere_never_crowd_out_an_owners_own(store: SqlStore) -> None:
+    # Given earlier watches whose changes another poller holds (deferred for a while), and one of ours
+    theirs = [watch(store, f"t-theirs{n}") for n in range(3)]
+    ours = watch(store, "t-ours")
+    for watch_id in theirs:
+        store.watches.accept(change(target(store, watch_id), "Finished", ends=True), now=NOW, lease=A)
+    store.watches.accept(change(target(store, ours), "Finished", ends=True), now=NOW, lease=B)
+    # When we ask for our work with room for only one row
+    (row,) = store.outbox.pending(B.owner, limit=1)
+    # Then it is ours, not the first of theirs
+    assert row.watch.id == ours and row.lease_owner == B.owner
 
 
 def test_deferred_and_released_rows_wait_or_return_as_told(store: SqlStore) -> None:
     first, second = watch(store, "t-1"), watch(store, "t-2")
     for watch_id in (first, second):
         store.watches.accept(change(target(store, watch_id), "Finished", ends=True), now=NOW, lease=A)
-    rows = {row.watch.id: row for row in store.outbox.pending()}
+    rows = {row.watch.id: row for row in store.outbox.pending(A.owner)}
     assert store.outbox.defer([rows[first].transition_id], A, until=NOW + timedelta(minutes=10)) == 1
     assert store.outbox.release_all(A, now=NOW) == 1
     # The released row is free at once; the deferred one only after its time

@@ -44,12 +44,19 @@ class OutboxStore:
 
         return transact(self.engine, work)
 
-    def pending(self, *, limit: int = MAX_PENDING) -> list[Delivery]:
-        """Pending rows with their watches, oldest change first within each watch."""
+    def pending(self, owner: str, *, limit: int = MAX_PENDING) -> list[Delivery]:
+        """Pending rows of the watches where `owner` holds at least one, oldest change first within each watch
+        (all of a watch's pending rows, so the caller can keep their order; other watches' rows, such as
+        long-deferred ones, never crowd this owner's work out of the limit)."""
+        owned = (
+            select(transitions.c.watch_id)
+            .where(transitions.c.state == DELIVERY_PENDING, transitions.c.lease_owner == owner)
+            .scalar_subquery()
+        )
         query = (
             select(transitions, watches)
             .join(watches, watches.c.id == transitions.c.watch_id)
-            .where(transitions.c.state == DELIVERY_PENDING)
+            .where(transitions.c.state == DELIVERY_PENDING, transitions.c.watch_id.in_(owned))
             .order_by(transitions.c.watch_id, transitions.c.seq)
             .limit(limit)
         )
