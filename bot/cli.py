@@ -73,11 +73,15 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from bot.grammar import HelpCommand, QueryCommand, UsageError, parse, usage_text
-    from shared.config import Settings
-    from shared.errors import CredentialsNotFoundError, EcsApiError
+    from shared.config import load_settings
+    from shared.errors import ConfigurationError, CredentialsNotFoundError, EcsApiError
     from shared.wiring import build_ecs_client
 
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except ConfigurationError as error:
+        print(f"ecs-tasks: {error}", file=err)
+        return EXIT_API_ERROR
     command = parse(" ".join(args.words), default_region=settings.default_region, now=datetime.now(timezone.utc))
     usage = usage_text(CLI_COMMAND, channel_commands=False).replace("*", "").replace("`", "")
     if isinstance(command, HelpCommand):

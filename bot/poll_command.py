@@ -14,14 +14,14 @@ DEFAULT_BUDGET_S = 50.0
 
 def run_poll(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run one tick with the environment's settings; prints the tick's report as JSON."""
-    from shared.config import Settings
+    from shared.config import load_settings
     from shared.errors import ConfigurationError, CredentialsNotFoundError
     from shared.log import configure_logging
     from shared.poller import build_poller
 
     configure_logging()
     try:
-        poller = build_poller(Settings())
+        poller = build_poller(load_settings())
         report = poller.tick(float(getattr(args, "budget", None) or DEFAULT_BUDGET_S))
     except (ConfigurationError, CredentialsNotFoundError) as error:
         print(f"ecs-tasks: {error}", file=err)

@@ -23,6 +23,7 @@ from functions.lazy_runners import (
     ContextThreadLazyRunner,
     FunctionComputeLazyRunner,
 )
+from shared.errors import ConfigurationError
 from shared.log import configure_logging, log_context, log_event
 
 _app: App | None = None
@@ -35,10 +36,10 @@ def build_platform_app(*, async_invocations: bool = True) -> App:
     (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
     from bot.deps import BotDeps
     from bot.features import build_deps
-    from shared.config import Settings
+    from shared.config import load_settings
     from shared.credentials import DefaultCredentialsProvider
 
-    settings = Settings()
+    settings = load_settings()
     configure_logging(logging.getLevelName(settings.log_level))
     deps: BotDeps = build_deps(settings)
     from bot.app import build_app
@@ -87,6 +88,10 @@ def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]
     with log_context(request_id=request_id):
         try:
             return _handle(event)
+        except ConfigurationError as error:
+            # The message names the setting (never a value): the operator's first clue in the log.
+            log_event("config.error", level=logging.ERROR, outcome=500, detail=str(error))
+            return plain_response(500, "ecs-tasks is not configured correctly")
         except Exception as error:  # noqa: BLE001 - the platform boundary: logged, and no detail leaves
             # Function Compute would send an unhandled error's trace to the (anonymous) caller.
             log_event("http.error", level=logging.ERROR, outcome=500, exception=type(error).__name__)

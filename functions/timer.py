@@ -55,9 +55,9 @@ def get_poller() -> Poller:
     global _poller
     with _lock:
         if _poller is None:
-            from shared.config import Settings
+            from shared.config import load_settings
 
-            settings = Settings()
+            settings = load_settings()
             configure_logging(logging.getLevelName(settings.log_level))
             _poller = build_poller(settings)
         return _poller

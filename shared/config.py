@@ -9,8 +9,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shared.errors import ConfigurationError
 
 CsvSet = Annotated[frozenset[str], NoDecode]
 
@@ -92,3 +94,16 @@ class Settings(BaseSettings):
     @property
     def on_function_compute(self) -> bool:
         return bool(self.fc_function_name)
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a malformed value is a ConfigurationError naming the variable and the
+    problem, never the value (it may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
+            for item in error.errors(include_input=False, include_url=False)
+        )
+        raise ConfigurationError(f"invalid settings: {problems}") from None

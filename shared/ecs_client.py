@@ -6,6 +6,7 @@ single attempts. Sleep, randomness and the monotonic clock are injected so fault
 
 from __future__ import annotations
 
+import contextvars
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -13,9 +14,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
-from shared.errors import CODE_DEADLINE, EcsApiError
+from shared.errors import CODE_DEADLINE, CODE_MALFORMED, EcsApiError
 from shared.models import CancelResult, RegionList, Task, TaskAttribute, TaskPage
 from shared.query import FILTERABLE_STATUSES, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
 from shared.results import MultiRegionResult, RegionResult
@@ -196,7 +197,9 @@ class EcsClient:
         if len(region_ids) <= 1:
             return [work(r) for r in region_ids]
         with ThreadPoolExecutor(max_workers=min(self._max_region_workers, len(region_ids))) as pool:
-            return list(pool.map(work, region_ids))
+            # Each region's work runs in a copy of the caller's context, so its log lines keep the request ids.
+            futures = [pool.submit(contextvars.copy_context().run, work, r) for r in region_ids]
+            return [f.result() for f in futures]
 
     # --- retries ----------------------------------------------------------------------------
 
@@ -225,7 +228,17 @@ class EcsClient:
                 self._sleep(wait)
                 continue
             self._report(action, region_id, response.request_id, None, started)
-            return model.model_validate(response.body)
+            try:
+                return model.model_validate(response.body)
+            except ValidationError as error:
+                # A JSON object of an unexpected shape: as unusable as a garbled body, and said the same way.
+                raise EcsApiError(
+                    CODE_MALFORMED,
+                    f"the {action} answer had an unexpected shape ({error.error_count()} problems)",
+                    request_id=response.request_id or None,
+                    http_status=response.http_status,
+                    region_id=region_id,
+                ) from None
 
     def _report(
         self, action: str, region_id: str, request_id: str | None, error: EcsApiError | None, started: float

@@ -139,3 +139,9 @@ def test_signature_version_is_selectable(seeded: EcsEmulator, tmp_path: Path, ve
     result = run(seeded, "cn-hangzhou", "finished", "--json", tmp_home=tmp_path, ECS_SIGNATURE_VERSION=version)
     assert result.returncode == 0
     assert seeded.calls[-1].signature_version == version
+
+
+def test_a_malformed_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
+    result = run(None, "cn-hangzhou", tmp_home=tmp_path, ECS_SIGNATURE_VERSION="v2")
+    assert result.returncode == 1
+    assert "ECS_SIGNATURE_VERSION" in result.stderr and "Traceback" not in result.stderr
