@@ -327,3 +327,27 @@ def test_ten_second_latency_still_acks_fast_then_answers(
     assert response.status_code == 200 and elapsed < ACK_DEADLINE_S
     answer = wait_for_response(slack, timeout=15)[-1]
     assert "Client.Timeout" in answer.args["text"] or "Client.Deadline" in answer.args["text"]
+
+
+def test_a_card_for_a_hundred_task_ids_stays_small_and_its_buttons_work(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
+) -> None:
+    # Given a query naming 100 task ids with real-length ids (each button would otherwise carry all of them)
+    ids = [f"t-bp1{i:03d}abcdefghijklmnop" for i in range(100)]
+    for task_id in ids:
+        ecs.add_task(**fixed_task(task_id, status="Failed", created=now, finished=now))
+    _, _, response_url = send_command(sender, slack, "cn-hangzhou " + ",".join(ids))
+    (card,) = wait_for_response(slack)
+    # Then the message stays a few kilobytes, and a task's Details still works
+    assert len(all_text(card.args["blocks"])) < 20_000
+    details = buttons(card.args["blocks"])[ACTION_DETAILS][0]
+    sender.block_action(
+        action_id=details["action_id"],
+        value=details["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=response_url,
+        is_ephemeral=True,
+    )
+    detail = wait_for_response(slack, 2)[-1]
+    assert details["value"] and "Failed" in all_text(detail.args["blocks"])

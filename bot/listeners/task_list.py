@@ -105,15 +105,29 @@ def build_card(deps: BotDeps, query: TaskQuery, *, user_id: str | None) -> Messa
     """Run the query and lay out its card, with button values that re-run it."""
     query = _narrow_all_regions(deps, query)
     result = deps.ecs.query(query, deadline=deps.ecs.deadline(deps.settings.ecs_deadline_s))
+    refresh = encode_query(query)
+    ref_query = _ref_query(query, refresh, result)
     buttons = CardButtons(
-        refresh=encode_query(query),
+        refresh=refresh,
         prev=encode_query(dataclasses.replace(query, page=query.page - 1)) if query.page > 1 else None,
         next=encode_query(dataclasses.replace(query, page=query.page + 1)) if has_more_pages(result) else None,
-        task_ref=lambda task: encode_task_ref(task.region_id or query.regions[0], task.task_id, query),
+        task_ref=lambda task: encode_task_ref(task.region_id or query.regions[0], task.task_id, ref_query),
         can_cancel=access.may_cancel(deps.settings, user_id),
         can_watch=deps.channel_updates_enabled,
     )
     return task_list_message(result, title=describe_query(query), buttons=buttons, now=deps.clock())
+
+
+# Every per-task button carries the card's query (to refresh the card after a cancel). A query naming many
+# task ids encodes to up to 2,000 characters; copied into each button it would make the message huge.
+REF_QUERY_CHARS = 300
+
+
+def _ref_query(query: TaskQuery, encoded: str, result: MultiRegionResult) -> TaskQuery:
+    """The query per-task buttons carry: the card's own, or for a long task-id list, just the ids shown."""
+    if len(encoded) <= REF_QUERY_CHARS or not query.task_ids:
+        return query
+    return dataclasses.replace(query, task_ids=tuple(t.task_id for t in result.tasks)[: query.page_size], page=1)
 
 
 def has_more_pages(result: MultiRegionResult) -> bool:
