@@ -5,19 +5,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings
 from shared.errors import ConfigurationError
+from shared.timefmt import utc_now
 
 if TYPE_CHECKING:
     from shared.ecs_client import EcsClient
     from shared.store import SqlStore
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _open_configured_store(settings: Settings) -> SqlStore:

@@ -14,7 +14,8 @@ from shared import signer
 from shared.config import Settings
 from shared.credentials import CredentialsProvider
 from shared.errors import CODE_CONNECTION, CODE_TIMEOUT, ConfigurationError, EcsApiError
-from shared.transport import random_nonce, utc_now
+from shared.timefmt import utc_now
+from shared.transport import random_nonce
 
 FC_API_VERSION = "2023-03-30"
 INVOKE_ACTION = "InvokeFunction"

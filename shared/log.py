@@ -53,10 +53,6 @@ def log_context(**fields: Any) -> Iterator[None]:
         _context.reset(token)
 
 
-def current_context() -> Mapping[str, Any]:
-    return _context.get()
-
-
 def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     """Log one event: `event` names it; fields such as outcome, duration_ms, ecs_request_id describe it."""
     if logger.isEnabledFor(level):

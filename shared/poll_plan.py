@@ -30,7 +30,6 @@ from shared.watch_model import (
 SCAN_OVERLAP = timedelta(minutes=2)
 # One scan asks for at most this much time; a poller that was down catches up window by window.
 MAX_SCAN_WINDOW = timedelta(hours=1)
-MINUTE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
 from shared.config import Settings
@@ -33,6 +33,7 @@ from shared.query import MAX_PAGE_SIZE
 from shared.retry import Deadline
 from shared.store import SqlStore
 from shared.store.schema import SCOPE_SUBSCRIPTIONS, SCOPE_WATCHES
+from shared.timefmt import utc_now
 from shared.watch_model import Lease, PollState
 
 STEP_AFTER_ACCEPT = "after_accept"
@@ -42,6 +43,11 @@ DEFAULT_LEASE = timedelta(minutes=5)
 REGIONS_CACHE_S = 3600.0
 OWNER_CHARS = 64
 DEFAULT_BUDGET = TickBudget()
+
+
+# Lazy work is redelivered within minutes (and re-verified against a 5-minute signature): a day is plenty.
+CLAIM_RETENTION = timedelta(days=1)
+LAZY_CLAIM_PREFIX = "lazy:"  # bot.once's keys
 
 
 @dataclass(frozen=True)
@@ -148,6 +154,8 @@ class Poller:
             report.taken_over = self._store.outbox.take_over_expired(lease, now=self._clock())
             delivered = self._deliverer.deliver(lease, deadline)
             self._store.outbox.release_all(lease, now=self._clock())
+            # Housekeeping for the bot's once-only claims of lazy work, which nothing else deletes.
+            self._store.purge_claims(LAZY_CLAIM_PREFIX, older_than=now - CLAIM_RETENTION)
         report.posted, report.deferred = delivered.posted, delivered.deferred
         report.undeliverable, report.abandoned = delivered.undeliverable, delivered.abandoned
         report.duration_ms = round((self._monotonic() - started) * 1000, 1)
@@ -263,10 +271,6 @@ class Poller:
 def log_tick(report: TickReport, **extra: object) -> None:
     fields: dict[str, Any] = {**report.as_fields(), **extra}
     log_event("poller.tick", **fields)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def build_poller(settings: Settings, *, clock: Callable[[], datetime] = utc_now, faults: Faults = no_faults) -> Poller:

@@ -21,9 +21,6 @@ class RetryPolicy:
         return ceiling * random_fraction
 
 
-NO_RETRY = RetryPolicy(max_attempts=1)
-
-
 @dataclass(frozen=True)
 class Deadline:
     """An absolute point on a monotonic clock by which a whole operation (retries included) must end."""

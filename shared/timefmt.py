@@ -5,6 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 
+def utc_now() -> datetime:
+    """The current time, aware, in UTC: the default clock wherever one is injected."""
+    return datetime.now(timezone.utc)
+
+
 def format_duration(delta: timedelta) -> str:
     """Two most significant units, never negative: `45s`, `12m 03s`, `1h 05m`, `3d 4h`."""
     seconds = max(0, int(delta.total_seconds()))

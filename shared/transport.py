@@ -12,7 +12,7 @@ import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -23,16 +23,13 @@ from shared import signer
 from shared.credentials import Credentials, CredentialsProvider
 from shared.errors import CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
 from shared.models import ApiErrorBody
+from shared.timefmt import utc_now
 
 ECS_API_VERSION = "2014-05-26"
 SignatureVersion = Literal["v1", "v3"]
 USER_AGENT = "ecs-tasks/0.1 (+requests)"
 REQUEST_ID_HEADER = "x-acs-request-id"
 RETRY_AFTER_HEADER = "x-acs-retry-after"
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def random_nonce() -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from shared.models import Task
-from shared.query import ALL_REGIONS, TaskStatus
+from shared.query import ALL_REGIONS, TERMINAL_STATUSES
 
 WATCH_ACTIVE = "active"
 WATCH_ENDED = "ended"  # the task finished, failed or was deleted
@@ -41,8 +41,11 @@ def task_from_json(text: str) -> Task:
     return Task.model_validate(json.loads(text))
 
 
+_TERMINAL_VALUES = frozenset(s.value for s in TERMINAL_STATUSES)
+
+
 def is_terminal(status: str | None) -> bool:
-    return status in {s.value for s in (TaskStatus.FINISHED, TaskStatus.FAILED, TaskStatus.DELETED)}
+    return status in _TERMINAL_VALUES
 
 
 @dataclass(frozen=True)

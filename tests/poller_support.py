@@ -55,6 +55,7 @@ def clean(store: SqlStore) -> None:
         for table in (transitions, watches, subscriptions, poll_state):
             connection.execute(delete(table))
         connection.execute(delete(claims).where(claims.c.claim_key.like("notice:%")))
+        connection.execute(delete(claims).where(claims.c.claim_key.like("lazy:%")))
 
 
 def fresh_store(url: str) -> Iterator[SqlStore]:

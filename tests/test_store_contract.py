@@ -308,3 +308,13 @@ def test_the_notice_claim_is_given_once(store: SqlStore) -> None:
     assert not store.claim(key, now=NOW, lease=timedelta(minutes=10))
     store.complete(key)
     assert not store.claim(key, now=NOW + timedelta(days=1), lease=timedelta(minutes=10))
+
+
+def test_old_claims_of_one_kind_are_purged_and_others_kept(store: SqlStore) -> None:
+    old, recent = NOW - timedelta(days=2), NOW
+    store.claim("lazy:old", now=old, lease=timedelta(seconds=90))
+    store.claim("lazy:recent", now=recent, lease=timedelta(seconds=90))
+    store.claim("notice:old", now=old, lease=timedelta(seconds=90))
+    assert store.purge_claims("lazy:", older_than=NOW - timedelta(days=1)) == 1
+    assert store.claim_state("lazy:old") is None
+    assert store.claim_state("lazy:recent") == "running" and store.claim_state("notice:old") == "running"

@@ -90,6 +90,13 @@ class SqlStore:
                 update(claims).where(claims.c.claim_key == key[: schema.KEY_LENGTH]).values(state=CLAIM_DONE)
             )
 
+    def purge_claims(self, prefix: str, *, older_than: datetime) -> int:
+        """Forget claims of one kind (key prefix) older than any redelivery of theirs could be."""
+        with self.engine.begin() as connection:
+            return connection.execute(
+                delete(claims).where(claims.c.claim_key.like(f"{prefix}%"), claims.c.created_at < older_than)
+            ).rowcount
+
     def release(self, key: str) -> None:
         """Give up a running claim (the work failed), so a redelivery may do it."""
         with self.engine.begin() as connection:
