@@ -30,6 +30,19 @@ REPO = Path(__file__).resolve().parents[1]
 SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "schemas"
 TEMPLATE = REPO / "template.yml"
 POLICY = REPO / "deploy" / "ram-policy.json"
+POLLER_POLICY = REPO / "deploy" / "ram-policy-poller.json"
+# What the poller reads of the settings: no signing secret, no Slack access-control lists, no ECS deadline.
+POLLER_VARIABLES = {
+    "SLACK_BOT_TOKEN",
+    "SLACK_API_URL",
+    "ECS_ENDPOINT",
+    "ECS_SIGNATURE_VERSION",
+    "ECS_TASKS_DEFAULT_REGION",
+    "ECS_TASKS_REGIONS",
+    "ECS_TASKS_DATABASE_URL",
+    "ECS_TASKS_WATCH_TTL",
+    "ECS_TASKS_LOG_LEVEL",
+}
 
 EXPRESSION = re.compile(r"\$\{(.*?)\}")
 ENV_CALL = re.compile(r"^env\('([A-Za-z_][A-Za-z0-9_]*)'(?:,\s*'([^']*)')?\)$")
@@ -43,6 +56,7 @@ REQUIRED = {
     "ECS_TASKS_DATABASE_URL",
     "ECS_TASKS_FC_REGION",
     "ECS_TASKS_ROLE_ARN",
+    "ECS_TASKS_POLLER_ROLE_ARN",
     "ECS_TASKS_VPC_ID",
     "ECS_TASKS_VSWITCH_ID",
     "ECS_TASKS_SECURITY_GROUP_ID",
@@ -55,6 +69,7 @@ REPRESENTATIVE_ENV = {
     "ECS_TASKS_DATABASE_URL": "postgresql+psycopg://ecs_tasks:secret@pgm-example.pg.rds.aliyuncs.com:5432/ecs_tasks",
     "ECS_TASKS_FC_REGION": "cn-hangzhou",
     "ECS_TASKS_ROLE_ARN": "acs:ram::1234567890123456:role/ecs-tasks-fc",
+    "ECS_TASKS_POLLER_ROLE_ARN": "acs:ram::1234567890123456:role/ecs-tasks-poller",
     "ECS_TASKS_VPC_ID": "vpc-bp1example",
     "ECS_TASKS_VSWITCH_ID": "vsw-bp1example",
     "ECS_TASKS_SECURITY_GROUP_ID": "sg-bp1example",
@@ -215,12 +230,14 @@ def test_poller_timer_fires_once_every_minute() -> None:
     assert day_of_week in {"*", "?"}
 
 
-def test_each_function_gets_exactly_the_variables_the_code_reads() -> None:
+def test_each_function_gets_exactly_the_variables_it_reads() -> None:
     # Given the names Settings reads, less those the platform sets (FC_* is reserved on FC)
-    expected = {name for name in settings_variables() if not name.startswith(PLATFORM_PREFIXES)}
-    for name, props in props_of(load_template()).items():
-        # Then each function's environment is exactly that set: nothing missing, nothing unread
-        assert set(props["environmentVariables"]) == expected, name
+    readable = {name for name in settings_variables() if not name.startswith(PLATFORM_PREFIXES)}
+    functions = props_of(load_template())
+    # Then the Slack function gets exactly that set, and the poller only its own part of it
+    assert set(functions["slack"]["environmentVariables"]) == readable
+    assert set(functions["poller"]["environmentVariables"]) == POLLER_VARIABLES
+    assert POLLER_VARIABLES < readable and "SLACK_SIGNING_SECRET" not in POLLER_VARIABLES
 
 
 def test_required_settings_have_no_default_so_s_stops_when_they_are_unset() -> None:
@@ -261,7 +278,15 @@ def test_both_functions_reach_the_database_vpc_and_log_one_entry_per_line() -> N
         assert props["vpcConfig"]["vSwitchIds"] == [REPRESENTATIVE_ENV["ECS_TASKS_VSWITCH_ID"]], name
         assert props["logConfig"]["logBeginRule"] == "None", name
         assert props["internetAccess"] is True, name
-        assert props["role"] == REPRESENTATIVE_ENV["ECS_TASKS_ROLE_ARN"], name
+    functions = props_of(resolved_template())
+    assert functions["slack"]["role"] == REPRESENTATIVE_ENV["ECS_TASKS_ROLE_ARN"]
+    assert functions["poller"]["role"] == REPRESENTATIVE_ENV["ECS_TASKS_POLLER_ROLE_ARN"]
+
+
+def test_the_pollers_role_can_only_read_tasks_and_write_its_logs() -> None:
+    statements = json.loads(POLLER_POLICY.read_text())["Statement"]
+    granted = sorted(action for statement in statements for action in statement["Action"])
+    assert granted == ["ecs:DescribeRegions", "ecs:DescribeTaskAttribute", "ecs:DescribeTasks", "log:PostLogStoreLogs"]
 
 
 def test_role_policy_grants_only_the_listed_actions() -> None:
