@@ -237,7 +237,7 @@ def test_each_function_gets_exactly_the_variables_it_reads() -> None:
     # Then the Slack function gets exactly that set, and the poller only its own part of it
     assert set(functions["slack"]["environmentVariables"]) == readable
     assert set(functions["poller"]["environmentVariables"]) == POLLER_VARIABLES
-    assert POLLER_VARIABLES < readable and "SLACK_SIGNING_SECRET" not in POLLER_VARIABLES
+    assert readable > POLLER_VARIABLES and "SLACK_SIGNING_SECRET" not in POLLER_VARIABLES
 
 
 def test_required_settings_have_no_default_so_s_stops_when_they_are_unset() -> None:
