@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -23,6 +23,21 @@ from shared.results import MultiRegionResult, RegionResult
 from shared.retry import Deadline, RetryPolicy
 from shared.signer import format_timestamp
 from shared.transport import EcsTransport
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+; the runtime may be 3.10
+
+
+class TaskFilters(TypedDict, total=False):
+    """What DescribeTasks can filter on, named once for describe_tasks, iter_tasks and the parameters."""
+
+    task_ids: Sequence[str]
+    action: TaskAction | str | None
+    status: TaskStatus | str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    resource_ids: Sequence[str]
+
 
 DEFAULT_DEADLINE_S = 20.0
 # connect, read: short connects fail fast on a dead endpoint; reads allow for a slow API.
@@ -68,63 +83,30 @@ class EcsClient:
         self,
         region_id: str,
         *,
-        task_ids: Sequence[str] = (),
-        action: TaskAction | str | None = None,
-        status: TaskStatus | str | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        resource_ids: Sequence[str] = (),
         page_number: int = 1,
         page_size: int = 10,
         deadline: Deadline | None = None,
+        **filters: Unpack[TaskFilters],
     ) -> TaskPage:
-        if len(task_ids) > MAX_TASK_IDS:
+        if len(filters.get("task_ids", ())) > MAX_TASK_IDS:
             raise ValueError(f"at most {MAX_TASK_IDS} task ids per call; use iter_tasks() to batch")
-        params = describe_tasks_params(
-            region_id,
-            task_ids=task_ids,
-            action=action,
-            status=status,
-            start_time=start_time,
-            end_time=end_time,
-            resource_ids=resource_ids,
-            page_number=page_number,
-            page_size=page_size,
-        )
+        params = describe_tasks_params(region_id, page_number=page_number, page_size=page_size, **filters)
         page = self._call("DescribeTasks", region_id, params, TaskPage, deadline, idempotent=True)
         return page if page.region_id else page.model_copy(update={"region_id": region_id})
 
     def iter_tasks(
-        self,
-        region_id: str,
-        *,
-        task_ids: Sequence[str] = (),
-        action: TaskAction | str | None = None,
-        status: TaskStatus | str | None = None,
-        start_time: datetime | None = None,
-        end_time: datetime | None = None,
-        resource_ids: Sequence[str] = (),
-        deadline: Deadline | None = None,
+        self, region_id: str, *, deadline: Deadline | None = None, **filters: Unpack[TaskFilters]
     ) -> Iterator[Task]:
         """Every matching task across all pages; more than 100 task ids are asked in batches of 100."""
-        batches: list[Sequence[str]] = (
-            [task_ids[i : i + MAX_TASK_IDS] for i in range(0, len(task_ids), MAX_TASK_IDS)] if task_ids else [()]
-        )
+        task_ids = tuple(filters.get("task_ids", ()))
+        batches = [task_ids[i : i + MAX_TASK_IDS] for i in range(0, len(task_ids), MAX_TASK_IDS)] or [()]
         deadline = deadline or self.deadline()
         for batch in batches:
+            batch_filters: TaskFilters = {**filters, "task_ids": batch}
             page_number = 1
             while True:
                 page = self.describe_tasks(
-                    region_id,
-                    task_ids=batch,
-                    action=action,
-                    status=status,
-                    start_time=start_time,
-                    end_time=end_time,
-                    resource_ids=resource_ids,
-                    page_number=page_number,
-                    page_size=MAX_PAGE_SIZE,
-                    deadline=deadline,
+                    region_id, page_number=page_number, page_size=MAX_PAGE_SIZE, deadline=deadline, **batch_filters
                 )
                 yield from (t.with_region(region_id) for t in page.tasks)
                 if not page.tasks or page_number * MAX_PAGE_SIZE >= page.total_count:
@@ -273,11 +255,11 @@ class EcsClient:
 RegionResultT = TypeVar("RegionResultT")
 
 
-def _filters(query: TaskQuery) -> dict[str, Any]:
+def _filters(query: TaskQuery) -> TaskFilters:
     return {
         "task_ids": query.task_ids,
         "action": query.action,
-        # ECS ignores other status values; those are filtered here instead (see _only_status).
+        # ECS ignores other status values; those are filtered here instead (see _keep_status).
         "status": query.status if query.status in FILTERABLE_STATUSES else None,
         "start_time": query.start_time,
         "end_time": query.end_time,
@@ -297,21 +279,14 @@ def _may_retry(error: EcsApiError, idempotent: bool) -> bool:
 
 
 def describe_tasks_params(
-    region_id: str,
-    *,
-    task_ids: Sequence[str] = (),
-    action: TaskAction | str | None = None,
-    status: TaskStatus | str | None = None,
-    start_time: datetime | None = None,
-    end_time: datetime | None = None,
-    resource_ids: Sequence[str] = (),
-    page_number: int = 1,
-    page_size: int = 10,
+    region_id: str, *, page_number: int = 1, page_size: int = 10, **filters: Unpack[TaskFilters]
 ) -> dict[str, str]:
     """DescribeTasks query parameters, exactly as the API names them."""
     params = {"RegionId": region_id, "PageNumber": str(page_number), "PageSize": str(page_size)}
-    if task_ids:
-        params["TaskIds"] = ",".join(task_ids)
+    action, status = filters.get("action"), filters.get("status")
+    start_time, end_time = filters.get("start_time"), filters.get("end_time")
+    if filters.get("task_ids"):
+        params["TaskIds"] = ",".join(filters["task_ids"])
     if action:
         params["TaskAction"] = action.value if isinstance(action, TaskAction) else action
     if status:
@@ -320,6 +295,6 @@ def describe_tasks_params(
         params["StartTime"] = format_timestamp(start_time)
     if end_time:
         params["EndTime"] = format_timestamp(end_time)
-    for index, resource_id in enumerate(resource_ids, start=1):
+    for index, resource_id in enumerate(filters.get("resource_ids", ()), start=1):
         params[f"ResourceIds.{index}"] = resource_id
     return params
