@@ -61,6 +61,18 @@ def buttons(blocks: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
+def click(sender: SlackSender, button: dict[str, Any], response_url: str, *, user_id: str = USER) -> Any:
+    """Click a button of an ephemeral card, as Slack sends it."""
+    return sender.block_action(
+        action_id=button["action_id"],
+        value=button["value"],
+        channel_id=CHANNEL,
+        user_id=user_id,
+        response_url=response_url,
+        is_ephemeral=True,
+    )
+
+
 def all_text(blocks: list[dict[str, Any]]) -> str:
     import json
 
@@ -102,15 +114,8 @@ def test_next_page_and_refresh_replace_the_card_in_place(
     (first,) = wait_for_response(slack)
     next_button = buttons(first.args["blocks"])[ACTION_NEXT][0]
     # When the user clicks Next on the ephemeral card
-    click = sender.block_action(
-        action_id=next_button["action_id"],
-        value=next_button["value"],
-        channel_id=CHANNEL,
-        user_id=USER,
-        response_url=response_url,
-        is_ephemeral=True,
-    )
-    assert click.status_code == 200
+    clicked = click(sender, next_button, response_url)
+    assert clicked.status_code == 200
     second = wait_for_response(slack, 2)[-1]
     # Then page 2 replaces the original through the response_url
     assert second.args.get("replace_original") is True
@@ -118,14 +123,7 @@ def test_next_page_and_refresh_replace_the_card_in_place(
     assert [c.params.get("PageNumber") for c in ecs.calls if c.action == "DescribeTasks"][-1] == "2"
     # And Refresh re-queries the same page
     refresh = buttons(second.args["blocks"])[ACTION_REFRESH][0]
-    sender.block_action(
-        action_id=refresh["action_id"],
-        value=refresh["value"],
-        channel_id=CHANNEL,
-        user_id=USER,
-        response_url=response_url,
-        is_ephemeral=True,
-    )
+    click(sender, refresh, response_url)
     third = wait_for_response(slack, 3)[-1]
     assert third.args.get("replace_original") is True
     assert [c.params.get("PageNumber") for c in ecs.calls if c.action == "DescribeTasks"][-1] == "2"
@@ -155,14 +153,7 @@ def test_details_show_progress_and_error_codes(
     _, _, response_url = send_command(sender, slack, "cn-hangzhou failed")
     (card,) = wait_for_response(slack)
     details = buttons(card.args["blocks"])[ACTION_DETAILS][0]
-    sender.block_action(
-        action_id=details["action_id"],
-        value=details["value"],
-        channel_id=CHANNEL,
-        user_id=USER,
-        response_url=response_url,
-        is_ephemeral=True,
-    )
+    click(sender, details, response_url)
     detail = wait_for_response(slack, 2)[-1]
     text = all_text(detail.args["blocks"])
     assert "InvalidImage.Format" in text and "The image format is not supported." in text
@@ -190,27 +181,13 @@ def test_cancel_is_refused_then_allowed_and_refreshes_the_card(
     cancel = buttons(card.args["blocks"])[ACTION_CANCEL][0]
     assert cancel["confirm"]["confirm"]["text"], "cancel asks for confirmation"
     # A user not on the list is refused, and nothing is cancelled
-    sender.block_action(
-        action_id=cancel["action_id"],
-        value=cancel["value"],
-        channel_id=CHANNEL,
-        user_id="U0MALLORY",
-        response_url=response_url,
-        is_ephemeral=True,
-    )
+    click(sender, cancel, response_url, user_id="U0MALLORY")
     refusal = wait_for_response(slack, 2)[-1]
     assert "may not cancel" in refusal.args["text"]
     fc.wait_for_async()
     assert not any(c.action == "CancelTask" for c in ecs.calls)
     # The listed user cancels; the card is refreshed in place
-    sender.block_action(
-        action_id=cancel["action_id"],
-        value=cancel["value"],
-        channel_id=CHANNEL,
-        user_id=USER,
-        response_url=response_url,
-        is_ephemeral=True,
-    )
+    click(sender, cancel, response_url)
     calls = wait_for_response(slack, 4)
     assert [c.action for c in ecs.calls if c.action == "CancelTask"] == ["CancelTask"]
     assert calls[-1].args.get("replace_original") is True
@@ -341,13 +318,6 @@ def test_a_card_for_a_hundred_task_ids_stays_small_and_its_buttons_work(
     # Then the message stays a few kilobytes, and a task's Details still works
     assert len(all_text(card.args["blocks"])) < 20_000
     details = buttons(card.args["blocks"])[ACTION_DETAILS][0]
-    sender.block_action(
-        action_id=details["action_id"],
-        value=details["value"],
-        channel_id=CHANNEL,
-        user_id=USER,
-        response_url=response_url,
-        is_ephemeral=True,
-    )
+    click(sender, details, response_url)
     detail = wait_for_response(slack, 2)[-1]
     assert details["value"] and "Failed" in all_text(detail.args["blocks"])
