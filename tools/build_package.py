@@ -14,8 +14,8 @@ as wheels for the target interpreter and platform (`--only-binary=:all:`): nothi
 machine, so the result runs on FC's Linux whatever this machine is.
 
 Bytecode is compiled by an interpreter of the runtime's version (this one, or `python3.12` on PATH):
-the code folder on Function Compute cannot be written, so without it every cold start compiles every
-module from source (see docs/benchmarks.md, "no bytecode"). Unchecked-hash pycs are used, as the
+where the runtime cannot write `__pycache__` beside the code, every cold start would otherwise compile
+every module from source (see docs/benchmarks.md, "no bytecode"). Unchecked-hash pycs are used, as the
 files' times change on upload. When no such interpreter is found the package ships without bytecode,
 and the build says so.
 """
