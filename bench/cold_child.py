@@ -56,8 +56,8 @@ def cold_handler(spawned: float, event_path: str) -> dict[str, Any]:
 
 def cold_client(spawned: float) -> dict[str, Any]:
     started = time.monotonic()
+    from bot.compose import build_ecs_client
     from shared.config import Settings
-    from shared.wiring import build_ecs_client
 
     imported = time.monotonic()
     client = build_ecs_client(Settings())

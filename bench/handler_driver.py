@@ -15,7 +15,7 @@ from bench.env import CLEARED_VARIABLES, COMMAND_TEXT, handler_env
 from bench.lazy_tracking import TrackingExecutor, track_lazy_work
 from bench.procs import RESPONSE_URL_METHOD, EmulatorUrls, new_response_url, slack_calls, url_id
 from bench.slack_events import button_click_event, find_button, new_sender, slash_command_event
-from shared.cards import ACTION_REFRESH
+from shared.cards.task_cards import ACTION_REFRESH
 
 HTTP_OK = 200
 

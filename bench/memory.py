@@ -17,7 +17,7 @@ from bench.report import Figure, Goal, Section
 from bench.slack_events import button_click_event, new_sender, refresh_button_for, slash_command_event
 from bench.stats import median
 from bench.watch_seed import seed_watches
-from shared.query import MAX_TASK_IDS
+from shared.ecs.query import MAX_TASK_IDS
 
 COMMANDS = 20
 WATCHES = 1_000

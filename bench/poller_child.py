@@ -42,9 +42,9 @@ def poller_ticks(ticks: int) -> dict[str, Any]:
 
 def naive_calls(watches: int, max_calls: int) -> dict[str, Any]:
     from bench import scaling_seed
+    from bot.compose import build_ecs_client
     from shared.config import Settings
     from shared.log import configure_logging
-    from shared.wiring import build_ecs_client
 
     configure_logging()
     client = build_ecs_client(Settings())

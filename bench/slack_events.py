@@ -58,7 +58,7 @@ def refresh_button_for(text: str) -> dict[str, Any]:
     """The Refresh button of the card a command answers with: the same value the card carries."""
     from bot.grammar import QueryCommand, parse
     from bot.query_codec import encode_query
-    from shared.cards import ACTION_REFRESH
+    from shared.cards.task_cards import ACTION_REFRESH
 
     command = parse(text, default_region=REGION, now=datetime.now(timezone.utc))
     if not isinstance(command, QueryCommand):

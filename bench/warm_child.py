@@ -23,9 +23,9 @@ Call = Callable[[], int]
 
 
 def our_call() -> Call:
+    from bot.compose import build_ecs_client
     from shared.config import Settings
     from shared.log import configure_logging
-    from shared.wiring import build_ecs_client
 
     configure_logging()
     client = build_ecs_client(Settings())

@@ -12,10 +12,10 @@ from sqlalchemy import insert
 
 from bench import scaling_seed
 from bench.env import CHANNEL_ID, TEAM_ID, USER_ID
-from shared.models import Task
+from shared.ecs.models import Task
 from shared.store import open_store
 from shared.store.schema import watches
-from shared.watch_model import ORIGIN_WATCH, WATCH_ACTIVE, task_to_json
+from shared.updates.model import ORIGIN_WATCH, WATCH_ACTIVE, task_to_json
 
 ROWS_PER_INSERT = 1000
 TTL = timedelta(days=7)

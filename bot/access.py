@@ -37,7 +37,7 @@ def check_regions(settings: Settings, regions: Sequence[str]) -> Denied | None:
     return None
 
 
-def may_cancel(settings: Settings, user_id: str | None) -> bool:
+def user_may_cancel(settings: Settings, user_id: str | None) -> bool:
     return bool(user_id) and user_id in settings.cancel_user_ids
 
 

@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 
 from slack_bolt import BoltRequest, Respond
 
-from bot import delivery
+from bot import reply
 from bot.deps import BotDeps
-from bot.once import delivery_key, run_once
-from shared.cards import error_message, notice_message
+from bot.once import deferred_work_key, run_once
+from shared.cards.task_cards import error_message, notice_message
 from shared.errors import ConfigurationError, CredentialsNotFoundError, EcsApiError
 from shared.log import log_event
 
@@ -31,11 +31,11 @@ def answer_errors(respond: Respond, *, what: str) -> Iterator[None]:
             ecs_request_id=error.request_id,
             region_id=error.region_id,
         )
-        delivery.reply_ephemeral(respond, error_message(error, what=what))
+        reply.reply_ephemeral(respond, error_message(error, what=what))
     except (CredentialsNotFoundError, ConfigurationError) as error:
         # The message names where credentials were looked for, never their values.
         log_event("config.error", level=logging.ERROR, outcome=type(error).__name__, detail=str(error))
-        delivery.reply_ephemeral(
+        reply.reply_ephemeral(
             respond,
             notice_message(
                 f":warning: Could not {what}: ecs-tasks is not configured correctly. "
@@ -45,4 +45,4 @@ def answer_errors(respond: Respond, *, what: str) -> Iterator[None]:
 
 
 def lazy_once(deps: BotDeps, request: BoltRequest, name: str, work: Callable[[], None]) -> None:
-    run_once(deps, delivery_key(request, name), work)
+    run_once(deps, deferred_work_key(request, name), work)

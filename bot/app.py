@@ -6,13 +6,11 @@ from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
+from bot.compose import slack_web_client
 from bot.deps import BotDeps
-from bot.listeners import task_actions, task_list
+from bot.listeners import channel_updates, task_actions, task_list
 from shared.errors import ConfigurationError
 from shared.log import register_secret
-
-# Web API calls from lazy work must end well within the function's timeout.
-SLACK_HTTP_TIMEOUT_S = 10
 
 
 def build_app(deps: BotDeps, *, web_client: WebClient | None = None) -> App:
@@ -23,10 +21,7 @@ def build_app(deps: BotDeps, *, web_client: WebClient | None = None) -> App:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     register_secret(signing_secret)
     register_secret(token)
-    client = web_client or WebClient(
-        base_url=settings.slack_api_url or WebClient.BASE_URL,
-        timeout=SLACK_HTTP_TIMEOUT_S,
-    )
+    client = web_client or slack_web_client(settings, token=None)
 
     def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         # One workspace, one bot token: no auth.test round trip to Slack on the ack path of a cold start.
@@ -42,8 +37,7 @@ def build_app(deps: BotDeps, *, web_client: WebClient | None = None) -> App:
         token_verification_enabled=False,
         name="ecs-tasks",
     )
-    task_list.register(app, deps, channel_commands=deps.channel_command_handler)
+    task_list.register(app, deps, channel_commands=channel_updates.channel_command_ack(deps))
     task_actions.register(app, deps)
-    if deps.register_extra is not None:
-        deps.register_extra(app, deps)
+    channel_updates.register(app, deps)
     return app

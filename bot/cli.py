@@ -1,7 +1,7 @@
 """`ecs-tasks`: the command-line tool.
 
-`query WORDS...` takes exactly what a user types after `/ecs-tasks` in Slack. The dev-tooling commands
-(`emulator`, `serve`, ...) import the emulators lazily, so the deployed package need not hold them.
+`query WORDS...` takes exactly what a user types after `/ecs-tasks` in Slack; `poll` runs one poller tick.
+The dev-tooling commands (`serve`, `emulator`) are `ecs-tasks-dev`, in `tools/`, never deployed.
 Exit status: 0 success, 1 API or credential error, 2 usage error.
 """
 
@@ -46,25 +46,6 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("--json", action="store_true", help="print a JSON array of tasks (API field names)")
     query.set_defaults(run=_run_query)
 
-    emulator = commands.add_parser("emulator", help="run the ECS API emulator (dev tooling)")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=9000)
-    emulator.add_argument("--seed", help="JSON file of tasks (default: the bundled demo data)")
-    emulator.set_defaults(run=_run_emulator)
-
-    serve = commands.add_parser(
-        "serve",
-        help="serve the Function Compute HTTP handler locally (for Slack through a tunnel, or the Slack emulator)",
-    )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3000)
-    serve.add_argument(
-        "--fc-async",
-        action="store_true",
-        help="run lazy work through a local InvokeFunction endpoint, exactly as on Function Compute",
-    )
-    serve.set_defaults(run=_run_serve)
-
     poll = commands.add_parser("poll", help="run one poller tick now (what the timer trigger runs every minute)")
     poll.add_argument("--budget", type=float, default=50.0, help="seconds the tick may take (default 50)")
     poll.set_defaults(run=_run_poll)
@@ -72,10 +53,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    from bot.compose import build_ecs_client
     from bot.grammar import HelpCommand, QueryCommand, UsageError, parse, usage_text
     from shared.config import load_settings
     from shared.errors import ConfigurationError, CredentialsNotFoundError, EcsApiError
-    from shared.wiring import build_ecs_client
 
     try:
         settings = load_settings()
@@ -118,51 +99,10 @@ def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
     return EXIT_API_ERROR if result.errors else EXIT_OK
 
 
-def _run_emulator(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from emulators.ecs import EcsEmulator
-
-    emulator = EcsEmulator(seed_file=Path(args.seed) if args.seed else None)
-    url = emulator.start(host=args.host, port=args.port)
-    print(f"ECS emulator listening on {url} (set ECS_ENDPOINT={url})", flush=True)
-    try:
-        emulator.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return EXIT_OK
-
-
 def _run_poll(args: argparse.Namespace) -> int:
     from bot.poll_command import run_poll
 
     return run_poll(args)
-
-
-def _run_serve(args: argparse.Namespace) -> int:
-    import os
-
-    from emulators.fc_server import FcServer
-    from functions.http import handler
-    from shared.credentials import DefaultCredentialsProvider
-
-    server = FcServer(handler=handler)
-    url = server.start(host=args.host, port=args.port)
-    if args.fc_async:
-        # The app is built on the first request, after these are set: it will invoke this server.
-        creds = DefaultCredentialsProvider().get()
-        server.credentials = {creds.access_key_id: creds.access_key_secret}
-        os.environ.update(FC_FUNCTION_NAME=server.function_name, FC_ENDPOINT=url)
-    print(f"ecs-tasks handler listening on {url} (Slack request URL: {url}/slack/events)", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
-    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -59,7 +59,7 @@ from bot.grammar_words import (
     alias_key,
 )
 from bot.regions import KNOWN_REGIONS
-from shared.query import ALL_REGIONS, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.query import ALL_REGIONS, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
 
 __all__ = [
     "Command",

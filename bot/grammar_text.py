@@ -17,7 +17,7 @@ from bot.grammar_words import (
     action_word,
     status_word,
 )
-from shared.query import MAX_TASK_IDS, TaskQuery
+from shared.ecs.query import MAX_TASK_IDS, TaskQuery
 
 # Headers stay short (Slack header blocks take 150 characters): longer lists become counts.
 _LISTED_AT_MOST = 3

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from shared.query import ALL_REGIONS, TaskAction, TaskStatus
+from shared.ecs.query import ALL_REGIONS, TaskAction, TaskStatus
 
 SLASH_COMMAND = "/ecs-tasks"
 DEFAULT_REGION_ENV = "ECS_TASKS_DEFAULT_REGION"

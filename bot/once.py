@@ -11,25 +11,22 @@ import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import timedelta
 
 from slack_bolt.request import BoltRequest
 
 from bot.deps import BotDeps
 from shared.errors import ConfigurationError
 from shared.log import log_event
+from shared.store.claims import DEFERRED_WORK_LEASE, ClaimKind, claim_key
 
-# Longer than a lazy function may run (the function's 60 s timeout), so a live worker is never overtaken,
-# and short enough that a redelivery after a worker was killed mid-way (not released) can still take over.
-LEASE = timedelta(seconds=90)
 SIGNATURE_HEADER = "x-slack-signature"
 
 
-def delivery_key(request: BoltRequest, function_name: str) -> str:
+def deferred_work_key(request: BoltRequest, function_name: str) -> str:
     """Slack's signature is unique per request (it covers the timestamp and body)."""
     signature = (request.headers.get(SIGNATURE_HEADER) or [""])[0]
     digest = hashlib.sha256(f"{signature}\n{request.raw_body}".encode()).hexdigest()
-    return f"lazy:{function_name}:{digest}"
+    return claim_key(ClaimKind.DEFERRED_WORK, function_name, digest)
 
 
 def run_once(deps: BotDeps, key: str, work: Callable[[], None]) -> None:
@@ -39,7 +36,7 @@ def run_once(deps: BotDeps, key: str, work: Callable[[], None]) -> None:
     store_failures = (SQLAlchemyError, ConfigurationError)
     try:
         store = deps.store()
-        owned = store.claim(key, now=deps.clock(), lease=LEASE)
+        owned = store.claim(key, now=deps.clock(), lease=DEFERRED_WORK_LEASE)
     except store_failures as error:
         log_event("store.unavailable", level=logging.ERROR, outcome=type(error).__name__, claim_key=key)
         work()

@@ -14,10 +14,10 @@ DEFAULT_BUDGET_S = 50.0
 
 def run_poll(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """Run one tick with the environment's settings; prints the tick's report as JSON."""
+    from bot.compose import build_poller
     from shared.config import load_settings
     from shared.errors import ConfigurationError, CredentialsNotFoundError
     from shared.log import configure_logging
-    from shared.poller import build_poller
 
     configure_logging()
     try:

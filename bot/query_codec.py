@@ -20,7 +20,7 @@ from typing import TypeVar
 
 from bot.grammar import QueryCommand, UsageError, parse, to_words
 from bot.regions import KNOWN_REGIONS
-from shared.query import MAX_PAGE_SIZE, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.query import MAX_PAGE_SIZE, TaskAction, TaskQuery, TaskStatus
 
 _T = TypeVar("_T")
 

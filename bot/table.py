@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.models import Task
+from shared.ecs.models import Task
 from shared.timefmt import format_duration, format_utc, task_duration
 
 COLUMNS = ("STATUS", "ACTION", "TASK ID", "REGION", "RESOURCE", "CREATED", "FINISHED", "DURATION")

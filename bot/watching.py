@@ -14,15 +14,15 @@ from datetime import datetime
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot import delivery
+from bot import reply
 from bot.deps import BotDeps
 from bot.grammar import SubscribeCommand, UnsubscribeCommand, UnwatchCommand
-from shared.cards import Message, notice_message
-from shared.models import Task
-from shared.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
-from shared.query import ALL_REGIONS
-from shared.update_cards import channel_problem_message, describe_subscription, list_message, watch_card
-from shared.watch_model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
+from shared.cards.task_cards import Message, notice_message
+from shared.ecs.models import Task
+from shared.ecs.query import ALL_REGIONS
+from shared.updates.cards import channel_problem_message, describe_subscription, list_message, watch_card
+from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
+from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
 
 BOT_MISSING = (
     "I am not in this channel, so I could not post there. Invite me with `/invite @ecs-tasks`, then try again."
@@ -57,7 +57,7 @@ def watch_tasks(
     ]
     running = [t for t in tasks if not is_terminal(t.task_status)]
     if not running:
-        delivery.reply_ephemeral(respond, notice_message("\n".join(notes) or "Nothing to watch."))
+        reply.reply_ephemeral(respond, notice_message("\n".join(notes) or "Nothing to watch."))
         return
     now = deps.clock()
     shown = [_provisional(where, t, now, deps) for t in running]
@@ -73,7 +73,7 @@ def watch_tasks(
         store.watches.add(new, now=now, ttl=deps.settings.watch_ttl)
     names = ", ".join(f"`{t.task_id}`" for t in running)
     lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
-    delivery.reply_ephemeral(respond, notice_message("\n".join(lines)))
+    reply.reply_ephemeral(respond, notice_message("\n".join(lines)))
 
 
 def unwatch_tasks(
@@ -93,7 +93,7 @@ def unwatch_tasks(
         text = f"Stopped watching {names} in <#{where.channel_id}>."
     else:
         text = "None of these tasks is watched in this channel. `/ecs-tasks list` shows what is."
-    delivery.reply_ephemeral(respond, notice_message(text))
+    reply.reply_ephemeral(respond, notice_message(text))
     return chosen
 
 
@@ -120,7 +120,7 @@ def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, 
     }
     new_regions = [r for r in regions if r not in existing]
     if not new_regions:
-        delivery.reply_ephemeral(
+        reply.reply_ephemeral(
             respond, notice_message("This channel already has that subscription (`/ecs-tasks list`).")
         )
         return
@@ -157,7 +157,7 @@ def unsubscribe(deps: BotDeps, respond: Respond, where: Where, command: Unsubscr
         text = "Unsubscribed: " + "; ".join(describe_subscription(s) for s in removed) + "."
     else:
         text = "This channel has no such subscription. `/ecs-tasks list` shows what it has."
-    delivery.reply_ephemeral(respond, notice_message(text))
+    reply.reply_ephemeral(respond, notice_message(text))
 
 
 def remove_subscriptions(deps: BotDeps, channel_id: str, ids: Sequence[int]) -> list[Subscription]:
@@ -185,11 +185,9 @@ def _post(
             if unavailable.recoverable
             else channel_problem_message(channel_id, unavailable.problem, task_ids=(), kept=False).text
         )
-        delivery.reply_ephemeral(respond, notice_message(text))
+        reply.reply_ephemeral(respond, notice_message(text))
     except (SlackUnavailable, SlackRejected) as failed:
-        delivery.reply_ephemeral(
-            respond, notice_message(f":warning: Slack did not take the post ({failed}). Try again.")
-        )
+        reply.reply_ephemeral(respond, notice_message(f":warning: Slack did not take the post ({failed}). Try again."))
     return None
 
 

@@ -1,7 +1,7 @@
 """`make demo`: the whole product against the emulators, with no cloud account.
 
 1. `ecs-tasks query` examples against the ECS emulator (the CLI, as a user runs it).
-2. A scripted Slack session through `ecs-tasks serve` (the Function Compute handler): a signed
+2. A scripted Slack session through `ecs-tasks-dev serve` (the Function Compute handler): a signed
    `/ecs-tasks cn-hangzhou failed ImportImage`, then clicks on Next page, Refresh and Details.
 3. Channel updates: watch a running task, the emulator moves it to Finished, `ecs-tasks poll` posts it.
 Every message is rendered in the terminal and its Block Kit JSON saved under `demo-out/`.
@@ -32,6 +32,7 @@ ACCESS_KEY_SECRET = "demo-access-key-secret"
 CHANNEL = "C0DEMOOPS"
 USER = "U0DEMO"
 CLI = str(Path(sys.executable).with_name("ecs-tasks"))
+DEV_CLI = str(Path(sys.executable).with_name("ecs-tasks-dev"))
 
 
 def banner(title: str) -> None:
@@ -55,14 +56,14 @@ def run_cli(env: Mapping[str, str], *words: str) -> None:
 
 def start_serve(env: Mapping[str, str]) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [CLI, "serve", "--port", "0"], env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [DEV_CLI, "serve", "--port", "0"], env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
     )
     assert process.stdout is not None
     line = process.stdout.readline()
     match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
     if not match:
         process.kill()
-        raise SystemExit(f"ecs-tasks serve did not start: {line!r}")
+        raise SystemExit(f"ecs-tasks-dev serve did not start: {line!r}")
     return process, match.group(1)
 
 
@@ -122,7 +123,7 @@ def main() -> int:
 def slack_session(ecs: EcsEmulator, slack: SlackEmulator, url: str) -> None:
     sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"{url}/slack/events")
     banner("2. Slack: /ecs-tasks cn-hangzhou failed ImportImage")
-    print(f"`ecs-tasks serve` (the Function Compute handler) on {url}; Slack emulator on {slack.base_url}")
+    print(f"`ecs-tasks-dev serve` (the Function Compute handler) on {url}; Slack emulator on {slack.base_url}")
     response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
     started = time.monotonic()
     ack = sender.slash_command(

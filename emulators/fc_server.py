@@ -1,7 +1,7 @@
 """A local stand-in for Function Compute 3.0 (dev tooling): HTTP requests become FC 3.0 HTTP trigger events
 for the very handler that runs in the cloud, and `InvokeFunction` (async, V3-signed) re-invokes it.
 
-Used by `ecs-tasks serve` and by the end-to-end tests. `duplicate_deliveries` makes every async invocation
+Used by `ecs-tasks-dev serve` and by the end-to-end tests. `duplicate_deliveries` makes every async invocation
 arrive more than once, as Function Compute's at-least-once delivery may.
 """
 
@@ -20,7 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from shared import signer
+from shared.ecs import signer
 
 Handler = Callable[[bytes, Any], dict[str, Any]]
 INVOKE_PATH_PREFIX = "/2023-03-30/functions/"

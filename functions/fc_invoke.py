@@ -10,12 +10,12 @@ from urllib.parse import urlsplit
 
 import requests
 
-from shared import signer
 from shared.config import Settings
-from shared.credentials import CredentialsProvider
-from shared.errors import CODE_CONNECTION, CODE_TIMEOUT, ConfigurationError, EcsApiError
+from shared.ecs import signer
+from shared.ecs.credentials import CredentialsProvider
+from shared.ecs.transport import random_nonce
+from shared.errors import CODE_CONNECTION, CODE_TIMEOUT, ConfigurationError, FcApiError
 from shared.timefmt import utc_now
-from shared.transport import random_nonce
 
 FC_API_VERSION = "2023-03-30"
 INVOKE_ACTION = "InvokeFunction"
@@ -55,7 +55,7 @@ class AsyncInvoker:
         self._query = {"qualifier": qualifier} if qualifier else {}
 
     def invoke_async(self, payload: Mapping[str, Any]) -> str | None:
-        """Queue one asynchronous invocation; returns FC's request id. Raises EcsApiError on failure."""
+        """Queue one asynchronous invocation; returns FC's request id. Raises FcApiError on failure."""
         body = json.dumps(payload, separators=(",", ":")).encode()
         creds = self._credentials.get()
         headers = signer.v3_signed_headers(
@@ -80,13 +80,13 @@ class AsyncInvoker:
                 f"{self._endpoint}{self._path}{query}", data=body, headers=headers, timeout=INVOKE_TIMEOUT_S
             )
         except requests.Timeout as exc:
-            raise EcsApiError(CODE_TIMEOUT, "InvokeFunction did not answer in time") from exc
+            raise FcApiError(CODE_TIMEOUT, "InvokeFunction did not answer in time") from exc
         except requests.ConnectionError as exc:
-            raise EcsApiError(CODE_CONNECTION, f"could not reach {self._host}") from exc
+            raise FcApiError(CODE_CONNECTION, f"could not reach {self._host}") from exc
         request_id = response.headers.get("x-fc-request-id") or response.headers.get("x-acs-request-id")
         if response.status_code not in (200, 202):
             code, message = _error_of(response)
-            raise EcsApiError(code, message, request_id=request_id, http_status=response.status_code)
+            raise FcApiError(code, message, request_id=request_id, http_status=response.status_code)
         return request_id
 
 

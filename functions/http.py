@@ -34,17 +34,14 @@ _app_lock = threading.Lock()
 def build_platform_app(*, async_invocations: bool = True) -> App:
     """The app wired for where it runs: async re-invocation on Function Compute 3.0, threads elsewhere
     (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
-    from bot.deps import BotDeps
-    from bot.features import build_deps
+    from bot.app import build_app
+    from bot.compose import build_bot_deps
     from shared.config import load_settings
-    from shared.credentials import DefaultCredentialsProvider
+    from shared.ecs.credentials import DefaultCredentialsProvider
 
     settings = load_settings()
     configure_logging(logging.getLevelName(settings.log_level))
-    deps: BotDeps = build_deps(settings)
-    from bot.app import build_app
-
-    app = build_app(deps)
+    app = build_app(build_bot_deps(settings))
     if settings.on_function_compute and async_invocations:
         from functions.fc_invoke import AsyncInvoker, fc_endpoint
 

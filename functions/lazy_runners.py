@@ -14,7 +14,7 @@ from slack_bolt.lazy_listener.internals import build_runnable_function
 from slack_sdk.webhook import WebhookClient
 
 from functions.fc_event import LAZY_FUNCTION_HEADER, LAZY_ONLY_HEADER
-from shared.errors import EcsApiError
+from shared.errors import FcApiError
 from shared.log import log_event
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class FunctionComputeLazyRunner(LazyListenerRunner):
         }
         try:
             fc_request_id = self.invoker.invoke_async({LAZY_EVENT_KEY: event})
-        except EcsApiError as error:
+        except FcApiError as error:
             log_event("lazy.invoke", level=logging.ERROR, outcome=error.code, lazy=request.lazy_function_name)
             _tell_user(request)
             return

@@ -2,7 +2,7 @@
 
 The event arrives as bytes of JSON, `{"triggerTime", "triggerName", "payload"}`. A tick keeps within a
 budget below the function's timeout, so it ends on its own (releasing what it holds) instead of being
-killed; a retried or overlapping invocation is harmless (see `shared.outbox_delivery`). The poller is
+killed; a retried or overlapping invocation is harmless (see `shared.updates.outbox`). The poller is
 built once per instance and reused while the instance is warm. One JSON log line per tick.
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from shared.errors import ConfigurationError, CredentialsNotFoundError
 from shared.log import configure_logging, log_context, log_event
-from shared.poller import Poller, build_poller, log_tick
+from shared.updates.poller import Poller, log_tick
 
 # What stops a whole tick (the next one, a minute later, tries again); per-region ECS errors never do.
 TICK_FAILURES = (SQLAlchemyError, ConfigurationError, CredentialsNotFoundError)
@@ -55,6 +55,7 @@ def get_poller() -> Poller:
     global _poller
     with _lock:
         if _poller is None:
+            from bot.compose import build_poller
             from shared.config import load_settings
 
             settings = load_settings()

@@ -1,7 +1,7 @@
 """Configuration from the environment (pydantic-settings): every variable the README documents.
 
 Secrets are `SecretStr`, so they print as `**********` in any repr, log line or validation error.
-Credentials for Alibaba Cloud are not read here: they rotate, so `shared.credentials` reads them per call.
+Credentials for Alibaba Cloud are not read here: they rotate, so `shared.ecs.credentials` reads them per call.
 """
 
 from __future__ import annotations

@@ -23,8 +23,8 @@ class EcsTasksError(Exception):
 
 
 @dataclass
-class EcsApiError(EcsTasksError):
-    """An error answered by the ECS API (or a transport failure, with a synthetic Code)."""
+class ApiError(EcsTasksError):
+    """An error answered by an Alibaba Cloud API (or a transport failure, with a synthetic Code)."""
 
     code: str
     message: str
@@ -62,6 +62,14 @@ class EcsApiError(EcsTasksError):
     def rejected_before_acting(self) -> bool:
         """The service provably did nothing, so even a non-idempotent call may be retried."""
         return self.is_throttling or self.code in ("ServiceUnavailable", CODE_CONNECT_FAILED)
+
+
+class EcsApiError(ApiError):
+    """An error from the ECS API."""
+
+
+class FcApiError(ApiError):
+    """An error from the Function Compute API (InvokeFunction)."""
 
 
 class CredentialsNotFoundError(EcsTasksError):

@@ -15,17 +15,18 @@ from sqlalchemy import delete, insert
 
 from emulators.ecs import EcsEmulator
 from emulators.slack import SlackEmulator
-from shared.credentials import Credentials, StaticCredentialsProvider
-from shared.ecs_client import EcsClient
-from shared.models import Task
-from shared.notifier import Notifier
-from shared.outbox_delivery import no_faults
-from shared.poller import Poller, PollerConfig
-from shared.retry import RetryPolicy
+from shared.ecs.client import EcsClient
+from shared.ecs.credentials import Credentials, StaticCredentialsProvider
+from shared.ecs.models import Task
+from shared.ecs.retry import RetryPolicy
+from shared.ecs.transport import EcsTransport
 from shared.store import SqlStore, open_store
+from shared.store.claims import ClaimKind
 from shared.store.schema import claims, poll_state, subscriptions, transitions, watches
-from shared.transport import EcsTransport
-from shared.watch_model import NewWatch, task_to_json
+from shared.updates.model import NewWatch, task_to_json
+from shared.updates.notifier import Notifier
+from shared.updates.outbox import no_faults
+from shared.updates.poller import Poller, PollerConfig
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, BOT_TOKEN
 
 POSTGRES_URL = os.environ.get("ECS_TASKS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -54,8 +55,8 @@ def clean(store: SqlStore) -> None:
     with store.engine.begin() as connection:
         for table in (transitions, watches, subscriptions, poll_state):
             connection.execute(delete(table))
-        connection.execute(delete(claims).where(claims.c.claim_key.like("notice:%")))
-        connection.execute(delete(claims).where(claims.c.claim_key.like("lazy:%")))
+        for kind in ClaimKind:
+            connection.execute(delete(claims).where(claims.c.claim_key.like(f"{kind.value}:%")))
 
 
 def fresh_store(url: str) -> Iterator[SqlStore]:

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.access import check_regions, check_workspace, may_cancel
+from bot.access import check_regions, check_workspace, user_may_cancel
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
@@ -44,8 +44,8 @@ def test_regions_and_cancel_rules() -> None:
     denied = check_regions(limited, ("cn-hangzhou", "cn-beijing"))
     assert denied is not None and "cn-beijing" in denied.reason and "cn-shanghai" in denied.reason
     assert check_regions(limited, ("all",)) is None  # narrowed to the allowed ones instead
-    assert may_cancel(limited, "U1") and not may_cancel(limited, "U2") and not may_cancel(limited, None)
-    assert not may_cancel(settings(), "U1"), "nobody may cancel when the list is unset"
+    assert user_may_cancel(limited, "U1") and not user_may_cancel(limited, "U2") and not user_may_cancel(limited, None)
+    assert not user_may_cancel(settings(), "U1"), "nobody may cancel when the list is unset"
 
 
 @pytest.mark.parametrize(

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 # The Slack emulator's validator, written separately: a second, independent opinion on every message.
 from emulators.slack.blockkit import validate_blocks
-from shared.cards import (
+from shared.cards.limits import BLOCK_KIT
+from shared.cards.task_cards import (
     ACTION_CANCEL,
     ACTION_CANCEL_PATTERN,
     ACTION_DETAILS,
@@ -36,11 +37,10 @@ from shared.cards import (
     task_list_message,
     task_status_line,
 )
+from shared.ecs.models import Task, TaskAttribute, TaskPage
+from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
+from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.errors import EcsApiError
-from shared.models import Task, TaskAttribute, TaskPage
-from shared.query import TaskAction, TaskQuery, TaskStatus
-from shared.results import MultiRegionResult, RegionResult
-from shared.slack_limits import BLOCK_KIT
 
 NOW = datetime(2026, 11, 28, 13, 30, tzinfo=timezone.utc)
 CREATED = "2026-11-28T13:05:00Z"
@@ -132,7 +132,7 @@ def by_action(message: Message, pattern: re.Pattern[str]) -> list[dict[str, Any]
 
 
 def limit_problems(message: Message) -> list[str]:
-    """Every limit of shared.slack_limits, checked on the JSON (not on how the formatter built it)."""
+    """Every limit of shared.cards.limits, checked on the JSON (not on how the formatter built it)."""
     lim, blocks, found = BLOCK_KIT, message.blocks, []
 
     def over(value: object, limit: int, what: str) -> None:

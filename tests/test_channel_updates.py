@@ -17,8 +17,8 @@ from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, FunctionMeta
 from emulators.slack import SlackEmulator, SlackSender
 from functions import timer
-from shared.cards import ACTION_WATCH
-from shared.update_cards import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
+from shared.cards.task_cards import ACTION_WATCH
+from shared.updates.cards import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 
 CHANNEL = "C0OPS"
 USER = "U0ALICE"
@@ -235,7 +235,7 @@ def test_the_ack_path_does_not_import_sqlalchemy() -> None:
     from pathlib import Path
 
     code = (
-        "import sys, bot.app, bot.features, bot.listeners.channel_updates, functions.http; "
+        "import sys, bot.app, bot.compose, bot.listeners.channel_updates, functions.http; "
         "sys.exit(1 if 'sqlalchemy' in sys.modules else 0)"
     )
     root = Path(__file__).resolve().parents[1]

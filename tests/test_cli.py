@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from emulators.ecs import EcsEmulator
-from shared.query import TaskAction, TaskStatus
+from shared.ecs.query import TaskAction, TaskStatus
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, fixed_task
 
 CLI = str(Path(sys.executable).with_name("ecs-tasks"))

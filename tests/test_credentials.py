@@ -1,4 +1,4 @@
-"""`shared.credentials`: sources, order, rotation, error messages, and no secret ever shown."""
+"""`shared.ecs.credentials`: sources, order, rotation, error messages, and no secret ever shown."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.credentials import (
+from shared.ecs.credentials import (
     ENV_ACCESS_KEY_ID,
     ENV_ACCESS_KEY_SECRET,
     ENV_PROFILE,

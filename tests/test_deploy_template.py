@@ -22,8 +22,8 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from bot.once import LEASE
 from shared.config import Settings
+from shared.store.claims import DEFERRED_WORK_LEASE as LEASE
 from tools.build_package import DEFAULT_PYTHON_VERSION
 
 REPO = Path(__file__).resolve().parents[1]

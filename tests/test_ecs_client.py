@@ -10,12 +10,12 @@ import pytest
 import responses
 
 from emulators.ecs import EcsEmulator
-from shared.credentials import Credentials, StaticCredentialsProvider
-from shared.ecs_client import EcsClient
+from shared.ecs.client import EcsClient
+from shared.ecs.credentials import Credentials, StaticCredentialsProvider
+from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
+from shared.ecs.retry import RetryPolicy
+from shared.ecs.transport import EcsTransport
 from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
-from shared.query import TaskAction, TaskQuery, TaskStatus
-from shared.retry import RetryPolicy
-from shared.transport import EcsTransport
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, fixed_task
 
 

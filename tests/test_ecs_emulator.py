@@ -1,4 +1,4 @@
-"""The ECS emulator over real loopback HTTP, signed with shared.signer, checked against the API's documented shape."""
+"""The ECS emulator over real loopback HTTP, checked against the API's documented shape."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 import requests
 
 from emulators.ecs import EcsEmulator, TaskClock, load_seed
-from shared.signer import canonical_query, v1_signed_params, v3_signed_headers
+from shared.ecs.signer import canonical_query, v1_signed_params, v3_signed_headers
 
 VERSION = "2014-05-26"
 AK, SECRET = "test-ak", "test-secret"

@@ -20,7 +20,7 @@ from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
 from functions import http
-from shared.cards import ACTION_REFRESH
+from shared.cards.task_cards import ACTION_REFRESH
 from shared.log import LOGGER_NAME, JsonFormatter
 from tests.conftest import ACCESS_KEY_SECRET, BOT_TOKEN, SIGNING_SECRET, SLACK_PATH, fixed_task
 

@@ -26,7 +26,7 @@ from bot.grammar import (
     usage_text,
 )
 from bot.regions import KNOWN_REGIONS
-from shared.query import ALL_REGIONS, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.query import ALL_REGIONS, TaskAction, TaskQuery, TaskStatus
 
 COMMAND_TYPES = (
     QueryCommand,

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.models import TaskAttribute, TaskPage, normalise_action, parse_api_time
-from shared.query import TaskAction, TaskStatus
-from shared.xml_body import xml_to_dict
+from shared.ecs.models import TaskAttribute, TaskPage, normalise_action, parse_api_time
+from shared.ecs.query import TaskAction, TaskStatus
+from tests.xml_support import xml_to_dict
 
 API_PAGE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ecs-describetasks-api.md"
 

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.models import Task
-from shared.poll_plan import (
+from shared.ecs.models import Task
+from shared.updates.model import KIND_ANNOUNCE, KIND_CHANGE, KIND_FINAL, PollState, PollTarget, Subscription
+from shared.updates.plan import (
     MAX_SCAN_WINDOW,
     SCAN_OVERLAP,
     Scan,
@@ -21,7 +22,6 @@ from shared.poll_plan import (
     plan_tick,
     resume_point,
 )
-from shared.watch_model import KIND_ANNOUNCE, KIND_CHANGE, KIND_FINAL, PollState, PollTarget, Subscription
 
 NOW = datetime(2026, 3, 1, 12, 0, 30, tzinfo=timezone.utc)
 LATER = NOW + timedelta(days=7)

@@ -12,10 +12,10 @@ import pytest
 
 from emulators.ecs import EcsEmulator
 from emulators.slack import SlackEmulator
-from shared.poll_plan import TickBudget
-from shared.poller import PollerConfig
 from shared.store import SqlStore
-from shared.watch_model import WATCH_ACTIVE, WATCH_ENDED, WATCH_EXPIRED, WATCH_UNDELIVERABLE
+from shared.updates.model import WATCH_ACTIVE, WATCH_ENDED, WATCH_EXPIRED, WATCH_UNDELIVERABLE
+from shared.updates.plan import TickBudget
+from shared.updates.poller import PollerConfig
 from tests.conftest import fixed_task
 from tests.poller_support import (
     CHANNEL,

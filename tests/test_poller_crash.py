@@ -16,9 +16,9 @@ import pytest
 
 from emulators.ecs import EcsEmulator
 from emulators.slack import SlackEmulator
-from shared.outbox_delivery import STEP_AFTER_CARD, STEP_AFTER_POST, STEP_AFTER_RECORD
-from shared.poller import STEP_AFTER_ACCEPT, STEP_AFTER_SCAN
 from shared.store import SqlStore
+from shared.updates.outbox import STEP_AFTER_CARD, STEP_AFTER_POST, STEP_AFTER_RECORD
+from shared.updates.poller import STEP_AFTER_ACCEPT, STEP_AFTER_SCAN
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, BOT_TOKEN
 from tests.poller_support import (
     CHANNEL,
@@ -144,7 +144,7 @@ def test_a_timer_event_delivered_twice_at_once_posts_each_change_once(
 CHILD = """
 import json, os, sys, time
 from shared.config import Settings
-from shared.poller import build_poller
+from bot.compose import build_poller
 
 go_file, crash_step = sys.argv[1], sys.argv[2]
 

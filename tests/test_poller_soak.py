@@ -18,7 +18,7 @@ import pytest
 
 from emulators.ecs import EcsEmulator
 from emulators.slack import SlackEmulator
-from shared.query import TaskStatus
+from shared.ecs.query import TaskStatus
 from tests.poller_support import CHANNEL, REGION, database_url, fresh_store, watch_task
 from tests.test_poller_crash import PAST_LEASE, ROOT, child_env
 
@@ -29,7 +29,7 @@ TICK = """
 import json, sys
 from datetime import datetime, timedelta, timezone
 from shared.config import Settings
-from shared.poller import build_poller
+from bot.compose import build_poller
 
 offset = timedelta(seconds=float(sys.argv[1]))  # lets a later tick outlive a killed tick's lease
 poller = build_poller(Settings(), clock=lambda: datetime.now(timezone.utc) + offset)

@@ -23,7 +23,7 @@ from bot.query_codec import (
     encode_task_ref,
 )
 from bot.regions import KNOWN_REGIONS
-from shared.query import ALL_REGIONS, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.query import ALL_REGIONS, TaskAction, TaskQuery, TaskStatus
 from tests.test_grammar import grammar_queries
 
 UTC = timezone.utc

@@ -1,4 +1,4 @@
-"""Property tests: `shared.signer` agrees byte for byte with the official SDK's signing utilities.
+"""Property tests: `shared.ecs.signer` agrees byte for byte with the official SDK's signing utilities.
 
 The oracle is `alibabacloud_openapi_util.client.Client` (test-only dependency, never imported by
 production code). What the SDK does, read from its source (0.2.4):
@@ -21,7 +21,7 @@ from alibabacloud_openapi_util.client import Client as SdkClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from shared.signer import (
+from shared.ecs.signer import (
     V3_ALGORITHM,
     v1_signature,
     v1_signed_params,

@@ -1,4 +1,4 @@
-"""Known-answer tests for `shared.signer` (vectors from ../shared/reference/signature-vectors.md)
+"""Known-answer tests for `shared.ecs.signer` (vectors from ../shared/reference/signature-vectors.md)
 and unit tests of its building blocks."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from shared.signer import (
+from shared.ecs.signer import (
     EMPTY_BODY_SHA256,
     V3_ALGORITHM,
     V3Authorization,

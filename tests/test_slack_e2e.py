@@ -12,7 +12,7 @@ import pytest
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
-from shared.cards import ACTION_CANCEL, ACTION_DETAILS, ACTION_NEXT, ACTION_REFRESH, base_action_id
+from shared.cards.task_cards import ACTION_CANCEL, ACTION_DETAILS, ACTION_NEXT, ACTION_REFRESH, base_action_id
 from tests.conftest import fixed_task
 
 CHANNEL = "C0OPS"

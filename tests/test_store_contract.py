@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from shared.models import Task
+from shared.ecs.models import Task
 from shared.store import SqlStore, open_store
-from shared.store.schema import DELIVERY_POSTED, DELIVERY_UNDELIVERABLE
+from shared.store.claims import ClaimKind, claim_key
+from shared.store.schema import ENTRY_POSTED, ENTRY_UNDELIVERABLE
 from shared.store.sql_store import SCHEMA_VERSION
 from shared.store.watch_store import ADDED, ALREADY, REVIVED
-from shared.watch_model import (
+from shared.updates.model import (
     KIND_ANNOUNCE,
     KIND_CHANGE,
     KIND_EXPIRED,
@@ -271,7 +272,7 @@ def test_only_the_lease_holder_can_mark_a_row_posted(store: SqlStore) -> None:
     assert store.outbox.mark_posted(row, A, posted_ts="1.2", now=NOW)
     assert not store.outbox.mark_posted(row, A, posted_ts="1.3", now=NOW)
     assert store.outbox.pending(A.owner) == []
-    assert [(r["state"], r["posted_ts"]) for r in store.outbox.for_watch(watch_id)] == [(DELIVERY_POSTED, "1.2")]
+    assert [(r["state"], r["posted_ts"]) for r in store.outbox.for_watch(watch_id)] == [(ENTRY_POSTED, "1.2")]
 
 
 def test_rows_held_elsewhere_never_crowd_out_an_owners_own(store: SqlStore) -> None:
@@ -298,23 +299,24 @@ def test_deferred_and_released_rows_wait_or_return_as_told(store: SqlStore) -> N
     holder = Lease("poller-b", NOW + timedelta(hours=1))
     assert store.outbox.take_over_expired(holder, now=NOW + timedelta(seconds=1)) == 1
     assert store.outbox.take_over_expired(holder, now=NOW + timedelta(minutes=11)) == 1
-    closed = store.outbox.close([rows[first].transition_id], holder, state=DELIVERY_UNDELIVERABLE)
-    assert closed == 1 and store.outbox.count_by_state() == {"pending": 1, DELIVERY_UNDELIVERABLE: 1}
+    closed = store.outbox.close([rows[first].transition_id], holder, state=ENTRY_UNDELIVERABLE)
+    assert closed == 1 and store.outbox.count_by_state() == {"pending": 1, ENTRY_UNDELIVERABLE: 1}
 
 
 def test_the_notice_claim_is_given_once(store: SqlStore) -> None:
-    key = "notice:not_in_channel:C1:U1"
-    assert store.claim(key, now=NOW, lease=timedelta(minutes=10))
-    assert not store.claim(key, now=NOW, lease=timedelta(minutes=10))
-    store.complete(key)
-    assert not store.claim(key, now=NOW + timedelta(days=1), lease=timedelta(minutes=10))
+    assert store.claim_channel_notice("not_in_channel", "C1", "U1", now=NOW)
+    assert not store.claim_channel_notice("not_in_channel", "C1", "U1", now=NOW)
+    store.complete_channel_notice("not_in_channel", "C1", "U1")
+    assert not store.claim_channel_notice("not_in_channel", "C1", "U1", now=NOW + timedelta(days=1))
 
 
 def test_old_claims_of_one_kind_are_purged_and_others_kept(store: SqlStore) -> None:
     old, recent = NOW - timedelta(days=2), NOW
-    store.claim("lazy:old", now=old, lease=timedelta(seconds=90))
-    store.claim("lazy:recent", now=recent, lease=timedelta(seconds=90))
-    store.claim("notice:old", now=old, lease=timedelta(seconds=90))
-    assert store.purge_claims("lazy:", older_than=NOW - timedelta(days=1)) == 1
-    assert store.claim_state("lazy:old") is None
-    assert store.claim_state("lazy:recent") == "running" and store.claim_state("notice:old") == "running"
+    lazy_old, lazy_recent = claim_key(ClaimKind.DEFERRED_WORK, "old"), claim_key(ClaimKind.DEFERRED_WORK, "recent")
+    notice_old = claim_key(ClaimKind.CHANNEL_NOTICE, "old")
+    store.claim(lazy_old, now=old, lease=timedelta(seconds=90))
+    store.claim(lazy_recent, now=recent, lease=timedelta(seconds=90))
+    store.claim(notice_old, now=old, lease=timedelta(seconds=90))
+    assert store.purge_deferred_work_claims(older_than=NOW - timedelta(days=1)) == 1
+    assert store.claim_state(lazy_old) is None
+    assert store.claim_state(lazy_recent) == "running" and store.claim_state(notice_old) == "running"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 
-from shared.models import Task, TaskAttribute
-from shared.slack_limits import blocks_fit
-from shared.update_cards import (
+from shared.cards.limits import blocks_fit
+from shared.ecs.models import Task, TaskAttribute
+from shared.updates.cards import (
     ACTION_UNSUBSCRIBE,
     ACTION_UNWATCH,
     channel_problem_message,
@@ -17,7 +17,7 @@ from shared.update_cards import (
     unwatch_value,
     watch_card,
 )
-from shared.watch_model import WATCH_ACTIVE, WATCH_EXPIRED, Subscription, Watch
+from shared.updates.model import WATCH_ACTIVE, WATCH_EXPIRED, Subscription, Watch
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 

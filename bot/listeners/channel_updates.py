@@ -21,7 +21,7 @@ from slack_bolt import Ack, App, BoltContext, BoltRequest, BoltResponse, Respond
 from slack_bolt.util.utils import create_copy, get_name_for_callable
 from slack_sdk import WebClient
 
-from bot import access, delivery
+from bot import access, reply
 from bot.answers import STALE_BUTTON, answer_errors, lazy_once
 from bot.deps import BotDeps
 from bot.grammar import (
@@ -43,9 +43,9 @@ from bot.watching import (
     unwatch_tasks,
     watch_tasks,
 )
-from shared.cards import ACTION_WATCH_PATTERN, notice_message
+from shared.cards.task_cards import ACTION_WATCH_PATTERN, notice_message
 from shared.log import log_event
-from shared.update_cards import ACTION_UNSUBSCRIBE_PATTERN, ACTION_UNWATCH_PATTERN, parse_unwatch_value
+from shared.updates.cards import ACTION_UNSUBSCRIBE_PATTERN, ACTION_UNWATCH_PATTERN, parse_unwatch_value
 
 # In a slash command's context: a function that starts the lazy channel-command work (see the module doc).
 START_WORK_KEY = "ecs_tasks_start_channel_work"
@@ -106,7 +106,7 @@ def register(app: App, deps: BotDeps) -> None:
                 elif isinstance(parsed, UnsubscribeCommand):
                     unsubscribe(deps, respond, where, parsed)
                 elif isinstance(parsed, ListCommand):
-                    delivery.reply_ephemeral(respond, channel_list(deps, where.channel_id))
+                    reply.reply_ephemeral(respond, channel_list(deps, where.channel_id))
 
         lazy_once(deps, request, LAZY_FUNCTION, work)
 
@@ -122,13 +122,13 @@ def register(app: App, deps: BotDeps) -> None:
             try:
                 ref = decode_task_ref(str(body["actions"][0].get("value") or ""))
             except QueryCodecError:
-                delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
+                reply.reply_ephemeral(respond, notice_message(STALE_BUTTON))
                 return
             denied = access.check_regions(deps.settings, (ref.region,)) or access.check_workspace(
                 deps.settings, team_id=where.team_id, channel_id=where.channel_id
             )
             if denied is not None:
-                delivery.reply_ephemeral(respond, notice_message(denied.reason))
+                reply.reply_ephemeral(respond, notice_message(denied.reason))
                 return
             with answer_failures(respond, what=f"watch task {ref.task_id}"):
                 watch_tasks(deps, respond, client, where, ref.region, (ref.task_id,))
@@ -141,7 +141,7 @@ def register(app: App, deps: BotDeps) -> None:
 
         def work() -> None:
             if value is None:
-                delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
+                reply.reply_ephemeral(respond, notice_message(STALE_BUTTON))
                 return
             with answer_failures(respond, what=f"stop watching {value[1]}"):
                 unwatch_tasks(deps, respond, client, where, UnwatchCommand(value[0], (value[1],)))
@@ -155,12 +155,12 @@ def register(app: App, deps: BotDeps) -> None:
 
         def work() -> None:
             if not value.isdigit():
-                delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
+                reply.reply_ephemeral(respond, notice_message(STALE_BUTTON))
                 return
             with answer_failures(respond, what="unsubscribe"):
                 removed = remove_subscriptions(deps, where.channel_id, [int(value)])
                 if not removed:
-                    delivery.reply_ephemeral(respond, notice_message("That subscription was already removed."))
+                    reply.reply_ephemeral(respond, notice_message("That subscription was already removed."))
                 _refresh_list(deps, respond, client, body)
 
         lazy_once(deps, request, "unsubscribe_button", work)
@@ -197,7 +197,7 @@ def _refresh_list(deps: BotDeps, respond: Respond, client: WebClient, body: dict
     container = body.get("container") or {}
     if container.get("is_ephemeral"):
         message = channel_list(deps, str(container.get("channel_id") or ""))
-        delivery.replace_in_place(respond, client, message, container=container)
+        reply.replace_in_place(respond, client, message, container=container)
 
 
 @contextlib.contextmanager
@@ -210,4 +210,4 @@ def answer_failures(respond: Respond, *, what: str) -> Iterator[None]:
             yield
         except SQLAlchemyError as error:
             log_event("store.unavailable", level=logging.ERROR, outcome=type(error).__name__)
-            delivery.reply_ephemeral(respond, notice_message(STORE_DOWN.format(what=what)))
+            reply.reply_ephemeral(respond, notice_message(STORE_DOWN.format(what=what)))

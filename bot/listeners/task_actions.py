@@ -7,12 +7,12 @@ from typing import Any
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_sdk import WebClient
 
-from bot import access, delivery
+from bot import access, reply
 from bot.answers import STALE_BUTTON, answer_errors, lazy_once
 from bot.deps import BotDeps
 from bot.listeners.task_list import build_card
 from bot.query_codec import TaskRef, decode_task_ref
-from shared.cards import (
+from shared.cards.task_cards import (
     ACTION_CANCEL_PATTERN,
     ACTION_DETAILS_PATTERN,
     ACTION_TASK_MENU,
@@ -44,16 +44,16 @@ def register(app: App, deps: BotDeps) -> None:
 
         def work() -> None:
             if ref is None:
-                delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
+                reply.reply_ephemeral(respond, notice_message(STALE_BUTTON))
                 return
             denied = access.check_click(deps.settings, body, (ref.region,))
             if denied:
-                delivery.reply_ephemeral(respond, notice_message(denied.reason))
+                reply.reply_ephemeral(respond, notice_message(denied.reason))
                 return
             with answer_errors(respond, what=f"show task {ref.task_id}"):
                 deadline = deps.ecs.deadline(deps.settings.ecs_deadline_s)
                 attribute = deps.ecs.describe_task_attribute(ref.region, ref.task_id, deadline=deadline)
-                delivery.reply_ephemeral(respond, task_detail_message(attribute, now=deps.clock()))
+                reply.reply_ephemeral(respond, task_detail_message(attribute, now=deps.clock()))
 
         lazy_once(deps, request, "show_details", work)
 
@@ -68,20 +68,20 @@ def register(app: App, deps: BotDeps) -> None:
         ref = _task_ref(body)
 
         def work() -> None:
-            if not access.may_cancel(deps.settings, user_id):
-                delivery.reply_ephemeral(respond, notice_message(access.cancel_denied().reason))
+            if not access.user_may_cancel(deps.settings, user_id):
+                reply.reply_ephemeral(respond, notice_message(access.cancel_denied().reason))
                 return
             if ref is None:
-                delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
+                reply.reply_ephemeral(respond, notice_message(STALE_BUTTON))
                 return
             denied = access.check_click(deps.settings, body, (ref.region,))
             if denied:
-                delivery.reply_ephemeral(respond, notice_message(denied.reason))
+                reply.reply_ephemeral(respond, notice_message(denied.reason))
                 return
             with answer_errors(respond, what=f"cancel task {ref.task_id}"):
                 deadline = deps.ecs.deadline(deps.settings.ecs_deadline_s)
                 result = deps.ecs.cancel_task(ref.region, ref.task_id, deadline=deadline)
-                delivery.reply_ephemeral(
+                reply.reply_ephemeral(
                     respond,
                     notice_message(
                         f":octagonal_sign: <@{user_id}> cancelled task `{ref.task_id}` in {ref.region} "
@@ -89,7 +89,7 @@ def register(app: App, deps: BotDeps) -> None:
                     ),
                 )
                 message = build_card(deps, ref.query, user_id=user_id)
-                delivery.replace_in_place(respond, client, message, container=body.get("container", {}))
+                reply.replace_in_place(respond, client, message, container=body.get("container", {}))
 
         lazy_once(deps, request, "cancel_task", work)
 

@@ -13,12 +13,13 @@ from typing import Any
 from slack_bolt import Ack, App, BoltRequest, Respond
 from slack_sdk import WebClient
 
-from bot import access, delivery
+from bot import access, reply
 from bot.answers import STALE_BUTTON, answer_errors, lazy_once
 from bot.deps import BotDeps
-from bot.grammar import Command, HelpCommand, QueryCommand, UsageError, describe_query, parse, usage_text
+from bot.grammar import Command, HelpCommand, QueryCommand, UsageError, describe_query, parse
+from bot.help import help_message
 from bot.query_codec import decode_query, encode_query, encode_task_ref
-from shared.cards import (
+from shared.cards.task_cards import (
     ACTION_NEXT,
     ACTION_PREV,
     ACTION_REFRESH,
@@ -27,8 +28,8 @@ from shared.cards import (
     notice_message,
     task_list_message,
 )
-from shared.query import TaskQuery
-from shared.results import MultiRegionResult
+from shared.ecs.query import TaskQuery
+from shared.ecs.results import MultiRegionResult
 
 COMMAND = "/ecs-tasks"
 # Called for watch / unwatch / subscribe / unsubscribe / list: the channel-updates feature registers it.
@@ -50,7 +51,7 @@ def register(app: App, deps: BotDeps, channel_commands: ChannelCommandHandler | 
         if denied:
             ack(**notice_message(denied.reason).as_kwargs())
         elif isinstance(parsed, HelpCommand):
-            ack(**notice_message(usage_text()).as_kwargs())
+            ack(**help_message(deps.settings).as_kwargs())
         elif isinstance(parsed, UsageError):
             ack(**notice_message(_usage_error_text(parsed)).as_kwargs())
         elif isinstance(parsed, QueryCommand):
@@ -69,7 +70,7 @@ def register(app: App, deps: BotDeps, channel_commands: ChannelCommandHandler | 
         def work() -> None:
             with answer_errors(respond, what=f"list tasks ({describe_query(query)})"):
                 message = build_card(deps, query, user_id=command.get("user_id"))
-                delivery.post_new(respond, client, message, public=query.public, channel_id=command.get("channel_id"))
+                reply.post_new(respond, client, message, public=query.public, channel_id=command.get("channel_id"))
 
         lazy_once(deps, request, "answer_query", work)
 
@@ -85,15 +86,15 @@ def register(app: App, deps: BotDeps, channel_commands: ChannelCommandHandler | 
             try:
                 query = decode_query(value)
             except ValueError:
-                delivery.reply_ephemeral(respond, notice_message(STALE_BUTTON))
+                reply.reply_ephemeral(respond, notice_message(STALE_BUTTON))
                 return
             denied = access.check_click(deps.settings, body, query.regions)
             if denied:
-                delivery.reply_ephemeral(respond, notice_message(denied.reason))
+                reply.reply_ephemeral(respond, notice_message(denied.reason))
                 return
             with answer_errors(respond, what=f"refresh ({describe_query(query)})"):
                 message = build_card(deps, query, user_id=body.get("user", {}).get("id"))
-                delivery.replace_in_place(respond, client, message, container=body.get("container", {}))
+                reply.replace_in_place(respond, client, message, container=body.get("container", {}))
 
         lazy_once(deps, request, "refresh_card", work)
 
@@ -112,8 +113,8 @@ def build_card(deps: BotDeps, query: TaskQuery, *, user_id: str | None) -> Messa
         prev=encode_query(dataclasses.replace(query, page=query.page - 1)) if query.page > 1 else None,
         next=encode_query(dataclasses.replace(query, page=query.page + 1)) if has_more_pages(result) else None,
         task_ref=lambda task: encode_task_ref(task.region_id or query.regions[0], task.task_id, ref_query),
-        can_cancel=access.may_cancel(deps.settings, user_id),
-        can_watch=deps.channel_updates_enabled,
+        can_cancel=access.user_may_cancel(deps.settings, user_id),
+        can_watch=True,
     )
     return task_list_message(result, title=describe_query(query), buttons=buttons, now=deps.clock())
 

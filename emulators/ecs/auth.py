@@ -19,7 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from emulators.ecs import errors
 from emulators.ecs.request import V1, IncomingRequest
-from shared.signer import (
+from shared.ecs.signer import (
     V1_SIGNATURE_METHOD,
     V1_SIGNATURE_VERSION,
     V3Authorization,

@@ -163,7 +163,7 @@ class EcsEmulator:
         self._stopped.set()
 
     def serve_forever(self) -> None:
-        """Block until stop() or Ctrl-C (for `ecs-tasks emulator --port N`); starts if needed."""
+        """Block until stop() or Ctrl-C (for `ecs-tasks-dev emulator --port N`); starts if needed."""
         if self._server is None:
             self.start()
         try:

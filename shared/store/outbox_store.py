@@ -14,14 +14,14 @@ from typing import Any
 from sqlalchemy import Connection, Engine, Row, func, select, update
 
 from shared.store.schema import (
-    DELIVERY_PENDING,
-    DELIVERY_POSTED,
+    ENTRY_PENDING,
+    ENTRY_POSTED,
     transitions,
     watches,
 )
 from shared.store.tx import transact
 from shared.store.watch_store import chunks, watch_from_row
-from shared.watch_model import KIND_ANNOUNCE, Delivery, Lease, task_from_json
+from shared.updates.model import KIND_ANNOUNCE, Lease, OutboxEntry, task_from_json
 
 # One tick never loads more pending rows than this; the rest wait for the next tick.
 MAX_PENDING = 2_000
@@ -38,25 +38,25 @@ class OutboxStore:
         def work(connection: Connection) -> int:
             return connection.execute(
                 update(transitions)
-                .where(transitions.c.state == DELIVERY_PENDING, transitions.c.lease_until < now)
+                .where(transitions.c.state == ENTRY_PENDING, transitions.c.lease_until < now)
                 .values(lease_owner=lease.owner, lease_until=lease.until, attempts=transitions.c.attempts + 1)
             ).rowcount
 
         return transact(self.engine, work)
 
-    def pending(self, owner: str, *, limit: int = MAX_PENDING) -> list[Delivery]:
+    def pending(self, owner: str, *, limit: int = MAX_PENDING) -> list[OutboxEntry]:
         """Pending rows of the watches where `owner` holds at least one, oldest change first within each watch
         (all of a watch's pending rows, so the caller can keep their order; other watches' rows, such as
         long-deferred ones, never crowd this owner's work out of the limit)."""
         owned = (
             select(transitions.c.watch_id)
-            .where(transitions.c.state == DELIVERY_PENDING, transitions.c.lease_owner == owner)
+            .where(transitions.c.state == ENTRY_PENDING, transitions.c.lease_owner == owner)
             .scalar_subquery()
         )
         query = (
             select(transitions, watches)
             .join(watches, watches.c.id == transitions.c.watch_id)
-            .where(transitions.c.state == DELIVERY_PENDING, transitions.c.watch_id.in_(owned))
+            .where(transitions.c.state == ENTRY_PENDING, transitions.c.watch_id.in_(owned))
             .order_by(transitions.c.watch_id, transitions.c.seq)
             .limit(limit)
         )
@@ -64,7 +64,7 @@ class OutboxStore:
             rows = connection.execute(query).all()
         return [_delivery(row) for row in rows]
 
-    def mark_posted(self, delivery: Delivery, lease: Lease, *, posted_ts: str | None, now: datetime) -> bool:
+    def mark_posted(self, delivery: OutboxEntry, lease: Lease, *, posted_ts: str | None, now: datetime) -> bool:
         """Record that Slack accepted the post (with the ts it gave); for an announcement, the new card's ts
         becomes the watch's card in the same transaction. False if the lease was lost meanwhile."""
 
@@ -74,9 +74,9 @@ class OutboxStore:
                 .where(
                     transitions.c.id == delivery.transition_id,
                     transitions.c.lease_owner == lease.owner,
-                    transitions.c.state == DELIVERY_PENDING,
+                    transitions.c.state == ENTRY_PENDING,
                 )
-                .values(state=DELIVERY_POSTED, posted_ts=posted_ts, posted_at=now)
+                .values(state=ENTRY_POSTED, posted_ts=posted_ts, posted_at=now)
             ).rowcount
             if done == 1 and delivery.kind == KIND_ANNOUNCE and posted_ts:
                 connection.execute(
@@ -102,7 +102,7 @@ class OutboxStore:
         def work(connection: Connection) -> int:
             return connection.execute(
                 update(transitions)
-                .where(transitions.c.lease_owner == lease.owner, transitions.c.state == DELIVERY_PENDING)
+                .where(transitions.c.lease_owner == lease.owner, transitions.c.state == ENTRY_PENDING)
                 .values(lease_owner=None, lease_until=now)
             ).rowcount
 
@@ -129,7 +129,7 @@ class OutboxStore:
                     .where(
                         transitions.c.id.in_(ids),
                         transitions.c.lease_owner == owner,
-                        transitions.c.state == DELIVERY_PENDING,
+                        transitions.c.state == ENTRY_PENDING,
                     )
                     .values(**values)
                 ).rowcount
@@ -138,11 +138,11 @@ class OutboxStore:
         return changed
 
 
-def _delivery(row: Row[Any]) -> Delivery:
+def _delivery(row: Row[Any]) -> OutboxEntry:
     mapping = row._mapping
     watch = watch_from_row(_WatchColumns(mapping))
     snapshot = mapping[transitions.c.task_json]
-    return Delivery(
+    return OutboxEntry(
         transition_id=mapping[transitions.c.id],
         seq=mapping[transitions.c.seq],
         kind=mapping[transitions.c.kind],

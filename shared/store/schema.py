@@ -21,7 +21,15 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
-KEY_LENGTH = 191
+from shared.store.claims import KEY_LENGTH
+from shared.updates.model import (  # re-exported: the store's own vocabulary is the feature's
+    ENTRY_ABANDONED,
+    ENTRY_PENDING,
+    ENTRY_POSTED,
+    ENTRY_UNDELIVERABLE,
+    SCOPE_SUBSCRIPTIONS,
+    SCOPE_WATCHES,
+)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -96,7 +104,7 @@ watches = Table(
     Column("task_json", Text, nullable=False),  # the task as last seen, for re-rendering its card
     Column("card_ts", String(TS_LENGTH), nullable=True),  # the message updated in place
     Column("thread_ts", String(TS_LENGTH), nullable=True),  # where replies go
-    Column("state", String(STATE_LENGTH), nullable=False),  # shared.watch_model.WATCH_*
+    Column("state", String(STATE_LENGTH), nullable=False),  # shared.updates.model.WATCH_*
     Column("problem", String(ID_LENGTH), nullable=True),  # the last delivery problem, e.g. not_in_channel
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
@@ -122,14 +130,14 @@ subscriptions = Table(
 )
 
 # The outbox: one row per change to post, created in the same transaction as the compare-and-set that
-# accepted the change. Delivery is leased: only the lease holder posts; an expired lease is taken over.
+# accepted the change. OutboxEntry is leased: only the lease holder posts; an expired lease is taken over.
 transitions = Table(
     "ecs_tasks_transitions",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("watch_id", Integer, nullable=False),
     Column("seq", Integer, nullable=False),  # the watch's version this change produced
-    Column("kind", String(STATE_LENGTH), nullable=False),  # shared.watch_model.KIND_*
+    Column("kind", String(STATE_LENGTH), nullable=False),  # shared.updates.model.KIND_*
     Column("from_status", String(STATUS_LENGTH), nullable=True),
     Column("to_status", String(STATUS_LENGTH), nullable=True),
     Column("task_json", Text, nullable=True),  # None: the watch's own snapshot (an expiry note)
@@ -144,10 +152,6 @@ transitions = Table(
     Index("ix_ecs_tasks_transitions_pending", "state", "lease_until"),
 )
 
-DELIVERY_PENDING = "pending"
-DELIVERY_POSTED = "posted"
-DELIVERY_UNDELIVERABLE = "undeliverable"
-DELIVERY_ABANDONED = "abandoned"
 
 # Per (scope, region): where a throttled pass stopped, and when a subscription scan last succeeded.
 poll_state = Table(
@@ -160,5 +164,11 @@ poll_state = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
-SCOPE_WATCHES = "watches"
-SCOPE_SUBSCRIPTIONS = "subscriptions"
+__all__ = [
+    "ENTRY_ABANDONED",
+    "ENTRY_PENDING",
+    "ENTRY_POSTED",
+    "ENTRY_UNDELIVERABLE",
+    "SCOPE_SUBSCRIPTIONS",
+    "SCOPE_WATCHES",
+]

@@ -13,7 +13,12 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
-from shared.store import schema
+from shared.store.claims import (
+    CHANNEL_NOTICE_LEASE,
+    KEY_LENGTH,
+    ClaimKind,
+    claim_key,
+)
 from shared.store.outbox_store import OutboxStore
 from shared.store.schema import CLAIM_DONE, CLAIM_RUNNING, claims, metadata, schema_version
 from shared.store.subscription_store import SubscriptionStore
@@ -67,7 +72,7 @@ class SqlStore:
 
     def claim(self, key: str, *, now: datetime, lease: timedelta) -> bool:
         """True when the caller now owns `key`: new, or a previous owner's lease ran out before it finished."""
-        key = key[: schema.KEY_LENGTH]
+        key = key[:KEY_LENGTH]
         try:
             with self.engine.begin() as connection:
                 connection.execute(
@@ -86,27 +91,37 @@ class SqlStore:
 
     def complete(self, key: str) -> None:
         with self.engine.begin() as connection:
-            connection.execute(
-                update(claims).where(claims.c.claim_key == key[: schema.KEY_LENGTH]).values(state=CLAIM_DONE)
-            )
+            connection.execute(update(claims).where(claims.c.claim_key == key[:KEY_LENGTH]).values(state=CLAIM_DONE))
 
-    def purge_claims(self, prefix: str, *, older_than: datetime) -> int:
-        """Forget claims of one kind (key prefix) older than any redelivery of theirs could be."""
+    def purge_claims(self, kind: ClaimKind, *, older_than: datetime) -> int:
+        """Forget claims of one kind older than any redelivery of theirs could be."""
         with self.engine.begin() as connection:
             return connection.execute(
-                delete(claims).where(claims.c.claim_key.like(f"{prefix}%"), claims.c.created_at < older_than)
+                delete(claims).where(claims.c.claim_key.like(f"{kind.value}:%"), claims.c.created_at < older_than)
             ).rowcount
+
+    # --- the channel-updates feature's claims (shared.updates.storage) ----------------------
+
+    def claim_channel_notice(self, problem: str, channel_id: str, user_id: str, *, now: datetime) -> bool:
+        key = claim_key(ClaimKind.CHANNEL_NOTICE, problem, channel_id, user_id)
+        return self.claim(key, now=now, lease=CHANNEL_NOTICE_LEASE)
+
+    def complete_channel_notice(self, problem: str, channel_id: str, user_id: str) -> None:
+        self.complete(claim_key(ClaimKind.CHANNEL_NOTICE, problem, channel_id, user_id))
+
+    def purge_deferred_work_claims(self, *, older_than: datetime) -> int:
+        return self.purge_claims(ClaimKind.DEFERRED_WORK, older_than=older_than)
 
     def release(self, key: str) -> None:
         """Give up a running claim (the work failed), so a redelivery may do it."""
         with self.engine.begin() as connection:
             connection.execute(
-                delete(claims).where(claims.c.claim_key == key[: schema.KEY_LENGTH], claims.c.state == CLAIM_RUNNING)
+                delete(claims).where(claims.c.claim_key == key[:KEY_LENGTH], claims.c.state == CLAIM_RUNNING)
             )
 
     def claim_state(self, key: str) -> str | None:
         with self.engine.connect() as connection:
             state: str | None = connection.execute(
-                select(claims.c.state).where(claims.c.claim_key == key[: schema.KEY_LENGTH])
+                select(claims.c.state).where(claims.c.claim_key == key[:KEY_LENGTH])
             ).scalar()
             return state

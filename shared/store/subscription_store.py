@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.store.schema import poll_state, subscriptions
 from shared.store.tx import transact
-from shared.watch_model import PollState, Subscription, filter_key
+from shared.updates.model import PollState, Subscription, filter_key
 
 
 def _subscription(row: Any) -> Subscription:

@@ -14,10 +14,10 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine, and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from shared.models import Task
-from shared.store.schema import DELIVERY_PENDING, transitions, watches
+from shared.ecs.models import Task
+from shared.store.schema import ENTRY_PENDING, transitions, watches
 from shared.store.tx import transact
-from shared.watch_model import (
+from shared.updates.model import (
     KIND_ANNOUNCE,
     KIND_EXPIRED,
     ORIGIN_WATCH,
@@ -365,7 +365,7 @@ def _insert_transition(
             from_status=from_status,
             to_status=task.task_status if task else None,
             task_json=task_to_json(task) if task else None,
-            state=DELIVERY_PENDING,
+            state=ENTRY_PENDING,
             lease_owner=lease.owner,
             lease_until=lease.until,
             attempts=1,

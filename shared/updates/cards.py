@@ -13,8 +13,9 @@ from datetime import datetime, timedelta
 
 from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlock
 
-from shared.card_layout import BlockDicts, largest_fitting, pack_lines, plural, to_dicts
-from shared.card_parts import (
+from shared.cards.layout import BlockDicts, largest_fitting, pack_lines, plural, to_dicts
+from shared.cards.limits import BLOCK_KIT, blocks_fit
+from shared.cards.parts import (
     ELLIPSIS,
     MESSAGE_CHARS,
     NAME_CHARS,
@@ -33,13 +34,12 @@ from shared.card_parts import (
     status_emoji,
     task_status_line,
 )
-from shared.cards import Message
-from shared.models import Task, TaskAttribute
-from shared.notifier import CHANNEL_NOT_FOUND, IS_ARCHIVED, NOT_IN_CHANNEL
-from shared.query import TaskStatus
-from shared.slack_limits import BLOCK_KIT, blocks_fit
+from shared.cards.task_cards import Message
+from shared.ecs.models import Task, TaskAttribute
+from shared.ecs.query import TaskStatus
 from shared.timefmt import format_duration
-from shared.watch_model import WATCH_ACTIVE, WATCH_ENDED, WATCH_EXPIRED, WATCH_STOPPED, Subscription, Watch
+from shared.updates.model import WATCH_ACTIVE, WATCH_ENDED, WATCH_EXPIRED, WATCH_STOPPED, Subscription, Watch
+from shared.updates.notifier import CHANNEL_NOT_FOUND, IS_ARCHIVED, NOT_IN_CHANNEL
 
 ACTION_UNWATCH = "ecs_tasks_unwatch"
 ACTION_UNSUBSCRIBE = "ecs_tasks_unsubscribe"

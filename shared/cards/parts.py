@@ -14,10 +14,10 @@ from types import MappingProxyType
 
 from slack_sdk.models.blocks import ButtonElement, ConfirmObject, MarkdownTextObject, PlainTextObject
 
+from shared.cards.limits import BLOCK_KIT
+from shared.ecs.models import OperationProgress, Task
+from shared.ecs.query import CANCELLABLE_ACTIONS, TaskStatus
 from shared.errors import EcsApiError
-from shared.models import OperationProgress, Task
-from shared.query import CANCELLABLE_ACTIONS, TaskStatus
-from shared.slack_limits import BLOCK_KIT
 from shared.timefmt import format_duration, format_utc, task_duration
 
 ACTION_REFRESH = "ecs_tasks_refresh"
@@ -141,11 +141,11 @@ def is_running(task: Task) -> bool:
     return task.status in RUNNING_STATUSES
 
 
-def may_cancel(task: Task, buttons: CardButtons) -> bool:
+def offers_cancel(task: Task, buttons: CardButtons) -> bool:
     return bool(task.support_cancel and buttons.can_cancel and task.action in CANCELLABLE_ACTIONS and is_running(task))
 
 
-def may_watch(task: Task, buttons: CardButtons) -> bool:
+def offers_watch(task: Task, buttons: CardButtons) -> bool:
     return buttons.can_watch and is_running(task)
 
 
@@ -294,13 +294,13 @@ def cancel_button(task: Task, value: str, *, index: int | None = None) -> Button
 
 def task_buttons(task: Task, buttons: CardButtons, *, index: int | None) -> list[ButtonElement]:
     """Cancel and Watch, when the rules allow them (Details is placed by the layout)."""
-    if not (may_cancel(task, buttons) or may_watch(task, buttons)):
+    if not (offers_cancel(task, buttons) or offers_watch(task, buttons)):
         return []
     ref = buttons.task_ref(task)
     found: list[ButtonElement] = []
-    if may_cancel(task, buttons):
+    if offers_cancel(task, buttons):
         found.append(cancel_button(task, ref, index=index))
-    if may_watch(task, buttons):
+    if offers_watch(task, buttons):
         found.append(button(LABEL_WATCH, ACTION_WATCH, ref, index=index))
     return found
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from shared.ecs.models import Task, TaskPage
+from shared.ecs.query import TaskQuery
 from shared.errors import EcsApiError
-from shared.models import Task, TaskPage
-from shared.query import TaskQuery
 
 
 @dataclass(frozen=True)

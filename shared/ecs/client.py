@@ -16,13 +16,13 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shared.ecs.models import CancelResult, RegionList, Task, TaskAttribute, TaskPage
+from shared.ecs.query import FILTERABLE_STATUSES, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.results import MultiRegionResult, RegionResult
+from shared.ecs.retry import Deadline, RetryPolicy
+from shared.ecs.signer import format_timestamp
+from shared.ecs.transport import EcsTransport
 from shared.errors import CODE_DEADLINE, CODE_MALFORMED, EcsApiError
-from shared.models import CancelResult, RegionList, Task, TaskAttribute, TaskPage
-from shared.query import FILTERABLE_STATUSES, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
-from shared.results import MultiRegionResult, RegionResult
-from shared.retry import Deadline, RetryPolicy
-from shared.signer import format_timestamp
-from shared.transport import EcsTransport
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11+; the runtime may be 3.10

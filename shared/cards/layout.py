@@ -26,7 +26,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from shared.card_parts import (
+from shared.cards.limits import BLOCK_KIT, blocks_fit
+from shared.cards.parts import (
     ACTION_DETAILS,
     ACTION_TASK_MENU,
     ELLIPSIS,
@@ -50,9 +51,8 @@ from shared.card_parts import (
     task_buttons,
     task_option_label,
 )
+from shared.ecs.models import OperationProgress, Task
 from shared.errors import EcsApiError
-from shared.models import OperationProgress, Task
-from shared.slack_limits import BLOCK_KIT, blocks_fit
 
 BlockDicts = list[dict[str, Any]]
 

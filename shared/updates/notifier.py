@@ -16,10 +16,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web import SlackResponse
 
-from shared.cards import Message
-from shared.config import Settings
-from shared.errors import ConfigurationError, EcsTasksError
-from shared.log import log_event, register_secret
+from shared.cards.task_cards import Message
+from shared.errors import EcsTasksError
+from shared.log import log_event
 
 NOT_IN_CHANNEL = "not_in_channel"
 CHANNEL_NOT_FOUND = "channel_not_found"
@@ -30,7 +29,6 @@ RECOVERABLE_PROBLEMS = frozenset({NOT_IN_CHANNEL})
 RATELIMITED = "ratelimited"
 MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message"})
 THREAD_GONE = "thread_not_found"
-SLACK_HTTP_TIMEOUT_S = 5  # a tick must end in time: a slow Slack call is given up, the row retried
 DEFAULT_RETRY_AFTER_S = 30.0
 
 
@@ -64,19 +62,6 @@ class SlackRejected(EcsTasksError):
 class Posted:
     ts: str
     threaded: bool  # False when the thread was gone and the post went to the channel instead
-
-
-def web_client(settings: Settings) -> WebClient:
-    if settings.slack_bot_token is None:
-        raise ConfigurationError("SLACK_BOT_TOKEN is not set: the poller cannot post to Slack without it.")
-    token = settings.slack_bot_token.get_secret_value()
-    register_secret(token)
-    return WebClient(
-        token=token,
-        base_url=settings.slack_api_url or WebClient.BASE_URL,
-        timeout=SLACK_HTTP_TIMEOUT_S,
-        retry_handlers=[],
-    )
 
 
 class Notifier:

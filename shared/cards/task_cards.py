@@ -1,6 +1,6 @@
 """Slack messages for ECS tasks: task lists, task details, errors and notices.
 
-Built with `slack_sdk.models.blocks` and kept within every Block Kit limit (`shared.slack_limits`) for any
+Built with `slack_sdk.models.blocks` and kept within every Block Kit limit (`shared.cards.limits`) for any
 input: layouts condense, then truncate with a visible "…and N more" line, rather than fail to send.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ContextBlock, HeaderBlock, SectionBlock
 
-from shared.card_layout import (
+from shared.cards.layout import (
     BlockDicts,
     ListContent,
     RegionGroup,
@@ -24,7 +24,8 @@ from shared.card_layout import (
     sections,
     to_dicts,
 )
-from shared.card_parts import (
+from shared.cards.limits import BLOCK_KIT
+from shared.cards.parts import (
     ACTION_CANCEL,
     ACTION_CANCEL_PATTERN,
     ACTION_DETAILS,
@@ -62,11 +63,10 @@ from shared.card_parts import (
     task_buttons,
     task_status_line,
 )
+from shared.ecs.models import Task, TaskAttribute
+from shared.ecs.query import FILTERABLE_STATUSES, TaskQuery, TaskStatus
+from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.errors import EcsApiError
-from shared.models import Task, TaskAttribute
-from shared.query import FILTERABLE_STATUSES, TaskQuery, TaskStatus
-from shared.results import MultiRegionResult, RegionResult
-from shared.slack_limits import BLOCK_KIT
 
 __all__ = [
     "ACTION_CANCEL",

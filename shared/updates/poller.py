@@ -22,19 +22,16 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from shared.config import Settings
-from shared.ecs_client import EcsClient
-from shared.errors import ConfigurationError, EcsApiError
+from shared.ecs.client import EcsClient
+from shared.ecs.query import MAX_PAGE_SIZE
+from shared.ecs.retry import Deadline
+from shared.errors import EcsApiError
 from shared.log import log_context, log_event
-from shared.notifier import Notifier, web_client
-from shared.outbox_delivery import Deliverer, DeliveryConfig, Faults, no_faults
-from shared.poll_plan import RegionPlan, Scan, TickBudget, decide, discoveries, plan_tick, resume_point
-from shared.query import MAX_PAGE_SIZE
-from shared.retry import Deadline
-from shared.store import SqlStore
-from shared.store.schema import SCOPE_SUBSCRIPTIONS, SCOPE_WATCHES
-from shared.timefmt import utc_now
-from shared.watch_model import Lease, PollState
+from shared.updates.model import SCOPE_SUBSCRIPTIONS, SCOPE_WATCHES, Lease, PollState
+from shared.updates.notifier import Notifier
+from shared.updates.outbox import Faults, OutboxConfig, OutboxSender, no_faults
+from shared.updates.plan import RegionPlan, Scan, TickBudget, decide, discoveries, plan_tick, resume_point
+from shared.updates.storage import UpdatesStorage
 
 STEP_AFTER_ACCEPT = "after_accept"
 STEP_AFTER_SCAN = "after_scan"
@@ -45,9 +42,8 @@ OWNER_CHARS = 64
 DEFAULT_BUDGET = TickBudget()
 
 
-# Lazy work is redelivered within minutes (and re-verified against a 5-minute signature): a day is plenty.
+# The bot's deferred work is redelivered within minutes (and re-verified against a 5-minute signature).
 CLAIM_RETENTION = timedelta(days=1)
-LAZY_CLAIM_PREFIX = "lazy:"  # bot.once's keys
 
 
 @dataclass(frozen=True)
@@ -58,6 +54,8 @@ class PollerConfig:
     # Do not start a DescribeTasks call with less time than this left in the tick.
     min_call_s: float = 3.0
     allowed_regions: frozenset[str] = frozenset()  # narrows `subscribe all`, like ECS_TASKS_REGIONS
+    # Do not start a post with less than this left in the tick: a card update and a reply at full timeout.
+    min_post_s: float = 10.0
 
 
 @dataclass
@@ -102,7 +100,7 @@ def new_owner_id() -> str:
 class Poller:
     def __init__(
         self,
-        store: SqlStore,
+        store: UpdatesStorage,
         ecs: EcsClient,
         notifier: Notifier,
         config: PollerConfig,
@@ -119,7 +117,9 @@ class Poller:
         self._monotonic = monotonic
         self._faults = faults
         self._owner = owner or new_owner_id()
-        self._deliverer = Deliverer(store, ecs, notifier, DeliveryConfig(ttl=config.ttl), clock=clock, faults=faults)
+        self._deliverer = OutboxSender(
+            store, ecs, notifier, OutboxConfig(ttl=config.ttl, min_post_s=config.min_post_s), clock=clock, faults=faults
+        )
         self._regions_cache: tuple[float, tuple[str, ...]] | None = None
 
     def tick(self, budget_s: float) -> TickReport:
@@ -155,7 +155,7 @@ class Poller:
             delivered = self._deliverer.deliver(lease, deadline)
             self._store.outbox.release_all(lease, now=self._clock())
             # Housekeeping for the bot's once-only claims of lazy work, which nothing else deletes.
-            self._store.purge_claims(LAZY_CLAIM_PREFIX, older_than=now - CLAIM_RETENTION)
+            self._store.purge_deferred_work_claims(older_than=now - CLAIM_RETENTION)
         report.posted, report.deferred = delivered.posted, delivered.deferred
         report.undeliverable, report.abandoned = delivered.undeliverable, delivered.abandoned
         report.duration_ms = round((self._monotonic() - started) * 1000, 1)
@@ -271,16 +271,3 @@ class Poller:
 def log_tick(report: TickReport, **extra: object) -> None:
     fields: dict[str, Any] = {**report.as_fields(), **extra}
     log_event("poller.tick", **fields)
-
-
-def build_poller(settings: Settings, *, clock: Callable[[], datetime] = utc_now, faults: Faults = no_faults) -> Poller:
-    """The production wiring: the configured store, ECS client and Slack bot token."""
-    from shared.store import open_store
-    from shared.wiring import build_ecs_client
-
-    url = settings.database_url.get_secret_value() if settings.database_url else None
-    if url is None and settings.on_function_compute:
-        raise ConfigurationError("ECS_TASKS_DATABASE_URL is not set: Function Compute needs a real database.")
-    config = PollerConfig(ttl=settings.watch_ttl, allowed_regions=settings.allowed_regions)
-    notifier = Notifier(web_client(settings))
-    return Poller(open_store(url), build_ecs_client(settings), notifier, config, clock=clock, faults=faults)

@@ -32,23 +32,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import groupby
 
-from shared.ecs_client import EcsClient
+from shared.ecs.client import EcsClient
+from shared.ecs.models import Task, TaskAttribute
+from shared.ecs.query import TaskStatus
+from shared.ecs.retry import Deadline
 from shared.errors import EcsApiError
 from shared.log import log_context, log_event
-from shared.models import Task, TaskAttribute
-from shared.notifier import (
-    RECOVERABLE_PROBLEMS,
-    SLACK_HTTP_TIMEOUT_S,
-    ChannelUnavailable,
-    Notifier,
-    SlackRejected,
-    SlackUnavailable,
-)
-from shared.query import TaskStatus
-from shared.retry import Deadline
-from shared.store import SqlStore
-from shared.store.schema import DELIVERY_ABANDONED, DELIVERY_UNDELIVERABLE
-from shared.update_cards import (
+from shared.updates.cards import (
     announce_title,
     change_reply,
     channel_problem_message,
@@ -57,23 +47,31 @@ from shared.update_cards import (
     final_reply,
     watch_card,
 )
-from shared.watch_model import (
+from shared.updates.model import (
+    ENTRY_ABANDONED,
+    ENTRY_UNDELIVERABLE,
     KIND_ANNOUNCE,
     KIND_EXPIRED,
     KIND_FINAL,
     WATCH_UNDELIVERABLE,
-    Delivery,
     Lease,
+    OutboxEntry,
     Watch,
 )
+from shared.updates.notifier import (
+    RECOVERABLE_PROBLEMS,
+    ChannelUnavailable,
+    Notifier,
+    SlackRejected,
+    SlackUnavailable,
+)
+from shared.updates.storage import UpdatesStorage
 
 STEP_AFTER_CARD = "after_card_update"
 STEP_AFTER_POST = "after_post"
 STEP_AFTER_RECORD = "after_record"
 # A rejected post (a bug on our side, e.g. invalid blocks) is tried this often, then abandoned on record.
 MAX_ATTEMPTS = 5
-NOTICE_LEASE = timedelta(minutes=10)
-NOTICE_KEY = "notice:{problem}:{channel}:{user}"
 
 Faults = Callable[[str], None]
 
@@ -83,18 +81,19 @@ def no_faults(step: str) -> None:
 
 
 @dataclass(frozen=True)
-class DeliveryConfig:
+class OutboxConfig:
     ttl: timedelta
     # Do not start a post with less than this much lease (or tick time) left: room for a card update and
     # a reply at their full timeout.
     margin: timedelta = timedelta(seconds=30)
-    min_post_s: float = 2 * SLACK_HTTP_TIMEOUT_S
+    # Room for a card update and a reply at the Slack client's full timeout (set by bot.compose).
+    min_post_s: float = 10.0
     retry_not_in_channel: timedelta = timedelta(minutes=10)
     retry_rejected: timedelta = timedelta(minutes=5)
 
 
 @dataclass
-class DeliveryReport:
+class SendReport:
     posted: int = 0
     deferred: int = 0
     undeliverable: int = 0
@@ -103,13 +102,13 @@ class DeliveryReport:
     blocked: dict[str, ChannelUnavailable | SlackUnavailable] = field(default_factory=dict)
 
 
-class Deliverer:
+class OutboxSender:
     def __init__(
         self,
-        store: SqlStore,
+        store: UpdatesStorage,
         ecs: EcsClient,
         notifier: Notifier,
-        config: DeliveryConfig,
+        config: OutboxConfig,
         *,
         clock: Callable[[], datetime],
         faults: Faults = no_faults,
@@ -121,9 +120,9 @@ class Deliverer:
         self._clock = clock
         self._faults = faults
 
-    def deliver(self, lease: Lease, deadline: Deadline) -> DeliveryReport:
+    def deliver(self, lease: Lease, deadline: Deadline) -> SendReport:
         """Post every pending row this poller holds, oldest first per watch, within the tick's time."""
-        report = DeliveryReport()
+        report = SendReport()
         pending = self._store.outbox.pending(lease.owner)
         for _, rows in groupby(pending, key=lambda d: d.watch.id):
             for row in rows:
@@ -139,16 +138,14 @@ class Deliverer:
     def _time_left(self, lease: Lease, deadline: Deadline) -> bool:
         return deadline.remaining() >= self._config.min_post_s and lease.until - self._clock() > self._config.margin
 
-    def _deliver_one(self, row: Delivery, lease: Lease, deadline: Deadline, report: DeliveryReport) -> bool:
+    def _deliver_one(self, row: OutboxEntry, lease: Lease, deadline: Deadline, report: SendReport) -> bool:
         """True when posted (the watch's next change may follow)."""
         watch = row.watch
         with log_context(channel_id=watch.channel_id, watch_id=watch.id, task_id=watch.task_id):
             blocked = report.blocked.get(watch.channel_id)
             if watch.state == WATCH_UNDELIVERABLE:
                 # Ended on purpose (the channel is gone): its remaining changes are closed, not posted.
-                report.undeliverable += self._store.outbox.close(
-                    [row.transition_id], lease, state=DELIVERY_UNDELIVERABLE
-                )
+                report.undeliverable += self._store.outbox.close([row.transition_id], lease, state=ENTRY_UNDELIVERABLE)
                 return True
             try:
                 if blocked is not None:
@@ -178,7 +175,7 @@ class Deliverer:
             log_event("outbox.posted", kind=row.kind, seq=row.seq, status=row.to_status, attempts=row.attempts)
             return True
 
-    def _post(self, row: Delivery, deadline: Deadline) -> str:
+    def _post(self, row: OutboxEntry, deadline: Deadline) -> str:
         watch, now = row.watch, self._clock()
         if row.kind == KIND_ANNOUNCE:
             subscription = self._store.subscriptions.get(watch.subscription_id) if watch.subscription_id else None
@@ -220,7 +217,7 @@ class Deliverer:
             return None, f"{error.code}" + (f" (RequestId {error.request_id})" if error.request_id else "")
 
     def _channel_problem(
-        self, row: Delivery, unavailable: ChannelUnavailable, lease: Lease, report: DeliveryReport
+        self, row: OutboxEntry, unavailable: ChannelUnavailable, lease: Lease, report: SendReport
     ) -> None:
         """Tell the person who set it up, once; keep the watch (bot not invited yet) or end it (channel gone)."""
         watch, now = row.watch, self._clock()
@@ -233,16 +230,15 @@ class Deliverer:
             return
         if unavailable.recoverable:
             # Still not invited after a whole TTL: give this change up, on record.
-            report.abandoned += self._store.outbox.close([row.transition_id], lease, state=DELIVERY_ABANDONED)
+            report.abandoned += self._store.outbox.close([row.transition_id], lease, state=ENTRY_ABANDONED)
             log_event("outbox.abandoned", level=logging.WARNING, outcome=unavailable.problem)
             return
         self._store.watches.end_undeliverable(watch.id, unavailable.problem, now=now)
-        report.undeliverable += self._store.outbox.close([row.transition_id], lease, state=DELIVERY_UNDELIVERABLE)
+        report.undeliverable += self._store.outbox.close([row.transition_id], lease, state=ENTRY_UNDELIVERABLE)
         log_event("watch.undeliverable", level=logging.WARNING, outcome=unavailable.problem)
 
     def _tell_creator_once(self, watch: Watch, problem: str) -> None:
-        key = NOTICE_KEY.format(problem=problem, channel=watch.channel_id, user=watch.user_id)
-        if not self._store.claim(key, now=self._clock(), lease=NOTICE_LEASE):
+        if not self._store.claim_channel_notice(problem, watch.channel_id, watch.user_id, now=self._clock()):
             return
         kept = problem in RECOVERABLE_PROBLEMS
         message = channel_problem_message(watch.channel_id, problem, task_ids=[watch.task_id], kept=kept)
@@ -251,13 +247,13 @@ class Deliverer:
         except (ChannelUnavailable, SlackUnavailable, SlackRejected) as error:
             # Logged, not retried: the watch's own state records what happened to it.
             log_event("notice.failed", level=logging.WARNING, outcome=type(error).__name__, user_id=watch.user_id)
-        self._store.complete(key)
+        self._store.complete_channel_notice(problem, watch.channel_id, watch.user_id)
         log_event("notice.sent", outcome=problem, user_id=watch.user_id)
 
-    def _rejected(self, row: Delivery, rejected: SlackRejected, lease: Lease, report: DeliveryReport) -> None:
+    def _rejected(self, row: OutboxEntry, rejected: SlackRejected, lease: Lease, report: SendReport) -> None:
         log_event("outbox.rejected", level=logging.ERROR, outcome=rejected.error, attempts=row.attempts)
         if row.attempts >= MAX_ATTEMPTS:
-            report.abandoned += self._store.outbox.close([row.transition_id], lease, state=DELIVERY_ABANDONED)
+            report.abandoned += self._store.outbox.close([row.transition_id], lease, state=ENTRY_ABANDONED)
             return
         until = self._clock() + self._config.retry_rejected
         report.deferred += self._store.outbox.defer([row.transition_id], lease, until=until)

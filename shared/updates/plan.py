@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from shared.models import Task
-from shared.query import MAX_TASK_IDS
-from shared.watch_model import (
+from shared.ecs.models import Task
+from shared.ecs.query import MAX_TASK_IDS
+from shared.updates.model import (
     KIND_ANNOUNCE,
     KIND_CHANGE,
     KIND_FINAL,

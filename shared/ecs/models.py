@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from shared.query import TaskAction, TaskStatus
+from shared.ecs.query import TaskAction, TaskStatus
 
 _ENUM_FORM = re.compile(r"^[A-Z0-9]+(?:_[A-Z0-9]+)+$")
 _TIME_FORMATS = ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%MZ", "%Y-%m-%dT%H:%M:%S.%fZ")

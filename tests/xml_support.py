@@ -1,4 +1,5 @@
-"""XML response bodies (Format=XML) turned into the same dicts the JSON format gives.
+"""XML response bodies (Format=XML) as the dicts the JSON format gives: for tests of the models and the
+emulator's XML answers (the client itself always asks for JSON).
 
 Repeated elements become lists; a list-valued child that appears once stays a dict, which the models unwrap.
 """

@@ -14,7 +14,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from shared.cards import Message
+from shared.cards.task_cards import Message
 from shared.log import log_event
 
 RESPONSE_EPHEMERAL = "ephemeral"

@@ -1,7 +1,7 @@
 """What the channel-updates feature keeps and moves around: watches, subscriptions, outbox deliveries.
 
 Plain frozen dataclasses (no SQLAlchemy), shared by the store, the tick planner, the poller and the card
-layouts. The store's vocabulary (states, kinds) is re-exported here so callers need not import the store.
+layouts. The store keeps these values; their vocabulary (states, kinds, scopes) is defined here.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.models import Task
-from shared.query import ALL_REGIONS, TERMINAL_STATUSES
+from shared.ecs.models import Task
+from shared.ecs.query import ALL_REGIONS, TERMINAL_STATUSES
 
 WATCH_ACTIVE = "active"
 WATCH_ENDED = "ended"  # the task finished, failed or was deleted
@@ -25,6 +25,16 @@ KIND_ANNOUNCE = "announce"  # a subscription's new task: a new card in the chann
 KIND_CHANGE = "change"  # card updated in place, a reply in its thread
 KIND_FINAL = "final"  # the same, with the final state, duration and (for Failed) error codes
 KIND_EXPIRED = "expired"  # the watch's time ran out: a note in the thread
+
+# An outbox entry's life: pending until posted, or closed on purpose (channel gone, given up).
+ENTRY_PENDING = "pending"
+ENTRY_POSTED = "posted"
+ENTRY_UNDELIVERABLE = "undeliverable"
+ENTRY_ABANDONED = "abandoned"
+
+# The poller's progress is kept per region for each of its two passes.
+SCOPE_WATCHES = "watches"
+SCOPE_SUBSCRIPTIONS = "subscriptions"
 
 ANY = "*"  # in a subscription's filter key: no filter on that field
 
@@ -130,7 +140,7 @@ class PollState:
 
 
 @dataclass(frozen=True)
-class Delivery:
+class OutboxEntry:
     """One pending outbox row with the watch it belongs to: everything needed to post it."""
 
     transition_id: int

@@ -19,10 +19,10 @@ from urllib.parse import urlsplit
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from shared import signer
-from shared.credentials import Credentials, CredentialsProvider
+from shared.ecs import signer
+from shared.ecs.credentials import Credentials, CredentialsProvider
+from shared.ecs.models import ApiErrorBody
 from shared.errors import CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
-from shared.models import ApiErrorBody
 from shared.timefmt import utc_now
 
 ECS_API_VERSION = "2014-05-26"

@@ -1,0 +1,85 @@
+"""What the channel-updates feature needs from durable storage: the calls, not how they are made.
+
+The poller and the outbox sender are written against these protocols; `shared.store.SqlStore` implements
+them on SQLAlchemy Core. Every call that must happen once is one conditional statement in the backend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from shared.ecs.models import Task
+from shared.updates.model import Accepted, Lease, OutboxEntry, PollState, PollTarget, Subscription, Watch
+
+
+class WatchStorage(Protocol):
+    def poll_targets(self) -> list[PollTarget]: ...
+
+    def accept(self, change: Accepted, *, now: datetime, lease: Lease) -> bool: ...
+
+    def expire(self, target: PollTarget, *, now: datetime, lease: Lease) -> bool: ...
+
+    def add_followup(
+        self, subscription: Subscription, task: Task, *, announce: bool, now: datetime, ttl: timedelta, lease: Lease
+    ) -> bool: ...
+
+    def known_followups(self, subscription_ids: Sequence[int], task_ids: Sequence[str]) -> set[tuple[int, str]]: ...
+
+    def on_card(self, channel_id: str, card_ts: str) -> list[Watch]: ...
+
+    def set_problem(self, watch_id: int, problem: str | None) -> None: ...
+
+    def end_undeliverable(self, watch_id: int, problem: str, *, now: datetime) -> bool: ...
+
+
+class SubscriptionStorage(Protocol):
+    def all(self) -> list[Subscription]: ...
+
+    def get(self, subscription_id: int) -> Subscription | None: ...
+
+    def poll_states(self, scope: str) -> dict[str, PollState]: ...
+
+    def save_poll_state(
+        self,
+        scope: str,
+        region_id: str,
+        *,
+        now: datetime,
+        resume_after: str | None = None,
+        last_success_at: datetime | None = None,
+    ) -> None: ...
+
+
+class OutboxStorage(Protocol):
+    def take_over_expired(self, lease: Lease, *, now: datetime) -> int: ...
+
+    def pending(self, owner: str) -> list[OutboxEntry]: ...
+
+    def mark_posted(self, entry: OutboxEntry, lease: Lease, *, posted_ts: str | None, now: datetime) -> bool: ...
+
+    def close(self, transition_ids: Sequence[int], lease: Lease, *, state: str) -> int: ...
+
+    def defer(self, transition_ids: Sequence[int], lease: Lease, *, until: datetime) -> int: ...
+
+    def release_all(self, lease: Lease, *, now: datetime) -> int: ...
+
+
+class UpdatesStorage(Protocol):
+    @property
+    def watches(self) -> WatchStorage: ...
+
+    @property
+    def subscriptions(self) -> SubscriptionStorage: ...
+
+    @property
+    def outbox(self) -> OutboxStorage: ...
+
+    def claim_channel_notice(self, problem: str, channel_id: str, user_id: str, *, now: datetime) -> bool:
+        """True for the one caller that may tell this user about this channel's problem (once per lease)."""
+        ...
+
+    def complete_channel_notice(self, problem: str, channel_id: str, user_id: str) -> None: ...
+
+    def purge_deferred_work_claims(self, *, older_than: datetime) -> int: ...
