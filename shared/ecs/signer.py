@@ -40,6 +40,9 @@ def canonical_query(params: Mapping[str, str]) -> str:
     return "&".join(f"{percent_encode(name)}={percent_encode(params[name])}" for name in sorted(params))
 
 
+_REPLACED_ON_SIGNING = frozenset({"Signature", "SecurityToken"})
+
+
 # --- V1 -------------------------------------------------------------------------------------
 
 
@@ -67,8 +70,9 @@ def v1_signed_params(
     response_format: str = "JSON",
 ) -> dict[str, str]:
     """The full query of a V1 request: API parameters, common parameters and `Signature`."""
-    # A `Signature` already in `params` (re-signing a query) is replaced, never signed over.
-    signed: dict[str, str] = {name: value for name, value in params.items() if name != "Signature"}
+    # A `Signature` already in `params` (re-signing a query) is replaced, never signed over; so is a stale
+    # `SecurityToken`: the token, if any, is the credentials' own.
+    signed: dict[str, str] = {name: value for name, value in params.items() if name not in _REPLACED_ON_SIGNING}
     signed.update(
         Action=action,
         Version=version,
