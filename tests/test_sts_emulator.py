@@ -8,6 +8,7 @@ import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import pytest
 import requests
@@ -52,7 +53,7 @@ def _sdk(sts: StsEmulator, signature: str = "v3", secret: str = HOME_KEY_SECRET)
     return sdk_sts_client(sts.base_url.removeprefix("http://"), signature=signature, key_id=HOME_KEY_ID, secret=secret)
 
 
-def _assume(sts: StsEmulator, signature: str = "v3", secret: str = HOME_KEY_SECRET, **fields: object):  # type: ignore[no-untyped-def]
+def _assume(sts: StsEmulator, signature: str = "v3", secret: str = HOME_KEY_SECRET, **fields: Any):  # type: ignore[no-untyped-def]
     request = {
         "role_arn": STAGING_ROLE,
         "role_session_name": READ.name,
