@@ -104,7 +104,7 @@ def test_issues_temporary_credentials_that_parse_into_the_sdk_models(sts: StsEmu
         ({"duration_seconds": 3601}, 400, "InvalidParameter.DurationSeconds"),
     ],
 )  # fmt: skip
-def test_answers_the_documented_errors(sts: StsEmulator, fields: dict[str, object], status: int, code: str) -> None:
+def test_answers_the_documented_errors(sts: StsEmulator, fields: dict[str, Any], status: int, code: str) -> None:
     # Given a request STS refuses; when the SDK sends it
     with pytest.raises(ClientException) as raised:
         _assume(sts, **fields)
