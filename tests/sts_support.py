@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -45,6 +46,19 @@ ASSUME_ROLE_ANSWER = {
 }
 
 
+class Clock:
+    """A settable clock shared by the emulators, the signer and the cache."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
 @dataclass(frozen=True)
 class RawRequest:
     method: str
@@ -61,6 +75,7 @@ class _Recorder(ThreadingHTTPServer):
     daemon_threads = True
     requests: list[RawRequest]
     answer: bytes
+    status: int
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -72,7 +87,7 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         headers = {name.lower(): value for name, value in self.headers.items()}
         self.server.requests.append(RawRequest(self.command, self.path, headers, body))
-        self.send_response(200)
+        self.send_response(self.server.status)
         self.send_header("Content-Type", "application/json;charset=utf-8")
         self.send_header("Content-Length", str(len(self.server.answer)))
         self.end_headers()
@@ -83,11 +98,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def recorder(answer: dict[str, Any] = ASSUME_ROLE_ANSWER) -> Iterator[tuple[str, list[RawRequest]]]:
+def recorder(answer: dict[str, Any] = ASSUME_ROLE_ANSWER, status: int = 200) -> Iterator[tuple[str, list[RawRequest]]]:
     """A loopback endpoint that records every request and answers `answer`; yields (host:port, requests)."""
     server = _Recorder(("127.0.0.1", 0), _Handler)
     server.requests = []
     server.answer = json.dumps(answer).encode()
+    server.status = status
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
