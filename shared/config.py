@@ -106,6 +106,8 @@ def _json_object(value: Any) -> Any:
     """A JSON object from a setting's text; the error says where the JSON broke, never quoting it."""
     if not isinstance(value, str):
         return value
+    if not value.strip():
+        return {}  # Serverless Devs passes an unset optional setting as ""
     try:
         parsed = json.loads(value)
     except json.JSONDecodeError as error:
