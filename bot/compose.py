@@ -86,6 +86,20 @@ def build_ecs_client(
 # --- accounts (issue 13) -------------------------------------------------------------------------
 
 
+def log_sts_call(
+    account: str, session_name: str, request_id: str | None, error: ApiError | None, seconds: float
+) -> None:
+    """One log line per AssumeRole attempt: the account, the session (a Slack user id or the poller), the outcome."""
+    log_event(
+        "sts.assume_role",
+        account=account,
+        session_name=session_name,
+        sts_request_id=request_id,
+        outcome="ok" if error is None else error.code,
+        duration_ms=round(seconds * 1000, 1),
+    )
+
+
 def account_directory(settings: Settings) -> AccountDirectory:
     """The configured accounts and channel bindings (ConfigurationError on a malformed region id)."""
     from shared.ecs.accounts import AccountDirectory
@@ -109,7 +123,7 @@ def build_sts_client(settings: Settings, *, session: requests.Session | None = N
         api_version=STS_API_VERSION,
         error_type=StsApiError,
     )
-    return StsClient(transport)
+    return StsClient(transport, on_call=log_sts_call)
 
 
 @dataclass

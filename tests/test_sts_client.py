@@ -24,7 +24,7 @@ from shared.ecs.sts import (
     sts_endpoint,
 )
 from shared.ecs.transport import EcsTransport, SignatureVersion
-from shared.errors import StsApiError
+from shared.errors import ApiError, StsApiError
 from tests.sts_support import (
     CALLERS,
     HOME_KEY_ID,
@@ -57,6 +57,7 @@ def _client(
     signature: SignatureVersion = "v3",
     sleeps: list[float] | None = None,
     duration_s: int = 3600,
+    observed: list[tuple[str, str, str | None]] | None = None,
 ) -> StsClient:
     transport = EcsTransport(
         StaticCredentialsProvider(Credentials(HOME_KEY_ID, HOME_KEY_SECRET)),
@@ -67,7 +68,12 @@ def _client(
         clock=clock,
     )
     record = sleeps if sleeps is not None else []
-    return StsClient(transport, sleep=record.append, rand=lambda: 0.5, duration_s=duration_s)
+    seen = observed if observed is not None else []
+
+    def observe(account: str, session: str, _request_id: str | None, error: ApiError | None, _s: float) -> None:
+        seen.append((account, session, error.code if error else None))
+
+    return StsClient(transport, sleep=record.append, rand=lambda: 0.5, duration_s=duration_s, on_call=observe)
 
 
 @pytest.mark.parametrize("signature", ["v3", "v1"])
@@ -152,12 +158,19 @@ def test_the_provider_hands_the_cached_credentials_to_a_transport(sts: StsEmulat
 def test_throttling_is_retried_with_backoff(sts: StsEmulator, clock: Clock) -> None:
     # Given STS throttles twice; when we assume the role
     sleeps: list[float] = []
+    observed: list[tuple[str, str, str | None]] = []
     sts.throttle(2)
-    issued = _client(sts.base_url, clock, sleeps=sleeps).assume_role(STAGING, ALICE_READ)
+    issued = _client(sts.base_url, clock, sleeps=sleeps, observed=observed).assume_role(STAGING, ALICE_READ)
     # Then it succeeded on the third attempt after two backoff sleeps (full jitter at 0.5)
     assert issued.credentials.access_key_id.startswith("STS.")
     assert [call.error_code for call in sts.calls] == ["Throttling.User", "Throttling.User", None]
     assert sleeps == [0.1, 0.2]
+    # And each attempt was reported (for the log line), naming the account and the session
+    assert observed == [
+        ("staging", "slack-U0ALICE", "Throttling.User"),
+        ("staging", "slack-U0ALICE", "Throttling.User"),
+        ("staging", "slack-U0ALICE", None),
+    ]
 
 
 def test_throttling_past_the_attempts_is_an_error_naming_the_account(sts: StsEmulator, clock: Clock) -> None:

@@ -44,6 +44,8 @@ DEFAULT_DEADLINE_S = 10.0
 MAX_CACHED_SESSIONS = 512  # one per (account, user, purpose) in use; old ones are dropped first
 SOURCE_PREFIX = "sts:"  # Credentials.source of assumed credentials: `sts:<account>`
 
+StsCallObserver = Callable[[str, str, "str | None", "ApiError | None", float], None]
+
 
 def sts_endpoint(region_id: str | None = None) -> str:
     """`https://sts.<region>.aliyuncs.com`, or the global `https://sts.aliyuncs.com` without a region."""
@@ -178,6 +180,7 @@ class StsClient:
         sleep: Callable[[float], None] = time.sleep,
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
+        on_call: StsCallObserver | None = None,
     ) -> None:
         if duration_s < MIN_DURATION_S:
             raise ValueError(f"duration_s must be at least {MIN_DURATION_S}")
@@ -189,6 +192,8 @@ class StsClient:
         self._sleep = sleep
         self._monotonic = monotonic
         self._rand = rand
+        # Called once per attempt: (account, session name, request id, error, seconds) — for structured logs.
+        self._on_call = on_call
 
     @staticmethod
     def params(account: Account, session: SessionSpec, duration_s: int = DEFAULT_DURATION_S) -> dict[str, str]:
@@ -213,15 +218,24 @@ class StsClient:
         attempt = 0
         while True:
             attempt += 1
+            started = self._monotonic()
             try:
                 response = self._transport.call(ACTION_ASSUME_ROLE, "", params, timeout=self._attempt_timeout(deadline))
             except ApiError as error:
+                self._report(account, session, error.request_id, error, started)
                 wait = self._wait_before_retry(error, attempt, deadline)
                 if wait is None:
                     raise _sts_error(error, account, session, self._duration_s) from None
                 self._sleep(wait)
                 continue
+            self._report(account, session, response.request_id, None, started)
             return _temporary(response.body, response.request_id, account, response.http_status)
+
+    def _report(
+        self, account: Account, session: SessionSpec, request_id: str | None, error: ApiError | None, started: float
+    ) -> None:
+        if self._on_call is not None:
+            self._on_call(account.name, session.name, request_id, error, self._monotonic() - started)
 
     def _attempt_timeout(self, deadline: Deadline) -> float | tuple[float, float]:
         remaining = deadline.remaining()
