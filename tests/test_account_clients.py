@@ -156,3 +156,17 @@ def test_the_home_account_keeps_todays_behaviour(world: World) -> None:
     assert _task_ids(client, "cn-hangzhou") == {HOME_TASK}
     assert world.sts.calls == []
     assert world.ecs.calls[-1].access_key_id == HOME_KEY_ID
+
+
+def test_the_ecs_emulator_checks_session_signatures_with_the_official_utilities(world: World) -> None:
+    # Given a key STS issued, used with a wrong secret
+    prod = account_directory(world.settings).accounts["prod"]
+    ecs_client_for(world.settings, prod, ALICE_READ).describe_tasks("cn-hangzhou")
+    issued = world.sts.registry.sessions[0]
+    forged = Credentials(issued.access_key_id, "not-the-secret", issued.security_token)
+    for signature in ("v3", "v1"):
+        transport = EcsTransport(StaticCredentialsProvider(forged), endpoint=world.ecs.base_url,
+                                 signature_version=signature)  # fmt: skip
+        with pytest.raises(EcsApiError) as refused:
+            EcsClient(transport).describe_tasks("cn-hangzhou")
+        assert refused.value.code == "SignatureDoesNotMatch", signature
