@@ -8,6 +8,7 @@ Slack's first answer on a cold start pays only for what it uses.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,10 +21,14 @@ from shared.log import log_event, register_secret
 from shared.timefmt import utc_now
 
 if TYPE_CHECKING:
+    import requests
     from slack_sdk import WebClient
 
+    from shared.ecs.accounts import Account, AccountDirectory
     from shared.ecs.client import EcsClient
     from shared.ecs.credentials import CredentialsProvider
+    from shared.ecs.sessions import SessionSpec
+    from shared.ecs.sts import AssumedRoleCache, StsClient
     from shared.store import SqlStore
     from shared.updates.outbox import Faults
     from shared.updates.poller import Poller
@@ -76,6 +81,110 @@ def build_ecs_client(
         signature_version=settings.ecs_signature_version,
     )
     return EcsClient(transport, on_call=on_call, regions_source=settings.default_region or "cn-hangzhou")
+
+
+# --- accounts (issue 13) -------------------------------------------------------------------------
+
+
+def log_sts_call(
+    account: str, session_name: str, request_id: str | None, error: ApiError | None, seconds: float
+) -> None:
+    """One log line per AssumeRole attempt: the account, the session (a Slack user id or the poller), the outcome."""
+    log_event(
+        "sts.assume_role",
+        account=account,
+        session_name=session_name,
+        sts_request_id=request_id,
+        outcome="ok" if error is None else error.code,
+        duration_ms=round(seconds * 1000, 1),
+    )
+
+
+def account_directory(settings: Settings) -> AccountDirectory:
+    """The configured accounts and channel bindings (ConfigurationError on a malformed region id)."""
+    from shared.ecs.accounts import AccountDirectory
+
+    return AccountDirectory.from_settings(settings)
+
+
+def build_sts_client(settings: Settings, *, session: requests.Session | None = None) -> StsClient:
+    """AssumeRole under the function's own credentials, on STS_ENDPOINT or the global endpoint, signed as
+    ECS_SIGNATURE_VERSION says."""
+    from shared.ecs.credentials import DefaultCredentialsProvider
+    from shared.ecs.sts import STS_API_VERSION, StsClient, endpoint_url
+    from shared.ecs.transport import EcsTransport
+    from shared.errors import StsApiError
+
+    transport = EcsTransport(
+        DefaultCredentialsProvider(),
+        endpoint=endpoint_url(settings.sts_endpoint),
+        signature_version=settings.ecs_signature_version,
+        session=session,
+        api_version=STS_API_VERSION,
+        error_type=StsApiError,
+    )
+    return StsClient(transport, on_call=log_sts_call)
+
+
+@dataclass
+class AccountClients:
+    """What every account's clients share in one process: one requests.Session (one connection pool) and
+    one credentials cache. `ecs_client_for` below uses a process-wide one."""
+
+    settings: Settings
+    http: requests.Session
+    cache: AssumedRoleCache
+
+    @classmethod
+    def build(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> AccountClients:
+        import requests
+
+        from shared.ecs.sts import AssumedRoleCache
+
+        http = requests.Session()
+        return cls(settings, http, AssumedRoleCache(build_sts_client(settings, session=http), clock=clock))
+
+    def ecs_client_for(
+        self, account: Account, session: SessionSpec, *, on_call: EcsCallObserver | None = log_ecs_call
+    ) -> EcsClient:
+        """An EcsClient working in `account`: the home account under the function's own credentials, any
+        other under the account's role assumed for `session` (its name and its policy)."""
+        from shared.ecs.client import EcsClient
+        from shared.ecs.credentials import DefaultCredentialsProvider
+        from shared.ecs.sts import AssumedRoleCredentialsProvider
+        from shared.ecs.transport import EcsTransport
+
+        credentials: CredentialsProvider = (
+            DefaultCredentialsProvider()
+            if account.is_home
+            else AssumedRoleCredentialsProvider(self.cache, account, session)
+        )
+        transport = EcsTransport(
+            credentials,
+            endpoint=self.settings.ecs_endpoint,
+            signature_version=self.settings.ecs_signature_version,
+            session=self.http,
+        )
+        source = self.settings.default_region or (account.regions[0] if account.regions else "cn-hangzhou")
+        return EcsClient(transport, on_call=on_call, regions_source=source)
+
+
+_account_clients: AccountClients | None = None
+_account_clients_lock = threading.Lock()
+
+
+def account_clients(settings: Settings) -> AccountClients:
+    """The process's AccountClients for these settings (built on first use; rebuilt for other settings)."""
+    global _account_clients
+    with _account_clients_lock:
+        if _account_clients is None or _account_clients.settings is not settings:
+            _account_clients = AccountClients.build(settings)
+        return _account_clients
+
+
+def ecs_client_for(settings: Settings, account: Account, session: SessionSpec) -> EcsClient:
+    """An EcsClient for one account and session, sharing the process's connection pool and credentials cache."""
+    return account_clients(settings).ecs_client_for(account, session)
 
 
 def slack_bot_token(settings: Settings, *, needed_by: str) -> str:

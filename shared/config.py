@@ -6,10 +6,21 @@ Credentials for Alibaba Cloud are not read here: they rotate, so `shared.ecs.cre
 
 from __future__ import annotations
 
+import json
+import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigurationError
@@ -18,11 +29,92 @@ CsvSet = Annotated[frozenset[str], NoDecode]
 
 DEFAULT_WATCH_TTL = timedelta(days=7)
 
+# --- accounts (issue 13): the settings' shape; shared.ecs.accounts turns them into Account values -------------
+
+ENV_ACCOUNTS = "ECS_TASKS_ACCOUNTS"
+ENV_CHANNEL_ACCOUNTS = "ECS_TASKS_CHANNEL_ACCOUNTS"
+ENV_DEFAULT_ACCOUNTS = "ECS_TASKS_DEFAULT_ACCOUNTS"
+ENV_STS_ENDPOINT = "STS_ENDPOINT"
+# A short lower-case word, so it can be typed in a command (`/ecs-tasks prod cn-hangzhou`) and carried in a
+# button value without escaping.
+ACCOUNT_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
+# RAM role ARNs: acs:ram::<16-digit account id>:role/<role name>; RAM role names are 1-64 of [A-Za-z0-9.-].
+ROLE_ARN_RE = re.compile(r"acs:ram::(?P<account_id>[0-9]{16}):role/(?P<role_name>[A-Za-z0-9.-]{1,64})")
+# STS AssumeRole's ExternalId: 2-1224 characters of letters, digits and `=,.@:/-_`.
+EXTERNAL_ID_RE = re.compile(r"[A-Za-z0-9=,.@:/_-]{2,1224}")
+# Slack conversation ids (C..., G..., D...): upper-case letters and digits.
+CHANNEL_ID_RE = re.compile(r"[A-Z0-9]{2,32}")
+
+
+def check_account_name(value: str) -> str:
+    if not ACCOUNT_NAME_RE.fullmatch(value):
+        raise ValueError(
+            f"account name {value[:24]!r} is not a short lower-case word (expected 1-20 of a-z, 0-9, '-', '_', "
+            "starting with a letter, such as prod or staging)"
+        )
+    return value
+
+
+class AccountSetting(BaseModel):
+    """One entry of ECS_TASKS_ACCOUNTS: `{"role_arn": ..., "regions": [...], "external_id": ...}`.
+
+    Region ids are checked for their form by shared.ecs.accounts (the region rule lives in shared.ecs).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    role_arn: str
+    regions: tuple[str, ...] = ()
+    # Not a secret in RAM's model (it guards against the confused deputy), but never worth printing.
+    external_id: SecretStr | None = None
+
+    @field_validator("role_arn")
+    @classmethod
+    def _arn(cls, value: str) -> str:
+        if not ROLE_ARN_RE.fullmatch(value):
+            raise ValueError(
+                "role_arn is not a RAM role ARN (expected acs:ram::<16-digit account id>:role/<role name>, "
+                "such as acs:ram::1111111111111111:role/ecs-tasks-read)"
+            )
+        return value
+
+    @field_validator("external_id")
+    @classmethod
+    def _external_id(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not EXTERNAL_ID_RE.fullmatch(value.get_secret_value()):
+            raise ValueError("external_id must be 2-1224 of letters, digits and =,.@:/-_")
+        return value
+
 
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return frozenset(item.strip() for item in value.split(",") if item.strip())
     return value
+
+
+def _split_names(value: Any) -> Any:
+    """Account names from `"a,b"`, `"a"` or a list, in order, without blanks or repeats."""
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, (list, tuple)):
+        names = [item.strip() if isinstance(item, str) else item for item in value]
+        return tuple(dict.fromkeys(name for name in names if name != ""))
+    return value
+
+
+def _json_object(value: Any) -> Any:
+    """A JSON object from a setting's text; the error says where the JSON broke, never quoting it."""
+    if not isinstance(value, str):
+        return value
+    if not value.strip():
+        return {}  # Serverless Devs passes an unset optional setting as ""
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"not valid JSON ({error.msg} at line {error.lineno} column {error.colno})") from None
+    if not isinstance(parsed, dict):
+        raise ValueError("expected a JSON object ({...})")
+    return parsed
 
 
 def _env(name: str, default: Any = None, **constraints: Any) -> Any:
@@ -54,6 +146,13 @@ class Settings(BaseSettings):
     # Store and poller
     database_url: SecretStr | None = _env("ECS_TASKS_DATABASE_URL")  # may hold a password
     watch_ttl: timedelta = _env("ECS_TASKS_WATCH_TTL", DEFAULT_WATCH_TTL)
+
+    # Accounts (issue 13). All unset: everything runs under the function's own role, as before.
+    # NoDecode: the JSON is parsed by _json_object, so malformed JSON is a validation error like any other.
+    accounts: Annotated[dict[str, AccountSetting], NoDecode] = _env(ENV_ACCOUNTS, {})
+    channel_accounts: Annotated[dict[str, tuple[str, ...]], NoDecode] = _env(ENV_CHANNEL_ACCOUNTS, {})
+    default_accounts: Annotated[tuple[str, ...], NoDecode] = _env(ENV_DEFAULT_ACCOUNTS, ())
+    sts_endpoint: str | None = _env(ENV_STS_ENDPOINT)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _env("ECS_TASKS_LOG_LEVEL", "INFO")
 
@@ -90,6 +189,54 @@ class Settings(BaseSettings):
     @classmethod
     def _level(cls, value: Any) -> Any:
         return value.strip().upper() if isinstance(value, str) else value
+
+    @field_validator("accounts", mode="before")
+    @classmethod
+    def _accounts_json(cls, value: Any) -> Any:
+        return _json_object(value)
+
+    @field_validator("accounts")
+    @classmethod
+    def _account_names(cls, value: dict[str, AccountSetting]) -> dict[str, AccountSetting]:
+        for name in value:
+            check_account_name(name)
+        return value
+
+    @field_validator("channel_accounts", mode="before")
+    @classmethod
+    def _channel_accounts(cls, value: Any) -> Any:
+        # `{"C0PROD": "prod"}` is accepted as one name, as is `"prod,staging"`.
+        value = _json_object(value)
+        if isinstance(value, dict):
+            return {channel: _split_names(names) for channel, names in value.items()}
+        return value
+
+    @field_validator("channel_accounts")
+    @classmethod
+    def _channel_ids(cls, value: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+        for channel, names in value.items():
+            if not CHANNEL_ID_RE.fullmatch(channel):
+                raise ValueError(f"{channel[:40]!r} is not a Slack channel id (expected such as C0123ABCD)")
+            if not names:
+                raise ValueError(f"channel {channel} is bound to no account (name one, or leave the channel out)")
+        return value
+
+    @field_validator("default_accounts", mode="before")
+    @classmethod
+    def _default_accounts(cls, value: Any) -> Any:
+        return _split_names(value)
+
+    @model_validator(mode="after")
+    def _bindings_name_known_accounts(self) -> Settings:
+        known = set(self.accounts)
+        listed = ", ".join(sorted(known)) or "none: ECS_TASKS_ACCOUNTS is not set"
+        bindings = [(f"{ENV_CHANNEL_ACCOUNTS}[{channel}]", names) for channel, names in self.channel_accounts.items()]
+        bindings.append((ENV_DEFAULT_ACCOUNTS, self.default_accounts))
+        for where, names in bindings:
+            for name in names:
+                if name not in known:
+                    raise ValueError(f"{where} names unknown account {name[:24]!r} (known accounts: {listed})")
+        return self
 
     @property
     def on_function_compute(self) -> bool:

@@ -78,3 +78,21 @@ class CredentialsNotFoundError(EcsTasksError):
 
 class ConfigurationError(EcsTasksError):
     """A setting is missing or malformed; the message names it."""
+
+
+@dataclass
+class StsApiError(ApiError):
+    """An error from STS AssumeRole for one configured account: `message` says what to fix, and where.
+
+    `account` is the account's configured name (ECS_TASKS_ACCOUNTS), `role_arn` the role it names; neither
+    is a secret. The service's own message, already free of secrets, follows the advice.
+    """
+
+    account: str | None = None
+    role_arn: str | None = None
+
+    def __str__(self) -> str:
+        where = f" (account {self.account}, role {self.role_arn})" if self.account else ""
+        rid = f" [RequestId {self.request_id}]" if self.request_id else ""
+        status = f" [HTTP {self.http_status}]" if self.http_status is not None else ""
+        return f"{self.code}{where}: {self.message}{status}{rid}"

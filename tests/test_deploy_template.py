@@ -42,6 +42,10 @@ POLLER_VARIABLES = {
     "ECS_TASKS_DATABASE_URL",
     "ECS_TASKS_WATCH_TTL",
     "ECS_TASKS_LOG_LEVEL",
+    "ECS_TASKS_ACCOUNTS",
+    "ECS_TASKS_CHANNEL_ACCOUNTS",
+    "ECS_TASKS_DEFAULT_ACCOUNTS",
+    "STS_ENDPOINT",
 }
 
 EXPRESSION = re.compile(r"\$\{(.*?)\}")
@@ -83,6 +87,7 @@ POLICY_ACTIONS = {
     "ecs:CancelTask",
     "fc:InvokeFunction",
     "log:PostLogStoreLogs",
+    "sts:AssumeRole",
 }
 SLACK_SIGNATURE_WINDOW_S = 300
 
@@ -286,7 +291,13 @@ def test_both_functions_reach_the_database_vpc_and_log_one_entry_per_line() -> N
 def test_the_pollers_role_can_only_read_tasks_and_write_its_logs() -> None:
     statements = json.loads(POLLER_POLICY.read_text())["Statement"]
     granted = sorted(action for statement in statements for action in statement["Action"])
-    assert granted == ["ecs:DescribeRegions", "ecs:DescribeTaskAttribute", "ecs:DescribeTasks", "log:PostLogStoreLogs"]
+    assert granted == [
+        "ecs:DescribeRegions",
+        "ecs:DescribeTaskAttribute",
+        "ecs:DescribeTasks",
+        "log:PostLogStoreLogs",
+        "sts:AssumeRole",  # on the listed account roles only (tests/test_deploy_accounts.py)
+    ]
 
 
 def test_role_policy_grants_only_the_listed_actions() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from emulators.ecs.accounts import AccountTenancy
 from emulators.ecs.auth import Authenticator
 from emulators.ecs.clock import TaskClock, utc_now
 from emulators.ecs.control import CONTROL_PREFIX, handle_control
@@ -22,6 +23,7 @@ from emulators.ecs.request import parse_request
 from emulators.ecs.seed import load_seed
 from emulators.ecs.service import EcsService
 from emulators.ecs.store import TaskStore
+from emulators.sts.sessions import SessionRegistry
 
 DEFAULT_CREDENTIALS: Mapping[str, str] = {"demo-access-key-id": "demo-access-key-secret"}
 CONTROL_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -106,6 +108,8 @@ class EcsEmulator:
         faults: FaultConfig | None = None,
         regions: Sequence[str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        sessions: SessionRegistry | None = None,
+        account_seeds: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
     ) -> None:
         if seed is not None and seed_file is not None:
             raise ValueError("give seed or seed_file, not both")
@@ -118,6 +122,14 @@ class EcsEmulator:
         now = self.clock.now()
         for entry in seed if seed is not None else load_seed(seed_file):
             self._store.add_seed(entry, now)
+        # Other accounts (issue 13): credentials the STS emulator issued into `sessions` see their own tasks.
+        self.accounts = (
+            AccountTenancy(sessions, region_table, request_clock or utc_now) if sessions is not None else None
+        )
+        if self.accounts is not None:
+            self.accounts.seed(account_seeds or {}, now)
+        elif account_seeds:
+            raise ValueError("account_seeds need sessions (the STS emulator's SessionRegistry)")
         self.service = EcsService(
             store=self._store,
             regions=region_table,
@@ -130,6 +142,7 @@ class EcsEmulator:
             faults=lambda: self.faults,
             calls=self._calls,
             request_clock=request_clock or utc_now,
+            accounts=self.accounts,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

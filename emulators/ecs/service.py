@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from emulators.ecs import errors
 from emulators.ecs.actions import ACTIONS, API_VERSION, ActionContext
@@ -29,6 +30,9 @@ from emulators.ecs.responses import (
 )
 from emulators.ecs.store import TaskStore
 
+if TYPE_CHECKING:
+    from emulators.ecs.accounts import AccountTenancy
+
 API_PATH = "/"
 
 
@@ -49,8 +53,11 @@ class EcsService:
         faults: Callable[[], FaultConfig],
         calls: CallLog,
         request_clock: Callable[[], datetime],
+        accounts: AccountTenancy | None = None,
     ) -> None:
         self._store = store
+        # STS-issued credentials are served from their own account's tasks (emulators/ecs/accounts.py).
+        self._accounts = accounts
         self._regions = regions
         self._auth = authenticator
         self._clock = clock
@@ -70,8 +77,13 @@ class EcsService:
         try:
             if request.path != API_PATH:
                 raise errors.invalid_action()
-            access_key_id = self._auth.authenticate(request).access_key_id
-            rendered = self._dispatch(request, request_id, fault)
+            tenant = self._accounts.route(request) if self._accounts is not None else None
+            if tenant is None:
+                access_key_id = self._auth.authenticate(request).access_key_id
+                store = self._store
+            else:
+                access_key_id, store = tenant.session.access_key_id, tenant.store
+            rendered = self._dispatch(request, request_id, fault, store)
         except ServiceError as error:
             rendered = render_error(error, request_id, response_format(request.params))
             error_code = error.code
@@ -81,7 +93,7 @@ class EcsService:
         self._record(request, rendered.status, error_code, request_id, access_key_id, fault)
         return Answer(rendered, fault.latency_s)
 
-    def _dispatch(self, request: IncomingRequest, request_id: str, fault: Fault) -> Rendered:
+    def _dispatch(self, request: IncomingRequest, request_id: str, fault: Fault, store: TaskStore) -> Rendered:
         if not request.version:
             raise errors.missing_parameter("Version")
         if request.version != API_VERSION:
@@ -96,7 +108,7 @@ class EcsService:
             raise errors.service_unavailable() if fault.variant else errors.internal_error()
         if fault.kind is FaultKind.THROTTLE:
             raise errors.throttled(THROTTLE_RETRY_AFTER_S if fault.variant else None)
-        context = ActionContext(store=self._store, regions=self._regions, now=self._clock.now())
+        context = ActionContext(store=store, regions=self._regions, now=self._clock.now())
         body = handler(request.api_params, context)
         return render_success(request.action, body, request_id, response_format(request.params))
 

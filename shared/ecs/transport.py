@@ -2,6 +2,9 @@
 
 A single attempt, no retries (the client decides those on the error `Code`). Every failure becomes an
 `EcsApiError`; the transport never lets a secret reach a message.
+
+The same RPC call serves other Alibaba Cloud APIs: STS (shared.ecs.sts) passes its own `api_version`,
+`endpoint_for` and `error_type`, and shares the `requests.Session`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from urllib3.exceptions import NewConnectionError
 from shared.ecs import signer
 from shared.ecs.credentials import Credentials, CredentialsProvider
 from shared.ecs.models import ApiErrorBody
-from shared.errors import CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
+from shared.errors import CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, ApiError, EcsApiError
 from shared.timefmt import utc_now
 
 ECS_API_VERSION = "2014-05-26"
@@ -100,6 +103,8 @@ class EcsTransport:
         clock: Callable[[], datetime] = utc_now,
         nonce: Callable[[], str] = random_nonce,
         api_version: str = ECS_API_VERSION,
+        endpoint_for: Callable[[str], str] = regional_endpoint,
+        error_type: type[ApiError] = EcsApiError,
     ) -> None:
         self._credentials = credentials
         self._endpoint = endpoint.rstrip("/") if endpoint else None
@@ -111,6 +116,8 @@ class EcsTransport:
         self._clock = clock
         self._nonce = nonce
         self._api_version = api_version
+        self._endpoint_for = endpoint_for
+        self._error_type = error_type
         self._endpoints: dict[str, Endpoint] = {}
 
     @property
@@ -118,7 +125,7 @@ class EcsTransport:
         return self._signature_version
 
     def base_url(self, region_id: str) -> str:
-        return self._endpoint or regional_endpoint(region_id)
+        return self._endpoint or self._endpoint_for(region_id)
 
     def _endpoint_of(self, base_url: str) -> Endpoint:
         endpoint = self._endpoints.get(base_url)
@@ -177,23 +184,30 @@ class EcsTransport:
                 allow_redirects=False,
             )
         except requests.ConnectTimeout as exc:
-            raise EcsApiError(CODE_CONNECT_FAILED, f"could not connect to {host} in time", region_id=region_id) from exc
+            error = self._error_type
+            raise error(CODE_CONNECT_FAILED, f"could not connect to {host} in time", region_id=region_id) from exc
         except requests.Timeout as exc:
-            raise EcsApiError(CODE_TIMEOUT, f"no answer within {timeout}s", region_id=region_id) from exc
+            raise self._error_type(CODE_TIMEOUT, f"no answer within {timeout}s", region_id=region_id) from exc
         except requests.ConnectionError as exc:
             code = CODE_CONNECT_FAILED if _never_connected(exc) else CODE_CONNECTION
-            raise EcsApiError(code, f"could not reach {host}: {type(exc).__name__}", region_id=region_id) from exc
-        return _parse(response, region_id, creds)
+            message = f"could not reach {host}: {type(exc).__name__}"
+            raise self._error_type(code, message, region_id=region_id) from exc
+        return _parse(response, region_id, creds, self._error_type)
 
 
-def _parse(response: requests.Response, region_id: str, credentials: Credentials) -> ApiResponse:
+def _parse(
+    response: requests.Response,
+    region_id: str,
+    credentials: Credentials,
+    error_type: type[ApiError] = EcsApiError,
+) -> ApiResponse:
     header_request_id = response.headers.get(REQUEST_ID_HEADER, "")
     try:
         body = json.loads(response.content)
     except ValueError:
         body = None
     if not isinstance(body, dict):
-        raise EcsApiError(
+        raise error_type(
             CODE_MALFORMED,
             f"the answer was not a JSON object ({len(response.content)} bytes)",
             request_id=header_request_id or None,
@@ -202,7 +216,7 @@ def _parse(response: requests.Response, region_id: str, credentials: Credentials
         )
     if response.status_code >= 400:
         error = ApiErrorBody.model_validate(body)
-        raise EcsApiError(
+        raise error_type(
             error.code or f"HTTP{response.status_code}",
             safe_message(error.message or response.reason or "", credentials),
             request_id=error.request_id or header_request_id or None,
