@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
@@ -28,6 +29,11 @@ DATABASE_URL_VARIABLES = {
     "ECS_TASKS_TEST_MARIADB_URL": "mysql+pymysql://root@127.0.0.1:3306/test",
 }
 XDIST_WORKER_VARIABLE = "PYTEST_XDIST_WORKER"  # set by pytest-xdist in each worker: gw0, gw1, ...
+
+# Property tests check behaviour, not speed (that is measured in bench/): no per-example deadline, which a
+# machine busy with two workers or other jobs would turn into flaky failures. The example counts are kept.
+settings.register_profile("ecs-tasks", deadline=None)
+settings.load_profile("ecs-tasks")
 
 
 def pytest_configure(config: pytest.Config) -> None:
