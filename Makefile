@@ -23,11 +23,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy shared bot functions emulators tools tests
 
-unit: $(STAMP)
-	$(BIN)/pytest -q -m "not soak"
+# pytest-xdist workers for `make test`/`make unit` (each gets its own test databases: tests/conftest.py);
+# TEST_WORKERS=0 runs the suite serially in one process.
+TEST_WORKERS ?= 2
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
 
-test: $(STAMP) lint typecheck
-	$(BIN)/pytest -q -m "not soak"
+unit: $(STAMP)
+	$(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL)
+
+# Prints pytest's summary line, then the time of the whole target (lint, typecheck and pytest).
+test: $(STAMP)
+	@start=$$(date +%s); \
+	$(MAKE) --no-print-directory lint typecheck \
+	&& $(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL); \
+	status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s in all (lint, typecheck, pytest), exit $$status"; \
+	exit $$status
 
 soak: $(STAMP)
 	$(BIN)/pytest -q -m soak

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
@@ -20,6 +22,53 @@ ACCESS_KEY_ID = "test-access-key-id"
 ACCESS_KEY_SECRET = "test-access-key-secret-77a1"
 SLACK_PATH = "/slack/events"
 REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+# The database servers' test URLs (tests/poller_support.py reads them); under pytest-xdist each worker
+# gets its own database beside the named one, as the store tests empty the tables they use.
+DATABASE_URL_VARIABLES = {
+    "ECS_TASKS_TEST_POSTGRES_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
+    "ECS_TASKS_TEST_MARIADB_URL": "mysql+pymysql://root@127.0.0.1:3306/test",
+}
+XDIST_WORKER_VARIABLE = "PYTEST_XDIST_WORKER"  # set by pytest-xdist in each worker: gw0, gw1, ...
+
+# Property tests check behaviour, not speed (that is measured in bench/): no per-example deadline, which a
+# machine busy with two workers or other jobs would turn into flaky failures. The example counts are kept.
+settings.register_profile("ecs-tasks", deadline=None)
+settings.load_profile("ecs-tasks")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    worker = os.environ.get(XDIST_WORKER_VARIABLE)
+    if worker is None:
+        return  # a serial run uses the databases as named
+    for variable, default in DATABASE_URL_VARIABLES.items():
+        os.environ[variable] = worker_database(os.environ.get(variable, default), worker)
+
+
+def worker_database(url: str, worker: str) -> str:
+    """`<url>_<worker>`, created on the server when missing; the URL is returned even when the server is
+    down, so the database tests fail there as they would in a serial run."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import OperationalError
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = sqlalchemy.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            if base.get_backend_name() == "postgresql":
+                exists = connection.execute(
+                    sqlalchemy.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+                ).first()
+                if exists is None:
+                    connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+            else:
+                connection.execute(sqlalchemy.text(f"CREATE DATABASE IF NOT EXISTS `{name}`"))
+    except OperationalError:
+        pass  # server down: the database tests report it
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture

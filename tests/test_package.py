@@ -1,8 +1,9 @@
 """tools/build_package.py: the package holds our deployed code and its dependencies, and nothing else.
 
 The package is built by the same code `make package` runs, for this interpreter's Python (FC runs 3.12;
-the layout does not depend on the version) and this machine's manylinux platform, from the configured
-package index (pip's cache makes rebuilds quick).
+the layout does not depend on the version) and this machine's manylinux platform. Its dependencies come
+from the project's wheel cache (`.cache/wheels`, filled from the configured package index on the first
+run and whenever a requirement changes), so a repeat run installs them offline.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import json
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -24,11 +26,13 @@ from tools.build_package import (
     PackageSize,
     build,
     deployed_requirements,
+    install_dependencies,
     load_pyproject,
     prepare_out_dir,
 )
 
 REPO = Path(__file__).resolve().parents[1]
+WHEEL_CACHE = REPO / ".cache" / "wheels"
 REFERENCE_EVENT = (
     Path(__file__).resolve().parents[2] / "shared" / "reference" / "fc3-events" / "http-trigger-event.json"
 )
@@ -71,10 +75,13 @@ def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PackageSize
         python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
         platforms=(manylinux_platform(),),
         extras=DEFAULT_EXTRAS,
+        wheel_cache=WHEEL_CACHE,
     )
     return out, build(options)
 
 
+# One worker builds the package for every test that reads it, when the suite runs under pytest-xdist.
+@pytest.mark.xdist_group("package")
 def test_package_holds_our_deployed_packages_and_nothing_dev_only(package: tuple[Path, PackageSize]) -> None:
     out, size = package
     top_level = {path.name for path in out.iterdir()}
@@ -97,6 +104,7 @@ def test_package_holds_our_deployed_packages_and_nothing_dev_only(package: tuple
     assert size == PackageSize(files=len(files), bytes=sum(path.stat().st_size for path in files))
 
 
+@pytest.mark.xdist_group("package")
 def test_handlers_import_from_the_package_alone_in_a_fresh_interpreter(package: tuple[Path, PackageSize]) -> None:
     # Given a GET request as the FC 3.0 HTTP trigger delivers it
     out, _ = package
@@ -145,3 +153,28 @@ def test_output_folder_is_cleared_only_when_this_tool_made_it(tmp_path: Path) ->
     # Then the foreign file survives and the previous build is gone
     assert (foreign / "notes.txt").read_text() == "keep me"
     assert sorted(path.name for path in previous.iterdir()) == [MARKER_FILE]
+
+
+def test_a_wheel_cache_that_falls_short_is_filled_from_the_index_then_used_offline(tmp_path: Path) -> None:
+    # Given an output folder and a wheel cache that cannot satisfy the requirements yet
+    out, cache = tmp_path / "package", tmp_path / "wheels"
+    prepare_out_dir(out)
+    commands: list[list[str]] = []
+
+    def pip(command: Sequence[str]) -> None:
+        commands.append(list(command))
+        if "install" in command and not any(cache.iterdir()):
+            (out / "partial").mkdir()
+            raise BuildError("no matching distribution")
+        if "download" in command:
+            (cache / "requests-2.0-py3-none-any.whl").write_text("")
+
+    # When the dependencies are installed through the cache
+    options = BuildOptions(out=out, platforms=("manylinux2014_x86_64",), wheel_cache=cache)
+    install_dependencies(["requests>=2"], out, options, pip)
+    # Then pip tried offline, filled the cache from the index, and installed offline again into a clean folder
+    assert [command[3] for command in commands] == ["install", "download", "install"]
+    offline = ["--no-index", "--find-links", str(cache.resolve())]
+    assert all(" ".join(offline) in " ".join(command) for command in (commands[0], commands[2]))
+    assert "--no-index" not in commands[1] and str(cache.resolve()) in commands[1]
+    assert sorted(path.name for path in out.iterdir()) == [MARKER_FILE]

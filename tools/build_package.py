@@ -11,7 +11,10 @@ import with no PYTHONPATH setting; this is the layout of the FC guide "Deploy a 
 
 Dependencies are the `dependencies` of pyproject.toml plus the extras named (the database drivers), fetched
 as wheels for the target interpreter and platform (`--only-binary=:all:`): nothing is compiled on this
-machine, so the result runs on FC's Linux whatever this machine is.
+machine, so the result runs on FC's Linux whatever this machine is. With `--wheel-cache DIR` they are
+installed offline from that folder (`--no-index --find-links`), which is filled from the index the first
+time, and again whenever it cannot satisfy the requirements: the tests build the package that way, so a
+repeat run does not ask the index (`.cache/wheels`, not committed).
 
 Bytecode is compiled by an interpreter of the runtime's version (this one, or `python3.12` on PATH):
 where the runtime cannot write `__pycache__` beside the code, every cold start would otherwise compile
@@ -61,6 +64,7 @@ class BuildOptions:
     python_version: str = DEFAULT_PYTHON_VERSION
     platforms: tuple[str, ...] = (DEFAULT_PLATFORM,)
     extras: tuple[str, ...] = DEFAULT_EXTRAS
+    wheel_cache: Path | None = None  # install offline from here, filling it from the index when short
 
 
 @dataclass(frozen=True)
@@ -96,10 +100,21 @@ def deployed_requirements(pyproject: Mapping[str, Any], extras: Iterable[str]) -
     return list(dict.fromkeys(requirements))
 
 
-def pip_install_command(
-    requirements: Sequence[str], target: Path, python_version: str, platforms: Sequence[str]
-) -> list[str]:
+def _wheel_selection(python_version: str, platforms: Sequence[str]) -> list[str]:
+    """pip's arguments choosing wheels for the runtime: the same for installing and for filling the cache."""
     platform_args = [arg for platform in platforms for arg in ("--platform", platform)]
+    return [*platform_args, "--only-binary=:all:", "--python-version", python_version, "--implementation", "cp"]
+
+
+def pip_install_command(
+    requirements: Sequence[str],
+    target: Path,
+    python_version: str,
+    platforms: Sequence[str],
+    *,
+    wheel_cache: Path | None = None,
+) -> list[str]:
+    offline = ["--no-index", "--find-links", str(wheel_cache)] if wheel_cache is not None else []
     return [
         sys.executable,
         "-m",
@@ -108,14 +123,27 @@ def pip_install_command(
         "--quiet",
         "--disable-pip-version-check",
         "--no-compile",
+        *offline,
         "--target",
         str(target),
-        *platform_args,
-        "--only-binary=:all:",
-        "--python-version",
-        python_version,
-        "--implementation",
-        "cp",
+        *_wheel_selection(python_version, platforms),
+        *requirements,
+    ]
+
+
+def pip_download_command(
+    requirements: Sequence[str], wheel_cache: Path, python_version: str, platforms: Sequence[str]
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--dest",
+        str(wheel_cache),
+        *_wheel_selection(python_version, platforms),
         *requirements,
     ]
 
@@ -182,12 +210,29 @@ def build(options: BuildOptions, *, root: Path | None = None, pip: PipRunner = r
     out = options.out.resolve()
     prepare_out_dir(out)  # refuses any non-empty folder it did not make, the project itself included
     # Dependencies first, so a clash with our own package names is seen rather than silently merged.
-    pip(pip_install_command(requirements, out, options.python_version, options.platforms))
+    install_dependencies(requirements, out, options, pip)
     check_no_shadowing(out, DEPLOYED_PACKAGES)
     copy_packages(root, out, DEPLOYED_PACKAGES)
     remove_pip_scripts(out)
     compile_bytecode(out, options.python_version)
     return measure(out)
+
+
+def install_dependencies(requirements: Sequence[str], out: Path, options: BuildOptions, pip: PipRunner) -> None:
+    """From the index; or offline from the wheel cache, filling it from the index when it falls short."""
+    cache = options.wheel_cache
+    if cache is None:
+        pip(pip_install_command(requirements, out, options.python_version, options.platforms))
+        return
+    cache = cache.resolve()
+    offline = pip_install_command(requirements, out, options.python_version, options.platforms, wheel_cache=cache)
+    cache.mkdir(parents=True, exist_ok=True)
+    try:
+        pip(offline)
+    except BuildError:  # a new or changed requirement the cache does not hold yet
+        pip(pip_download_command(requirements, cache, options.python_version, options.platforms))
+        prepare_out_dir(out)  # drop whatever the failed attempt left
+        pip(offline)
 
 
 def runtime_interpreter(python_version: str) -> str | None:
@@ -250,12 +295,18 @@ def parse_args(argv: Sequence[str] | None = None) -> BuildOptions:
         default=DEFAULT_EXTRAS,
         help=f"pyproject extras to install, comma-separated (default {','.join(DEFAULT_EXTRAS)})",
     )
+    parser.add_argument(
+        "--wheel-cache",
+        type=Path,
+        help="install dependencies offline from this folder of wheels, filled from the index when short",
+    )
     args = parser.parse_args(argv)
     return BuildOptions(
         out=args.out,
         python_version=args.python_version,
         platforms=tuple(args.platforms or (DEFAULT_PLATFORM,)),
         extras=args.extras,
+        wheel_cache=args.wheel_cache,
     )
 
 

@@ -43,11 +43,3 @@ class TaskClock:
         with self._lock:
             self._frozen_at = at.astimezone(timezone.utc)
             self._offset = timedelta()
-
-    def unfreeze(self) -> None:
-        """Back to real time, keeping the current reading (the offset absorbs the difference)."""
-        with self._lock:
-            if self._frozen_at is None:
-                return
-            self._offset = self._frozen_at + self._offset - self._wall().astimezone(timezone.utc)
-            self._frozen_at = None

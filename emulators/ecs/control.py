@@ -45,10 +45,6 @@ class ControlAnswer:
         return json.dumps(self.payload, ensure_ascii=False).encode()
 
 
-def is_control_path(path: str) -> bool:
-    return path.startswith(CONTROL_PREFIX)
-
-
 def handle_control(target: ControlTarget, method: str, path: str, body: bytes) -> ControlAnswer:
     route = path[len(CONTROL_PREFIX) :].strip("/")
     try:

@@ -18,7 +18,7 @@ class Region:
 
     @property
     def endpoint(self) -> str:
-        # The regional endpoint works in every region (platform-facts: Endpoints).
+        # The regional endpoint works in every region (ECS API reference, "Endpoints").
         return f"ecs.{self.region_id}.aliyuncs.com"
 
     def local_name(self, accept_language: str | None) -> str:

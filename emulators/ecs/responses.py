@@ -20,7 +20,7 @@ REQUEST_ID_HEADER = "x-acs-request-id"
 HOST_ID = "ecs.aliyuncs.com"
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
 ERROR_ROOT = "Error"
-# XML answers name task actions in enum form (IMPORT_IMAGE), JSON in request form (platform-facts).
+# XML answers name task actions in enum form (IMPORT_IMAGE), JSON in request form (ImportImage).
 _XML_VALUE_RULES = {"TaskAction": enum_form}
 
 

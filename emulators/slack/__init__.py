@@ -2,7 +2,8 @@
 
 `SlackEmulator` serves the Web API, response_url targets and an inspection API on loopback;
 `SlackSender` sends signed slash commands and button clicks as Slack does; `render_message` shows
-a Block Kit message in a terminal; `limits.BLOCK_KIT_LIMITS` holds the limits both sides respect.
+a Block Kit message in a terminal; `limits.BLOCK_KIT_LIMITS` holds the limits the emulator enforces (from
+Slack's reference; the formatter's own are in `shared/cards/limits.py`).
 """
 
 from __future__ import annotations

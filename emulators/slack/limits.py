@@ -1,8 +1,9 @@
 """Slack Block Kit and message limits, as data.
 
-One place for every number so the emulator enforces exactly what the project's formatter stays
-within (the formatter may import `BLOCK_KIT_LIMITS`). Sources: Slack's Block Kit reference pages;
-the total-characters cap is undocumented and reported by users (see `message_blocks_chars`).
+The emulator's own copy, taken from Slack's Block Kit reference pages, so that it checks the formatter
+rather than sharing its numbers: the formatter keeps its limits (and its lower budget for the total
+characters) in `shared/cards/limits.py`, which the emulator does not import. The total-characters cap is
+undocumented and reported by users (see `message_blocks_chars`).
 """
 
 from __future__ import annotations

@@ -23,7 +23,6 @@ from emulators.slack.workspace import (
 MAX_USES = 5
 LIFETIME_S = 30 * 60
 RESPONSE_TYPE_IN_CHANNEL = "in_channel"
-RESPONSE_TYPE_EPHEMERAL = "ephemeral"
 RESPONSE_PATH_PREFIX = "/response/"
 
 ERROR_USED_URL = "used_url"

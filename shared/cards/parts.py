@@ -1,7 +1,7 @@
 """The pieces of a task card: action ids, emoji, mrkdwn text, Slack dates, task lines and buttons.
 
 Pure functions with bounded output: every piece of API data is clipped before it is shown, so a layout
-can reason about sizes. Layout (which pieces, how many) lives in `card_layout`.
+can reason about sizes. Layout (which pieces, how many) lives in `shared.cards.layout`.
 """
 
 from __future__ import annotations

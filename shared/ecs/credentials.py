@@ -1,8 +1,8 @@
 """Alibaba Cloud credentials: where they come from, read at call time, never leaked.
 
-Order (see ../shared/reference/platform-facts.md): the environment variables Function Compute sets
-from the function's role, then the aliyun CLI profile file. Function Compute rotates its STS
-credentials, so `DefaultCredentialsProvider.get()` reads its sources on every call.
+Order: the environment variables Function Compute 3.0 sets from the function's role, then the aliyun CLI
+profile file (`~/.aliyun/config.json`). Function Compute rotates its STS credentials, so
+`DefaultCredentialsProvider.get()` reads its sources on every call.
 
 A secret or token never appears in a repr, a str or an error message; error messages are built
 only from names, paths and the reasons a source failed.

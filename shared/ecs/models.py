@@ -229,8 +229,6 @@ class TaskAttribute(Task):
 
 class Region(_ApiModel):
     region_id: str = Field(alias="RegionId")
-    local_name: str = Field(default="", alias="LocalName")
-    region_endpoint: str = Field(default="", alias="RegionEndpoint")
 
 
 class RegionList(_ApiModel):
@@ -252,4 +250,3 @@ class ApiErrorBody(_ApiModel):
     code: str = Field(default="", alias="Code")
     message: str = Field(default="", alias="Message")
     recommend: str | None = Field(default=None, alias="Recommend")
-    host_id: str | None = Field(default=None, alias="HostId")

@@ -31,8 +31,3 @@ class MultiRegionResult:
     @property
     def errors(self) -> tuple[RegionResult, ...]:
         return tuple(r for r in self.regions if r.error is not None)
-
-    @property
-    def request_ids(self) -> tuple[str, ...]:
-        ids = [r.page.request_id if r.page else (r.error.request_id if r.error else None) for r in self.regions]
-        return tuple(i for i in ids if i)

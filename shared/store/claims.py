@@ -24,8 +24,6 @@ class ClaimKind(str, Enum):
 # and short enough that a redelivery after a worker was killed mid-way can still take over.
 DEFERRED_WORK_LEASE = timedelta(seconds=90)
 CHANNEL_NOTICE_LEASE = timedelta(minutes=10)
-# Deferred work is redelivered within minutes (and re-verified against a 5-minute signature): a day is plenty.
-DEFERRED_WORK_RETENTION = timedelta(days=1)
 
 
 def claim_key(kind: ClaimKind, *parts: str) -> str:
