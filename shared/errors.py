@@ -32,7 +32,8 @@ class ApiError(EcsTasksError):
     http_status: int | None = None
     recommend: str | None = None
     region_id: str | None = None
-    # Seconds the service asked us to wait (`x-acs-retry-after`, read as seconds like HTTP Retry-After).
+    # Seconds the service asked us to wait: `x-acs-retry-after` carries milliseconds (as the official SDK reads
+    # it); the transport converts it to seconds, capped at 120 s as the SDK caps it.
     retry_after_s: float | None = None
 
     def __post_init__(self) -> None:

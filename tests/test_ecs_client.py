@@ -233,23 +233,63 @@ def test_cancel_is_not_retried_after_a_timeout(ecs: EcsEmulator, now: datetime) 
     assert len([c for c in ecs.calls if c.action == "CancelTask"]) == 1
 
 
-@responses.activate
-def test_retry_after_header_is_honoured() -> None:
-    # A narrow stub: the emulator throttles with and without the header at random; here we need exactly one.
-    url = "http://ecs.test/"
-    throttled = {
-        "Code": "Throttling.User",
-        "Message": "Request was denied due to user flow control.",
-        "RequestId": "R1",
-    }
-    responses.post(url, json=throttled, status=400, headers={"x-acs-retry-after": "2"})
-    responses.post(url, json={"RequestId": "R2", "TotalCount": 0, "TaskSet": {"Task": []}}, status=200)
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_retry_after_is_read_in_milliseconds_and_the_query_succeeds(
+    ecs: EcsEmulator, now: datetime, version: str
+) -> None:
+    # Given a task, and ECS throttling the next request with x-acs-retry-after: 1500 (milliseconds, as the
+    # official SDK reads it: get_throttling_time_left, then sleep(ms / 1000))
+    ecs.add_task(**fixed_task("t-after1", created=now))
+    ecs.faults.update({"throttle_next": 1, "throttle_retry_after_ms": 1500})
     sleeps = Sleeps()
-    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-    client = EcsClient(EcsTransport(credentials, endpoint="http://ecs.test"), sleep=sleeps, rand=lambda: 0.0)
+    client = make_client(ecs, version=version, sleep=sleeps)
+    # When the tasks are asked for
     page = client.describe_tasks("cn-hangzhou", deadline=client.deadline(10))
-    assert page.request_id == "R2"
-    assert sleeps.calls == [2.0]
+    # Then the client waited 1.5 s once (not 1500 s, which would have meant giving up) and the retry succeeded
+    assert sleeps.calls == [1.5]
+    assert [t.task_id for t in page.tasks] == ["t-after1"]
+    assert [(c.error_code, c.signature_version) for c in ecs.calls] == [("Throttling.User", version), (None, version)]
+
+
+def test_retry_after_in_real_time_waits_about_the_milliseconds_asked(ecs: EcsEmulator, now: datetime) -> None:
+    # Given ECS throttling once with x-acs-retry-after: 300, and a client that really sleeps
+    ecs.add_task(**fixed_task("t-after2", created=now))
+    ecs.faults.update({"throttle_next": 1, "throttle_retry_after_ms": 300})
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    client = EcsClient(EcsTransport(credentials, endpoint=ecs.base_url), rand=lambda: 0.0)
+    # When the tasks are asked for
+    started = time.monotonic()
+    page = client.describe_tasks("cn-hangzhou", deadline=client.deadline(10))
+    # Then the second attempt went out no sooner than 0.3 s after the first, and it succeeded
+    assert time.monotonic() - started >= 0.3
+    first, second = ecs.calls
+    assert (second.at - first.at).total_seconds() >= 0.29
+    assert [t.task_id for t in page.tasks] == ["t-after2"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("1500", 1.5), ("200", 0.2), ("600000", 120.0), ("0", None), ("-5", None), ("soon", None), ("1.5", None)],
+)
+def test_retry_after_header_values_read_as_the_sdk_reads_them(header: str, expected: float | None) -> None:
+    # Given the official SDK's reading of the header (milliseconds, positive integers only) capped at 120 s
+    from alibabacloud_tea_openapi.utils import Utils
+
+    sdk_ms = Utils.get_throttling_time_left({"x-acs-retry-after": header})
+    sdk_seconds = None if sdk_ms is None else min(sdk_ms, 120_000) / 1000
+    # When our transport reads the same header from a throttled answer
+    with responses.RequestsMock() as mocked:
+        mocked.post(
+            "http://ecs.test/",
+            json={"Code": "Throttling.User", "Message": "denied", "RequestId": "R1"},
+            status=400,
+            headers={"x-acs-retry-after": header},
+        )
+        credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+        with pytest.raises(EcsApiError) as raised:
+            EcsTransport(credentials, endpoint="http://ecs.test").call("DescribeRegions", "cn-hangzhou", {}, timeout=1)
+    # Then both agree, in seconds
+    assert raised.value.retry_after_s == sdk_seconds == expected
 
 
 def test_throttling_with_no_time_left_gives_up_at_once(ecs: EcsEmulator) -> None:

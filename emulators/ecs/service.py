@@ -14,7 +14,7 @@ from emulators.ecs.actions import ACTIONS, API_VERSION, ActionContext
 from emulators.ecs.auth import Authenticator
 from emulators.ecs.clock import TaskClock
 from emulators.ecs.errors import ServiceError
-from emulators.ecs.faults import THROTTLE_RETRY_AFTER_S, Fault, FaultConfig, FaultInjector, FaultKind
+from emulators.ecs.faults import Fault, FaultConfig, FaultInjector, FaultKind
 from emulators.ecs.records import CallLog, RecordedCall
 from emulators.ecs.regions import Region
 from emulators.ecs.request import IncomingRequest
@@ -95,7 +95,7 @@ class EcsService:
         if fault.kind is FaultKind.ERROR_5XX:
             raise errors.service_unavailable() if fault.variant else errors.internal_error()
         if fault.kind is FaultKind.THROTTLE:
-            raise errors.throttled(THROTTLE_RETRY_AFTER_S if fault.variant else None)
+            raise errors.throttled(self._faults().throttle_retry_after_ms if fault.variant else None)
         context = ActionContext(store=self._store, regions=self._regions, now=self._clock.now())
         body = handler(request.api_params, context)
         return render_success(request.action, body, request_id, response_format(request.params))

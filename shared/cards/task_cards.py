@@ -323,7 +323,8 @@ def error_message(error: EcsApiError, *, what: str) -> Message:
     if error.request_id:
         lines.append(f"RequestId {code(error.request_id)}")
     if error.retry_after_s is not None:
-        lines.append(f"ECS asks to wait {error.retry_after_s:g}s before trying again.")
+        # Already seconds (the transport converted x-acs-retry-after from milliseconds); one decimal is plenty.
+        lines.append(f"ECS asks to wait {max(error.retry_after_s, 0.1):.1f} s before trying again.")
     blocks: list[Block] = [SectionBlock(text=mrkdwn("\n".join(lines)))]
     if error.recommend:
         blocks.append(ContextBlock(elements=[mrkdwn(_recommend(error.recommend))]))

@@ -29,7 +29,9 @@ ECS_API_VERSION = "2014-05-26"
 SignatureVersion = Literal["v1", "v3"]
 USER_AGENT = "ecs-tasks/0.1 (+requests)"
 REQUEST_ID_HEADER = "x-acs-request-id"
-RETRY_AFTER_HEADER = "x-acs-retry-after"
+RETRY_AFTER_HEADER = "x-acs-retry-after"  # milliseconds
+# The official SDK never waits longer than this on a retry-after hint.
+MAX_RETRY_AFTER_MS = 120_000
 
 
 def random_nonce() -> str:
@@ -235,8 +237,16 @@ def safe_message(message: str, credentials: Credentials) -> str:
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from `x-acs-retry-after`, which carries milliseconds: the official SDK reads it so
+    (`alibabacloud_tea_openapi.utils.get_throttling_time_left`: a positive integer, else none), sleeps
+    `ms / 1000` and caps the wait at 120 s (`darabonba.policy.retry.MAX_DELAY_TIME`)."""
     raw = headers.get(RETRY_AFTER_HEADER)
+    if raw is None:
+        return None
     try:
-        return max(0.0, float(raw)) if raw is not None else None
+        milliseconds = int(raw.strip())
     except ValueError:
         return None
+    if milliseconds <= 0:
+        return None
+    return min(milliseconds, MAX_RETRY_AFTER_MS) / 1000.0
