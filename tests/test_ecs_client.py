@@ -7,11 +7,13 @@ import time
 from datetime import datetime, timedelta
 
 import pytest
+import requests
 import responses
 
 from emulators.ecs import EcsEmulator
 from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
+from shared.ecs.regions import InvalidRegionError
 from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
 from shared.ecs.retry import RetryPolicy
 from shared.ecs.transport import EcsTransport
@@ -363,3 +365,35 @@ def test_a_refused_connection_is_known_to_have_sent_nothing() -> None:
     # Nothing reached the service, so even a cancel is safely retried
     assert error.value.code == "Client.ConnectFailed" and error.value.rejected_before_acting
     assert len(sleeps.calls) == 3
+
+
+@pytest.mark.parametrize("region", ["x@127.0.0.1:9/#", "cn-hangzhou.evil.example", "CN-HANGZHOU", "", "cn-hangzhou/"])
+def test_the_transport_never_builds_an_endpoint_from_anything_but_a_region_id(region: str) -> None:
+    # Given a transport with no fixed endpoint, and a session that records what would be sent
+    sent: list[str] = []
+
+    class Recording(requests.Session):
+        def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:  # type: ignore[override]
+            sent.append(str(request.url))
+            raise AssertionError("nothing may be sent")
+
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET, "sts-token"))
+    transport = EcsTransport(credentials, session=Recording())
+    # When a call names a region that is not in region-id form
+    with pytest.raises(InvalidRegionError):
+        transport.call("DescribeTasks", region, {"RegionId": region}, timeout=1)
+    # Then no URL was built from it and nothing was sent
+    assert sent == []
+    with pytest.raises(InvalidRegionError):
+        transport.base_url(region)
+
+
+def test_a_fixed_endpoint_is_used_as_is(ecs: EcsEmulator, now: datetime) -> None:
+    # Given ECS_ENDPOINT fixed (here the emulator's URL, which is not a regional host name)
+    ecs.add_task(**fixed_task("t-fixed1", created=now))
+    client = make_client(ecs)
+    # Then calls go there, and the regional form is still checked to be a region id
+    assert [t.task_id for t in client.describe_tasks("cn-hangzhou").tasks] == ["t-fixed1"]
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    assert EcsTransport(credentials, endpoint=ecs.base_url + "/").base_url("cn-hangzhou") == ecs.base_url
+    assert EcsTransport(credentials).base_url("ap-southeast-1") == "https://ecs.ap-southeast-1.aliyuncs.com"

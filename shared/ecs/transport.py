@@ -22,6 +22,7 @@ from urllib3.exceptions import NewConnectionError
 from shared.ecs import signer
 from shared.ecs.credentials import Credentials, CredentialsProvider
 from shared.ecs.models import ApiErrorBody
+from shared.ecs.regions import checked_region_id
 from shared.errors import CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
 from shared.timefmt import utc_now
 
@@ -39,7 +40,9 @@ def random_nonce() -> str:
 
 
 def regional_endpoint(region_id: str) -> str:
-    return f"https://ecs.{region_id}.aliyuncs.com"
+    """The public endpoint of a region. Only a region id may become part of the host name: anything else
+    (`x@127.0.0.1:PORT/#` would send signed requests, STS token included, to another host) is refused."""
+    return f"https://ecs.{checked_region_id(region_id)}.aliyuncs.com"
 
 
 @dataclass(frozen=True)
@@ -120,6 +123,7 @@ class EcsTransport:
         return self._signature_version
 
     def base_url(self, region_id: str) -> str:
+        """A fixed endpoint (ECS_ENDPOINT) as is; otherwise the region's, which checks the region id."""
         return self._endpoint or regional_endpoint(region_id)
 
     def _endpoint_of(self, base_url: str) -> Endpoint:
