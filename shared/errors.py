@@ -7,6 +7,8 @@ from dataclasses import dataclass
 # ECS error codes the client makes decisions on; keyed on Code, never on the HTTP status.
 THROTTLING_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api", "Throttling.Resource"})
 RETRYABLE_CODES = THROTTLING_CODES | frozenset({"ServiceUnavailable", "InternalError"})
+# DescribeTaskAttribute / CancelTask on an id the region does not have.
+CODE_TASK_NOT_FOUND = "InvalidTaskId.NotFound"
 
 
 # Synthetic codes for failures that never reached an ECS answer.

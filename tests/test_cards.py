@@ -335,6 +335,7 @@ def test_multi_region_groups_tasks_and_shows_each_failing_region() -> None:
             False,
         ),
         ({"status": TaskStatus.WAITING}, "No Waiting tasks in cn-hangzhou", True),
+        ({"status": TaskStatus.PAUSED, "task_ids": ("t-1",)}, "No Paused tasks", False),
         ({}, "No tasks in cn-hangzhou", False),
     ],
 )
@@ -342,7 +343,9 @@ def test_empty_results_explain_themselves(query: dict[str, Any], expected: str, 
     message = list_message(result(RegionResult(REGION, page(REGION, [])), **query))
     body = texts(message)
     assert expected in body
-    assert ("ECS filters on Finished, Processing and Failed only" in body) is quirk
+    # A status DescribeTasks cannot list is explained honestly, with the way that works (by id)
+    assert ("ECS lists only Finished, Processing and Failed tasks" in body) is quirk
+    assert ("by its id" in body) is quirk
     assert_within_limits(message)
 
 

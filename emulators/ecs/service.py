@@ -10,7 +10,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from emulators.ecs import errors
-from emulators.ecs.actions import ACTIONS, API_VERSION, ActionContext
+from emulators.ecs.actions import (
+    ACTIONS,
+    API_VERSION,
+    LISTINGS,
+    MAX_PAGE_SIZE,
+    STRICT_LISTING,
+    ActionContext,
+)
 from emulators.ecs.auth import Authenticator
 from emulators.ecs.clock import TaskClock
 from emulators.ecs.errors import ServiceError
@@ -49,7 +56,13 @@ class EcsService:
         faults: Callable[[], FaultConfig],
         calls: CallLog,
         request_clock: Callable[[], datetime],
+        listing: str = STRICT_LISTING,
+        page_size_cap: int = MAX_PAGE_SIZE,
     ) -> None:
+        if listing not in LISTINGS:
+            raise ValueError(f"listing must be one of {', '.join(LISTINGS)}, not {listing!r}")
+        self._listing = listing
+        self._page_size_cap = page_size_cap
         self._store = store
         self._regions = regions
         self._auth = authenticator
@@ -58,6 +71,11 @@ class EcsService:
         self._injector = FaultInjector()
         self._calls = calls
         self._request_clock = request_clock
+
+    @property
+    def listing(self) -> str:
+        """How DescribeTasks reads "no TaskStatus": strict (the API page) or lenient."""
+        return self._listing
 
     def handle(self, request: IncomingRequest) -> Answer:
         fault = self._injector.decide(self._faults())
@@ -73,7 +91,7 @@ class EcsService:
             access_key_id = self._auth.authenticate(request).access_key_id
             rendered = self._dispatch(request, request_id, fault)
         except ServiceError as error:
-            rendered = render_error(error, request_id, response_format(request.params))
+            rendered = render_error(error, request_id, response_format(request))
             error_code = error.code
         if fault.kind is FaultKind.MALFORMED:
             rendered = malformed(rendered, truncate=fault.variant)
@@ -96,9 +114,15 @@ class EcsService:
             raise errors.service_unavailable() if fault.variant else errors.internal_error()
         if fault.kind is FaultKind.THROTTLE:
             raise errors.throttled(self._faults().throttle_retry_after_ms if fault.variant else None)
-        context = ActionContext(store=self._store, regions=self._regions, now=self._clock.now())
+        context = ActionContext(
+            store=self._store,
+            regions=self._regions,
+            now=self._clock.now(),
+            listing=self._listing,
+            page_size_cap=self._page_size_cap,
+        )
         body = handler(request.api_params, context)
-        return render_success(request.action, body, request_id, response_format(request.params))
+        return render_success(request.action, body, request_id, response_format(request))
 
     def _record(
         self,

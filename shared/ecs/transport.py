@@ -30,6 +30,8 @@ ECS_API_VERSION = "2014-05-26"
 SignatureVersion = Literal["v1", "v3"]
 USER_AGENT = "ecs-tasks/0.1 (+requests)"
 REQUEST_ID_HEADER = "x-acs-request-id"
+ACCEPT_HEADER = "Accept"
+JSON_MEDIA_TYPE = "application/json"
 RETRY_AFTER_HEADER = "x-acs-retry-after"  # milliseconds
 # The official SDK never waits longer than this on a retry-after hint.
 MAX_RETRY_AFTER_MS = 120_000
@@ -172,6 +174,8 @@ class EcsTransport:
                 timestamp=self._clock(),
                 nonce=self._nonce(),
             )
+            # As the official SDK sends it (alibabacloud_tea_openapi: `accept: application/json`); unsigned.
+            headers[ACCEPT_HEADER] = JSON_MEDIA_TYPE
         prepared = endpoint.request(signer.canonical_query(query), headers)
         try:
             # Session.send, not Session.request: nothing to merge per call, the endpoint settled it.
