@@ -196,7 +196,9 @@ class EcsClient:
             if task_id in listed:
                 continue
             try:
-                found.append(self.describe_task_attribute(region_id, task_id, deadline=deadline))
+                attribute = self.describe_task_attribute(region_id, task_id, deadline=deadline)
+                # The listing's shape, so a task found by id prints and renders as a listed one does.
+                found.append(Task.model_construct(**{name: getattr(attribute, name) for name in Task.model_fields}))
             except EcsApiError as error:
                 if error.code != CODE_TASK_NOT_FOUND:
                     raise
