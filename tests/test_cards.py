@@ -631,7 +631,9 @@ def test_any_task_detail_keeps_every_limit(seed: int, count: int, process: str) 
 
 
 @pytest.mark.parametrize("version", ["v1", "v3"])
-def test_a_throttled_answer_says_the_wait_in_seconds_from_the_milliseconds_header(ecs: EcsEmulator, version: str) -> None:
+def test_a_throttled_answer_says_the_wait_in_seconds_from_the_milliseconds_header(
+    ecs: EcsEmulator, version: str
+) -> None:
     # Given ECS throttling every request with x-acs-retry-after: 1500 (milliseconds), and a client that
     # makes one attempt
     ecs.faults.update({"throttle_next": 5, "throttle_retry_after_ms": 1500})

@@ -27,7 +27,7 @@ from shared.store.claims import DEFERRED_WORK_LEASE as LEASE
 from tools.build_package import DEFAULT_PYTHON_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "schemas"
+SCHEMAS = Path(__file__).resolve().parent / "fixtures" / "schemas"  # copies, each with its licence
 TEMPLATE = REPO / "template.yml"
 POLICY = REPO / "deploy" / "ram-policy.json"
 POLLER_POLICY = REPO / "deploy" / "ram-policy-poller.json"

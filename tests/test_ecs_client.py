@@ -15,8 +15,8 @@ import responses
 from emulators.ecs import EcsEmulator
 from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
-from shared.ecs.regions import InvalidRegionError
 from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
+from shared.ecs.regions import InvalidRegionError
 from shared.ecs.retry import RetryPolicy
 from shared.ecs.transport import EcsTransport
 from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
@@ -209,7 +209,9 @@ def test_tasks_named_by_id_are_found_whatever_their_status(ecs: EcsEmulator, now
 def test_a_page_of_tasks_found_by_id_pages_like_describe_tasks(ecs: EcsEmulator, now: datetime) -> None:
     # Given three Waiting tasks, named by id, two to a page
     for n in range(3):
-        ecs.add_task(TaskId=f"t-w{n}", RegionId="cn-hangzhou", TaskAction="ImportImage", created_ago_s=120 * n, waiting_s=999)
+        ecs.add_task(
+            TaskId=f"t-w{n}", RegionId="cn-hangzhou", TaskAction="ImportImage", created_ago_s=120 * n, waiting_s=999
+        )
     client = make_client(ecs)
     query = TaskQuery(regions=("cn-hangzhou",), task_ids=("t-w0", "t-w1", "t-w2"), page_size=2)
     # When the first and second pages are asked for

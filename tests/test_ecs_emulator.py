@@ -16,8 +16,8 @@ import pytest
 import requests
 
 from emulators.ecs import EcsEmulator, TaskClock, load_seed
-from tests.xml_support import xml_to_dict
 from shared.ecs.signer import canonical_query, v1_signature, v1_signed_params, v3_signed_headers
+from tests.xml_support import xml_to_dict
 
 VERSION = "2014-05-26"
 AK, SECRET = "test-ak", "test-secret"

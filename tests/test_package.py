@@ -29,9 +29,7 @@ from tools.build_package import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-REFERENCE_EVENT = (
-    Path(__file__).resolve().parents[2] / "shared" / "reference" / "fc3-events" / "http-trigger-event.json"
-)
+REFERENCE_EVENT = Path(__file__).resolve().parent / "fixtures" / "fc3-events" / "http-trigger-event.json"
 NEVER_DEPLOYED = ("emulators", "tests", "bench", "tools")
 ENTRY_MODULES = ("functions.http", "functions.wsgi") + (
     ("functions.timer",) if (REPO / "functions" / "timer.py").exists() else ()

@@ -136,7 +136,9 @@ def test_a_waiting_query_says_what_ecs_can_list_and_finds_named_tasks(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
 ) -> None:
     # Given a Waiting ImportImage task beside a finished one
-    ecs.add_task(TaskId="t-bp1wait001", RegionId="cn-hangzhou", TaskAction="ImportImage", created_ago_s=5, waiting_s=900)
+    ecs.add_task(
+        TaskId="t-bp1wait001", RegionId="cn-hangzhou", TaskAction="ImportImage", created_ago_s=5, waiting_s=900
+    )
     ecs.add_task(**fixed_task("t-bp1done002", created=now, finished=now))
     # When the user asks for waiting tasks, then for that task by id
     send_command(sender, slack, "cn-hangzhou waiting")
