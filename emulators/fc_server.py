@@ -179,9 +179,10 @@ class BadRequest(Exception):
     """A request the stand-in answers 400 without running the handler; the message says why."""
 
 
-def read_body(headers: Mapping[str, str], stream: Any) -> bytes:
+def read_body(headers: Any, stream: Any) -> bytes:
     """The body that Content-Length announces, read in full: 400 for a malformed, negative or oversized length,
     and for a body that ends early; the caller's socket timeout ends a read that stalls."""
+    # `headers` is the request's email.message.Message (any object with .get).
     raw = headers.get("Content-Length")
     if raw is None:
         return b""

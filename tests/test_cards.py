@@ -638,7 +638,7 @@ def test_a_throttled_answer_says_the_wait_in_seconds_from_the_milliseconds_heade
     # makes one attempt
     ecs.faults.update({"throttle_next": 5, "throttle_retry_after_ms": 1500})
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-    transport = EcsTransport(credentials, endpoint=ecs.base_url, signature_version=version)
+    transport = EcsTransport(credentials, endpoint=ecs.base_url, signature_version=version)  # type: ignore[arg-type]
     client = EcsClient(transport, retry=RetryPolicy(max_attempts=1))
     with pytest.raises(EcsApiError) as raised:
         client.describe_tasks(REGION)

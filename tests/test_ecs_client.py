@@ -426,7 +426,7 @@ def test_the_transport_never_builds_an_endpoint_from_anything_but_a_region_id(re
     sent: list[str] = []
 
     class Recording(requests.Session):
-        def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:  # type: ignore[override]
+        def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
             sent.append(str(request.url))
             raise AssertionError("nothing may be sent")
 
@@ -459,7 +459,7 @@ class RecordingSession(requests.Session):
         super().__init__()
         self.sent: list[requests.PreparedRequest] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         self.sent.append(request)
         return super().send(request, **kwargs)
 
