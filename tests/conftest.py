@@ -62,7 +62,9 @@ LISTINGS = ("strict", "lenient")
 
 @pytest.fixture
 def ecs(request: pytest.FixtureRequest) -> Iterator[EcsEmulator]:
-    listing = getattr(request, "param", "strict")
+    # An explicit parameter wins; then a module's `ecs_listing` mark; then the API page's strict reading.
+    marker = request.node.get_closest_marker("ecs_listing")
+    listing = getattr(request, "param", marker.args[0] if marker else "strict")
     emulator = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, listing=listing)
     emulator.start()
     yield emulator

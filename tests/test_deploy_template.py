@@ -4,7 +4,8 @@ The template's `${...}` expressions are resolved the way Serverless Devs resolve
 (`${env('NAME')}`: the variable, an error when unset or empty; `${env('NAME', 'default')}`;
 `${vars.key}`), from a representative environment, before schema validation: the schema's `region` is an
 enum, so `${vars.region}` could not validate as written. Numeric and boolean fields are literals in the
-template, so nothing else needs substituting.
+template, so nothing else needs substituting. tests/test_serverless_devs.py checks this resolution against
+Serverless Devs itself (`s preview`).
 """
 
 from __future__ import annotations
