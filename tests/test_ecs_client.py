@@ -482,7 +482,7 @@ def test_v3_requests_accept_json_as_the_official_sdk_sends_them(
 
 def test_paging_follows_the_answers_page_size_and_total_count(now: datetime) -> None:
     # Given an ECS whose answers hold at most 7 tasks whatever PageSize asks, and 20 matching tasks
-    capped = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, page_size_cap=7)
+    capped = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, page_size_cap=7, listing="strict")
     with capped:
         ids = seed_imports(capped, now, 20)
         # When every task is asked for (iter_tasks asks for pages of 100)

@@ -174,6 +174,7 @@ def emu() -> Iterator[EcsEmulator]:
         sts_tokens={STS_AK: STS_TOKEN},
         clock=TaskClock(frozen_at=T0),
         request_clock=lambda: T0,
+        listing="strict",  # explicit: ECS_EMULATOR_LISTING in a developer's shell must not change these tests
     )
     with emulator:
         yield emulator
@@ -419,7 +420,9 @@ def test_v1_answers_xml_without_format_and_json_when_asked(emu: EcsEmulator) -> 
 
 def test_an_answer_holds_at_most_the_page_size_cap_and_says_so() -> None:
     # Given an emulator whose answers hold at most 3 tasks
-    capped = EcsEmulator(seed=SEED, credentials={AK: SECRET}, request_clock=lambda: T0, page_size_cap=3)
+    capped = EcsEmulator(
+        seed=SEED, credentials={AK: SECRET}, request_clock=lambda: T0, page_size_cap=3, listing="strict"
+    )
     with capped:
         page = describe(capped, PageSize="100")
     # Then the answer's PageSize is what it used, and TotalCount still counts every match

@@ -74,7 +74,7 @@ def seed(ecs: EcsEmulator) -> None:
 
 @pytest.fixture(scope="module")
 def emulator() -> Iterator[EcsEmulator]:
-    ecs = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET})
+    ecs = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, listing="strict")
     seed(ecs)
     with ecs:
         yield ecs
