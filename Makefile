@@ -4,7 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck unit soak bench package clean services
+.PHONY: demo test lint typecheck unit soak bench package clean services serverless-devs
+
+# Serverless Devs' CLI, for the test that renders template.yml with `s preview` (tests/test_serverless_devs.py).
+# Installed from npm into a project-local folder; without npm the install is skipped and so is that test.
+S_VERSION := 3.1.10
+S_PREFIX := .tools
+S_BIN := $(S_PREFIX)/node_modules/.bin/s
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,13 +38,22 @@ unit: $(STAMP)
 	$(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL)
 
 # Prints pytest's summary line, then the time of the whole target (lint, typecheck and pytest).
-test: $(STAMP)
+test: $(STAMP) serverless-devs
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory lint typecheck \
 	&& $(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL); \
 	status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s in all (lint, typecheck, pytest), exit $$status"; \
 	exit $$status
+
+$(S_BIN):
+	@if command -v npm >/dev/null 2>&1; then \
+		npm install --prefix $(S_PREFIX) --no-audit --no-fund --loglevel=error @serverless-devs/s@$(S_VERSION); \
+	else \
+		echo "npm not found: @serverless-devs/s is not installed and its template test will be skipped"; \
+	fi
+
+serverless-devs: $(S_BIN)
 
 soak: $(STAMP)
 	$(BIN)/pytest -q -m soak
@@ -51,4 +66,4 @@ package: $(STAMP)
 	$(BIN)/python -m tools.build_package --out .package $(if $(EXTRAS),--extras $(EXTRAS))
 
 clean:
-	rm -rf $(VENV) .package build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) $(S_PREFIX) .package build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import threading
 import time
@@ -20,11 +21,17 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from shared.ecs import signer
-
 Handler = Callable[[bytes, Any], dict[str, Any]]
 INVOKE_PATH_PREFIX = "/2023-03-30/functions/"
 DEFAULT_ACCOUNT_ID = "1234567890123456"
+# A client that stops sending (half a body, or nothing after the headers) is dropped after this long, so it
+# cannot hold a handler thread forever.
+DEFAULT_READ_TIMEOUT_S = 10.0
+# Function Compute's HTTP trigger takes request bodies up to 32 MB; Slack's are a few kilobytes.
+MAX_BODY_BYTES = 32 * 1024 * 1024
+# How often the accept loop looks for stop(): short, so a teardown does not wait socketserver's 0.5 s.
+SHUTDOWN_POLL_S = 0.05
+JSON_CONTENT_TYPE = "application/json"
 
 
 @dataclass(frozen=True)
@@ -60,8 +67,10 @@ class FcServer:
     credentials: Mapping[str, str] = field(default_factory=dict)  # AccessKeyId -> secret, for InvokeFunction
     duplicate_deliveries: int = 1
     region: str = "cn-hangzhou"
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
     invocations: list[Invocation] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
+    _accept_thread: threading.Thread | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -69,7 +78,10 @@ class FcServer:
         server = ThreadingHTTPServer((host, port), _make_request_handler(self))
         server.daemon_threads = True
         self._server = server
-        threading.Thread(target=server.serve_forever, name="fc-server", daemon=True).start()
+        self._accept_thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, name="fc-server", daemon=True
+        )
+        self._accept_thread.start()
         return self.base_url
 
     @property
@@ -80,13 +92,16 @@ class FcServer:
 
     def serve_forever(self) -> None:
         while self._server is not None:
-            time.sleep(0.5)
+            time.sleep(SHUTDOWN_POLL_S)
 
     def stop(self) -> None:
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+        if self._accept_thread is not None:
+            self._accept_thread.join()
+            self._accept_thread = None
 
     def wait_for_async(self, timeout: float = 10.0) -> None:
         """Block until every queued async invocation has finished (tests and the demo)."""
@@ -131,34 +146,62 @@ class FcServer:
     def verify_invoke_signature(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
     ) -> str | None:
-        """None when the V3 signature is right, else the error code Function Compute would answer."""
-        authorization = signer.V3Authorization.parse(headers.get("authorization", ""))
+        """None when the V3 signature is right, else the error code Function Compute would answer. The
+        signature is the official SDK's (emulators.acs_signature), never our own signer's."""
+        # Imported here: plain `serve` (no --fc-async) runs without the SDK's signing utilities.
+        from emulators.acs_signature import V3Authorization, v3_matches
+
+        authorization = V3Authorization.parse(headers.get("authorization", ""))
         if authorization is None:
             return "IncompleteSignature"
         secret = self.credentials.get(authorization.access_key_id)
         if secret is None:
             return "InvalidAccessKeyId.NotFound"
-        if headers.get("x-acs-content-sha256") != hashlib.sha256(body).hexdigest():
+        payload_sha256 = headers.get("x-acs-content-sha256", "")
+        if not hmac.compare_digest(payload_sha256, hashlib.sha256(body).hexdigest()):
             return "ContentSHA256Mismatch"
-        if "host" not in authorization.signed_headers:
+        signed_names = {name.lower() for name in authorization.signed_headers}
+        if "host" not in signed_names or any(name not in headers for name in signed_names):
             return "IncompleteSignature"
-        signed = {name: headers.get(name, "") for name in authorization.signed_headers}
-        expected = signer.v3_authorization(
+        matches = v3_matches(
+            authorization,
             method=method,
-            pathname=path,
+            path=path,
             query=query,
-            signed_headers=signed,
-            payload_sha256=headers.get("x-acs-content-sha256", ""),
-            access_key_id=authorization.access_key_id,
-            access_key_secret=secret,
+            signed_headers={name: headers[name] for name in signed_names},
+            payload_sha256=payload_sha256,
+            secret=secret,
         )
-        return None if expected.signature == authorization.signature else "SignatureDoesNotMatch"
+        return None if matches else "SignatureDoesNotMatch"
+
+
+class BadRequest(Exception):
+    """A request the stand-in answers 400 without running the handler; the message says why."""
+
+
+def read_body(headers: Any, stream: Any) -> bytes:
+    """The body that Content-Length announces, read in full: 400 for a malformed, negative or oversized length,
+    and for a body that ends early; the caller's socket timeout ends a read that stalls."""
+    # `headers` is the request's email.message.Message (any object with .get).
+    raw = headers.get("Content-Length")
+    if raw is None:
+        return b""
+    text = raw.strip()
+    if not text.isascii() or not text.isdigit():
+        raise BadRequest("Content-Length is not a whole number of bytes")
+    length = int(text)
+    if length > MAX_BODY_BYTES:
+        raise BadRequest(f"Content-Length over {MAX_BODY_BYTES} bytes")
+    body = stream.read(length) if length else b""
+    if len(body) != length:
+        raise BadRequest(f"the body ended after {len(body)} of {length} bytes")
+    return bytes(body)
 
 
 def http_event(
     *, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, source_ip: str
 ) -> dict[str, Any]:
-    """An FC 3.0 HTTP trigger event, shaped like `../shared/reference/fc3-events/http-trigger-event.json`."""
+    """An FC 3.0 HTTP trigger event, shaped like `tests/fixtures/fc3-events/http-trigger-event.json`."""
     try:
         text, is_base64 = body.decode("utf-8"), False
     except UnicodeDecodeError:
@@ -192,6 +235,8 @@ def http_event(
 def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
     class RequestHandler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        # StreamRequestHandler puts this on the socket: every read (request line, headers, body) times out.
+        timeout = server.read_timeout_s
 
         def log_message(self, format: str, *args: Any) -> None:
             return  # the handler logs JSON lines itself
@@ -204,8 +249,14 @@ def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
 
         def _handle(self) -> None:
             parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
+            try:
+                body = read_body(self.headers, self.rfile)
+            except BadRequest as refused:
+                self._refuse(str(refused))
+                return
+            except TimeoutError:
+                self._refuse(f"the body did not arrive within {server.read_timeout_s:g} s")
+                return
             query = dict(parse_qsl(parts.query, keep_blank_values=True))
             if parts.path.startswith(INVOKE_PATH_PREFIX) and parts.path.endswith("/invocations"):
                 self._invoke(parts.path, query, body)
@@ -245,11 +296,19 @@ def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
             result = server.handler(body, server.context())
             self._reply(200, {"content-type": "application/json"}, json.dumps(result).encode())
 
+        def _refuse(self, reason: str) -> None:
+            # The rest of the stream cannot be trusted to start a new request: answer, then close.
+            self.close_connection = True
+            payload = json.dumps({"Code": "BadRequest", "Message": reason}).encode()
+            self._reply(400, {"content-type": JSON_CONTENT_TYPE, "connection": "close"}, payload)
+
         def _reply(self, status: int, headers: Mapping[str, str], body: bytes) -> None:
             self.send_response(status)
             for name, value in headers.items():
                 if name.lower() not in ("content-length", "connection"):
                     self.send_header(name, value)
+            if self.close_connection:
+                self.send_header("Connection", "close")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

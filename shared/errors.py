@@ -7,6 +7,8 @@ from dataclasses import dataclass
 # ECS error codes the client makes decisions on; keyed on Code, never on the HTTP status.
 THROTTLING_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api", "Throttling.Resource"})
 RETRYABLE_CODES = THROTTLING_CODES | frozenset({"ServiceUnavailable", "InternalError"})
+# DescribeTaskAttribute / CancelTask on an id the region does not have.
+CODE_TASK_NOT_FOUND = "InvalidTaskId.NotFound"
 
 
 # Synthetic codes for failures that never reached an ECS answer.
@@ -32,7 +34,8 @@ class ApiError(EcsTasksError):
     http_status: int | None = None
     recommend: str | None = None
     region_id: str | None = None
-    # Seconds the service asked us to wait (`x-acs-retry-after`, read as seconds like HTTP Retry-After).
+    # Seconds the service asked us to wait: `x-acs-retry-after` carries milliseconds (as the official SDK reads
+    # it); the transport converts it to seconds, capped at 120 s as the SDK caps it.
     retry_after_s: float | None = None
 
     def __post_init__(self) -> None:

@@ -21,7 +21,8 @@ BOT_TOKEN = "xoxb-test-token-5531"
 ACCESS_KEY_ID = "test-access-key-id"
 ACCESS_KEY_SECRET = "test-access-key-secret-77a1"
 SLACK_PATH = "/slack/events"
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+# Reference material the tests need, copied into the repository (a clone has nothing beside it).
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # The database servers' test URLs (tests/poller_support.py reads them); under pytest-xdist each worker
 # gets its own database beside the named one, as the store tests empty the tables they use.
 DATABASE_URL_VARIABLES = {
@@ -103,9 +104,17 @@ def fixed_task(
     return seed
 
 
+# The emulator's two readings of DescribeTasks with no TaskStatus: the API page's (strict, the default) and the
+# kinder one it used to have. Query tests run under both: `@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)`.
+LISTINGS = ("strict", "lenient")
+
+
 @pytest.fixture
-def ecs() -> Iterator[EcsEmulator]:
-    emulator = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET})
+def ecs(request: pytest.FixtureRequest) -> Iterator[EcsEmulator]:
+    # An explicit parameter wins; then a module's `ecs_listing` mark; then the API page's strict reading.
+    marker = request.node.get_closest_marker("ecs_listing")
+    listing = getattr(request, "param", marker.args[0] if marker else "strict")
+    emulator = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, listing=listing)
     emulator.start()
     yield emulator
     emulator.stop()
@@ -188,7 +197,7 @@ def sender(fc: FcServer) -> SlackSender:
 
 
 def fc3_reference_event() -> dict[str, Any]:
-    event: dict[str, Any] = json.loads((REFERENCE / "fc3-events" / "http-trigger-event.json").read_text())
+    event: dict[str, Any] = json.loads((FIXTURES / "fc3-events" / "http-trigger-event.json").read_text())
     return event
 
 

@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 # The Slack emulator's validator, written separately: a second, independent opinion on every message.
+from emulators.ecs import EcsEmulator
 from emulators.slack.blockkit import validate_blocks
 from shared.cards.limits import BLOCK_KIT
 from shared.cards.task_cards import (
@@ -37,10 +38,15 @@ from shared.cards.task_cards import (
     task_list_message,
     task_status_line,
 )
+from shared.ecs.client import EcsClient
+from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.models import Task, TaskAttribute, TaskPage
 from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
+from shared.ecs.retry import RetryPolicy
+from shared.ecs.transport import EcsTransport
 from shared.errors import EcsApiError
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 
 NOW = datetime(2026, 11, 28, 13, 30, tzinfo=timezone.utc)
 CREATED = "2026-11-28T13:05:00Z"
@@ -329,6 +335,7 @@ def test_multi_region_groups_tasks_and_shows_each_failing_region() -> None:
             False,
         ),
         ({"status": TaskStatus.WAITING}, "No Waiting tasks in cn-hangzhou", True),
+        ({"status": TaskStatus.PAUSED, "task_ids": ("t-1",)}, "No Paused tasks", False),
         ({}, "No tasks in cn-hangzhou", False),
     ],
 )
@@ -336,7 +343,9 @@ def test_empty_results_explain_themselves(query: dict[str, Any], expected: str, 
     message = list_message(result(RegionResult(REGION, page(REGION, [])), **query))
     body = texts(message)
     assert expected in body
-    assert ("ECS filters on Finished, Processing and Failed only" in body) is quirk
+    # A status DescribeTasks cannot list is explained honestly, with the way that works (by id)
+    assert ("ECS lists only Finished, Processing and Failed tasks" in body) is quirk
+    assert ("by its id" in body) is quirk
     assert_within_limits(message)
 
 
@@ -619,3 +628,22 @@ def test_any_task_detail_keeps_every_limit(seed: int, count: int, process: str) 
     ]
     message = task_detail_message(attribute(ops, TaskProcess=process), now=NOW, buttons=buttons(can_watch=True))
     assert_within_limits(message)
+
+
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_a_throttled_answer_says_the_wait_in_seconds_from_the_milliseconds_header(
+    ecs: EcsEmulator, version: str
+) -> None:
+    # Given ECS throttling every request with x-acs-retry-after: 1500 (milliseconds), and a client that
+    # makes one attempt
+    ecs.faults.update({"throttle_next": 5, "throttle_retry_after_ms": 1500})
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    transport = EcsTransport(credentials, endpoint=ecs.base_url, signature_version=version)  # type: ignore[arg-type]
+    client = EcsClient(transport, retry=RetryPolicy(max_attempts=1))
+    with pytest.raises(EcsApiError) as raised:
+        client.describe_tasks(REGION)
+    # When the error becomes a card
+    body = texts(error_message(raised.value, what="list tasks"))
+    # Then it asks for 1.5 seconds, never 1500
+    assert "ECS asks to wait 1.5 s before trying again." in body
+    assert "1500" not in body

@@ -20,6 +20,11 @@ from functions import timer
 from shared.cards.task_cards import ACTION_WATCH
 from shared.updates.cards import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 
+# Watching and subscribing rely on DescribeTasks listing Waiting tasks, which the real API does not do (strict
+# listing). Until the watch lookup by DescribeTaskAttribute lands (issue 11, the poller's part), these run
+# against the lenient emulator; that change switches them to both listings.
+pytestmark = pytest.mark.ecs_listing("lenient")
+
 CHANNEL = "C0OPS"
 USER = "U0ALICE"
 REGION = "cn-hangzhou"

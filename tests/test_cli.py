@@ -12,10 +12,20 @@ from pathlib import Path
 import pytest
 
 from emulators.ecs import EcsEmulator
-from shared.ecs.query import TaskAction, TaskStatus
-from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, fixed_task
+from shared.ecs.query import FILTERABLE_STATUSES, TaskAction, TaskStatus
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, LISTINGS, fixed_task
 
 CLI = str(Path(sys.executable).with_name("ecs-tasks"))
+LISTED_FIELDS = {
+    "TaskId",
+    "TaskAction",
+    "TaskStatus",
+    "CreationTime",
+    "FinishedTime",
+    "SupportCancel",
+    "ResourceId",
+    "RegionId",
+}
 
 
 def run(ecs: EcsEmulator | None, *words: str, tmp_home: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
@@ -57,8 +67,8 @@ def seeded(ecs: EcsEmulator, now: datetime) -> EcsEmulator:
 
 
 @pytest.mark.parametrize("action", list(TaskAction))
-@pytest.mark.parametrize("status", list(TaskStatus))
-def test_every_action_and_status_as_json(
+@pytest.mark.parametrize("status", sorted(FILTERABLE_STATUSES))
+def test_every_action_and_listed_status_as_json(
     seeded: EcsEmulator, tmp_path: Path, action: TaskAction, status: TaskStatus
 ) -> None:
     result = run(seeded, "cn-hangzhou", status.value.lower(), action.value, "--json", tmp_home=tmp_path)
@@ -69,18 +79,30 @@ def test_every_action_and_status_as_json(
     assert task["TaskAction"] == action.value and task["TaskStatus"] == status.value
     assert task["RegionId"] == "cn-hangzhou" and task["ResourceId"].startswith("m-")
     assert isinstance(task["SupportCancel"], bool)
-    assert set(task) == {
-        "TaskId",
-        "TaskAction",
-        "TaskStatus",
-        "CreationTime",
-        "FinishedTime",
-        "SupportCancel",
-        "ResourceId",
-        "RegionId",
-    }
+    assert set(task) == LISTED_FIELDS
 
 
+@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
+@pytest.mark.parametrize("status", sorted(set(TaskStatus) - FILTERABLE_STATUSES))
+def test_a_status_ecs_cannot_list_is_found_by_id(seeded: EcsEmulator, tmp_path: Path, status: TaskStatus) -> None:
+    # Given one ImportImage task in each status (Waiting, Paused, Deleted ones included)
+    s = list(TaskStatus).index(status)
+    task_id = f"t-han0{s}x"
+    # When the status is asked for without ids, and with the task's id
+    listed = run(seeded, "cn-hangzhou", status.value.lower(), "ImportImage", "--json", tmp_home=tmp_path)
+    by_id = run(seeded, "cn-hangzhou", status.value.lower(), task_id, "--json", tmp_home=tmp_path)
+    # Then without ids only a lenient ECS lists it (the real one lists only Finished, Processing and Failed);
+    # by id it is found either way, through DescribeTaskAttribute
+    assert listed.returncode == 0 and by_id.returncode == 0, listed.stderr + by_id.stderr
+    expected = [task_id] if seeded.service.listing == "lenient" else []
+    assert [t["TaskId"] for t in json.loads(listed.stdout)] == expected
+    (task,) = json.loads(by_id.stdout)
+    assert (task["TaskId"], task["TaskStatus"], task["TaskAction"]) == (task_id, status.value, "ImportImage")
+    # in the same shape as a listed task
+    assert set(task) <= {*LISTED_FIELDS} and {"TaskId", "TaskStatus", "CreationTime", "RegionId"} <= set(task)
+
+
+@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
 def test_table_output_for_several_regions(seeded: EcsEmulator, tmp_path: Path) -> None:
     result = run(seeded, "cn-hangzhou,cn-shanghai", "failed", tmp_home=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -90,6 +112,7 @@ def test_table_output_for_several_regions(seeded: EcsEmulator, tmp_path: Path) -
     assert {"cn-hangzhou", "cn-shanghai"} <= set(result.stdout.split())
 
 
+@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
 def test_all_pages_are_merged(ecs: EcsEmulator, now: datetime, tmp_path: Path) -> None:
     for i in range(130):
         ecs.add_task(

@@ -4,7 +4,8 @@ The template's `${...}` expressions are resolved the way Serverless Devs resolve
 (`${env('NAME')}`: the variable, an error when unset or empty; `${env('NAME', 'default')}`;
 `${vars.key}`), from a representative environment, before schema validation: the schema's `region` is an
 enum, so `${vars.region}` could not validate as written. Numeric and boolean fields are literals in the
-template, so nothing else needs substituting.
+template, so nothing else needs substituting. tests/test_serverless_devs.py checks this resolution against
+Serverless Devs itself (`s preview`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from shared.store.claims import DEFERRED_WORK_LEASE as LEASE
 from tools.build_package import DEFAULT_PYTHON_VERSION
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "schemas"
+SCHEMAS = Path(__file__).resolve().parent / "fixtures" / "schemas"  # copies, each with its licence
 TEMPLATE = REPO / "template.yml"
 POLICY = REPO / "deploy" / "ram-policy.json"
 POLLER_POLICY = REPO / "deploy" / "ram-policy-poller.json"

@@ -3,20 +3,24 @@ paging and batching, several regions, and every injected fault (retried or repor
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
+import requests
 import responses
 
 from emulators.ecs import EcsEmulator
 from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
+from shared.ecs.regions import InvalidRegionError
 from shared.ecs.retry import RetryPolicy
 from shared.ecs.transport import EcsTransport
 from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
-from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, fixed_task
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, LISTINGS, fixed_task
 
 
 class Sleeps:
@@ -160,13 +164,64 @@ def test_a_failing_region_is_reported_beside_the_others(ecs: EcsEmulator, now: d
     assert failed.error.code == "InvalidRegionId.NotFound"
 
 
-def test_status_the_api_cannot_filter_is_filtered_here(ecs: EcsEmulator, now: datetime) -> None:
+@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
+def test_a_status_the_api_cannot_list_is_said_honestly_without_ids(ecs: EcsEmulator, now: datetime) -> None:
+    # Given finished and failed imports and one Paused task
     seed_imports(ecs, now, 3)
     ecs.add_task(**fixed_task("t-paused", status="Paused", created=now))
     client = make_client(ecs)
+    # When Paused tasks are asked for with no ids
     result = client.query(TaskQuery(regions=("cn-hangzhou",), status=TaskStatus.PAUSED))
-    assert [t.task_id for t in result.tasks] == ["t-paused"]
+    # Then the filter is not sent (ECS ignores it); strict ECS lists none, a lenient one lists the task
     assert "TaskStatus" not in ecs.calls[-1].params
+    expected = ["t-paused"] if ecs.service.listing == "lenient" else []
+    assert [t.task_id for t in result.tasks] == expected
+
+
+@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
+@pytest.mark.parametrize("all_pages", [False, True])
+def test_tasks_named_by_id_are_found_whatever_their_status(ecs: EcsEmulator, now: datetime, all_pages: bool) -> None:
+    # Given a Waiting, a Paused, a Deleted (cancelled) and a Finished task, and an id no task has
+    ecs.add_task(TaskId="t-wait", RegionId="cn-hangzhou", TaskAction="ImportImage", created_ago_s=5, waiting_s=600)
+    ecs.add_task(**fixed_task("t-pause", status="Paused", created=now - timedelta(minutes=2)))
+    ecs.add_task(TaskId="t-gone", RegionId="cn-hangzhou", TaskAction="ExportImage", created_ago_s=60, waiting_s=600)
+    ecs.add_task(**fixed_task("t-done", created=now - timedelta(minutes=3), finished=now))
+    client = make_client(ecs)
+    client.cancel_task("cn-hangzhou", "t-gone")
+    ids = ("t-wait", "t-pause", "t-gone", "t-done", "t-nosuch")
+    ask = client.query_all_pages if all_pages else client.query
+
+    # When they are asked for by id, with no status and with each status DescribeTasks cannot list
+    def found(status: TaskStatus | None) -> list[tuple[str, str]]:
+        result = ask(TaskQuery(regions=("cn-hangzhou",), task_ids=ids, status=status))
+        assert result.errors == ()
+        return [(t.task_id, t.task_status) for t in result.tasks]
+
+    # Then each is found (by DescribeTaskAttribute where DescribeTasks did not list it), newest first
+    assert found(None) == [("t-wait", "Waiting"), ("t-gone", "Deleted"), ("t-pause", "Paused"), ("t-done", "Finished")]
+    assert found(TaskStatus.WAITING) == [("t-wait", "Waiting")]
+    assert found(TaskStatus.PAUSED) == [("t-pause", "Paused")]
+    assert found(TaskStatus.DELETED) == [("t-gone", "Deleted")]
+    looked_up = {c.params["TaskId"] for c in ecs.calls if c.action == "DescribeTaskAttribute"}
+    assert "t-nosuch" in looked_up and "t-done" not in looked_up
+
+
+def test_a_page_of_tasks_found_by_id_pages_like_describe_tasks(ecs: EcsEmulator, now: datetime) -> None:
+    # Given three Waiting tasks, named by id, two to a page
+    for n in range(3):
+        ecs.add_task(
+            TaskId=f"t-w{n}", RegionId="cn-hangzhou", TaskAction="ImportImage", created_ago_s=120 * n, waiting_s=999
+        )
+    client = make_client(ecs)
+    query = TaskQuery(regions=("cn-hangzhou",), task_ids=("t-w0", "t-w1", "t-w2"), page_size=2)
+    # When the first and second pages are asked for
+    first = client.query(query).regions[0].page
+    second = client.query(dataclasses.replace(query, page=2)).regions[0].page
+    # Then they split the three tasks, with the paging fields the card reads
+    assert first is not None and second is not None
+    assert [t.task_id for t in first.tasks] == ["t-w0", "t-w1"]
+    assert [t.task_id for t in second.tasks] == ["t-w2"]
+    assert (first.total_count, first.page_size, second.page_number) == (3, 2, 2)
 
 
 # --- faults -------------------------------------------------------------------------------------
@@ -233,23 +288,63 @@ def test_cancel_is_not_retried_after_a_timeout(ecs: EcsEmulator, now: datetime) 
     assert len([c for c in ecs.calls if c.action == "CancelTask"]) == 1
 
 
-@responses.activate
-def test_retry_after_header_is_honoured() -> None:
-    # A narrow stub: the emulator throttles with and without the header at random; here we need exactly one.
-    url = "http://ecs.test/"
-    throttled = {
-        "Code": "Throttling.User",
-        "Message": "Request was denied due to user flow control.",
-        "RequestId": "R1",
-    }
-    responses.post(url, json=throttled, status=400, headers={"x-acs-retry-after": "2"})
-    responses.post(url, json={"RequestId": "R2", "TotalCount": 0, "TaskSet": {"Task": []}}, status=200)
+@pytest.mark.parametrize("version", ["v1", "v3"])
+def test_retry_after_is_read_in_milliseconds_and_the_query_succeeds(
+    ecs: EcsEmulator, now: datetime, version: str
+) -> None:
+    # Given a task, and ECS throttling the next request with x-acs-retry-after: 1500 (milliseconds, as the
+    # official SDK reads it: get_throttling_time_left, then sleep(ms / 1000))
+    ecs.add_task(**fixed_task("t-after1", created=now))
+    ecs.faults.update({"throttle_next": 1, "throttle_retry_after_ms": 1500})
     sleeps = Sleeps()
-    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-    client = EcsClient(EcsTransport(credentials, endpoint="http://ecs.test"), sleep=sleeps, rand=lambda: 0.0)
+    client = make_client(ecs, version=version, sleep=sleeps)
+    # When the tasks are asked for
     page = client.describe_tasks("cn-hangzhou", deadline=client.deadline(10))
-    assert page.request_id == "R2"
-    assert sleeps.calls == [2.0]
+    # Then the client waited 1.5 s once (not 1500 s, which would have meant giving up) and the retry succeeded
+    assert sleeps.calls == [1.5]
+    assert [t.task_id for t in page.tasks] == ["t-after1"]
+    assert [(c.error_code, c.signature_version) for c in ecs.calls] == [("Throttling.User", version), (None, version)]
+
+
+def test_retry_after_in_real_time_waits_about_the_milliseconds_asked(ecs: EcsEmulator, now: datetime) -> None:
+    # Given ECS throttling once with x-acs-retry-after: 300, and a client that really sleeps
+    ecs.add_task(**fixed_task("t-after2", created=now))
+    ecs.faults.update({"throttle_next": 1, "throttle_retry_after_ms": 300})
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    client = EcsClient(EcsTransport(credentials, endpoint=ecs.base_url), rand=lambda: 0.0)
+    # When the tasks are asked for
+    started = time.monotonic()
+    page = client.describe_tasks("cn-hangzhou", deadline=client.deadline(10))
+    # Then the second attempt went out no sooner than 0.3 s after the first, and it succeeded
+    assert time.monotonic() - started >= 0.3
+    first, second = ecs.calls
+    assert (second.at - first.at).total_seconds() >= 0.29
+    assert [t.task_id for t in page.tasks] == ["t-after2"]
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [("1500", 1.5), ("200", 0.2), ("600000", 120.0), ("0", None), ("-5", None), ("soon", None), ("1.5", None)],
+)
+def test_retry_after_header_values_read_as_the_sdk_reads_them(header: str, expected: float | None) -> None:
+    # Given the official SDK's reading of the header (milliseconds, positive integers only) capped at 120 s
+    from alibabacloud_tea_openapi.utils import Utils
+
+    sdk_ms = Utils.get_throttling_time_left({"x-acs-retry-after": header})
+    sdk_seconds = None if sdk_ms is None else min(sdk_ms, 120_000) / 1000
+    # When our transport reads the same header from a throttled answer
+    with responses.RequestsMock() as mocked:
+        mocked.post(
+            "http://ecs.test/",
+            json={"Code": "Throttling.User", "Message": "denied", "RequestId": "R1"},
+            status=400,
+            headers={"x-acs-retry-after": header},
+        )
+        credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+        with pytest.raises(EcsApiError) as raised:
+            EcsTransport(credentials, endpoint="http://ecs.test").call("DescribeRegions", "cn-hangzhou", {}, timeout=1)
+    # Then both agree, in seconds
+    assert raised.value.retry_after_s == sdk_seconds == expected
 
 
 def test_throttling_with_no_time_left_gives_up_at_once(ecs: EcsEmulator) -> None:
@@ -323,3 +418,76 @@ def test_a_refused_connection_is_known_to_have_sent_nothing() -> None:
     # Nothing reached the service, so even a cancel is safely retried
     assert error.value.code == "Client.ConnectFailed" and error.value.rejected_before_acting
     assert len(sleeps.calls) == 3
+
+
+@pytest.mark.parametrize("region", ["x@127.0.0.1:9/#", "cn-hangzhou.evil.example", "CN-HANGZHOU", "", "cn-hangzhou/"])
+def test_the_transport_never_builds_an_endpoint_from_anything_but_a_region_id(region: str) -> None:
+    # Given a transport with no fixed endpoint, and a session that records what would be sent
+    sent: list[str] = []
+
+    class Recording(requests.Session):
+        def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+            sent.append(str(request.url))
+            raise AssertionError("nothing may be sent")
+
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET, "sts-token"))
+    transport = EcsTransport(credentials, session=Recording())
+    # When a call names a region that is not in region-id form
+    with pytest.raises(InvalidRegionError):
+        transport.call("DescribeTasks", region, {"RegionId": region}, timeout=1)
+    # Then no URL was built from it and nothing was sent
+    assert sent == []
+    with pytest.raises(InvalidRegionError):
+        transport.base_url(region)
+
+
+def test_a_fixed_endpoint_is_used_as_is(ecs: EcsEmulator, now: datetime) -> None:
+    # Given ECS_ENDPOINT fixed (here the emulator's URL, which is not a regional host name)
+    ecs.add_task(**fixed_task("t-fixed1", created=now))
+    client = make_client(ecs)
+    # Then calls go there, and the regional form is still checked to be a region id
+    assert [t.task_id for t in client.describe_tasks("cn-hangzhou").tasks] == ["t-fixed1"]
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    assert EcsTransport(credentials, endpoint=ecs.base_url + "/").base_url("cn-hangzhou") == ecs.base_url
+    assert EcsTransport(credentials).base_url("ap-southeast-1") == "https://ecs.ap-southeast-1.aliyuncs.com"
+
+
+class RecordingSession(requests.Session):
+    """A real session that also keeps each request it sends."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent: list[requests.PreparedRequest] = []
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        self.sent.append(request)
+        return super().send(request, **kwargs)
+
+
+@pytest.mark.parametrize(("version", "accept"), [("v3", "application/json"), ("v1", None)])
+def test_v3_requests_accept_json_as_the_official_sdk_sends_them(
+    ecs: EcsEmulator, version: str, accept: str | None
+) -> None:
+    # Given a transport over a recording session
+    session = RecordingSession()
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    transport = EcsTransport(credentials, endpoint=ecs.base_url, signature_version=version, session=session)  # type: ignore[arg-type]
+    # When one call is made
+    EcsClient(transport).describe_regions()
+    # Then a V3 request says Accept: application/json (V1 asks with Format=JSON instead), and it verified
+    (sent,) = session.sent
+    assert sent.headers.get("Accept") == accept if accept else "Format=JSON" in str(sent.url)
+    assert ecs.calls[-1].http_status == 200
+
+
+def test_paging_follows_the_answers_page_size_and_total_count(now: datetime) -> None:
+    # Given an ECS whose answers hold at most 7 tasks whatever PageSize asks, and 20 matching tasks
+    capped = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, page_size_cap=7, listing="strict")
+    with capped:
+        ids = seed_imports(capped, now, 20)
+        # When every task is asked for (iter_tasks asks for pages of 100)
+        found = [t.task_id for t in make_client(capped).iter_tasks("cn-hangzhou")]
+        pages = [c.params["PageNumber"] for c in capped.calls]
+    # Then it walked the three pages the answers describe, and found every task once
+    assert sorted(found) == sorted(ids) and len(found) == 20
+    assert pages == ["1", "2", "3"]

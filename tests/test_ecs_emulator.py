@@ -16,7 +16,8 @@ import pytest
 import requests
 
 from emulators.ecs import EcsEmulator, TaskClock, load_seed
-from shared.ecs.signer import canonical_query, v1_signed_params, v3_signed_headers
+from shared.ecs.signer import canonical_query, v1_signature, v1_signed_params, v3_signed_headers
+from tests.xml_support import xml_to_dict
 
 VERSION = "2014-05-26"
 AK, SECRET = "test-ak", "test-secret"
@@ -95,6 +96,9 @@ def v1(
         method=method,
         response_format=fmt,
     )
+    if not fmt:  # no Format at all: the common parameters' default (XML)
+        del signed["Format"], signed["Signature"]
+        signed["Signature"] = v1_signature(signed, method, secret)
     if method == "POST":
         return requests.post(emu.base_url + "/", data=signed, timeout=5)
     return requests.get(emu.base_url + "/", params=signed, timeout=5)
@@ -170,6 +174,7 @@ def emu() -> Iterator[EcsEmulator]:
         sts_tokens={STS_AK: STS_TOKEN},
         clock=TaskClock(frozen_at=T0),
         request_clock=lambda: T0,
+        listing="strict",  # explicit: ECS_EMULATOR_LISTING in a developer's shell must not change these tests
     )
     with emulator:
         yield emulator
@@ -210,7 +215,8 @@ def test_good_v1_post_with_form_body(emu: EcsEmulator) -> None:
 
 
 def test_good_v3_get_and_post_requests(emu: EcsEmulator) -> None:
-    assert ok(v3(emu, "DescribeTasks", {"RegionId": HZ}))["TotalCount"] == 7
+    # Seven tasks in Hangzhou, of which Waiting and Paused are not listed without a TaskStatus (API page)
+    assert ok(v3(emu, "DescribeTasks", {"RegionId": HZ}))["TotalCount"] == 5
 
     form = b"RegionId=cn-hangzhou&TaskId=t-running"
     response = v3(
@@ -224,7 +230,9 @@ def test_good_v3_get_and_post_requests(emu: EcsEmulator) -> None:
 
 
 def test_incomplete_signatures(emu: EcsEmulator) -> None:
-    unsigned = requests.get(emu.base_url + "/", params={"Action": "DescribeTasks", "RegionId": HZ}, timeout=5)
+    unsigned = requests.get(
+        emu.base_url + "/", params={"Action": "DescribeTasks", "RegionId": HZ, "Format": "JSON"}, timeout=5
+    )
     error(unsigned, 400, "IncompleteSignature")
 
     headers = v3_headers(emu, "DescribeTasks", {"RegionId": HZ})
@@ -352,16 +360,73 @@ def test_filters(emu: EcsEmulator) -> None:
     assert task_ids(describe(emu, TaskStatus="Failed")) == ["t-failed"]
     assert task_ids(describe(emu, TaskStatus="Processing")) == ["t-redeploy", "t-running"]
     assert task_ids(describe(emu, TaskStatus="Finished")) == ["t-disk", "t-done"]
-    # Waiting, Paused and Deleted are not filters: the service ignores them.
-    assert describe(emu, TaskStatus="Waiting")["TotalCount"] == describe(emu)["TotalCount"] == 7
-    assert task_ids(describe(emu, TaskAction="ExportImage")) == ["t-waiting"]
     assert task_ids(describe(emu, TaskAction="MODIFY_DISK_SPEC")) == ["t-disk"]
-    assert task_ids(describe(emu, TaskIds='["t-done", "t-sh", "t-paused"]')) == ["t-paused", "t-done"]
     assert task_ids(describe(emu, **{"ResourceIds.1": "d-disk", "ResourceIds.2": "m-done"})) == ["t-disk", "t-done"]
     window = describe(emu, StartTime="2024-06-01T09:00:00Z", EndTime="2024-06-01T11:30:00Z")
     assert task_ids(window) == ["t-disk", "t-failed"]
     failed_imports = describe(emu, TaskAction="ImportImage", TaskStatus="Failed", StartTime="2024-06-01T10:00:00Z")
     assert task_ids(failed_imports) == ["t-failed"]
+
+
+LISTED = ["t-redeploy", "t-running", "t-disk", "t-failed", "t-done"]
+
+
+def test_strict_listing_is_the_api_pages_reading_of_no_status(emu: EcsEmulator) -> None:
+    # Given Waiting and Paused tasks beside Finished, Processing and Failed ones (the default, strict emulator)
+    # When DescribeTasks names no TaskStatus, or one it does not filter on
+    # Then only Finished, Processing and Failed tasks are listed ("The request ignores other values")
+    assert task_ids(describe(emu)) == LISTED
+    for ignored in ("Waiting", "Paused", "Deleted", "nonsense"):
+        assert task_ids(describe(emu, TaskStatus=ignored)) == LISTED
+    # even when they are asked for by id or by action
+    assert task_ids(describe(emu, TaskIds='["t-done", "t-sh", "t-paused", "t-waiting"]')) == ["t-done"]
+    assert task_ids(describe(emu, TaskAction="ExportImage")) == []
+    # while DescribeTaskAttribute still finds them by id
+    assert ok(v1(emu, "DescribeTaskAttribute", {"RegionId": HZ, "TaskId": "t-waiting"}))["TaskStatus"] == "Waiting"
+
+
+def test_lenient_listing_behind_its_switch_lists_every_task() -> None:
+    # Given the emulator's kinder reading, switched on
+    lenient = EcsEmulator(
+        seed=SEED, credentials={AK: SECRET}, clock=TaskClock(frozen_at=T0), request_clock=lambda: T0, listing="lenient"
+    )
+    with lenient:
+        # Then Waiting and Paused tasks are listed too, and other status values are still no filter
+        assert describe(lenient)["TotalCount"] == describe(lenient, TaskStatus="Waiting")["TotalCount"] == 7
+        assert task_ids(describe(lenient, TaskAction="ExportImage")) == ["t-waiting"]
+        assert task_ids(describe(lenient, TaskIds='["t-done", "t-sh", "t-paused"]')) == ["t-paused", "t-done"]
+
+
+def test_the_listing_switch_is_checked(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match="strict, lenient"):
+        EcsEmulator(seed=[], listing="kind")
+    monkeypatch.setenv("ECS_EMULATOR_LISTING", "lenient")
+    with EcsEmulator(seed=[]) as from_env:
+        assert from_env.service.listing == "lenient"
+
+
+def test_v1_answers_xml_without_format_and_json_when_asked(emu: EcsEmulator) -> None:
+    # Given V1 requests with no Format (the common parameters' default is XML), with Format=JSON, and V3
+    plain = v1(emu, "DescribeTasks", {"RegionId": HZ, "TaskIds": "t-done"}, fmt="")
+    as_json = v1(emu, "DescribeTasks", {"RegionId": HZ, "TaskIds": "t-done"}, fmt="JSON")
+    as_v3 = v3(emu, "DescribeTasks", {"RegionId": HZ, "TaskIds": "t-done"})
+    # Then the first is XML, errors included, the others JSON
+    assert plain.headers["Content-Type"].startswith("text/xml")
+    assert xml_to_dict(plain.text)["TaskSet"]["Task"]["TaskId"] == "t-done"
+    assert as_json.json()["TotalCount"] == as_v3.json()["TotalCount"] == 1
+    failed = v1(emu, "DescribeTasks", {}, fmt="")
+    assert failed.status_code == 400 and xml_to_dict(failed.text)["Code"] == "MissingParameter"
+
+
+def test_an_answer_holds_at_most_the_page_size_cap_and_says_so() -> None:
+    # Given an emulator whose answers hold at most 3 tasks
+    capped = EcsEmulator(
+        seed=SEED, credentials={AK: SECRET}, request_clock=lambda: T0, page_size_cap=3, listing="strict"
+    )
+    with capped:
+        page = describe(capped, PageSize="100")
+    # Then the answer's PageSize is what it used, and TotalCount still counts every match
+    assert (page["PageSize"], len(page["TaskSet"]["Task"]), page["TotalCount"]) == (3, 3, 5)
 
 
 def test_paging_newest_first(emu: EcsEmulator) -> None:
@@ -496,7 +561,8 @@ def test_throttling_sometimes_says_when_to_retry(emu: EcsEmulator) -> None:
     for response in responses:
         error(response, 400, "Throttling.User")
     hints = {response.headers.get("x-acs-retry-after") for response in responses}
-    assert hints == {None, "1"}
+    # x-acs-retry-after is in milliseconds, as the official SDK reads it
+    assert hints == {None, "1000"}
 
 
 def test_server_errors(emu: EcsEmulator) -> None:

@@ -32,6 +32,11 @@ from tests.poller_support import (
     watch_task,
 )
 
+# Watching and subscribing rely on DescribeTasks listing Waiting tasks, which the real API does not do (strict
+# listing). Until the watch lookup by DescribeTaskAttribute lands (issue 11, the poller's part), these run
+# against the lenient emulator; that change switches them to both listings.
+pytestmark = pytest.mark.ecs_listing("lenient")
+
 BUDGET_S = 20.0
 
 

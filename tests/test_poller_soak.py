@@ -23,6 +23,11 @@ from shared.ecs.query import TaskStatus
 from tests.poller_support import CHANNEL, REGION, database_url, fresh_store, watch_task
 from tests.test_poller_crash import PAST_LEASE, ROOT, child_env
 
+# Watching and subscribing rely on DescribeTasks listing Waiting tasks, which the real API does not do (strict
+# listing). Until the watch lookup by DescribeTaskAttribute lands (issue 11, the poller's part), these run
+# against the lenient emulator; that change switches them to both listings.
+pytestmark = pytest.mark.ecs_listing("lenient")
+
 FAULTS = {"throttle_rate": 0.03, "error_5xx_rate": 0.03, "malformed_rate": 0.02, "drop_rate": 0.02, "seed": 5}
 TERMINAL = {TaskStatus.FINISHED.value, TaskStatus.FAILED.value}
 

@@ -1,10 +1,13 @@
-"""Known-answer tests for `shared.ecs.signer` (vectors from ../shared/reference/signature-vectors.md)
+"""Known-answer tests for `shared.ecs.signer` (the vectors are data: tests/fixtures/signature-vectors.json)
 and unit tests of its building blocks."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -24,45 +27,24 @@ from shared.ecs.signer import (
     v3_string_to_sign,
 )
 
-TEST_ID = "testid"
-TEST_SECRET = "testsecret"
-NONCE = "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"
-MOMENT = datetime(2016, 2, 23, 12, 46, 24, tzinfo=timezone.utc)
-ECS_VERSION = "2014-05-26"
+VECTORS: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parent / "fixtures" / "signature-vectors.json").read_text(encoding="utf-8")
+)
+_V1_1, _V1_2 = VECTORS["v1"]["vector1"], VECTORS["v1"]["vector2"]
+_V3_3, _V3_4 = VECTORS["v3"]["vector3"], VECTORS["v3"]["vector4"]
+TEST_ID = _V1_2["params"]["AccessKeyId"]
+TEST_SECRET = _V1_2["secret"]
+NONCE = _V1_2["params"]["SignatureNonce"]
+MOMENT = datetime.strptime(_V1_2["params"]["Timestamp"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+ECS_VERSION = _V1_2["params"]["Version"]
 
 # --- V1 vectors -------------------------------------------------------------------------------
 
-VECTOR1_PARAMS = {
-    "Action": "DescribeRegions",
-    "Format": "XML",
-    "Version": ECS_VERSION,
-    "AccessKeyId": TEST_ID,
-    "SignatureMethod": "HMAC-SHA1",
-    "SignatureVersion": "1.0",
-    "SignatureNonce": NONCE,
-    "Timestamp": "2016-02-23T12:46:24Z",
-}
-VECTOR1_SIGNATURE = "OLeaidS1JvxuMvnyHOwuJ+uX5qY="
-
-VECTOR2_PARAMS = {
-    "Action": "DescribeTasks",
-    "RegionId": "cn-hangzhou",
-    "TaskStatus": "Finished",
-    "Format": "JSON",
-    "Version": ECS_VERSION,
-    "AccessKeyId": TEST_ID,
-    "SignatureMethod": "HMAC-SHA1",
-    "SignatureVersion": "1.0",
-    "SignatureNonce": NONCE,
-    "Timestamp": "2016-02-23T12:46:24Z",
-}
-VECTOR2_STRING_TO_SIGN = (
-    "GET&%2F&AccessKeyId%3Dtestid%26Action%3DDescribeTasks%26Format%3DJSON%26RegionId%3Dcn-hangzhou"
-    "%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"
-    "%26SignatureVersion%3D1.0%26TaskStatus%3DFinished%26Timestamp%3D2016-02-23T12%253A46%253A24Z"
-    "%26Version%3D2014-05-26"
-)
-VECTOR2_SIGNATURE = "QXstutfFYTNf45bygXdVLIAJ6ak="
+VECTOR1_PARAMS: dict[str, str] = _V1_1["params"]
+VECTOR1_SIGNATURE: str = _V1_1["signature"]
+VECTOR2_PARAMS: dict[str, str] = _V1_2["params"]
+VECTOR2_STRING_TO_SIGN: str = _V1_2["string_to_sign"]
+VECTOR2_SIGNATURE: str = _V1_2["signature"]
 
 
 def test_v1_vector1_describe_regions() -> None:
@@ -147,21 +129,17 @@ def test_v1_signed_params_uses_the_method_given() -> None:
 
 # --- V3 vectors -------------------------------------------------------------------------------
 
-VECTOR3_AUTHORIZATION = (
-    "ACS3-HMAC-SHA256 Credential=YourAccessKeyId,SignedHeaders=host;x-acs-action;x-acs-content-sha256;"
-    "x-acs-date;x-acs-signature-nonce;x-acs-version,"
-    "Signature=06563a9e1b43f5dfe96b81484da74bceab24a1d853912eee15083a6f0f3283c0"
-)
-VECTOR4_STRING_TO_SIGN = "ACS3-HMAC-SHA256\nd3bbe09e031009aaeaea652b1aa23025db50cac23c9374a45c229d7d9f55aca7"
-VECTOR4_SIGNATURE = "261081f1d879667075f4258c1678120b235f8c5d7ce3e895e9110b0165afe2e2"
-VECTOR4_QUERY = {"RegionId": "cn-hangzhou", "TaskStatus": "Finished"}
+VECTOR3_AUTHORIZATION: str = _V3_3["authorization"]
+VECTOR4_STRING_TO_SIGN: str = _V3_4["string_to_sign"]
+VECTOR4_SIGNATURE: str = _V3_4["signature"]
+VECTOR4_QUERY: dict[str, str] = _V3_4["query"]
 VECTOR4_HEADERS = {
-    "host": "ecs.cn-hangzhou.aliyuncs.com",
-    "x-acs-action": "DescribeTasks",
-    "x-acs-version": ECS_VERSION,
-    "x-acs-date": "2016-02-23T12:46:24Z",
-    "x-acs-signature-nonce": NONCE,
-    "x-acs-content-sha256": EMPTY_BODY_SHA256,
+    "host": _V3_4["host"],
+    "x-acs-action": _V3_4["action"],
+    "x-acs-version": _V3_4["version"],
+    "x-acs-date": _V3_4["date"],
+    "x-acs-signature-nonce": _V3_4["nonce"],
+    "x-acs-content-sha256": VECTORS["v3"]["empty_body_sha256"],
 }
 
 
@@ -191,23 +169,23 @@ def _parsed(headers: dict[str, str]) -> V3Authorization:
 
 
 def test_empty_body_hash_constant() -> None:
-    assert EMPTY_BODY_SHA256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+    assert EMPTY_BODY_SHA256 == VECTORS["v3"]["empty_body_sha256"] == hashlib.sha256(b"").hexdigest()
 
 
 def test_v3_vector3_run_instances() -> None:
     headers = v3_signed_headers(
-        method="POST",
-        host="ecs.cn-shanghai.aliyuncs.com",
+        method=_V3_3["method"],
+        host=_V3_3["host"],
         pathname="/",
-        query={"ImageId": "win2019_1809_x64_dtc_zh-cn_40G_alibase_20230811.vhd", "RegionId": "cn-shanghai"},
-        action="RunInstances",
-        version=ECS_VERSION,
+        query=_V3_3["query"],
+        action=_V3_3["action"],
+        version=_V3_3["version"],
         body=b"",
-        access_key_id="YourAccessKeyId",
-        access_key_secret="YourAccessKeySecret",
+        access_key_id=_V3_3["access_key_id"],
+        access_key_secret=_V3_3["secret"],
         security_token=None,
-        timestamp=datetime(2023, 10, 26, 10, 22, 32, tzinfo=timezone.utc),
-        nonce="3156853299f313e23d1673dc12e1703d",
+        timestamp=datetime.strptime(_V3_3["date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc),
+        nonce=_V3_3["nonce"],
     )
     assert headers["Authorization"] == VECTOR3_AUTHORIZATION
 

@@ -13,7 +13,7 @@ from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
 from shared.cards.task_cards import ACTION_CANCEL, ACTION_DETAILS, ACTION_NEXT, ACTION_REFRESH, base_action_id
-from tests.conftest import fixed_task
+from tests.conftest import LISTINGS, fixed_task
 
 CHANNEL = "C0OPS"
 USER = "U0ALICE"
@@ -82,6 +82,7 @@ def all_text(blocks: list[dict[str, Any]]) -> str:
 # --- the command ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
 def test_failed_imports_card_arrives_after_a_fast_ack(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
 ) -> None:
@@ -106,6 +107,7 @@ def test_failed_imports_card_arrives_after_a_fast_ack(
     assert describe[-1].params["TaskAction"] == "ImportImage"
 
 
+@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
 def test_next_page_and_refresh_replace_the_card_in_place(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
 ) -> None:
@@ -127,6 +129,32 @@ def test_next_page_and_refresh_replace_the_card_in_place(
     third = wait_for_response(slack, 3)[-1]
     assert third.args.get("replace_original") is True
     assert [c.params.get("PageNumber") for c in ecs.calls if c.action == "DescribeTasks"][-1] == "2"
+
+
+@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
+def test_a_waiting_query_says_what_ecs_can_list_and_finds_named_tasks(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
+) -> None:
+    # Given a Waiting ImportImage task beside a finished one
+    ecs.add_task(
+        TaskId="t-bp1wait001", RegionId="cn-hangzhou", TaskAction="ImportImage", created_ago_s=5, waiting_s=900
+    )
+    ecs.add_task(**fixed_task("t-bp1done002", created=now, finished=now))
+    # When the user asks for waiting tasks, then for that task by id
+    send_command(sender, slack, "cn-hangzhou waiting")
+    (listed,) = wait_for_response(slack)
+    send_command(sender, slack, "cn-hangzhou waiting t-bp1wait001")
+    by_id = wait_for_response(slack, 2)[-1]
+    # Then without ids the card lists it only where ECS lists it (lenient), and otherwise says honestly that
+    # ECS cannot list Waiting tasks and how to see one; by id, the card shows it either way
+    listed_text = all_text(listed.args["blocks"])
+    if ecs.service.listing == "strict":
+        assert "t-bp1wait001" not in listed_text
+        assert "ECS lists only Finished, Processing and Failed tasks" in listed_text and "by its id" in listed_text
+    else:
+        assert "t-bp1wait001" in listed_text
+    assert "t-bp1wait001" in all_text(by_id.args["blocks"]) and "t-bp1done002" not in all_text(by_id.args["blocks"])
+    assert any(c.action == "DescribeTaskAttribute" for c in ecs.calls) is (ecs.service.listing == "strict")
 
 
 def test_details_show_progress_and_error_codes(

@@ -13,7 +13,7 @@ from jsonschema import Draft7Validator
 from bot.grammar_words import SLASH_COMMAND
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEMAS = Path(__file__).resolve().parents[2] / "shared" / "reference" / "schemas"
+SCHEMAS = Path(__file__).resolve().parent / "fixtures" / "schemas"  # copies, each with its licence
 MANIFEST = REPO / "manifest.yml"
 
 BOT_SCOPES = {"commands", "chat:write", "chat:write.public"}

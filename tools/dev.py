@@ -34,6 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=9000)
     emulator.add_argument("--seed", help="JSON file of tasks (default: the bundled demo data)")
+    emulator.add_argument(
+        "--listing",
+        choices=("strict", "lenient"),
+        default=None,
+        help="DescribeTasks with no TaskStatus: strict (as the API page says; default) or lenient (lists every "
+        "task); env ECS_EMULATOR_LISTING",
+    )
     emulator.set_defaults(run=_run_emulator)
 
     serve = commands.add_parser(
@@ -54,7 +61,7 @@ def _parser() -> argparse.ArgumentParser:
 def _run_emulator(args: argparse.Namespace) -> int:
     from emulators.ecs import EcsEmulator
 
-    emulator = EcsEmulator(seed_file=Path(args.seed) if args.seed else None)
+    emulator = EcsEmulator(seed_file=Path(args.seed) if args.seed else None, listing=args.listing)
     url = emulator.start(host=args.host, port=args.port)
     print(f"ECS emulator listening on {url} (set ECS_ENDPOINT={url})", flush=True)
     try:

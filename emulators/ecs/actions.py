@@ -19,8 +19,16 @@ DESCRIBE_TASK_ATTRIBUTE = "DescribeTaskAttribute"
 CANCEL_TASK = "CancelTask"
 DESCRIBE_REGIONS = "DescribeRegions"
 
-# DescribeTasks honours only these as a TaskStatus filter; any other value means no filter.
+# DescribeTasks honours only these as a TaskStatus filter. With no TaskStatus, or any other value, it lists
+# only tasks in these states (the API page: "The system only retrieves tasks in the Finished, Processing, and
+# Failed states. The request ignores other values.").
 FILTERABLE_STATUSES = frozenset({FINISHED, PROCESSING, FAILED})
+# How DescribeTasks reads "no TaskStatus": as the API page says (the default), or the kinder reading this
+# emulator used to have, which lists Waiting, Paused and Deleted tasks too.
+STRICT_LISTING = "strict"
+LENIENT_LISTING = "lenient"
+LISTINGS = (STRICT_LISTING, LENIENT_LISTING)
+MAX_PAGE_SIZE = 100
 
 
 @dataclass(frozen=True)
@@ -28,6 +36,9 @@ class ActionContext:
     store: TaskStore
     regions: tuple[Region, ...]
     now: datetime
+    listing: str = STRICT_LISTING
+    # The most tasks an answer holds, whatever PageSize asked (the answer's PageSize says what was used).
+    page_size_cap: int = MAX_PAGE_SIZE
 
 
 Body = dict[str, Any]
@@ -44,12 +55,17 @@ def region_param(query: Mapping[str, str], ctx: ActionContext) -> str:
 def describe_tasks(query: Mapping[str, str], ctx: ActionContext) -> Body:
     region_id = region_param(query, ctx)
     page_number = params.page_number(query)
-    page_size = params.page_size(query)
+    page_size = min(params.page_size(query), ctx.page_size_cap)
+    status = _status_filter(query)
+    if status is not None:
+        statuses: frozenset[str] | None = frozenset({status})
+    else:
+        statuses = FILTERABLE_STATUSES if ctx.listing == STRICT_LISTING else None
     wanted = _TaskFilter(
         task_ids=params.task_ids(query),
         resource_ids=params.resource_ids(query),
         action=_action_filter(query),
-        status=_status_filter(query),
+        statuses=statuses,
         start=params.api_time(query, "StartTime"),
         end=params.api_time(query, "EndTime"),
     )
@@ -87,7 +103,7 @@ class _TaskFilter:
     task_ids: frozenset[str] | None
     resource_ids: frozenset[str] | None
     action: str | None
-    status: str | None
+    statuses: frozenset[str] | None
     start: datetime | None
     end: datetime | None
 
@@ -96,7 +112,7 @@ class _TaskFilter:
             (self.task_ids is None or task.task_id in self.task_ids)
             and (self.resource_ids is None or task.resource_id in self.resource_ids)
             and (self.action is None or task.action == self.action)
-            and (self.status is None or state.status == self.status)
+            and (self.statuses is None or state.status in self.statuses)
             and (self.start is None or task.creation_time >= self.start)
             and (self.end is None or task.creation_time <= self.end)
         )

@@ -1,4 +1,5 @@
-"""Signature checks, V1 (RPC, HMAC-SHA1) and V3 (ACS3-HMAC-SHA256), with the service's error codes.
+"""Signature checks, V1 (RPC, HMAC-SHA1) and V3 (ACS3-HMAC-SHA256), with the service's error codes. The
+signatures are computed by the official SDK's utilities (emulators.acs_signature), never by our own signer.
 
 Order of checks: the signature's pieces are all there (IncompleteSignature), the timestamp is well
 formed and within 15 minutes (InvalidTimeStamp.*), the key exists (InvalidAccessKeyId.NotFound), an
@@ -17,18 +18,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from emulators.ecs import errors
-from emulators.ecs.request import V1, IncomingRequest
-from shared.ecs.signer import (
+from emulators.acs_signature import (
     V1_SIGNATURE_METHOD,
     V1_SIGNATURE_VERSION,
     V3Authorization,
-    v1_signature,
+    v1_matches,
     v1_string_to_sign,
-    v3_authorization,
-    v3_canonical_request,
+    v3_matches,
     v3_string_to_sign,
 )
+from emulators.ecs import errors
+from emulators.ecs.request import V1, IncomingRequest
 
 # Both how far a timestamp may be from the server's clock and how long a nonce is remembered.
 REQUEST_WINDOW = timedelta(minutes=15)
@@ -103,8 +103,7 @@ class Authenticator:
         secret = self._secret(access_key_id)
         self._check_token(access_key_id, params.get(V1_SECURITY_TOKEN))
         signed = {name: value for name, value in params.items() if name != "Signature"}
-        expected = v1_signature(signed, request.method, secret)
-        if not hmac.compare_digest(expected, params["Signature"]):
+        if not v1_matches(signed, request.method, secret, params["Signature"]):
             raise errors.signature_mismatch(v1_string_to_sign(request.method, signed))
         self._spend_nonce(access_key_id, params["SignatureNonce"], now)
         return Identity(access_key_id)
@@ -131,20 +130,20 @@ class Authenticator:
         if not hmac.compare_digest(payload_sha256, hashlib.sha256(request.body).hexdigest()):
             raise errors.content_sha256_mismatch()
         signed_headers = {name: request.headers[name] for name in signed_names}
-        expected = v3_authorization(
-            method=request.method,
-            pathname=request.path,
-            query=request.query,
+        method, path, query = request.method, request.path, request.query
+        if not v3_matches(
+            authorization,
+            method=method,
+            path=path,
+            query=query,
             signed_headers=signed_headers,
             payload_sha256=payload_sha256,
-            access_key_id=access_key_id,
-            access_key_secret=secret,
-        )
-        if not hmac.compare_digest(expected.signature, authorization.signature):
-            canonical, _ = v3_canonical_request(
-                request.method, request.path, request.query, signed_headers, payload_sha256
+            secret=secret,
+        ):
+            stated = v3_string_to_sign(
+                method=method, path=path, query=query, signed_headers=signed_headers, payload_sha256=payload_sha256
             )
-            raise errors.signature_mismatch(v3_string_to_sign(canonical))
+            raise errors.signature_mismatch(stated)
         self._spend_nonce(access_key_id, request.headers[V3_NONCE], now)
         return Identity(access_key_id)
 

@@ -140,10 +140,9 @@ INTERNAL_ERROR = "InternalError"
 RETRY_AFTER_HEADER = "x-acs-retry-after"
 
 
-def throttled(retry_after_s: int | None) -> ServiceError:
-    # x-acs-retry-after carries whole seconds here; the docs do not pin the unit, so clients should
-    # treat it as a hint (an integer number of seconds) and keep their own backoff.
-    headers = {RETRY_AFTER_HEADER: str(retry_after_s)} if retry_after_s is not None else {}
+def throttled(retry_after_ms: int | None) -> ServiceError:
+    # x-acs-retry-after carries milliseconds, as the official SDK reads it (get_throttling_time_left).
+    headers = {RETRY_AFTER_HEADER: str(retry_after_ms)} if retry_after_ms is not None else {}
     return ServiceError(400, THROTTLING_USER, "Request was denied due to user flow control.", headers)
 
 

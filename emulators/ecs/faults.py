@@ -14,9 +14,11 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from typing import Any
 
-# Throttled answers that carry x-acs-retry-after ask for this many whole seconds.
-THROTTLE_RETRY_AFTER_S = 1
+# Throttled answers that carry x-acs-retry-after ask for this many milliseconds (the header's unit, as the
+# official SDK reads it: alibabacloud_tea_openapi.utils.get_throttling_time_left, then sleep(ms / 1000)).
+THROTTLE_RETRY_AFTER_MS = 1000
 _RATE_FIELDS = ("throttle_rate", "error_5xx_rate", "malformed_rate", "drop_rate", "slow_rate")
+_INT_FIELDS = frozenset({"seed", "throttle_retry_after_ms", "throttle_next"})
 
 
 @dataclass
@@ -32,6 +34,10 @@ class FaultConfig:
     slow_rate: float = 0.0
     slow_latency_s: float = 5.0
     seed: int = 0
+    # What a throttled answer's x-acs-retry-after says, in milliseconds.
+    throttle_retry_after_ms: int = THROTTLE_RETRY_AFTER_MS
+    # The next N requests are throttled, each with x-acs-retry-after, before any random draw: exact tests.
+    throttle_next: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -42,6 +48,8 @@ class FaultConfig:
                 raise ValueError(f"{name} must be between 0 and 1")
         if self.latency_s < 0 or self.slow_latency_s < 0:
             raise ValueError("latency_s and slow_latency_s must be >= 0")
+        if self.throttle_retry_after_ms < 0 or self.throttle_next < 0:
+            raise ValueError("throttle_retry_after_ms and throttle_next must be >= 0")
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Set the named fields (all or nothing); unknown names are refused."""
@@ -49,7 +57,7 @@ class FaultConfig:
         unknown = set(changes) - known
         if unknown:
             raise ValueError(f"unknown fault settings {sorted(unknown)}")
-        coerced = {name: int(value) if name == "seed" else float(value) for name, value in changes.items()}
+        coerced = {name: int(value) if name in _INT_FIELDS else float(value) for name, value in changes.items()}
         candidate = FaultConfig(**{**asdict(self), **coerced})
         for name in changes:
             setattr(self, name, getattr(candidate, name))
@@ -84,6 +92,9 @@ class FaultInjector:
 
     def decide(self, config: FaultConfig) -> Fault:
         with self._lock:
+            if config.throttle_next > 0:
+                config.throttle_next -= 1
+                return Fault(FaultKind.THROTTLE, config.latency_s, variant=True)
             if self._seeded_with != config.seed:
                 self._rng.seed(config.seed)
                 self._seeded_with = config.seed

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulators.ecs.errors import ServiceError
+from emulators.ecs.request import V1, IncomingRequest
 from emulators.ecs.tasks import enum_form
 
 FORMAT_JSON = "JSON"
@@ -36,8 +37,13 @@ def new_request_id() -> str:
     return str(uuid.uuid4()).upper()
 
 
-def response_format(params: Mapping[str, str]) -> str:
-    return FORMAT_XML if params.get("Format", "").upper() == FORMAT_XML else FORMAT_JSON
+def response_format(request: IncomingRequest) -> str:
+    """`Format` when given; otherwise XML for V1 (RPC) requests, as the common-parameters page says
+    ("Format: JSON or XML, default XML"), and JSON for V3 ones, as the V3 gateway answers."""
+    asked = request.params.get("Format", "").upper()
+    if asked in (FORMAT_JSON, FORMAT_XML):
+        return asked
+    return FORMAT_XML if request.signature_version == V1 else FORMAT_JSON
 
 
 def render_success(action: str, body: Mapping[str, Any], request_id: str, fmt: str) -> Rendered:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 import time
@@ -13,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from emulators.ecs.accounts import AccountTenancy
+from emulators.ecs.actions import MAX_PAGE_SIZE, STRICT_LISTING
 from emulators.ecs.auth import Authenticator
 from emulators.ecs.clock import TaskClock, utc_now
 from emulators.ecs.control import CONTROL_PREFIX, handle_control
@@ -27,6 +29,8 @@ from emulators.sts.sessions import SessionRegistry
 
 DEFAULT_CREDENTIALS: Mapping[str, str] = {"demo-access-key-id": "demo-access-key-secret"}
 CONTROL_CONTENT_TYPE = "application/json;charset=utf-8"
+# strict | lenient: the listing an emulator started without an explicit `listing` uses.
+LISTING_ENV = "ECS_EMULATOR_LISTING"
 # Idle keep-alive connections are closed after this long, so handler threads do not pile up.
 CONNECTION_IDLE_TIMEOUT_S = 30.0
 # How often the accept loop looks for stop(); short, so tests do not wait on teardown.
@@ -110,7 +114,11 @@ class EcsEmulator:
         sleep: Callable[[float], None] = time.sleep,
         sessions: SessionRegistry | None = None,
         account_seeds: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        listing: str | None = None,
+        page_size_cap: int = MAX_PAGE_SIZE,
     ) -> None:
+        """`listing`: how DescribeTasks reads "no TaskStatus": "strict" (the API page: only Finished, Processing
+        and Failed tasks; the default) or "lenient" (every task); None reads ECS_EMULATOR_LISTING, else strict."""
         if seed is not None and seed_file is not None:
             raise ValueError("give seed or seed_file, not both")
         self.clock = clock or TaskClock()
@@ -143,6 +151,8 @@ class EcsEmulator:
             calls=self._calls,
             request_clock=request_clock or utc_now,
             accounts=self.accounts,
+            listing=listing or os.environ.get(LISTING_ENV) or STRICT_LISTING,
+            page_size_cap=page_size_cap,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -11,11 +11,18 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from emulators.ecs import errors
-from emulators.ecs.actions import ACTIONS, API_VERSION, ActionContext
+from emulators.ecs.actions import (
+    ACTIONS,
+    API_VERSION,
+    LISTINGS,
+    MAX_PAGE_SIZE,
+    STRICT_LISTING,
+    ActionContext,
+)
 from emulators.ecs.auth import Authenticator
 from emulators.ecs.clock import TaskClock
 from emulators.ecs.errors import ServiceError
-from emulators.ecs.faults import THROTTLE_RETRY_AFTER_S, Fault, FaultConfig, FaultInjector, FaultKind
+from emulators.ecs.faults import Fault, FaultConfig, FaultInjector, FaultKind
 from emulators.ecs.records import CallLog, RecordedCall
 from emulators.ecs.regions import Region
 from emulators.ecs.request import IncomingRequest
@@ -54,7 +61,13 @@ class EcsService:
         calls: CallLog,
         request_clock: Callable[[], datetime],
         accounts: AccountTenancy | None = None,
+        listing: str = STRICT_LISTING,
+        page_size_cap: int = MAX_PAGE_SIZE,
     ) -> None:
+        if listing not in LISTINGS:
+            raise ValueError(f"listing must be one of {', '.join(LISTINGS)}, not {listing!r}")
+        self._listing = listing
+        self._page_size_cap = page_size_cap
         self._store = store
         # STS-issued credentials are served from their own account's tasks (emulators/ecs/accounts.py).
         self._accounts = accounts
@@ -65,6 +78,11 @@ class EcsService:
         self._injector = FaultInjector()
         self._calls = calls
         self._request_clock = request_clock
+
+    @property
+    def listing(self) -> str:
+        """How DescribeTasks reads "no TaskStatus": strict (the API page) or lenient."""
+        return self._listing
 
     def handle(self, request: IncomingRequest) -> Answer:
         fault = self._injector.decide(self._faults())
@@ -85,7 +103,7 @@ class EcsService:
                 access_key_id, store = tenant.session.access_key_id, tenant.store
             rendered = self._dispatch(request, request_id, fault, store)
         except ServiceError as error:
-            rendered = render_error(error, request_id, response_format(request.params))
+            rendered = render_error(error, request_id, response_format(request))
             error_code = error.code
         if fault.kind is FaultKind.MALFORMED:
             rendered = malformed(rendered, truncate=fault.variant)
@@ -107,10 +125,16 @@ class EcsService:
         if fault.kind is FaultKind.ERROR_5XX:
             raise errors.service_unavailable() if fault.variant else errors.internal_error()
         if fault.kind is FaultKind.THROTTLE:
-            raise errors.throttled(THROTTLE_RETRY_AFTER_S if fault.variant else None)
-        context = ActionContext(store=store, regions=self._regions, now=self._clock.now())
+            raise errors.throttled(self._faults().throttle_retry_after_ms if fault.variant else None)
+        context = ActionContext(
+            store=store,
+            regions=self._regions,
+            now=self._clock.now(),
+            listing=self._listing,
+            page_size_cap=self._page_size_cap,
+        )
         body = handler(request.api_params, context)
-        return render_success(request.action, body, request_id, response_format(request.params))
+        return render_success(request.action, body, request_id, response_format(request))
 
     def _record(
         self,

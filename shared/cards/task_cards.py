@@ -229,10 +229,14 @@ def _why_empty(result: MultiRegionResult) -> str | None:
     if window:
         words.append(window)
     lines = [" ".join(words)]
-    if query.status is not None and query.status not in FILTERABLE_STATUSES:
+    if query.status is not None and query.status not in FILTERABLE_STATUSES and not query.task_ids:
+        # DescribeTasks lists only these (API page); by id, the client asks DescribeTaskAttribute instead.
         *first, last = [s.value for s in TaskStatus if s in FILTERABLE_STATUSES]
         honoured = f"{', '.join(first)} and {last}"
-        lines.append(f"_ECS filters on {honoured} only: it ignores a {query.status.value} filter._")
+        lines.append(
+            f"_ECS lists only {honoured} tasks, so {query.status.value} tasks cannot be listed:"
+            f" name a task by its id (`t-…`) to see it whatever its status._"
+        )
     page = answered[0].page
     if len(regions) == 1 and page is not None and page.page_number > 1 and page.total_count > 0:
         lines.append(f"Page {page.page_number} is past the end: {plural(page.total_count, 'task')} matched.")
@@ -323,7 +327,8 @@ def error_message(error: EcsApiError, *, what: str) -> Message:
     if error.request_id:
         lines.append(f"RequestId {code(error.request_id)}")
     if error.retry_after_s is not None:
-        lines.append(f"ECS asks to wait {error.retry_after_s:g}s before trying again.")
+        # Already seconds (the transport converted x-acs-retry-after from milliseconds); one decimal is plenty.
+        lines.append(f"ECS asks to wait {max(error.retry_after_s, 0.1):.1f} s before trying again.")
     blocks: list[Block] = [SectionBlock(text=mrkdwn("\n".join(lines)))]
     if error.recommend:
         blocks.append(ContextBlock(elements=[mrkdwn(_recommend(error.recommend))]))

@@ -11,7 +11,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -22,7 +22,7 @@ from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.ecs.retry import Deadline, RetryPolicy
 from shared.ecs.signer import format_timestamp
 from shared.ecs.transport import EcsTransport
-from shared.errors import CODE_DEADLINE, CODE_MALFORMED, EcsApiError
+from shared.errors import CODE_DEADLINE, CODE_MALFORMED, CODE_TASK_NOT_FOUND, EcsApiError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11+; the runtime may be 3.10
@@ -47,6 +47,8 @@ MAX_REGION_WORKERS = 8
 DEFAULT_REGIONS_SOURCE = "cn-hangzhou"
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
+# Sorts tasks without a CreationTime last.
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 class EcsClient:
@@ -109,9 +111,11 @@ class EcsClient:
                     region_id, page_number=page_number, page_size=MAX_PAGE_SIZE, deadline=deadline, **batch_filters
                 )
                 yield from (t.with_region(region_id) for t in page.tasks)
-                if not page.tasks or page_number * MAX_PAGE_SIZE >= page.total_count:
+                # The answer's PageSize and TotalCount say where the end is (ECS may use fewer than asked).
+                seen = (page.page_number - 1) * page.page_size + len(page.tasks)
+                if not page.tasks or page.page_size <= 0 or seen >= page.total_count:
                     break
-                page_number += 1
+                page_number = page.page_number + 1
 
     def describe_task_attribute(
         self, region_id: str, task_id: str, *, deadline: Deadline | None = None
@@ -140,11 +144,17 @@ class EcsClient:
         return tuple(r.region_id for r in listed.regions)
 
     def query(self, query: TaskQuery, *, deadline: Deadline | None = None) -> MultiRegionResult:
-        """One page of a TaskQuery in each region it names, concurrently; a region's failure stays its own."""
+        """One page of a TaskQuery in each region it names, concurrently; a region's failure stays its own.
+
+        DescribeTasks lists only Finished, Processing and Failed tasks (the API page). A query naming task ids
+        with no status, or a status DescribeTasks cannot filter on, also finds the named tasks it did not list
+        (Waiting, Paused, Deleted) by id, through DescribeTaskAttribute."""
         deadline = deadline or self.deadline()
 
         def one(region_id: str) -> RegionResult:
             try:
+                if _finds_by_id(query):
+                    return _page_of(region_id, self._tasks_by_id(region_id, query, deadline), query)
                 page = self.describe_tasks(
                     region_id,
                     **_filters(query),
@@ -164,7 +174,10 @@ class EcsClient:
 
         def one(region_id: str) -> RegionResult:
             try:
-                tasks = _keep_status(tuple(self.iter_tasks(region_id, **_filters(query), deadline=deadline)), query)
+                if _finds_by_id(query):
+                    tasks = self._tasks_by_id(region_id, query, deadline)
+                else:
+                    tasks = _keep_status(tuple(self.iter_tasks(region_id, **_filters(query), deadline=deadline)), query)
             except EcsApiError as error:
                 return RegionResult(region_id, error=error)
             page = TaskPage.model_validate(
@@ -173,6 +186,25 @@ class EcsClient:
             return RegionResult(region_id, page=page)
 
         return MultiRegionResult(query, tuple(self.map_regions(one, self.resolve_regions(query, deadline=deadline))))
+
+    def _tasks_by_id(self, region_id: str, query: TaskQuery, deadline: Deadline) -> tuple[Task, ...]:
+        """Every task the query names that matches it, newest first: what DescribeTasks lists, and the rest
+        looked up one by one with DescribeTaskAttribute (ids the region does not have are left out)."""
+        listed = {t.task_id: t for t in self.iter_tasks(region_id, **_filters(query), deadline=deadline)}
+        found: list[Task] = list(listed.values())
+        for task_id in dict.fromkeys(query.task_ids):
+            if task_id in listed:
+                continue
+            try:
+                attribute = self.describe_task_attribute(region_id, task_id, deadline=deadline)
+                # The listing's shape, so a task found by id prints and renders as a listed one does.
+                found.append(Task.model_construct(**{name: getattr(attribute, name) for name in Task.model_fields}))
+            except EcsApiError as error:
+                if error.code != CODE_TASK_NOT_FOUND:
+                    raise
+        matching = [t for t in found if _matches(t, query)]
+        matching.sort(key=lambda t: (t.creation_time or _EPOCH, t.task_id), reverse=True)
+        return tuple(matching)
 
     def map_regions(self, work: Callable[[str], RegionResultT], region_ids: Sequence[str]) -> list[RegionResultT]:
         """Run `work` per region on a bounded pool, results in the order of `region_ids`."""
@@ -265,6 +297,34 @@ def _filters(query: TaskQuery) -> TaskFilters:
         "end_time": query.end_time,
         "resource_ids": query.resource_ids,
     }
+
+
+def _finds_by_id(query: TaskQuery) -> bool:
+    """Named tasks DescribeTasks may not list: no status (it lists only Finished, Processing and Failed), or a
+    status it cannot filter on."""
+    return bool(query.task_ids) and (query.status is None or query.status not in FILTERABLE_STATUSES)
+
+
+def _matches(task: Task, query: TaskQuery) -> bool:
+    """The query's filters applied here, for tasks found by id rather than filtered by DescribeTasks."""
+    created = task.creation_time
+    return (
+        task.task_id in query.task_ids
+        and (query.status is None or task.task_status == query.status.value)
+        and (query.action is None or task.task_action == query.action.value)
+        and (query.start_time is None or (created is not None and created >= query.start_time))
+        and (query.end_time is None or (created is not None and created <= query.end_time))
+        and (not query.resource_ids or task.resource_id in query.resource_ids)
+    )
+
+
+def _page_of(region_id: str, tasks: tuple[Task, ...], query: TaskQuery) -> RegionResult:
+    """The query's page of tasks found by id, with the paging fields DescribeTasks would give."""
+    first = (query.page - 1) * query.page_size
+    page = TaskPage.model_validate(
+        {"RegionId": region_id, "TotalCount": len(tasks), "PageNumber": query.page, "PageSize": query.page_size}
+    ).model_copy(update={"tasks": tasks[first : first + query.page_size]})
+    return RegionResult(region_id, page=page)
 
 
 def _keep_status(tasks: tuple[Task, ...], query: TaskQuery) -> tuple[Task, ...]:

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.ecs.accounts import Account
 from shared.ecs.credentials import Credentials
+from shared.ecs.regions import checked_region_id
 from shared.ecs.retry import Deadline, RetryPolicy
 from shared.ecs.sessions import SessionSpec
 from shared.ecs.transport import EcsTransport
@@ -49,7 +50,7 @@ StsCallObserver = Callable[[str, str, "str | None", "ApiError | None", float], N
 
 def sts_endpoint(region_id: str | None = None) -> str:
     """`https://sts.<region>.aliyuncs.com`, or the global `https://sts.aliyuncs.com` without a region."""
-    return f"https://sts.{region_id}.aliyuncs.com" if region_id else GLOBAL_STS_ENDPOINT
+    return f"https://sts.{checked_region_id(region_id)}.aliyuncs.com" if region_id else GLOBAL_STS_ENDPOINT
 
 
 def endpoint_url(setting: str | None) -> str:

@@ -25,6 +25,7 @@ from urllib3.exceptions import NewConnectionError
 from shared.ecs import signer
 from shared.ecs.credentials import Credentials, CredentialsProvider
 from shared.ecs.models import ApiErrorBody
+from shared.ecs.regions import checked_region_id
 from shared.errors import CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, ApiError, EcsApiError
 from shared.timefmt import utc_now
 
@@ -32,7 +33,11 @@ ECS_API_VERSION = "2014-05-26"
 SignatureVersion = Literal["v1", "v3"]
 USER_AGENT = "ecs-tasks/0.1 (+requests)"
 REQUEST_ID_HEADER = "x-acs-request-id"
-RETRY_AFTER_HEADER = "x-acs-retry-after"
+ACCEPT_HEADER = "Accept"
+JSON_MEDIA_TYPE = "application/json"
+RETRY_AFTER_HEADER = "x-acs-retry-after"  # milliseconds
+# The official SDK never waits longer than this on a retry-after hint.
+MAX_RETRY_AFTER_MS = 120_000
 
 
 def random_nonce() -> str:
@@ -40,7 +45,9 @@ def random_nonce() -> str:
 
 
 def regional_endpoint(region_id: str) -> str:
-    return f"https://ecs.{region_id}.aliyuncs.com"
+    """The public endpoint of a region. Only a region id may become part of the host name: anything else
+    (`x@127.0.0.1:PORT/#` would send signed requests, STS token included, to another host) is refused."""
+    return f"https://ecs.{checked_region_id(region_id)}.aliyuncs.com"
 
 
 @dataclass(frozen=True)
@@ -125,6 +132,7 @@ class EcsTransport:
         return self._signature_version
 
     def base_url(self, region_id: str) -> str:
+        """A fixed endpoint (ECS_ENDPOINT) as is; otherwise the region's, which checks the region id."""
         return self._endpoint or self._endpoint_for(region_id)
 
     def _endpoint_of(self, base_url: str) -> Endpoint:
@@ -173,6 +181,8 @@ class EcsTransport:
                 timestamp=self._clock(),
                 nonce=self._nonce(),
             )
+            # As the official SDK sends it (alibabacloud_tea_openapi: `accept: application/json`); unsigned.
+            headers[ACCEPT_HEADER] = JSON_MEDIA_TYPE
         prepared = endpoint.request(signer.canonical_query(query), headers)
         try:
             # Session.send, not Session.request: nothing to merge per call, the endpoint settled it.
@@ -249,8 +259,16 @@ def safe_message(message: str, credentials: Credentials) -> str:
 
 
 def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from `x-acs-retry-after`, which carries milliseconds: the official SDK reads it so
+    (`alibabacloud_tea_openapi.utils.get_throttling_time_left`: a positive integer, else none), sleeps
+    `ms / 1000` and caps the wait at 120 s (`darabonba.policy.retry.MAX_DELAY_TIME`)."""
     raw = headers.get(RETRY_AFTER_HEADER)
+    if raw is None:
+        return None
     try:
-        return max(0.0, float(raw)) if raw is not None else None
+        milliseconds = int(raw.strip())
     except ValueError:
         return None
+    if milliseconds <= 0:
+        return None
+    return min(milliseconds, MAX_RETRY_AFTER_MS) / 1000.0
