@@ -102,6 +102,9 @@ def initialize(context: Any) -> None:
 
 def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:
     started = time.monotonic()
+    if _app is None:
+        # Refusals come before the app (and its settings) exist; they are logged as JSON lines all the same.
+        configure_logging()
     request_id = getattr(context, "request_id", None)
     with log_context(request_id=request_id):
         try:
