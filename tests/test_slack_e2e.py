@@ -329,3 +329,48 @@ def test_a_card_for_a_hundred_task_ids_stays_small_and_its_buttons_work(
     click(sender, details, response_url)
     (detail,) = slack.calls_to("response_url")
     assert details["value"] and "Failed" in all_text(detail.args["blocks"])
+
+
+def test_a_public_card_shows_the_same_buttons_whoever_refreshes_it(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import http
+
+    # Given an admin who may cancel, and a user who may not
+    monkeypatch.setenv("ECS_TASKS_CANCEL_USER_IDS", "U0ADMIN")
+    http.reset_app()
+    ecs.add_task(RegionId="cn-hangzhou", TaskAction="ExportImage", waiting_s=0, processing_s=3600)
+    # When the user (not the admin) posts a card in the channel
+    send_command(sender, slack, "cn-hangzhou processing public")
+    slack.wait_for_calls(1, method="chat.postMessage")
+    (message,) = slack.messages(CHANNEL)
+    looks = [sorted(buttons(message.blocks))]
+    # And the admin, then the user, refresh it
+    for count, user_id in enumerate(("U0ADMIN", USER), start=1):
+        current = slack.slack_message(CHANNEL, message.ts) or {}
+        refresh = buttons(current["blocks"])[ACTION_REFRESH][0]
+        sender.block_action(
+            action_id=refresh["action_id"],
+            value=refresh["value"],
+            channel_id=CHANNEL,
+            user_id=user_id,
+            response_url=slack.new_response_url(channel_id=CHANNEL, user_id=user_id),
+            message={"ts": message.ts, "blocks": current["blocks"], "text": current.get("text", "")},
+            message_ts=message.ts,
+        )
+        looks.append(sorted(buttons(slack.wait_for_calls(count, method="chat.update")[-1].args["blocks"])))
+    # Then everyone sees the same buttons, Cancel included, whoever clicked last
+    assert looks[0] == looks[1] == looks[2] and ACTION_CANCEL in looks[0]
+    # And a Cancel by the user is still refused, by the user's own permission
+    current = slack.slack_message(CHANNEL, message.ts) or {}
+    cancel = buttons(current["blocks"])[ACTION_CANCEL][0]
+    sender.block_action(
+        action_id=cancel["action_id"],
+        value=cancel["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER),
+        message_ts=message.ts,
+    )
+    assert "may not cancel" in slack.wait_for_calls(1, method="response_url")[-1].args["text"]
+    assert not any(c.action == "CancelTask" for c in ecs.calls)
