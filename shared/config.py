@@ -70,11 +70,13 @@ class Settings(BaseSettings):
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
-    @field_validator("ecs_endpoint")
+    @field_validator("ecs_endpoint", mode="before")
     @classmethod
-    def _http_url(cls, value: str | None) -> str | None:
-        if value is not None and not value.lower().startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+    def _http_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None  # empty: the regional endpoint of each request's region
+            if value is not None and not value.lower().startswith(("http://", "https://")):
+                raise ValueError("must be an http:// or https:// URL")
         return value
 
     @field_validator("watch_ttl", mode="before")

@@ -111,7 +111,7 @@ def test_slow_ecs_defers_and_the_twice_delivered_invocation_posts_exactly_one_ca
     assert response.status_code == 200 and elapsed < ACK_DEADLINE_S and response.text == ""
     # And the one async invocation, delivered twice, posts exactly one card
     no_database.wait_for_async(timeout=30)
-    (invocation,) = no_database.invocations
+    assert len(no_database.invocations) == 1
     (card,) = slack.calls_to("response_url")
     assert "t-inline003" in json.dumps(card.args["blocks"])
     # And nothing else ever posts: not the abandoned in-request attempt, once its ECS call has come back
