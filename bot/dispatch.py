@@ -28,9 +28,8 @@ from bot.grammar import (
     parse,
 )
 from bot.grammar_words import SLASH_COMMAND
-from bot.guard import Allowed, ButtonKind, Click, Decoded, Refused, check_click
+from bot.guard import Allowed, ButtonKind, Click, Refused, check_click
 from bot.help import help_message
-from bot.query_codec import TaskRef
 from bot.reply import reply_ephemeral
 from bot.runner import Runner
 from bot.task_work import Work
@@ -199,8 +198,8 @@ def _button_listener(deps: BotDeps, runner: Runner, button: Button) -> Callable[
             ack()
             return
         assert isinstance(checked, Allowed)
-        value: Decoded | TaskRef = checked.value
-        work = button.handler(deps, value, checked.click, SlackTarget(respond.response_url, context.bot_token))
+        target = SlackTarget(respond.response_url, context.bot_token)
+        work = button.handler(deps, checked.value, checked.click, target)
         runner.answer(work, request=request, context=context, ack=ack, respond=respond, client=client, in_ack=False)
 
     return on_click

@@ -139,6 +139,10 @@ def _in_bounds(decoded: Decoded) -> bool:
         return decoded > 0
     if not all(r == ALL_REGIONS or is_region_id(r) for r in _regions(decoded)):
         return False
+    if isinstance(decoded, (TaskRef, UnwatchRef)) and (
+        decoded.region == ALL_REGIONS or not is_region_id(decoded.region)
+    ):
+        return False  # a task lives in one region, never in `all`
     query = decoded.query if isinstance(decoded, TaskRef) else decoded if isinstance(decoded, TaskQuery) else None
     task_ids = tuple(query.task_ids) if query else ()
     if isinstance(decoded, (TaskRef, UnwatchRef)):

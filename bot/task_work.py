@@ -46,6 +46,8 @@ Work = Callable[[Attempt, "DeferredRun | None"], Deliver]
 UNFINISHED_CODES = frozenset({CODE_TIMEOUT, CODE_DEADLINE, CODE_CONNECTION})
 # A task in one of these may still be cancelled.
 CANCELLABLE = frozenset({"Waiting", "Processing", "Paused"})
+# Inline, CancelTask starts only with at least this long left: a call cut short leaves its outcome unknown.
+MIN_CANCEL_S = 0.3
 
 
 def misconfigured_text(what: str, setting: str | None) -> str:
@@ -126,6 +128,8 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
                     return _after_cancel(
                         f"Task `{ref.task_id}` in {ref.region} is {status} now: it is not cancelled again.",
                     )
+            if attempt.inline and attempt.remaining() < MIN_CANCEL_S:
+                raise OutOfBudget
             attempt.begin_side_effect()  # raises Abandoned: an abandoned attempt never sends CancelTask
             attempt.may_have_acted = True
             result = deps.ecs.cancel_task(ref.region, ref.task_id, deadline=deps.ecs.deadline(attempt.act_deadline_s()))

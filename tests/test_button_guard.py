@@ -152,6 +152,7 @@ STALE_VALUES = [
     ("refresh-hostile-region", ACTION_REFRESH, encode_query(TaskQuery(regions=(HOSTILE_REGION,)))),
     ("next-beyond-max-page", ACTION_NEXT, encode_query(TaskQuery(regions=(REGION,), page=MAX_PAGE + 1))),
     ("details-hostile-region", f"{ACTION_DETAILS}:0", encode_task_ref(HOSTILE_REGION, TASK, QUERY)),
+    ("details-region-all", f"{ACTION_DETAILS}:0", encode_task_ref("all", TASK, QUERY)),
     ("details-bad-task-id", f"{ACTION_DETAILS}:0", encode_task_ref(REGION, "t-../../x", QUERY)),
     ("watch-hostile-region", f"{ACTION_WATCH}:0", encode_task_ref(HOSTILE_REGION, TASK, QUERY)),
     ("unwatch-hostile-region", f"{ACTION_UNWATCH}:0", f"{HOSTILE_REGION}{VALUE_SEPARATOR}{TASK}"),
