@@ -37,7 +37,7 @@ def slash_body(sender: SlackSender, slack: SlackEmulator) -> str:
     )
 
 
-@pytest.mark.parametrize("timestamp", ["abc", "", "12.5", "²³", "-1", "1" * 40])
+@pytest.mark.parametrize("timestamp", ["abc", "12.5", "²³", "1" * 40])
 def test_a_malformed_timestamp_is_a_401_with_a_warning(
     fc: FcServer,
     sender: SlackSender,
@@ -63,9 +63,7 @@ def test_a_malformed_timestamp_is_a_401_with_a_warning(
     "body",
     [
         "payload=%7Bnot-json",
-        "payload=%5B1%2C2%5D",
         urlencode({"payload": '{"type":"block_actions","actions":"x"}'}),
-        '{"type": "url_verification", "challenge": "x"}',
         "\x00\x01binary",
     ],
 )
