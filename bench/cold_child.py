@@ -34,16 +34,14 @@ def cold_handler(spawned: float, event_path: str) -> dict[str, Any]:
         event = handle.read()
     started = time.monotonic()
     from functions import http
-    from functions.lazy_runners import ContextThreadLazyRunner
 
     imported = time.monotonic()
     response = http.handler(event, _Context())
     acked = time.monotonic()
-    runner = http.get_app().listener_runner.lazy_listener_runner
-    if not isinstance(runner, ContextThreadLazyRunner):
-        raise TypeError(f"expected lazy work on threads, got {type(runner).__name__}")
-    executor: Any = runner.executor
-    executor.shutdown(wait=True)  # the lazy answer has reached the response_url when this returns
+    deferral = http.thread_deferral()
+    if deferral is None:
+        raise TypeError("expected deferred work on threads, not async invocations")
+    deferral.shutdown()  # a deferred answer has reached the response_url when this returns
     answered = time.monotonic()
     return {
         "started": started - spawned,

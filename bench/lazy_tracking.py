@@ -1,4 +1,4 @@
-"""Knowing when the handler's lazy work is done, so each ack is timed alone (benchmark harness only)."""
+"""Knowing when the handler's deferred work is done, so each ack is timed alone (benchmark harness only)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from threading import Lock
 from typing import Any
 
-from functions.lazy_runners import ContextThreadLazyRunner
+from functions import http
 
 WORKERS = 8
 THREAD_PREFIX = "bench-lazy"
@@ -38,10 +38,10 @@ class TrackingExecutor(ThreadPoolExecutor):
 
 
 def track_lazy_work(app: Any) -> TrackingExecutor:
-    """Run the app's lazy listeners on a tracking pool (outside Function Compute they run on threads)."""
-    runner = app.listener_runner.lazy_listener_runner
-    if not isinstance(runner, ContextThreadLazyRunner):
-        raise TypeError(f"expected lazy work on threads, got {type(runner).__name__}")
+    """Run the app's deferred work on a tracking pool (outside Function Compute it runs on threads)."""
+    deferral = http.thread_deferral()
+    if deferral is None:
+        raise TypeError("expected deferred work on threads, not async invocations")
     executor = TrackingExecutor()
-    runner.executor = executor
+    deferral.executor = executor
     return executor

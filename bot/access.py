@@ -3,9 +3,8 @@ except cancelling, which nobody may do unless named in ECS_TASKS_CANCEL_USER_IDS
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from shared.config import Settings
 
@@ -37,16 +36,14 @@ def check_regions(settings: Settings, regions: Sequence[str]) -> Denied | None:
     return None
 
 
+def anyone_may_cancel(settings: Settings) -> bool:
+    """Whether a Cancel button is shown on a card everyone sees (each click is still checked)."""
+    return bool(settings.cancel_user_ids)
+
+
 def user_may_cancel(settings: Settings, user_id: str | None) -> bool:
     return bool(user_id) and user_id in settings.cancel_user_ids
 
 
 def cancel_denied() -> Denied:
     return Denied("You may not cancel tasks. An admin can add your Slack user id to ECS_TASKS_CANCEL_USER_IDS.")
-
-
-def check_click(settings: Settings, body: Mapping[str, Any], regions: Sequence[str]) -> Denied | None:
-    """A button click gets the same checks as a command: cards outlive changes to the allow-lists."""
-    team_id = (body.get("team") or {}).get("id") or (body.get("user") or {}).get("team_id")
-    channel_id = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id")
-    return check_workspace(settings, team_id=team_id, channel_id=channel_id) or check_regions(settings, regions)

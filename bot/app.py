@@ -6,14 +6,16 @@ from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
 
+from bot import dispatch
 from bot.compose import slack_web_client
+from bot.deferral import Deferral
 from bot.deps import BotDeps
-from bot.listeners import channel_updates, task_actions, task_list
+from bot.runner import Runner
 from shared.errors import ConfigurationError
 from shared.log import register_secret
 
 
-def build_app(deps: BotDeps, *, web_client: WebClient | None = None) -> App:
+def build_app(deps: BotDeps, *, deferral: Deferral, web_client: WebClient | None = None) -> App:
     settings = deps.settings
     if settings.slack_signing_secret is None:
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set: every Slack request must be verified with it.")
@@ -31,13 +33,11 @@ def build_app(deps: BotDeps, *, web_client: WebClient | None = None) -> App:
         signing_secret=signing_secret,
         client=client,
         authorize=authorize,
-        # Answer before returning (FaaS): ECS work goes to lazy listeners, the ack goes back at once.
+        # Answer before returning (FaaS): the listener finishes (inline answer or deferral) before the ack.
         process_before_response=True,
         # No auth.test at start-up: it would cost a Slack round trip on every cold start.
         token_verification_enabled=False,
         name="ecs-tasks",
     )
-    task_list.register(app, deps, channel_commands=channel_updates.channel_command_ack(deps))
-    task_actions.register(app, deps)
-    channel_updates.register(app, deps)
+    dispatch.register(app, deps, Runner(deps, deferral))
     return app

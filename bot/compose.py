@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.deps import BotDeps
 from shared.config import Settings
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     import requests
     from slack_sdk import WebClient
 
+    from bot.deferral import ThreadDeferral
     from shared.ecs.accounts import Account, AccountDirectory
     from shared.ecs.client import EcsClient
     from shared.ecs.credentials import CredentialsProvider
@@ -208,6 +209,30 @@ def slack_web_client(settings: Settings, *, token: str | None) -> WebClient:
     )
 
 
+def guarded_web_client(settings: Settings, *, token: str | None, before_call: Callable[[], None]) -> WebClient:
+    """A client under SLACK_CLIENT_POLICY that calls `before_call` before every Web API call (work that may
+    be abandoned asks its attempt first: see `bot.inline`)."""
+    from slack_sdk import WebClient
+
+    class GuardedWebClient(WebClient):
+        def api_call(self, api_method: str, **kwargs: Any) -> Any:
+            before_call()
+            return super().api_call(api_method, **kwargs)
+
+    return GuardedWebClient(
+        token=token,
+        base_url=settings.slack_api_url or SLACK_API_URL,
+        timeout=SLACK_CLIENT_POLICY.timeout_s,
+        retry_handlers=[],
+    )
+
+
+def build_thread_deferral() -> ThreadDeferral:
+    from bot.deferral import ThreadDeferral
+
+    return ThreadDeferral()
+
+
 def open_configured_store(settings: Settings) -> SqlStore:
     # Imported here: SQLAlchemy is needed by channel updates and deferred work, never by a plain answer.
     from shared.store import open_store
@@ -215,7 +240,10 @@ def open_configured_store(settings: Settings) -> SqlStore:
     url = settings.database_url.get_secret_value() if settings.database_url else None
     if url is None and settings.on_function_compute:
         # A SQLite file on an instance that is frozen and recycled would forget everything.
-        raise ConfigurationError("ECS_TASKS_DATABASE_URL is not set: Function Compute needs a real database.")
+        raise ConfigurationError(
+            "ECS_TASKS_DATABASE_URL is not set: Function Compute needs a real database.",
+            setting="ECS_TASKS_DATABASE_URL",
+        )
     return open_store(url)
 
 

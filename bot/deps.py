@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 class BotDeps:
     settings: Settings
     clock: Callable[[], datetime]
-    # Built on first use: a plain answer never opens the store, and the ack path never builds the ECS client.
+    # Built on first use: a plain answer never opens the store, and an answer from the ack alone (help, a
+    # usage error, a refusal) never builds the ECS client.
     ecs_factory: Callable[[Settings], EcsClient]
     store_factory: Callable[[Settings], SqlStore]
     _ecs: EcsClient | None = field(default=None, init=False, repr=False)

@@ -1,13 +1,15 @@
 """Putting a card in front of the user: a new message, or the original one replaced in place.
 
 Ephemeral messages can only be changed through the response_url; messages in the channel through
-`chat.update`. Every outcome is logged; a failed delivery is never silent.
+`chat.update`. A slash command answered inline carries its first message in the acknowledgement itself.
+Every outcome is logged; a failed delivery is never silent.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.context.respond import Respond
@@ -21,17 +23,41 @@ RESPONSE_EPHEMERAL = "ephemeral"
 RESPONSE_IN_CHANNEL = "in_channel"
 
 
-def post_new(respond: Respond, client: WebClient, message: Message, *, public: bool, channel_id: str | None) -> None:
-    """Answer a slash command: ephemeral through the response_url, or a channel message the bot can update."""
-    if public and channel_id:
-        try:
-            client.chat_postMessage(channel=channel_id, **message.as_kwargs())
-            log_event("slack.deliver", via="chat.postMessage", outcome="ok")
+@dataclass
+class Answer:
+    """Where one request's answer goes. `in_ack` is open for a slash command answered inline: its first
+    message becomes the acknowledgement's body (`ack_body`) instead of a response_url post."""
+
+    respond: Respond
+    client: WebClient
+    in_ack: bool = False
+    ack_body: dict[str, Any] | None = None
+
+    def new(self, message: Message, *, public: bool, channel_id: str | None) -> None:
+        """Answer a slash command: ephemeral, or a channel message the bot can update."""
+        if public and channel_id:
+            try:
+                self.client.chat_postMessage(channel=channel_id, **message.as_kwargs())
+                log_event("slack.deliver", via="chat.postMessage", outcome="ok")
+                return
+            except SlackApiError as error:
+                # Private channels the bot is not in: the ack or response_url can still post there, as the app.
+                log_event("slack.deliver", via="chat.postMessage", outcome=str(error.response.get("error")))
+        self._send(message, response_type=RESPONSE_IN_CHANNEL if public else RESPONSE_EPHEMERAL)
+
+    def ephemeral(self, message: Message) -> None:
+        """A new ephemeral message for the user, leaving any card as it is."""
+        self._send(message, response_type=RESPONSE_EPHEMERAL)
+
+    def replace(self, message: Message, *, container: Mapping[str, Any]) -> None:
+        replace_in_place(self.respond, self.client, message, container=container)
+
+    def _send(self, message: Message, *, response_type: str) -> None:
+        if self.in_ack and self.ack_body is None:
+            self.ack_body = {**message.as_kwargs(), "response_type": response_type}
+            log_event("slack.deliver", via="ack", outcome="ok", response_type=response_type)
             return
-        except SlackApiError as error:
-            # Private channels the bot is not in: the response_url can still post there, as the app.
-            log_event("slack.deliver", via="chat.postMessage", outcome=str(error.response.get("error")))
-    _respond(respond, message, response_type=RESPONSE_IN_CHANNEL if public else RESPONSE_EPHEMERAL)
+        _respond(self.respond, message, response_type=response_type, replace_original=False)
 
 
 def replace_in_place(respond: Respond, client: WebClient, message: Message, *, container: Mapping[str, Any]) -> None:

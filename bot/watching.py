@@ -1,5 +1,5 @@
-"""The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe | list` and their buttons, run in
-lazy listeners (never on the ack path). Each function answers the user itself and returns nothing.
+"""The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe | list` and their buttons, run by
+`bot.channel_work` (inline or deferred). Each function answers the user itself and returns nothing.
 
 A watch's card is posted before its rows are stored, so a channel the bot cannot post in never gets a
 watch that could not be delivered: the user is told how to fix it instead (`/invite @ecs-tasks`).

@@ -12,9 +12,6 @@ from slack_bolt import BoltRequest, BoltResponse
 
 # Slack's payloads are a few kilobytes; anything far larger is not from Slack.
 MAX_BODY_BYTES = 256 * 1024
-LAZY_ONLY_HEADER = "x-slack-bolt-lazy-only"
-LAZY_FUNCTION_HEADER = "x-slack-bolt-lazy-function-name"
-LAZY_HEADERS = (LAZY_ONLY_HEADER, LAZY_FUNCTION_HEADER)
 
 
 class BadEvent(ValueError):
@@ -51,19 +48,26 @@ def event_body(event: Mapping[str, Any]) -> str:
         raise BadEvent(400, "the body is not valid UTF-8") from exc
 
 
-def event_headers(event: Mapping[str, Any], *, allow_lazy: bool) -> dict[str, str | Sequence[str]]:
-    """Lower-cased headers. Lazy-only markers are honoured only on our own async invocations, never from
-    the public HTTP trigger, where anyone could send them."""
-    headers: dict[str, str | Sequence[str]] = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
-    if not allow_lazy:
-        for name in LAZY_HEADERS:
-            headers.pop(name, None)
-    return headers
+def event_headers(event: Mapping[str, Any]) -> dict[str, str | Sequence[str]]:
+    """Lower-cased headers."""
+    headers = event.get("headers") or {}
+    if not isinstance(headers, Mapping):
+        raise BadEvent(400, "the headers are not an object")
+    return {str(k).lower(): str(v) for k, v in headers.items()}
 
 
-def to_bolt_request(event: Mapping[str, Any], *, allow_lazy: bool = False) -> BoltRequest:
-    query: dict[str, Sequence[str]] = {str(k): [str(v)] for k, v in (event.get("queryParameters") or {}).items()}
-    return BoltRequest(body=event_body(event), query=query, headers=event_headers(event, allow_lazy=allow_lazy))
+def event_query(event: Mapping[str, Any]) -> dict[str, Sequence[str]]:
+    query = event.get("queryParameters") or {}
+    if not isinstance(query, Mapping):
+        raise BadEvent(400, "the query parameters are not an object")
+    return {str(k): [str(v)] for k, v in query.items()}
+
+
+def to_bolt_request(event: Mapping[str, Any], *, context: Mapping[str, Any] | None = None) -> BoltRequest:
+    """The request Bolt dispatches. Bolt parses the body here: verify the signature first."""
+    return BoltRequest(
+        body=event_body(event), query=event_query(event), headers=event_headers(event), context=dict(context or {})
+    )
 
 
 def to_fc_response(response: BoltResponse) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Function Compute 3.0 HTTP trigger entry point: `functions.http.handler`.
 
-The Bolt app is built once per instance (on the first invocation, or by the `initialize` hook) and reused
-while the instance is warm. The same handler receives our own asynchronous re-invocations for lazy work.
+Slack's signature is verified on the raw body and headers before anything parses the body. The Bolt app
+is built once per instance (on the first invocation, or by the `initialize` hook) and reused while the
+instance is warm. The same handler receives our own async invocations for deferred work.
 """
 
 from __future__ import annotations
@@ -10,51 +11,65 @@ import json
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import parse_qs
 
 from slack_bolt import App
-from slack_bolt.request.internals import extract_channel_id, extract_team_id, extract_user_id
+from slack_sdk.signature import SignatureVerifier
 
-from functions.fc_event import BadEvent, http_method, plain_response, to_bolt_request, to_fc_response
-from functions.lazy_runners import (
-    FC_EVENT_CONTEXT_KEY,
-    LAZY_EVENT_KEY,
-    ContextThreadLazyRunner,
-    FunctionComputeLazyRunner,
+from bot.deferral import DEFERRED_KEY, STARTED_KEY, ThreadDeferral
+from functions.fc_deferral import DEFERRED_EVENT_KEY, DEFERRED_RUN_KEY, FC_EVENT_CONTEXT_KEY, FunctionComputeDeferral
+from functions.fc_event import (
+    BadEvent,
+    event_body,
+    event_headers,
+    http_method,
+    plain_response,
+    to_bolt_request,
+    to_fc_response,
 )
+from shared.config import load_signing_secret
 from shared.errors import ConfigurationError
 from shared.log import configure_logging, log_context, log_event
 
+TIMESTAMP_HEADER = "x-slack-request-timestamp"
+SIGNATURE_HEADER = "x-slack-signature"
+SIGNING_SECRET_SETTING = "SLACK_SIGNING_SECRET"
+MISCONFIGURED = (  # shown to the user: names the setting, never its value
+    ":warning: ecs-tasks is misconfigured: the setting {setting} is not valid. "
+    "An admin can find the details in the function's logs."
+)
+ANSWER_TIMEOUT_S = 2
+
 _app: App | None = None
-_lazy_pool: ThreadPoolExecutor | None = None
+_thread_deferral: ThreadDeferral | None = None
 _app_lock = threading.Lock()
 
 
 def build_platform_app(*, async_invocations: bool = True) -> App:
-    """The app wired for where it runs: async re-invocation on Function Compute 3.0, threads elsewhere
-    (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
+    """The app wired for where it runs: deferred work as an async invocation on Function Compute 3.0, a
+    thread elsewhere (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
     from bot.app import build_app
-    from bot.compose import build_bot_deps
+    from bot.compose import build_bot_deps, build_thread_deferral
     from shared.config import load_settings
-    from shared.ecs.credentials import DefaultCredentialsProvider
 
+    global _thread_deferral
     settings = load_settings()
     configure_logging(logging.getLevelName(settings.log_level))
-    app = build_app(build_bot_deps(settings))
+    deps = build_bot_deps(settings)
     if settings.on_function_compute and async_invocations:
         from functions.fc_invoke import AsyncInvoker, fc_endpoint
+        from shared.ecs.credentials import DefaultCredentialsProvider
 
         invoker = AsyncInvoker(
-            DefaultCredentialsProvider(),
-            endpoint=fc_endpoint(settings),
-            function_name=settings.fc_function_name or "",
+            DefaultCredentialsProvider(), endpoint=fc_endpoint(settings), function_name=settings.fc_function_name or ""
         )
-        app.listener_runner.lazy_listener_runner = FunctionComputeLazyRunner(app.logger, invoker)
-    else:
-        global _lazy_pool
-        _lazy_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="ecs-tasks-lazy")
-        app.listener_runner.lazy_listener_runner = ContextThreadLazyRunner(app.logger, _lazy_pool)
+        return build_app(deps, deferral=FunctionComputeDeferral(invoker))
+    deferral = build_thread_deferral()
+    app = build_app(deps, deferral=deferral)
+    deferral.bind(app.dispatch)
+    _thread_deferral = deferral
     return app
 
 
@@ -66,13 +81,18 @@ def get_app(*, async_invocations: bool = True) -> App:
         return _app
 
 
+def thread_deferral() -> ThreadDeferral | None:
+    """Where deferred work runs when it runs on threads (None on Function Compute 3.0)."""
+    return _thread_deferral
+
+
 def reset_app() -> None:
-    """Finish lazy work in flight, then forget the app (tests change the environment between cases)."""
-    global _app, _lazy_pool
+    """Finish deferred work in flight, then forget the app (tests change the environment between cases)."""
+    global _app, _thread_deferral
     with _app_lock:
-        if _lazy_pool is not None:
-            _lazy_pool.shutdown(wait=True)
-        _app, _lazy_pool = None, None
+        if _thread_deferral is not None:
+            _thread_deferral.shutdown()
+        _app, _thread_deferral = None, None
 
 
 def initialize(context: Any) -> None:
@@ -81,13 +101,17 @@ def initialize(context: Any) -> None:
 
 
 def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:
+    started = time.monotonic()
+    if _app is None:
+        # Refusals come before the app (and its settings) exist; they are logged as JSON lines all the same.
+        configure_logging()
     request_id = getattr(context, "request_id", None)
     with log_context(request_id=request_id):
         try:
-            return _handle(event)
+            return _handle(event, started)
         except ConfigurationError as error:
             # The message names the setting (never a value): the operator's first clue in the log.
-            log_event("config.error", level=logging.ERROR, outcome=500, detail=str(error))
+            log_event("config.error", level=logging.ERROR, outcome=500, setting=error.setting, detail=str(error))
             return plain_response(500, "ecs-tasks is not configured correctly")
         except Exception as error:  # noqa: BLE001 - the platform boundary: logged, and no detail leaves
             # Function Compute would send an unhandled error's trace to the (anonymous) caller.
@@ -95,18 +119,28 @@ def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]
             return plain_response(500, "internal error")
 
 
-def _handle(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
+def _handle(event: bytes | str | dict[str, Any], started: float) -> dict[str, Any]:
     try:
         parsed = _load(event)
+        deferred = parsed.get(DEFERRED_EVENT_KEY)
+        marker: dict[str, Any] | None = None
+        if isinstance(deferred, dict):
+            run = parsed.get(DEFERRED_RUN_KEY)
+            parsed, marker = deferred, (run if isinstance(run, dict) else {})
+        elif http_method(parsed) != "POST":
+            return plain_response(405, "ecs-tasks accepts Slack's POST requests only")
+        body = event_body(parsed)
+        headers = event_headers(parsed)
     except BadEvent as bad:
-        log_event("http.rejected", level=logging.WARNING, outcome=bad.status, reason=bad.reason)
-        return plain_response(bad.status, bad.reason)
-    lazy_event = parsed.get(LAZY_EVENT_KEY)
-    if isinstance(lazy_event, dict):
-        return _dispatch(lazy_event, allow_lazy=True)
-    if http_method(parsed) != "POST":
-        return plain_response(405, "ecs-tasks accepts Slack's POST requests only")
-    return _dispatch(parsed, allow_lazy=False)
+        return _rejected(bad.status, bad.reason)
+    refused = _verify(body, headers)
+    if refused is not None:
+        return refused
+    try:
+        app = get_app()
+    except ConfigurationError as error:
+        return _misconfigured(error, body)
+    return _dispatch(app, parsed, started, marker)
 
 
 def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
@@ -121,44 +155,109 @@ def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
     return parsed
 
 
-def _dispatch(event: dict[str, Any], *, allow_lazy: bool) -> dict[str, Any]:
+def _verify(body: str, headers: Mapping[str, str | Sequence[str]]) -> dict[str, Any] | None:
+    """Slack's own verifier on the raw bytes: None when signed by Slack within five minutes, else the 401."""
+    secret = load_signing_secret()
+    if secret is None or not secret.get_secret_value():
+        log_event("config.error", level=logging.ERROR, outcome=500, setting=SIGNING_SECRET_SETTING, detail="not set")
+        return plain_response(500, "ecs-tasks is not configured correctly")
+    timestamp, signature = _first(headers.get(TIMESTAMP_HEADER)), _first(headers.get(SIGNATURE_HEADER))
+    # ASCII digits only: the verifier calls int() on it, and `²` or `abc` must be a 401, not a crash.
+    if not (timestamp and timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and signature):
+        return _rejected(401, "the request is not signed by Slack")
+    if not SignatureVerifier(secret.get_secret_value()).is_valid(body, timestamp, signature):
+        return _rejected(401, "the request is not signed by Slack")
+    return None
+
+
+def _dispatch(app: App, event: dict[str, Any], started: float, marker: dict[str, Any] | None) -> dict[str, Any]:
+    context: dict[str, Any] = {STARTED_KEY: started, FC_EVENT_CONTEXT_KEY: event}
+    if marker is not None:
+        context[DEFERRED_KEY] = marker
     try:
-        request = to_bolt_request(event, allow_lazy=allow_lazy)
+        request = to_bolt_request(event, context=context)
     except BadEvent as bad:
-        log_event("http.rejected", level=logging.WARNING, outcome=bad.status, reason=bad.reason)
-        return plain_response(bad.status, bad.reason)
+        return _rejected(bad.status, bad.reason)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         # Bolt parses the body while building the request: a malformed payload is the sender's fault.
-        log_event("http.rejected", level=logging.WARNING, outcome=400, reason=type(exc).__name__)
-        return plain_response(400, "the request body could not be parsed")
-    if not isinstance(request.body, dict):
-        log_event("http.rejected", level=logging.WARNING, outcome=400, reason="body is not an object")
-        return plain_response(400, "the request body has an unexpected shape")
-    request.context[FC_EVENT_CONTEXT_KEY] = event
-    body = request.body
-    started = time.perf_counter()
-    with log_context(**_slack_ids(body), lazy=request.lazy_function_name):
-        response = get_app().dispatch(request)
+        return _rejected(400, "the request body could not be parsed", cause=type(exc).__name__)
+    parsed = request.body
+    if not isinstance(parsed, dict):
+        return _rejected(400, "the request body has an unexpected shape")
+    if parsed.get("type") == "block_actions":
+        actions = parsed.get("actions")
+        if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+            return _rejected(400, "the click carries no action")
+    with log_context(**_slack_ids(parsed), deferred=marker is not None):
+        response = app.dispatch(request)
         log_event(
             "slack.request",
             outcome=response.status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
-            command=body.get("command"),
-            action_id=_action_id(body),
+            duration_ms=round((time.monotonic() - started) * 1000, 1),
+            command=parsed.get("command"),
+            action_id=_action_id(parsed),
         )
     return to_fc_response(response)
 
 
-def _slack_ids(body: dict[str, Any]) -> dict[str, str | None]:
-    """The ids for the log context; an unverified body may have any shape, so none of this may raise."""
-    try:
+def _misconfigured(error: ConfigurationError, body: str) -> dict[str, Any]:
+    """A signed request while a setting is malformed: the user is told which setting, the log says why."""
+    setting = error.setting or "(see the log)"
+    log_event("config.error", level=logging.ERROR, outcome="answered", setting=error.setting, detail=str(error))
+    text = MISCONFIGURED.format(setting=setting)
+    form = parse_qs(body)
+    if "payload" not in form:  # a slash command: the answer is the acknowledgement
+        answer = json.dumps({"response_type": "ephemeral", "text": text})
         return {
-            "team_id": extract_team_id(body),
-            "channel_id": extract_channel_id(body),
-            "user_id": extract_user_id(body),
+            "statusCode": 200,
+            "headers": {"content-type": "application/json"},
+            "body": answer,
+            "isBase64Encoded": False,
         }
-    except (AttributeError, KeyError, TypeError, IndexError):
-        return {}
+    try:
+        payload = json.loads(form["payload"][0])
+        response_url = payload.get("response_url") if isinstance(payload, dict) else None
+    except ValueError:
+        response_url = None
+    # The request is signed by Slack, so its response_url is Slack's.
+    if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
+        from slack_sdk.webhook import WebhookClient
+
+        try:
+            WebhookClient(url=response_url, timeout=ANSWER_TIMEOUT_S).send(text=text, response_type="ephemeral")
+        except OSError as failed:
+            log_event("slack.deliver", level=logging.WARNING, via="response_url", outcome=type(failed).__name__)
+    return plain_response(200, "")
+
+
+def _rejected(status: int, reason: str, *, status_level: int = logging.WARNING, **fields: object) -> dict[str, Any]:
+    log_event("http.rejected", level=status_level, outcome=status, reason=fields.get("reason", reason))
+    return plain_response(status, reason)
+
+
+def _first(value: str | Sequence[str] | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return str(value[0]) if value else None
+
+
+def _slack_ids(body: dict[str, Any]) -> dict[str, str | None]:
+    """The ids for the log context, from either shape of body; a field of another type is left out."""
+
+    def nested(key: str, field: str = "id") -> str | None:
+        value = body.get(key)
+        inner = value.get(field) if isinstance(value, dict) else None
+        return inner if isinstance(inner, str) else None
+
+    def flat(key: str) -> str | None:
+        value = body.get(key)
+        return value if isinstance(value, str) else None
+
+    return {
+        "team_id": flat("team_id") or nested("team"),
+        "channel_id": flat("channel_id") or nested("channel"),
+        "user_id": flat("user_id") or nested("user"),
+    }
 
 
 def _action_id(body: dict[str, Any]) -> str | None:

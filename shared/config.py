@@ -131,6 +131,8 @@ class Settings(BaseSettings):
     ecs_signature_version: Literal["v1", "v3"] = _env("ECS_SIGNATURE_VERSION", "v3")
     default_region: str | None = _env("ECS_TASKS_DEFAULT_REGION")
     ecs_deadline_s: float = _env("ECS_TASKS_ECS_DEADLINE", 20.0, gt=0)
+    # Seconds from the start of an invocation within which a Slack request's ECS work is answered inline.
+    inline_budget_s: float = _env("ECS_TASKS_INLINE_BUDGET", 1.5, ge=0, le=2.5)
 
     # Access control; empty means "no restriction" except cancel, where empty means nobody.
     allowed_team_ids: CsvSet = _env("ECS_TASKS_ALLOWED_TEAM_IDS", frozenset())
@@ -166,6 +168,15 @@ class Settings(BaseSettings):
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
+
+    @field_validator("ecs_endpoint", mode="before")
+    @classmethod
+    def _http_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip() or None  # empty: the regional endpoint of each request's region
+            if value is not None and not value.lower().startswith(("http://", "https://")):
+                raise ValueError("must be an http:// or https:// URL")
+        return value
 
     @field_validator("watch_ttl", mode="before")
     @classmethod
@@ -249,8 +260,19 @@ def load_settings() -> Settings:
     try:
         return Settings()
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}"
-            for item in error.errors(include_input=False, include_url=False)
-        )
-        raise ConfigurationError(f"invalid settings: {problems}") from None
+        items = error.errors(include_input=False, include_url=False)
+        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in items)
+        setting = ".".join(str(part) for part in items[0]["loc"]) if items else None
+        raise ConfigurationError(f"invalid settings: {problems}", setting=setting) from None
+
+
+class _SigningSettings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True)
+
+    slack_signing_secret: SecretStr | None = _env("SLACK_SIGNING_SECRET")
+
+
+def load_signing_secret() -> SecretStr | None:
+    """SLACK_SIGNING_SECRET alone: requests are verified, and told of a bad setting, even when another
+    setting is malformed."""
+    return _SigningSettings().slack_signing_secret

@@ -80,7 +80,11 @@ class CredentialsNotFoundError(EcsTasksError):
 
 
 class ConfigurationError(EcsTasksError):
-    """A setting is missing or malformed; the message names it."""
+    """A setting is missing or malformed; the message names it, and `setting` (when known) is its variable."""
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        super().__init__(message)
+        self.setting = setting
 
 
 @dataclass

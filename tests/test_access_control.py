@@ -94,14 +94,13 @@ def test_all_regions_is_narrowed_to_the_allowed_ones(
     ecs.add_task(**fixed_task("t-beijing01", region="cn-beijing", status="Failed", created=now, finished=now))
     monkeypatch.setenv("ECS_TASKS_REGIONS", "cn-shanghai")
     http.reset_app()
-    sender.slash_command(
+    response = sender.slash_command(
         "all failed",
         user_id=USER,
         channel_id=CHANNEL,
         response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER),
     )
-    (answer,) = slack.wait_for_calls(1, method="response_url")
-    text = str(answer.args["blocks"])
+    text = str(response.json()["blocks"])
     assert "t-shanghai1" in text and "t-beijing01" not in text
     assert {c.region_id for c in ecs.calls} == {"cn-shanghai"}
     assert not any(c.action == "DescribeRegions" for c in ecs.calls)
@@ -118,12 +117,10 @@ def test_buttons_on_an_old_card_are_checked_like_commands(
     # Given a card shown while the channel was allowed
     ecs.add_task(**fixed_task("t-oldcard01", status="Failed", created=now, finished=now))
     response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
-    sender.slash_command("cn-hangzhou failed", user_id=USER, channel_id=CHANNEL, response_url=response_url)
-    (card,) = slack.wait_for_calls(1, method="response_url")
-    refresh = next(
-        e for b in card.args["blocks"] for e in b.get("elements", []) if e.get("action_id") == "ecs_tasks_refresh"
-    )
-    details = next(b["accessory"] for b in card.args["blocks"] if "accessory" in b)
+    card = sender.slash_command("cn-hangzhou failed", user_id=USER, channel_id=CHANNEL, response_url=response_url)
+    blocks = card.json()["blocks"]
+    refresh = next(e for b in blocks for e in b.get("elements", []) if e.get("action_id") == "ecs_tasks_refresh")
+    details = next(b["accessory"] for b in blocks if "accessory" in b)
     calls_before = len(ecs.calls)
     # When the channel is no longer allowed, and the user clicks Refresh and Details
     monkeypatch.setenv("ECS_TASKS_ALLOWED_CHANNEL_IDS", "C0ELSEWHERE")
@@ -137,8 +134,8 @@ def test_buttons_on_an_old_card_are_checked_like_commands(
             response_url=response_url,
             is_ephemeral=True,
         )
-    answers = slack.wait_for_calls(3, method="response_url")
-    # Then both are refused, and ECS is not asked
-    assert all("not enabled in this channel" in a.args["text"] for a in answers[1:])
+    answers = slack.calls_to("response_url")
+    # Then both are refused before their clicks are acknowledged, and ECS is not asked
+    assert len(answers) == 2 and all("not enabled in this channel" in a.args["text"] for a in answers)
     fc.wait_for_async()
     assert len(ecs.calls) == calls_before

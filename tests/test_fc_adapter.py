@@ -1,5 +1,5 @@
 """The Function Compute 3.0 adapter: pure translators over the real event fixture, the handler's refusals,
-and lazy work through a V3-signed async InvokeFunction delivered at least once."""
+and deferred work through a V3-signed async InvokeFunction delivered at least once."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, http_event
 from emulators.slack import SlackEmulator, SlackSender
-from functions.fc_event import LAZY_FUNCTION_HEADER, LAZY_ONLY_HEADER, MAX_BODY_BYTES, to_bolt_request, to_fc_response
+from functions.fc_deferral import DEFERRED_EVENT_KEY, DEFERRED_RUN_KEY
+from functions.fc_event import MAX_BODY_BYTES, to_bolt_request, to_fc_response
 from functions.http import handler, reset_app
 from tests.conftest import SIGNING_SECRET, SLACK_PATH, fc3_reference_event
 
@@ -43,14 +44,21 @@ def test_base64_bodies_are_decoded() -> None:
     assert to_bolt_request(event).raw_body == "text=hello%20world"
 
 
-def test_lazy_markers_from_the_public_trigger_are_dropped() -> None:
+def test_a_deferred_invocation_is_verified_again(
+    app_env: dict[str, str], slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    # Given an async invocation payload carrying a request Slack did not sign
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url="http://unused")
+    body = sender.slash_command_body(
+        "cn-hangzhou failed", response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    )
     event = fc3_reference_event()
-    event["headers"][LAZY_ONLY_HEADER] = "1"
-    event["headers"][LAZY_FUNCTION_HEADER] = "answer_query"
-    public = to_bolt_request(event)
-    assert public.lazy_only is False and public.lazy_function_name is None
-    ours = to_bolt_request(event, allow_lazy=True)
-    assert ours.lazy_only is True and ours.lazy_function_name == "answer_query"
+    event.update(body=body, isBase64Encoded=False, headers=sender.forged_headers(body))
+    payload = {DEFERRED_EVENT_KEY: event, DEFERRED_RUN_KEY: {"may_have_acted": False}}
+    # When it reaches the handler
+    reply = handler(json.dumps(payload).encode(), Context())
+    # Then it is refused like any unsigned request, and nothing runs
+    assert reply["statusCode"] == 401 and ecs.calls == [] and slack.calls == []
 
 
 def test_bolt_response_translates_to_the_fc_reply() -> None:
@@ -92,10 +100,10 @@ def test_unsigned_reference_event_is_a_401(app_env: dict[str, str], ecs: EcsEmul
     assert reply["statusCode"] == 401 and ecs.calls == []
 
 
-# --- lazy work through InvokeFunction --------------------------------------------------------------
+# --- deferred work through InvokeFunction ----------------------------------------------------------
 
 
-def test_lazy_work_is_invoked_async_signed_and_posts_once_when_delivered_twice(
+def test_slow_work_is_invoked_async_signed_and_posts_once_when_delivered_twice(
     fc_async: FcServer, slack: SlackEmulator, ecs: EcsEmulator
 ) -> None:
     ecs.add_task(
@@ -106,34 +114,34 @@ def test_lazy_work_is_invoked_async_signed_and_posts_once_when_delivered_twice(
         CreationTime="2026-11-28T10:00:00Z",
         FinishedTime="2026-11-28T10:05:00Z",
     )
+    ecs.faults.update({"latency_s": 2.0})  # more than the inline budget
     sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=fc_async.base_url + SLACK_PATH)
     response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
     started = time.monotonic()
     response = sender.slash_command("cn-hangzhou failed", user_id=USER, channel_id=CHANNEL, response_url=response_url)
-    assert response.status_code == 200 and time.monotonic() - started < 3.0
+    assert response.status_code == 200 and time.monotonic() - started < 3.0 and response.text == ""
     fc_async.wait_for_async(timeout=20)
     # The InvokeFunction request passed the V3 signature check (else nothing would have been queued)
     (invocation,) = fc_async.invocations
     payload = json.loads(invocation.payload)
-    assert payload["ecs_tasks_lazy"]["headers"][LAZY_FUNCTION_HEADER] == "answer_query"
+    assert payload[DEFERRED_EVENT_KEY]["body"] and payload[DEFERRED_RUN_KEY] == {"may_have_acted": False}
     # Both deliveries ran; exactly one answer reached Slack
     assert invocation.result is not None and invocation.result["statusCode"] == 200
     answers = slack.calls_to("response_url")
     assert len(answers) == 1 and "t-bp1async" in json.dumps(answers[0].args["blocks"])
-    assert len([c for c in ecs.calls if c.action == "DescribeTasks"]) == 1
 
 
 def test_invoke_failure_tells_the_user_instead_of_silence(
     fc_async: FcServer, slack: SlackEmulator, ecs: EcsEmulator
 ) -> None:
     fc_async.credentials = {}  # InvokeFunction now refuses our signature
+    ecs.faults.update({"latency_s": 2.0})  # more than the inline budget: the work must be handed on
     sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=fc_async.base_url + SLACK_PATH)
     response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
     response = sender.slash_command("cn-hangzhou failed", user_id=USER, channel_id=CHANNEL, response_url=response_url)
     assert response.status_code == 200
-    (notice,) = slack.wait_for_calls(1, method="response_url")
-    assert "could not start" in notice.args["text"]
-    assert ecs.calls == []
+    assert "could not start" in response.json()["text"]
+    assert fc_async.invocations == []
 
 
 def test_http_event_builder_matches_the_reference_shape() -> None:
@@ -188,8 +196,7 @@ def test_wsgi_entry_point_for_fc2_verifies_acks_and_answers(
     query = sender.slash_command_body(
         "cn-hangzhou failed", response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER)
     )
-    call(query, sender.signed_headers(query))
+    answer = json.loads(call(query, sender.signed_headers(query)))
     assert [s.split()[0] for s in statuses] == ["200", "401", "200"]
-    (answer,) = slack.wait_for_calls(1, method="response_url")
-    assert "t-bp1wsgi" in json.dumps(answer.args["blocks"])
+    assert "t-bp1wsgi" in json.dumps(answer["blocks"])
     reset_app()

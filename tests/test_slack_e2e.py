@@ -82,20 +82,28 @@ def all_text(blocks: list[dict[str, Any]]) -> str:
 # --- the command ---------------------------------------------------------------------------------
 
 
+def card_in_ack(response: Any) -> dict[str, Any]:
+    """The card a slash command answered inline: the acknowledgement's own body."""
+    assert response.status_code == 200
+    message: dict[str, Any] = response.json()
+    assert "blocks" in message, message
+    return message
+
+
 @pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
-def test_failed_imports_card_arrives_after_a_fast_ack(
+def test_failed_imports_card_is_the_acknowledgement(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
 ) -> None:
     # Given failed ImportImage tasks in cn-hangzhou
     seed_failed_imports(ecs, now)
     # When the user types the command
     response, elapsed, _ = send_command(sender, slack, "cn-hangzhou failed ImportImage")
-    # Then Slack gets its acknowledgement at once, with no ECS call on the ack path
+    # Then Slack gets its acknowledgement within its deadline, and it is the card: ephemeral, listing the
+    # failed tasks, with nothing sent anywhere else
     assert response.status_code == 200 and elapsed < ACK_DEADLINE_S
-    # And the card arrives through the response_url, ephemeral, listing the failed tasks
-    (call,) = wait_for_response(slack)
-    message = call.args
-    assert message.get("response_type", "ephemeral") == "ephemeral"
+    message = card_in_ack(response)
+    assert message.get("response_type") == "ephemeral"
+    assert slack.calls == []
     text = all_text(message["blocks"])
     assert "t-bp1fail000" in text and "t-bp1done001" not in text
     assert "<!date^" in text
@@ -112,21 +120,21 @@ def test_next_page_and_refresh_replace_the_card_in_place(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, now: datetime
 ) -> None:
     seed_failed_imports(ecs, now, count=12)
-    _, _, response_url = send_command(sender, slack, "cn-hangzhou failed import")
-    (first,) = wait_for_response(slack)
-    next_button = buttons(first.args["blocks"])[ACTION_NEXT][0]
+    response, _, response_url = send_command(sender, slack, "cn-hangzhou failed import")
+    next_button = buttons(card_in_ack(response)["blocks"])[ACTION_NEXT][0]
     # When the user clicks Next on the ephemeral card
     clicked = click(sender, next_button, response_url)
     assert clicked.status_code == 200
-    second = wait_for_response(slack, 2)[-1]
-    # Then page 2 replaces the original through the response_url
+    # Then page 2 replaced the original through the response_url before the click was acknowledged
+    (second,) = slack.calls_to("response_url")
     assert second.args.get("replace_original") is True
     assert "t-bp1fail010" in all_text(second.args["blocks"])
     assert [c.params.get("PageNumber") for c in ecs.calls if c.action == "DescribeTasks"][-1] == "2"
     # And Refresh re-queries the same page
     refresh = buttons(second.args["blocks"])[ACTION_REFRESH][0]
     click(sender, refresh, response_url)
-    third = wait_for_response(slack, 3)[-1]
+    third = slack.calls_to("response_url")[-1]
+    assert len(slack.calls_to("response_url")) == 2
     assert third.args.get("replace_original") is True
     assert [c.params.get("PageNumber") for c in ecs.calls if c.action == "DescribeTasks"][-1] == "2"
 
@@ -178,11 +186,10 @@ def test_details_show_progress_and_error_codes(
             }
         ],
     )
-    _, _, response_url = send_command(sender, slack, "cn-hangzhou failed")
-    (card,) = wait_for_response(slack)
-    details = buttons(card.args["blocks"])[ACTION_DETAILS][0]
+    response, _, response_url = send_command(sender, slack, "cn-hangzhou failed")
+    details = buttons(card_in_ack(response)["blocks"])[ACTION_DETAILS][0]
     click(sender, details, response_url)
-    detail = wait_for_response(slack, 2)[-1]
+    (detail,) = slack.calls_to("response_url")
     text = all_text(detail.args["blocks"])
     assert "InvalidImage.Format" in text and "The image format is not supported." in text
     assert any(c.action == "DescribeTaskAttribute" for c in ecs.calls)
@@ -204,19 +211,19 @@ def test_cancel_is_refused_then_allowed_and_refreshes_the_card(
     )
     monkeypatch.setenv("ECS_TASKS_CANCEL_USER_IDS", USER)
     http.reset_app()
-    _, _, response_url = send_command(sender, slack, "cn-hangzhou processing export")
-    (card,) = wait_for_response(slack)
-    cancel = buttons(card.args["blocks"])[ACTION_CANCEL][0]
+    response, _, response_url = send_command(sender, slack, "cn-hangzhou processing export")
+    cancel = buttons(card_in_ack(response)["blocks"])[ACTION_CANCEL][0]
     assert cancel["confirm"]["confirm"]["text"], "cancel asks for confirmation"
     # A user not on the list is refused, and nothing is cancelled
     click(sender, cancel, response_url, user_id="U0MALLORY")
-    refusal = wait_for_response(slack, 2)[-1]
+    (refusal,) = slack.calls_to("response_url")
     assert "may not cancel" in refusal.args["text"]
     fc.wait_for_async()
     assert not any(c.action == "CancelTask" for c in ecs.calls)
-    # The listed user cancels; the card is refreshed in place
+    # The listed user cancels; the card is refreshed in place, all before the click is acknowledged
     click(sender, cancel, response_url)
-    calls = wait_for_response(slack, 4)
+    calls = slack.calls_to("response_url")
+    assert len(calls) == 3
     assert [c.action for c in ecs.calls if c.action == "CancelTask"] == ["CancelTask"]
     assert calls[-1].args.get("replace_original") is True
     assert "cancelled task" in calls[-2].args["text"]
@@ -314,8 +321,9 @@ def test_ecs_failures_become_a_clear_answer(
     ecs.faults.update(faults)
     response, elapsed, _ = send_command(sender, slack, "cn-hangzhou failed")
     assert response.status_code == 200 and elapsed < ACK_DEADLINE_S
-    answer = wait_for_response(slack, timeout=30)[-1]
-    text = answer.args["text"] + all_text(answer.args.get("blocks", []))
+    # The answer is the acknowledgement when ECS fails fast, else it arrives at the response_url
+    answer = response.json() if response.text else wait_for_response(slack, timeout=30)[-1].args
+    text = answer["text"] + all_text(answer.get("blocks", []))
     assert "RequestId" in text and "Traceback" not in text
     assert expected in text or "InternalError" in text
 
@@ -341,11 +349,56 @@ def test_a_card_for_a_hundred_task_ids_stays_small_and_its_buttons_work(
     ids = [f"t-bp1{i:03d}abcdefghijklmnop" for i in range(100)]
     for task_id in ids:
         ecs.add_task(**fixed_task(task_id, status="Failed", created=now, finished=now))
-    _, _, response_url = send_command(sender, slack, "cn-hangzhou " + ",".join(ids))
-    (card,) = wait_for_response(slack)
+    response, _, response_url = send_command(sender, slack, "cn-hangzhou " + ",".join(ids))
+    card = card_in_ack(response)
     # Then the message stays a few kilobytes, and a task's Details still works
-    assert len(all_text(card.args["blocks"])) < 20_000
-    details = buttons(card.args["blocks"])[ACTION_DETAILS][0]
+    assert len(all_text(card["blocks"])) < 20_000
+    details = buttons(card["blocks"])[ACTION_DETAILS][0]
     click(sender, details, response_url)
-    detail = wait_for_response(slack, 2)[-1]
+    (detail,) = slack.calls_to("response_url")
     assert details["value"] and "Failed" in all_text(detail.args["blocks"])
+
+
+def test_a_public_card_shows_the_same_buttons_whoever_refreshes_it(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from functions import http
+
+    # Given an admin who may cancel, and a user who may not
+    monkeypatch.setenv("ECS_TASKS_CANCEL_USER_IDS", "U0ADMIN")
+    http.reset_app()
+    ecs.add_task(RegionId="cn-hangzhou", TaskAction="ExportImage", waiting_s=0, processing_s=3600)
+    # When the user (not the admin) posts a card in the channel
+    send_command(sender, slack, "cn-hangzhou processing public")
+    slack.wait_for_calls(1, method="chat.postMessage")
+    (message,) = slack.messages(CHANNEL)
+    looks = [sorted(buttons(message.blocks))]
+    # And the admin, then the user, refresh it
+    for count, user_id in enumerate(("U0ADMIN", USER), start=1):
+        current = slack.slack_message(CHANNEL, message.ts) or {}
+        refresh = buttons(current["blocks"])[ACTION_REFRESH][0]
+        sender.block_action(
+            action_id=refresh["action_id"],
+            value=refresh["value"],
+            channel_id=CHANNEL,
+            user_id=user_id,
+            response_url=slack.new_response_url(channel_id=CHANNEL, user_id=user_id),
+            message={"ts": message.ts, "blocks": current["blocks"], "text": current.get("text", "")},
+            message_ts=message.ts,
+        )
+        looks.append(sorted(buttons(slack.wait_for_calls(count, method="chat.update")[-1].args["blocks"])))
+    # Then everyone sees the same buttons, Cancel included, whoever clicked last
+    assert looks[0] == looks[1] == looks[2] and ACTION_CANCEL in looks[0]
+    # And a Cancel by the user is still refused, by the user's own permission
+    current = slack.slack_message(CHANNEL, message.ts) or {}
+    cancel = buttons(current["blocks"])[ACTION_CANCEL][0]
+    sender.block_action(
+        action_id=cancel["action_id"],
+        value=cancel["value"],
+        channel_id=CHANNEL,
+        user_id=USER,
+        response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER),
+        message_ts=message.ts,
+    )
+    assert "may not cancel" in slack.wait_for_calls(1, method="response_url")[-1].args["text"]
+    assert not any(c.action == "CancelTask" for c in ecs.calls)

@@ -24,7 +24,7 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from emulators.slack.response_url import RESPONSE_PATH_PREFIX, new_target, post_to_response_url
-from emulators.slack.web_api import ApiRequest, BotIdentity, call_method
+from emulators.slack.web_api import ApiRequest, BotIdentity, call_method, message_json
 from emulators.slack.workspace import CHANNEL_STATES, ChannelState, Message, RecordedCall, Workspace
 
 log = logging.getLogger(__name__)
@@ -147,6 +147,12 @@ class SlackEmulator:
         with self.workspace.lock:
             view = self.workspace.home_views.get(user_id)
             return json.loads(json.dumps(view)) if view is not None else None
+
+    def slack_message(self, channel_id: str, ts: str) -> dict[str, Any] | None:
+        """A message as Slack shows it to apps (e.g. the `message` of a button click), or None."""
+        with self.workspace.lock:
+            message = self.workspace.find_message(channel_id, ts)
+            return json.loads(json.dumps(message_json(message, self.identity))) if message else None
 
     def set_channel(self, channel_id: str, state: ChannelState) -> None:
         _check_state(state)

@@ -70,7 +70,8 @@ def open_store(url: str | None = None) -> SqlStore:
     except (ArgumentError, ImportError) as error:
         raise ConfigurationError(
             f"ECS_TASKS_DATABASE_URL cannot be used ({type(error).__name__}): check its scheme, e.g. "
-            "postgresql+psycopg://… or mysql+pymysql://…, and that the package holds that driver."
+            "postgresql+psycopg://… or mysql+pymysql://…, and that the package holds that driver.",
+            setting="ECS_TASKS_DATABASE_URL",
         ) from None
     store = SqlStore(engine)
     store.migrate()
