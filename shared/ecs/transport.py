@@ -179,7 +179,8 @@ class EcsTransport:
         except requests.ConnectTimeout as exc:
             raise EcsApiError(CODE_CONNECT_FAILED, f"could not connect to {host} in time", region_id=region_id) from exc
         except requests.Timeout as exc:
-            raise EcsApiError(CODE_TIMEOUT, f"no answer within {timeout}s", region_id=region_id) from exc
+            read_s = timeout[-1] if isinstance(timeout, tuple) else timeout  # the read timeout: it had connected
+            raise EcsApiError(CODE_TIMEOUT, f"no answer within {read_s:.1f} s", region_id=region_id) from exc
         except requests.ConnectionError as exc:
             code = CODE_CONNECT_FAILED if _never_connected(exc) else CODE_CONNECTION
             raise EcsApiError(code, f"could not reach {host}: {type(exc).__name__}", region_id=region_id) from exc
