@@ -77,7 +77,9 @@ def _parser() -> argparse.ArgumentParser:
         epilog=environment_epilog(QUERY_ENV),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    query.add_argument("words", nargs="*", help="region, status, action, task ids, since/from/to, page N")
+    query.add_argument(
+        "words", nargs="*", metavar="WORDS", help="region, status, action, task ids, since/from/to, page N"
+    )
     query.add_argument("--json", action="store_true", help="print a JSON array of tasks (API field names)")
     query.set_defaults(run=_run_query)
 

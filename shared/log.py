@@ -63,7 +63,7 @@ def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
         if not logger.handlers:
             # Before configure_logging (a setting failed to load), Python's last-resort handler would print
             # the bare event name: a JSON line on stderr says what happened instead.
-            _attach(_OwnHandler(sys.stderr), logger)
+            _attach(_StderrHandler(), logger)
         logger.log(level, event, extra={"fields": fields})
 
 
@@ -91,6 +91,17 @@ class _OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler configure_logging installs (and replaces on a second call); others are left alone."""
 
 
+class _StderrHandler(_OwnHandler):
+    """The fallback handler: writes to whatever sys.stderr is at the time (tests and runtimes replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
     """Attach one JSON handler to our logger and the libraries' (idempotent across warm invocations).
 
@@ -101,7 +112,7 @@ def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = _OwnHandler(stream or sys.stderr)
+    handler = _OwnHandler(stream) if stream is not None else _StderrHandler()
     for name, name_level in ((LOGGER_NAME, level), *((lib, logging.WARNING) for lib in _LIBRARY_LOGGERS)):
         target = logging.getLogger(name)
         _attach(handler, target)

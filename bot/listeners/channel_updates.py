@@ -154,7 +154,7 @@ def register(app: App, deps: BotDeps) -> None:
         value = str(body["actions"][0].get("value") or "")
 
         def work() -> None:
-            if not value.isdigit():
+            if not (value.isascii() and value.isdigit()):  # `²`.isdigit() is True; int() refuses it
                 reply.reply_ephemeral(respond, notice_message(STALE_BUTTON))
                 return
             with answer_failures(respond, what="unsubscribe"):
