@@ -106,7 +106,7 @@ def terminal_text(message: str) -> str:
 def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     from bot.compose import build_ecs_client
     from bot.grammar import HelpCommand, QueryCommand, UsageError, parse, usage_text
-    from bot.regions import KNOWN_REGIONS
+    from bot.regions import accepted_regions
     from shared.config import load_settings
     from shared.errors import ConfigurationError, CredentialsNotFoundError, EcsApiError
 
@@ -122,7 +122,7 @@ def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
         settings = load_settings()
     except ConfigurationError as error:
         return fail(str(error), EXIT_API_ERROR)
-    known = settings.allowed_regions or KNOWN_REGIONS  # ECS_TASKS_REGIONS, when set, is the whole list
+    known = accepted_regions(settings.allowed_regions)
     now = datetime.now(timezone.utc)
     command = parse(" ".join(args.words), default_region=settings.default_region, now=now, known_regions=known)
     usage = usage_text(CLI_COMMAND, channel_commands=False).replace("*", "").replace("`", "")

@@ -126,7 +126,7 @@ class Settings(BaseSettings):
     @field_validator("default_region", mode="before")
     @classmethod
     def _region(cls, value: Any) -> Any:
-        return _checked_region(value.strip().lower() if isinstance(value, str) else value)
+        return _checked_region(value.strip().lower() or None if isinstance(value, str) else value)
 
     @field_validator("allowed_regions", mode="after")
     @classmethod
@@ -140,7 +140,8 @@ class Settings(BaseSettings):
     @classmethod
     def _url(cls, value: Any) -> Any:
         register_url_credentials(value if isinstance(value, str) else None)  # before anything can fail
-        return _http_url(value.strip() if isinstance(value, str) else value)
+        # Empty is unset, as in the environment (Serverless Devs passes unset settings as empty strings).
+        return _http_url(value.strip() or None if isinstance(value, str) else value)
 
     @field_validator("database_url", mode="before")
     @classmethod

@@ -294,3 +294,13 @@ def test_a_changed_character_never_escapes_as_another_exception(q: TaskQuery, da
     tampered = value[:at] + data.draw(st.sampled_from(_PACKED_CHARS + " ,")) + value[at + 1 :]
     with contextlib.suppress(QueryCodecError):
         decode_query(tampered)
+
+
+def test_accepted_regions_are_ecs_tasks_regions_when_set_else_the_known_ones() -> None:
+    from bot.regions import accepted_regions
+
+    narrowed = accepted_regions(frozenset({"ap-southeast-9"}))
+    assert decode_query(encode_query(TaskQuery(regions=("ap-southeast-9",))), known_regions=narrowed)
+    with pytest.raises(QueryCodecError):
+        decode_query("cn-hangzhou", known_regions=narrowed)
+    assert accepted_regions(frozenset()) == KNOWN_REGIONS
