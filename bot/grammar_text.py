@@ -101,6 +101,7 @@ def usage_text(command: str = SLASH_COMMAND, *, channel_commands: bool = True) -
         "Words go in any order, in any case. Without a region, the default region is used "
         f"(set by {DEFAULT_REGION_ENV}).",
         "",
+        "*Regions:* ids such as `cn-hangzhou`, or the console's names: `杭州`, `华东1（杭州）`, `Singapore`",
         f"*Status:* {_alias_groups(STATUS_ALIASES)}",
         f"*Action:* {_alias_groups(ACTION_ALIASES)} (`-` and `_` are ignored: IMPORT_IMAGE works)",
         "*Time (UTC):* `since 90s|30m|2h|7d|1w`, or `from 2026-11-01[T10:00[:00Z]] [to 2026-11-02]` "

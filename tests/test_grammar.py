@@ -382,7 +382,7 @@ def test_channel_command_words_must_come_first(word: str) -> None:
     assert failure.token == word and "first" in failure.message
 
 
-@pytest.mark.parametrize("text", ["help", "?", "-h", "--help", "HELP", "failed help", "watch help"])
+@pytest.mark.parametrize("text", ["help", "?", "-h", "--help", "—help", "HELP", "failed help", "watch help"])
 def test_help_words_ask_for_help_anywhere(text: str) -> None:
     assert run(text) == HelpCommand()
 
@@ -804,3 +804,10 @@ def test_a_typed_word_that_is_a_host_never_becomes_a_region() -> None:
     for word in ("x@127.0.0.1:9/#", "cn-hangzhou.evil.example", "127.0.0.1", "cn-hangzhou@evil"):
         command = run(word)
         assert isinstance(command, UsageError), word
+
+
+def test_the_console_names_the_usage_text_shows_parse() -> None:
+    text = usage_text()
+    assert "华东1（杭州）" in text
+    for name in ("杭州", "华东1（杭州）", "Singapore"):
+        assert name in text and not isinstance(run(name), UsageError)
