@@ -30,6 +30,7 @@ from bot.grammar import (
 from bot.grammar_words import SLASH_COMMAND
 from bot.guard import Allowed, ButtonKind, Click, Refused, check_click
 from bot.help import help_message
+from bot.regions import accepted_regions
 from bot.reply import reply_ephemeral
 from bot.runner import Runner
 from bot.task_work import Work
@@ -159,7 +160,12 @@ def register(app: App, deps: BotDeps, runner: Runner) -> None:
         if not runner.first_time(request, context):
             ack()
             return
-        parsed = parse(command.get("text", ""), default_region=deps.settings.default_region, now=deps.clock())
+        parsed = parse(
+            command.get("text", ""),
+            default_region=deps.settings.default_region,
+            now=deps.clock(),
+            known_regions=accepted_regions(deps.settings.allowed_regions),
+        )
         denied = access.check_workspace(
             deps.settings, team_id=command.get("team_id"), channel_id=command.get("channel_id")
         ) or access.check_regions(deps.settings, _command_regions(parsed))
@@ -190,7 +196,7 @@ def _button_listener(deps: BotDeps, runner: Runner, button: Button) -> Callable[
         if not runner.first_time(request, context):
             ack()
             return
-        checked = check_click(deps.settings, button.kind, body, cancels=button.cancels)
+        checked = check_click(deps.settings, button.kind, body, cancels=button.cancels, now=deps.clock())
         if isinstance(checked, Refused) or (button.needs_database and deps.settings.database_url is None):
             if not runner.is_deferred(context):  # the inline attempt already told the user
                 reason = checked.reason if isinstance(checked, Refused) else NEEDS_DATABASE

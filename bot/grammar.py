@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -22,6 +23,7 @@ from bot.grammar_time import (
     DURATION_UNITS,
     TIME_EXAMPLES,
     TimeWordError,
+    check_in_range,
     is_clock,
     is_date,
     looks_like_duration,
@@ -58,8 +60,11 @@ from bot.grammar_words import (
     WATCH,
     alias_key,
 )
+from bot.region_names import MAX_NAME_WORDS, REGION_BY_NAME, region_name_key
 from bot.regions import KNOWN_REGIONS
+from shared.cards.parts import escape
 from shared.ecs.query import ALL_REGIONS, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.regions import is_region_id
 
 __all__ = [
     "Command",
@@ -72,12 +77,17 @@ __all__ = [
     "UsageError",
     "WatchCommand",
     "describe_query",
+    "normalise",
     "parse",
     "to_words",
     "usage_text",
 ]
 
-_SPLIT_RE = re.compile(r"[\s,]+")
+_SPLIT_RE = re.compile(r"[\s,、]+")  # `、`: the ideographic comma (NFKC leaves it)
+# What phones and word processors type for `-`: hyphens, dashes and minus signs (NFKC keeps most of them).
+_DASHES = dict.fromkeys(map(ord, "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d"), "-")
+# Invisible characters pasted along with text: zero-width space, non-joiner, joiner, word joiner, BOM.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
 _QUOTES = "`'\"“”‘’"
 _SHOWN_LENGTH = 40
 _EXAMPLE_REGION = "cn-hangzhou"
@@ -130,6 +140,8 @@ class UsageError:
     token: str | None  # the word at fault, as typed; None when something is missing
     expected: str
     suggestion: str | None
+    # Every word at fault when there are several (unknown words are all reported); empty for one.
+    problems: tuple[UsageError, ...] = ()
 
 
 Command: TypeAlias = (
@@ -203,6 +215,7 @@ class _Found:
     page: int | None = None
     public: bool = False
     said: dict[str, str] = field(default_factory=dict)  # field name -> the words that set it
+    unknown: list[UsageError] = field(default_factory=list)  # words not understood, reported together
 
 
 class _Abort(Exception):
@@ -213,12 +226,19 @@ class _Abort(Exception):
         self.error = error
 
 
+class _Unknown(_Abort):
+    """A word not understood: the scan goes on, so that every such word is reported at once."""
+
+
 def parse(
     text: str, *, default_region: str | None, now: datetime, known_regions: frozenset[str] = KNOWN_REGIONS
 ) -> Command:
-    """The command in `text` (what follows `/ecs-tasks`), or a UsageError. Never raises."""
+    """The command in `text` (what follows `/ecs-tasks`), or a UsageError. Never raises.
+
+    A bare command (no words) asks for help, as `help` does.
+    """
     words = _words(text)
-    if any(word.low in HELP_WORDS for word in words):
+    if not words or any(word.low in HELP_WORDS for word in words):
         return HelpCommand()
     now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
     ctx = _Context("", frozenset(_Kind), known_regions, now)
@@ -228,9 +248,38 @@ def parse(
         return abort.error
 
 
+def normalise(text: str) -> str:
+    """What people type, in the grammar's terms: full-width forms as ASCII (NFKC), every dash as `-`, and no
+    invisible characters."""
+    return unicodedata.normalize("NFKC", text).translate(_DASHES).translate(_INVISIBLE)
+
+
 def _words(text: str) -> list[_Word]:
-    pieces = (piece.strip(_QUOTES) for piece in _SPLIT_RE.split(text))  # quotes: pasted from usage text
-    return [_Word(piece, piece.lower()) for piece in pieces if piece]
+    pieces = (piece.strip(_QUOTES) for piece in _SPLIT_RE.split(normalise(text)))  # quotes: pasted from usage
+    return _join_region_names([_Word(piece, piece.lower()) for piece in pieces if piece])
+
+
+def _join_region_names(words: list[_Word]) -> list[_Word]:
+    """`Silicon Valley`, `Hong Kong`, `China East 1`: region names of several words become one word."""
+    joined: list[_Word] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(MAX_NAME_WORDS, len(words) - i), 1, -1):
+            raw = " ".join(word.raw for word in words[i : i + n])
+            if region_name_key(raw) in REGION_BY_NAME:
+                joined.append(_Word(raw, raw.lower()))
+                i += n
+                break
+        else:
+            joined.append(words[i])
+            i += 1
+    return joined
+
+
+def _region_of(low: str, known_regions: frozenset[str]) -> str | None:
+    """The region id a word names: the id itself, or a console name such as `华东1（杭州）` or `Singapore`."""
+    region = low if low in known_regions else REGION_BY_NAME.get(region_name_key(low))
+    return region if region in known_regions else None
 
 
 def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> Command:
@@ -238,7 +287,8 @@ def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> C
     if first == WATCH:
         found = _scan(rest, ctx.only(WATCH, _Kind.REGION, _Kind.TASK_ID))
         ids = _task_ids_for(WATCH, found)
-        region = found.regions[0] if found.regions else _default(default_region, f"{WATCH} {_EXAMPLE_REGION} t-…")
+        example = f"{WATCH} {_EXAMPLE_REGION} t-…"
+        region = found.regions[0] if found.regions else _default(default_region, example, ctx)
         return WatchCommand(region, ids)
     if first == UNWATCH:
         found = _scan(rest, ctx.only(UNWATCH, _Kind.REGION, _Kind.TASK_ID))
@@ -259,7 +309,7 @@ def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> C
     if found.start is not None and found.end is not None and found.start > found.end:
         start, end = found.said["start"], found.said["end"]
         _fail(f"The start `{_show(start)}` is after the end `{_show(end)}`.", end, "a `to` time after the start")
-    regions = _regions(found) or (_default(default_region, f"{_EXAMPLE_REGION} failed"),)
+    regions = _regions(found) or (_default(default_region, f"{_EXAMPLE_REGION} failed", ctx),)
     return QueryCommand(
         TaskQuery(
             regions=regions,
@@ -287,9 +337,18 @@ def _regions(found: _Found) -> tuple[str, ...]:
     return (ALL_REGIONS,) if found.all_regions else tuple(found.regions)
 
 
-def _default(default_region: str | None, example: str) -> str:
+def _default(default_region: str | None, example: str, ctx: _Context) -> str:
     if default_region and default_region.strip():
-        return default_region.strip().lower()
+        region = default_region.strip().lower()
+        # A setting, but it becomes part of a host name as a typed region does: the same check.
+        if is_region_id(region) and region in ctx.known_regions:
+            return region
+        _fail(
+            f"The default region set by {DEFAULT_REGION_ENV} is not a known region id. Name a region, e.g. "
+            f"`{SLASH_COMMAND} {example}`, or ask an admin to correct {DEFAULT_REGION_ENV}.",
+            None,
+            _REGION_OR_ALL,
+        )
     _fail(
         f"No region given, and no default region is set. Name one, e.g. `{SLASH_COMMAND} {example}`, "
         f"or set {DEFAULT_REGION_ENV} (e.g. {DEFAULT_REGION_ENV}={_EXAMPLE_REGION}).",
@@ -301,9 +360,35 @@ def _default(default_region: str | None, example: str) -> str:
 def _scan(words: list[_Word], ctx: _Context) -> _Found:
     found = _Found()
     i = 0
-    while i < len(words):
-        i = _take(words, i, found, ctx)
+    try:
+        while i < len(words):
+            try:
+                i = _take(words, i, found, ctx)
+            except _Unknown as unknown:
+                found.unknown.append(unknown.error)
+                i += 1
+    except _Abort as abort:
+        if not found.unknown:
+            raise
+        found.unknown.append(abort.error)
+    if found.unknown:
+        raise _Abort(_together(found.unknown, ctx))
     return found
+
+
+def _together(problems: list[UsageError], ctx: _Context) -> UsageError:
+    """One answer for several words at fault: each with its own reason and suggestion, in the order typed."""
+    if len(problems) == 1:
+        return problems[0]
+    lines = [f"{len(problems)} words were not understood:"]
+    for problem in problems:
+        line = f"• {problem.message.partition(' Expected ')[0]}"
+        if problem.suggestion is not None:
+            line += f" Did you mean `{_show(problem.suggestion)}`?"
+        lines.append(line)
+    lines.append(f"Expected {ctx.expected}.")
+    first = problems[0]
+    return UsageError("\n".join(lines), first.token, ctx.expected, first.suggestion, tuple(problems))
 
 
 def _take(words: list[_Word], i: int, found: _Found, ctx: _Context) -> int:
@@ -317,8 +402,9 @@ def _take(words: list[_Word], i: int, found: _Found, ctx: _Context) -> int:
         if conflict:
             _fail("`all` already means every region: give `all` or regions, not both.", word.raw, _REGION_OR_ALL)
         found.all_regions = kind is _Kind.ALL
-        if kind is _Kind.REGION and word.low not in found.regions:
-            found.regions.append(word.low)
+        region = _region_of(word.low, ctx.known_regions)
+        if region is not None and region not in found.regions:
+            found.regions.append(region)
     elif kind is _Kind.TASK_ID and word.low not in found.task_ids:
         if len(found.task_ids) >= MAX_TASK_IDS:
             _fail(f"Too many task ids: at most {MAX_TASK_IDS}.", word.raw, f"at most {MAX_TASK_IDS} task ids")
@@ -342,7 +428,7 @@ def _take(words: list[_Word], i: int, found: _Found, ctx: _Context) -> int:
 
 def _kind_of(word: _Word, ctx: _Context, *, first: bool) -> _Kind:
     low, key = word.low, alias_key(word.low)
-    if low in ctx.known_regions:
+    if _region_of(low, ctx.known_regions) is not None:
         return _Kind.REGION
     if key in STATUS_ALIASES:
         return _Kind.STATUS
@@ -358,11 +444,11 @@ def _kind_of(word: _Word, ctx: _Context, *, first: bool) -> _Kind:
         example = f"{SLASH_COMMAND} {low} …"
         _fail(f"`{shown}` is a command of its own and must come first, e.g. `{example}`.", word.raw, ctx.expected)
     if REGION_LIKE_RE.fullmatch(low):
-        _fail(f"Unknown region `{shown}`.", word.raw, _Kind.REGION.value, _closest(low, ctx.known_regions))
+        _fail(f"Unknown region `{shown}`.", word.raw, _Kind.REGION.value, _closest(low, ctx.known_regions), _Unknown)
     if low.startswith(TASK_ID_PREFIX):
         expected = f"a task id: `t-` and up to {MAX_TASK_ID_LENGTH - 2} letters and digits"
-        _fail(f"`{shown}` is not a task id.", word.raw, expected)
-    _fail(f"Unknown word `{shown}`.", word.raw, ctx.expected, _hint(low, ctx, first))
+        _fail(f"`{shown}` is not a task id.", word.raw, expected, None, _Unknown)
+    _fail(f"Unknown word `{shown}`.", word.raw, ctx.expected, _hint(low, ctx, first), _Unknown)
 
 
 def _hint(low: str, ctx: _Context, first: bool) -> str | None:
@@ -376,6 +462,11 @@ def _hint(low: str, ctx: _Context, first: bool) -> str | None:
     vocabulary = [keyword for kind in ctx.kinds for keyword in _KEYWORDS.get(kind, ())]
     if _Kind.REGION in ctx.kinds:
         vocabulary += ctx.known_regions
+        # A misspelt English region name (`singapor`) suggests the region's id.
+        names = {key: region for key, region in REGION_BY_NAME.items() if key.isascii() and region in ctx.known_regions}
+        close = _closest(region_name_key(low), names)
+        if close is not None and _closest(low, vocabulary) is None:
+            return names[close]
     if first and not ctx.command:
         vocabulary += [*CHANNEL_COMMANDS, "help"]
     return _closest(low, vocabulary)
@@ -404,7 +495,7 @@ def _said(words: list[_Word], i: int, used: int) -> str:
 def _page(words: list[_Word], i: int, keyword: _Word) -> int:
     expected = f"a page number from 1 to {MAX_PAGE}"
     if i >= len(words):
-        _fail(f"`{keyword.raw}` needs a number.", keyword.raw, expected)
+        _fail(f"`{_show(keyword.raw)}` needs a number.", keyword.raw, expected)
     word = words[i]
     if not NUMBER_RE.fullmatch(word.low) or not 1 <= int(word.low) <= MAX_PAGE:
         _fail(f"`{_show(word.raw)}` is not a page number.", word.raw, expected)
@@ -417,7 +508,7 @@ def _time(words: list[_Word], i: int, now: datetime) -> tuple[datetime, int]:
     is_since = keyword.low == SINCE
     expected = DURATION_EXAMPLES if is_since else TIME_EXAMPLES
     if i + 1 >= len(words):
-        _fail(f"`{keyword.raw}` needs {'a duration' if is_since else 'a time'}.", keyword.raw, expected)
+        _fail(f"`{_show(keyword.raw)}` needs {'a duration' if is_since else 'a time'}.", keyword.raw, expected)
     text, used = words[i + 1].low, 1
     after = words[i + 2].low if i + 2 < len(words) else ""
     if is_since and NUMBER_RE.fullmatch(text) and after in DURATION_UNITS:
@@ -425,22 +516,29 @@ def _time(words: list[_Word], i: int, now: datetime) -> tuple[datetime, int]:
     elif not is_since and is_date(text) and is_clock(after):
         text, used = f"{text}t{after}", 2  # `from 2026-11-01 10:00`
     try:
-        if is_since:
-            return since(now, text), used
-        return parse_moment(text, end_of_day=keyword.low in END_WORDS), used
+        moment = since(now, text) if is_since else parse_moment(text, end_of_day=keyword.low in END_WORDS)
+        return check_in_range(moment, now), used
     except TimeWordError as error:
         shown = _show(_said(words, i + 1, used - 1))
         _fail(f"`{shown}` {error.reason}.", words[i + 1].raw, expected, error.suggestion)
 
 
 def _show(raw: str) -> str:
-    """A word as quoted in a message: short, and unable to close the surrounding code span."""
-    shown = raw.replace("`", "'")
-    return shown if len(shown) <= _SHOWN_LENGTH else shown[: _SHOWN_LENGTH - 1] + "…"
+    """A word as quoted in a message: short, unable to close the surrounding code span, and escaped for mrkdwn
+    so that a typed `<!channel>` or `<@U123>` never becomes a mention or a link (replies are mrkdwn)."""
+    shown = " ".join(raw.replace("`", "'").split())
+    shown = shown if len(shown) <= _SHOWN_LENGTH else shown[: _SHOWN_LENGTH - 1] + "…"
+    return escape(shown)
 
 
-def _fail(head: str, token: str | None, expected: str, suggestion: str | None = None) -> NoReturn:
+def _fail(
+    head: str,
+    token: str | None,
+    expected: str,
+    suggestion: str | None = None,
+    abort: type[_Abort] = _Abort,
+) -> NoReturn:
     message = f"{head} Expected {expected}."
     if suggestion is not None:
         message += f" Did you mean `{_show(suggestion)}`?"
-    raise _Abort(UsageError(message, token, expected, suggestion))
+    raise abort(UsageError(message, token, expected, suggestion))

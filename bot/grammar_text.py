@@ -101,17 +101,18 @@ def usage_text(command: str = SLASH_COMMAND, *, channel_commands: bool = True) -
         "Words go in any order, in any case. Without a region, the default region is used "
         f"(set by {DEFAULT_REGION_ENV}).",
         "",
+        "*Regions:* ids such as `cn-hangzhou`, or the console's names: `杭州`, `华东1（杭州）`, `Singapore`",
         f"*Status:* {_alias_groups(STATUS_ALIASES)}",
         f"*Action:* {_alias_groups(ACTION_ALIASES)} (`-` and `_` are ignored: IMPORT_IMAGE works)",
         "*Time (UTC):* `since 90s|30m|2h|7d|1w`, or `from 2026-11-01[T10:00[:00Z]] [to 2026-11-02]` "
-        "(a date alone after `to` means the end of that day)",
+        "(a date alone after `to` means the end of that day; from 2010-01-01 to a day after now)",
         f"*Task ids:* up to {MAX_TASK_IDS}, with spaces or commas: `t-abc,t-def`",
         "*Other:* `page N` (from 1), `public` (answer in the channel, for everyone), `help`",
         "",
         "*Examples:*",
         f"• `{c} cn-hangzhou failed import since 2h`",
         f"• `{c} all processing`",
-        f"• `{c} cn-hangzhou,cn-shanghai export from 2026-11-01 to 2026-11-07 page 2`",
+        f"• `{c} cn-hangzhou,cn-shanghai export from 2026-10-01 to 2026-10-07 page 2`",
         f"• `{c} ap-southeast-1 t-bp1hvgwromzv32iqab0c t-bp1hvgwromzv32iqab0d public`",
         f"• `{c} finished since 7d`  (in the default region)",
     ]

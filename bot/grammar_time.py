@@ -19,6 +19,10 @@ DURATION_UNITS: dict[str, int] = {
 }
 # Keeps `now - since` a valid datetime; nobody asks about tasks older than ten years.
 MAX_SINCE = timedelta(days=3660)
+# The times a query may name. ECS refuses times it cannot store (`0001-01-01`), and no task predates ECS's
+# task API; a day past now leaves room for clocks and time zones, nothing later can match a task.
+EARLIEST_TIME = datetime(2010, 1, 1, tzinfo=timezone.utc)
+LATEST_AHEAD = timedelta(days=1)
 DURATION_EXAMPLES = "a duration such as 90s, 30m, 2h, 7d or 1w"
 TIME_EXAMPLES = "a UTC time such as 2026-11-01, 2026-11-01T10:00 or 2026-11-01T10:00:00Z"
 
@@ -38,6 +42,23 @@ class TimeWordError(ValueError):
         super().__init__(reason)
         self.reason = reason
         self.suggestion = suggestion
+
+
+def latest_time(now: datetime) -> datetime:
+    return now + LATEST_AHEAD
+
+
+def time_range_text(now: datetime) -> str:
+    """`from 2010-01-01 to 2026-11-06 (a day after now)`: how a refusal states the valid range."""
+    latest = latest_time(_utc(now))
+    return f"from {EARLIEST_TIME:%Y-%m-%d} to {latest:%Y-%m-%d %H:%M} UTC (a day after now)"
+
+
+def check_in_range(moment: datetime, now: datetime) -> datetime:
+    """`moment` when a query may name it; TimeWordError stating the range otherwise."""
+    if not EARLIEST_TIME <= moment <= latest_time(now):
+        raise TimeWordError(f"is outside the times ECS can search, {time_range_text(now)}")
+    return moment
 
 
 def looks_like_duration(word: str) -> bool:

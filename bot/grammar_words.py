@@ -13,7 +13,7 @@ DEFAULT_REGION_ENV = "ECS_TASKS_DEFAULT_REGION"
 MAX_TASK_ID_LENGTH = 24
 MAX_PAGE = 10_000
 
-HELP_WORDS = frozenset({"help", "?", "-h", "--help"})
+HELP_WORDS = frozenset({"help", "?", "-h", "--help", "-help"})  # `-help`: `—help`, after dashes become `-`
 WATCH, UNWATCH, SUBSCRIBE, UNSUBSCRIBE, LIST = "watch", "unwatch", "subscribe", "unsubscribe", "list"
 CHANNEL_COMMANDS = (WATCH, UNWATCH, SUBSCRIBE, UNSUBSCRIBE, LIST)
 ALL = ALL_REGIONS

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any, TypeAlias
 
 from bot import access
 from bot.grammar_words import MAX_PAGE, TASK_ID_RE
 from bot.query_codec import QueryCodecError, TaskRef, decode_query, decode_task_ref
+from bot.regions import accepted_regions
 from shared.config import Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.ecs.regions import is_region_id
@@ -92,7 +94,9 @@ class Refused:
     reason: str
 
 
-def check_click(settings: Settings, kind: ButtonKind, body: Mapping[str, Any], *, cancels: bool) -> Allowed | Refused:
+def check_click(
+    settings: Settings, kind: ButtonKind, body: Mapping[str, Any], *, cancels: bool, now: datetime
+) -> Allowed | Refused:
     click = Click.of(body)
     if click is None:
         return Refused(STALE_BUTTON)
@@ -101,7 +105,7 @@ def check_click(settings: Settings, kind: ButtonKind, body: Mapping[str, Any], *
         return Refused(denied.reason)
     if cancels and not access.user_may_cancel(settings, click.user_id):
         return Refused(access.cancel_denied().reason)
-    decoded = _decode(kind, click.value)
+    decoded = _decode(kind, click.value, known_regions=accepted_regions(settings.allowed_regions), now=now)
     if decoded is None:
         return Refused(STALE_BUTTON)
     denied = access.check_regions(settings, _regions(decoded))
@@ -110,14 +114,14 @@ def check_click(settings: Settings, kind: ButtonKind, body: Mapping[str, Any], *
     return Allowed(click, decoded)
 
 
-def _decode(kind: ButtonKind, value: str) -> Decoded | None:
+def _decode(kind: ButtonKind, value: str, *, known_regions: frozenset[str], now: datetime) -> Decoded | None:
     """The value, or None when it is not one this button's card could have carried."""
     decoded: Decoded
     try:
         if kind is ButtonKind.QUERY:
-            decoded = decode_query(value)
+            decoded = decode_query(value, known_regions=known_regions, now=now)
         elif kind is ButtonKind.TASK_REF:
-            decoded = decode_task_ref(value)
+            decoded = decode_task_ref(value, known_regions=known_regions, now=now)
         elif kind is ButtonKind.UNWATCH_REF:
             parts = parse_unwatch_value(value)
             if parts is None:

@@ -19,8 +19,11 @@ from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 from bot.grammar import QueryCommand, UsageError, parse, to_words
+from bot.grammar_time import EARLIEST_TIME, latest_time
+from bot.grammar_words import MAX_PAGE, TASK_ID_RE
 from bot.regions import KNOWN_REGIONS
-from shared.ecs.query import MAX_PAGE_SIZE, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.query import ALL_REGIONS, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.regions import is_region_id
 
 _T = TypeVar("_T")
 
@@ -56,8 +59,11 @@ _SECONDS_RADIX = (datetime.max - datetime.min).days * 86400 + 86400
 _MICROS_RADIX = 1_000_000
 _NO_TIME, _AWARE, _NAIVE = 0, 1, 2
 _MAX_ITEMS = 1000  # of any list: bounds the work garbage can cause
-# Two distant clocks: words that read back differently under them hold a relative time (`since 2h`).
-_CLOCKS = (datetime(2001, 1, 1, tzinfo=timezone.utc), datetime(2031, 1, 1, tzinfo=timezone.utc))
+# Words that read back differently a year later hold a relative time (`since 2h`): not a button's query.
+_LATER = timedelta(days=400)
+# ResourceIds: DescribeTasks takes at most 100, each an id such as `m-bp1…` or `i-bp1…`.
+_MAX_RESOURCE_IDS = 100
+_RESOURCE_ID_RE = re.compile(r"[a-z]{1,8}-[a-z0-9]{1,40}")
 
 
 class QueryCodecError(ValueError):
@@ -86,14 +92,24 @@ def encode_query(q: TaskQuery) -> str:
     return _checked(QUERY_PREFIX + packer.text())
 
 
-def decode_query(value: str) -> TaskQuery:
-    """The query `encode_query` wrote; raises QueryCodecError (a ValueError) for anything else."""
+def decode_query(
+    value: str, *, known_regions: frozenset[str] = KNOWN_REGIONS, now: datetime | None = None
+) -> TaskQuery:
+    """The query `encode_query` wrote; raises QueryCodecError (a ValueError) for anything else.
+
+    Every field gets the bounds a typed command gets (`check_bounds`): regions in region-id form and among
+    `known_regions` (pass the allowed regions when ECS_TASKS_REGIONS is set), task ids, page, times.
+    """
     if not isinstance(value, str) or len(value) > BUTTON_VALUE_LIMIT:
         raise QueryCodecError("not a button value")
+    now = _utc_now() if now is None else now
     if not value.startswith(QUERY_PREFIX):
-        return _from_words(value)
+        if not value.isascii():  # `to_words` writes ASCII only; NFKC would read `page ²` as `page 2`
+            raise QueryCodecError("not a button value")
+        return check_bounds(_from_words(value, known_regions, now), known_regions=known_regions, now=now)
     unpacker = _Unpacker.of(value[len(QUERY_PREFIX) :])
-    return unpacker.finish(_guarded(lambda: _take_query(unpacker)))
+    query = unpacker.finish(_guarded(lambda: _take_query(unpacker)))
+    return check_bounds(query, known_regions=known_regions, now=now)
 
 
 def encode_task_ref(region: str, task_id: str, query: TaskQuery) -> str:
@@ -108,7 +124,10 @@ def encode_task_ref(region: str, task_id: str, query: TaskQuery) -> str:
     return _checked(TASK_REF_PREFIX + packer.text())
 
 
-def decode_task_ref(value: str) -> TaskRef:
+def decode_task_ref(
+    value: str, *, known_regions: frozenset[str] = KNOWN_REGIONS, now: datetime | None = None
+) -> TaskRef:
+    """The task and query `encode_task_ref` wrote, within the same bounds as `decode_query`."""
     if not isinstance(value, str) or len(value) > BUTTON_VALUE_LIMIT or not value.startswith(TASK_REF_PREFIX):
         raise QueryCodecError("not a task button value")
     unpacker = _Unpacker.of(value[len(TASK_REF_PREFIX) :])
@@ -120,11 +139,53 @@ def decode_task_ref(value: str) -> TaskRef:
         task_id = query.task_ids[index - 1] if index else _take_task_id(unpacker)
         return TaskRef(region, task_id, query)
 
-    return unpacker.finish(_guarded(take))
+    ref = unpacker.finish(_guarded(take))
+    now = _utc_now() if now is None else now
+    check_bounds(ref.query, known_regions=known_regions, now=now)
+    if not _region_ok(ref.region, known_regions):
+        raise QueryCodecError("not an accepted region")
+    if not TASK_ID_RE.fullmatch(ref.task_id):
+        raise QueryCodecError("not a task id")
+    return ref
 
 
-def _from_words(words: str) -> TaskQuery:
-    commands = [parse(words, default_region=None, now=now, known_regions=KNOWN_REGIONS) for now in _CLOCKS]
+def check_bounds(q: TaskQuery, *, known_regions: frozenset[str] = KNOWN_REGIONS, now: datetime) -> TaskQuery:
+    """`q` when every field is within what a typed command can ask for; QueryCodecError otherwise.
+
+    The message names the field, never its value: a decoded value may be hostile.
+    """
+    regions_ok = q.regions == (ALL_REGIONS,) or (
+        0 < len(q.regions) <= len(known_regions) and all(_region_ok(region, known_regions) for region in q.regions)
+    )
+    if not regions_ok:
+        raise QueryCodecError("regions out of bounds")
+    if len(q.task_ids) > MAX_TASK_IDS or not all(TASK_ID_RE.fullmatch(task_id) for task_id in q.task_ids):
+        raise QueryCodecError("task ids out of bounds")
+    if not 1 <= q.page <= MAX_PAGE or not 1 <= q.page_size <= MAX_PAGE_SIZE:
+        raise QueryCodecError("page out of bounds")
+    if len(q.resource_ids) > _MAX_RESOURCE_IDS or not all(_RESOURCE_ID_RE.fullmatch(r) for r in q.resource_ids):
+        raise QueryCodecError("resource ids out of bounds")
+    latest = latest_time(now)
+    for moment in (q.start_time, q.end_time):
+        if moment is not None and (moment.tzinfo is None or not EARLIEST_TIME <= moment <= latest):
+            raise QueryCodecError("time out of bounds")
+    if q.start_time is not None and q.end_time is not None and q.start_time > q.end_time:
+        raise QueryCodecError("start after end")
+    return q
+
+
+def _region_ok(region: str, known_regions: frozenset[str]) -> bool:
+    return is_region_id(region) and region in known_regions
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _from_words(words: str, known_regions: frozenset[str] = KNOWN_REGIONS, now: datetime | None = None) -> TaskQuery:
+    now = _utc_now() if now is None else now
+    clocks = (now, now + _LATER)
+    commands = [parse(words, default_region=None, now=clock, known_regions=known_regions) for clock in clocks]
     first = commands[0]
     if isinstance(first, UsageError):
         raise QueryCodecError(first.message)

@@ -46,3 +46,11 @@ KNOWN_REGIONS: frozenset[str] = frozenset(
         "me-central-1",
     }
 )
+
+
+def accepted_regions(allowed_regions: frozenset[str]) -> frozenset[str]:
+    """The regions a command or a button may name: ECS_TASKS_REGIONS when it is set, else the known ones.
+
+    Pass this as `known_regions` to `bot.grammar.parse` and `bot.query_codec.decode_query`/`decode_task_ref`.
+    """
+    return allowed_regions or KNOWN_REGIONS

@@ -10,6 +10,7 @@ import json
 import re
 from datetime import timedelta
 from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -24,6 +25,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigurationError
+from shared.log import register_secret
 
 CsvSet = Annotated[frozenset[str], NoDecode]
 
@@ -86,6 +88,11 @@ class AccountSetting(BaseModel):
         return value
 
 
+def _ascii_digits(text: str) -> bool:
+    # Not str.isdigit(): it accepts `²`, which int() then refuses.
+    return text.isascii() and text.isdigit()
+
+
 def _split_csv(value: Any) -> Any:
     if isinstance(value, str):
         return frozenset(item.strip() for item in value.split(",") if item.strip())
@@ -115,6 +122,53 @@ def _json_object(value: Any) -> Any:
     if not isinstance(parsed, dict):
         raise ValueError("expected a JSON object ({...})")
     return parsed
+
+
+_REGION_FORM = "lower-case letters, digits and hyphens, such as cn-hangzhou"
+# The form `shared.ecs.regions` checks every region against; config sits below ecs in the layers, so it
+# holds a copy, which tests/test_settings.py keeps equal to the original.
+REGION_ID_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+){1,4}")
+MAX_REGION_ID_CHARS = 40
+
+
+def is_region_id(value: str) -> bool:
+    return len(value) <= MAX_REGION_ID_CHARS and REGION_ID_PATTERN.fullmatch(value) is not None
+
+
+def _checked_region(value: Any) -> Any:
+    # Messages quote nothing of the value (it may be hostile or secret); load_settings names the variable.
+    if isinstance(value, str) and not is_region_id(value):
+        raise ValueError(f"is not a region id ({_REGION_FORM})")
+    return value
+
+
+def _http_url(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            parts = urlsplit(value)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError:
+            raise ValueError("is not a valid URL") from None
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("is not a valid URL (expected http://HOST or https://HOST)")
+    return value
+
+
+def register_url_credentials(url: str | None) -> None:
+    """Masks the user-info of `url` (raw, percent-decoded, and its password alone) in every log line."""
+    if not url or "@" not in url:
+        return
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        parts = None
+    netloc = parts.netloc if parts is not None else url.partition("://")[2].partition("/")[0]
+    userinfo = netloc.rpartition("@")[0]
+    if not userinfo:
+        return
+    password = userinfo.partition(":")[2]
+    for secret in (userinfo, unquote(userinfo), password, unquote(password)):
+        register_secret(secret)
 
 
 def _env(name: str, default: Any = None, **constraints: Any) -> Any:
@@ -169,14 +223,40 @@ class Settings(BaseSettings):
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
 
-    @field_validator("ecs_endpoint", mode="before")
+    @field_validator("default_region", mode="before")
     @classmethod
-    def _http_url(cls, value: Any) -> Any:
-        if isinstance(value, str):
-            value = value.strip() or None  # empty: the regional endpoint of each request's region
-            if value is not None and not value.lower().startswith(("http://", "https://")):
-                raise ValueError("must be an http:// or https:// URL")
+    def _region(cls, value: Any) -> Any:
+        return _checked_region(value.strip().lower() or None if isinstance(value, str) else value)
+
+    @field_validator("allowed_regions", mode="after")
+    @classmethod
+    def _regions(cls, value: frozenset[str]) -> frozenset[str]:
+        regions = frozenset(region.lower() for region in value)
+        if not all(is_region_id(region) for region in regions):
+            raise ValueError(f"has an entry that is not a region id ({_REGION_FORM})")
+        return regions
+
+    @field_validator("ecs_endpoint", "slack_api_url", mode="before")
+    @classmethod
+    def _url(cls, value: Any) -> Any:
+        register_url_credentials(value if isinstance(value, str) else None)  # before anything can fail
+        # Empty is unset, as in the environment (Serverless Devs passes unset settings as empty strings).
+        return _http_url(value.strip() or None if isinstance(value, str) else value)
+
+    @field_validator("database_url", mode="before")
+    @classmethod
+    def _database_url(cls, value: Any) -> Any:
+        register_url_credentials(value if isinstance(value, str) else None)
         return value
+
+    @model_validator(mode="after")
+    def _mask_url_credentials(self) -> Settings:
+        # Settings made by keyword (tests, composition) skip the before-validators' string path.
+        for url in (self.ecs_endpoint, self.slack_api_url):
+            register_url_credentials(url)
+        if self.database_url is not None:
+            register_url_credentials(self.database_url.get_secret_value())
+        return self
 
     @field_validator("watch_ttl", mode="before")
     @classmethod
@@ -185,9 +265,9 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             text = value.strip().lower()
             units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-            if text[-1:] in units and text[:-1].isdigit():
+            if text[-1:] in units and _ascii_digits(text[:-1]):
                 return timedelta(seconds=int(text[:-1]) * units[text[-1]])
-            if text.isdigit():
+            if _ascii_digits(text):
                 return timedelta(seconds=int(text))
         return value
 
@@ -261,9 +341,16 @@ def load_settings() -> Settings:
         return Settings()
     except ValidationError as error:
         items = error.errors(include_input=False, include_url=False)
-        problems = "; ".join(f"{'.'.join(str(part) for part in item['loc'])}: {item['msg']}" for item in items)
+        problems = [_problem(item["loc"], item["msg"]) for item in items]
         setting = ".".join(str(part) for part in items[0]["loc"]) if items else None
-        raise ConfigurationError(f"invalid settings: {problems}", setting=setting) from None
+        raise ConfigurationError("; ".join(problems), setting=setting) from None
+
+
+def _problem(loc: tuple[int | str, ...], msg: str) -> str:
+    """`ECS_ENDPOINT is not a valid URL (...)`: our validators' messages read on from the variable's name."""
+    name = ".".join(str(part) for part in loc)
+    msg = msg.removeprefix("Value error, ")
+    return f"{name} {msg}" if msg.startswith(("is ", "has ")) else f"{name}: {msg}"
 
 
 class _SigningSettings(BaseSettings):

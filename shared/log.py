@@ -11,6 +11,7 @@ import contextlib
 import contextvars
 import json
 import logging
+import re
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -25,6 +26,8 @@ _MIN_SECRET_LENGTH = 6
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("ecs_tasks_log", default=_EMPTY)
 _secrets: set[str] = set()
+# The user-info of any URL (`scheme://user:password@host`): credentials, whether registered or not.
+_URL_USERINFO_RE = re.compile(r"(?<=://)[^/?#@\s'\"<>]+@")
 
 logger = logging.getLogger(LOGGER_NAME)
 
@@ -36,10 +39,11 @@ def register_secret(value: str | None) -> None:
 
 
 def redact(text: str) -> str:
-    for secret in _secrets:
+    """`text` with every registered secret and every URL's user-info masked; for logs and messages alike."""
+    for secret in sorted(_secrets, key=len, reverse=True):  # longest first: a part never spoils a whole
         if secret in text:
             text = text.replace(secret, MASK)
-    return text
+    return _URL_USERINFO_RE.sub(MASK + "@", text)
 
 
 @contextlib.contextmanager
@@ -56,6 +60,10 @@ def log_context(**fields: Any) -> Iterator[None]:
 def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
     """Log one event: `event` names it; fields such as outcome, duration_ms, ecs_request_id describe it."""
     if logger.isEnabledFor(level):
+        if not logger.handlers:
+            # Before configure_logging (a setting failed to load), Python's last-resort handler would print
+            # the bare event name: a JSON line on stderr says what happened instead.
+            _attach(_StderrHandler(), logger)
         logger.log(level, event, extra={"fields": fields})
 
 
@@ -83,6 +91,17 @@ class _OwnHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """The handler configure_logging installs (and replaces on a second call); others are left alone."""
 
 
+class _StderrHandler(_OwnHandler):
+    """The fallback handler: writes to whatever sys.stderr is at the time (tests and runtimes replace it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
 def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
     """Attach one JSON handler to our logger and the libraries' (idempotent across warm invocations).
 
@@ -93,13 +112,17 @@ def configure_logging(level: int = logging.INFO, stream: Any = None) -> None:
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    handler = _OwnHandler(stream or sys.stderr)
-    handler.setFormatter(JsonFormatter())
+    handler = _OwnHandler(stream) if stream is not None else _StderrHandler()
     for name, name_level in ((LOGGER_NAME, level), *((lib, logging.WARNING) for lib in _LIBRARY_LOGGERS)):
         target = logging.getLogger(name)
-        for existing in list(target.handlers):
-            if isinstance(existing, _OwnHandler):
-                target.removeHandler(existing)
-        target.addHandler(handler)
+        _attach(handler, target)
         target.setLevel(name_level)
-        target.propagate = False
+
+
+def _attach(handler: _OwnHandler, target: logging.Logger) -> None:
+    handler.setFormatter(JsonFormatter())
+    for existing in list(target.handlers):
+        if isinstance(existing, _OwnHandler):
+            target.removeHandler(existing)
+    target.addHandler(handler)
+    target.propagate = False

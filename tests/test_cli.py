@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -168,3 +171,232 @@ def test_a_malformed_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
     result = run(None, "cn-hangzhou", tmp_home=tmp_path, ECS_SIGNATURE_VERSION="v2")
     assert result.returncode == 1
     assert "ECS_SIGNATURE_VERSION" in result.stderr and "Traceback" not in result.stderr
+
+
+# -- issue 10: settings, errors, help, channel commands, dev tooling ------------------------------
+
+DEV_CLI = str(Path(sys.executable).with_name("ecs-tasks-dev"))
+CREDENTIAL = "s3cr3t-pass"
+
+
+def run_cli(program: str, *args: str, tmp_home: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """Any command, with none of our settings from the outer environment unless given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "ECS_", "SLACK_"))}
+    env["HOME"] = str(tmp_home)
+    env.update(extra_env)
+    return subprocess.run([program, *args], env=env, capture_output=True, text=True, timeout=60)
+
+
+MALFORMED_SETTINGS = [
+    ("ECS_ENDPOINT", "ecs.example.com"),
+    ("ECS_ENDPOINT", f"https://user:{CREDENTIAL}@[::1"),
+    ("ECS_ENDPOINT", "http://127.0.0.1:port"),
+    ("ECS_SIGNATURE_VERSION", "v2"),
+    ("ECS_TASKS_DEFAULT_REGION", "x@127.0.0.1:9/#"),
+    ("ECS_TASKS_REGIONS", "cn-hangzhou,evil.example.com"),
+    ("ECS_TASKS_ECS_DEADLINE", "soon"),
+    ("ECS_TASKS_ECS_DEADLINE", "-1"),
+    ("SLACK_API_URL", f"htps://user:{CREDENTIAL}@slack.example.com/api/"),
+    ("ECS_TASKS_WATCH_TTL", "²d"),
+    ("ECS_TASKS_LOG_LEVEL", "LOUD"),
+]
+
+
+@pytest.mark.parametrize("command", ["query", "poll"])
+@pytest.mark.parametrize(("name", "value"), MALFORMED_SETTINGS)
+def test_every_malformed_setting_is_one_line_naming_it_and_exit_1(
+    tmp_path: Path, command: str, name: str, value: str
+) -> None:
+    # Given a malformed setting, when a real `ecs-tasks` process starts
+    args = [command, "cn-hangzhou"] if command == "query" else [command]
+    result = run_cli(CLI, *args, tmp_home=tmp_path, **{name: value})
+    # Then it prints one line that names the setting, never its value, and exits 1 without a traceback
+    assert result.returncode == 1, result.stderr
+    assert result.stdout == ""
+    (line,) = result.stderr.splitlines()
+    assert line.startswith(f"ecs-tasks: {name}"), line
+    assert value not in result.stderr and CREDENTIAL not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_endpoint_message_reads_as_the_issue_asks(tmp_path: Path) -> None:
+    result = run_cli(CLI, "query", "cn-hangzhou", tmp_home=tmp_path, ECS_ENDPOINT="ecs.example.com")
+    assert result.stderr.startswith("ecs-tasks: ECS_ENDPOINT is not a valid URL")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"postgresql+psycopg://dbuser:{CREDENTIAL}@127.0.0.1:1/nowhere", f"nosuchdialect://dbuser:{CREDENTIAL}@db/x"],
+)
+def test_a_database_that_cannot_be_used_is_one_line_without_its_credentials(tmp_path: Path, url: str) -> None:
+    # Given a database URL with credentials that cannot be reached or has no driver
+    result = run_cli(CLI, "poll", tmp_home=tmp_path, SLACK_BOT_TOKEN="xoxb-1", ECS_TASKS_DATABASE_URL=url)
+    # Then the poll names the setting in one line, exit 1, and neither the user nor the password shows
+    assert result.returncode == 1
+    last = result.stderr.splitlines()[-1]
+    assert last.startswith("ecs-tasks: ECS_TASKS_DATABASE_URL"), result.stderr
+    assert CREDENTIAL not in result.stderr + result.stdout and "dbuser" not in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_credentials_in_the_endpoint_never_show_when_it_cannot_be_reached(tmp_path: Path) -> None:
+    # Given an endpoint with user-info that refuses connections
+    endpoint = f"http://user:{CREDENTIAL}@127.0.0.1:9"
+    result = run_cli(
+        CLI,
+        "query",
+        "cn-hangzhou",
+        tmp_home=tmp_path,
+        ECS_ENDPOINT=endpoint,
+        ALIBABA_CLOUD_ACCESS_KEY_ID=ACCESS_KEY_ID,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET,
+        ECS_TASKS_ECS_DEADLINE="3",
+    )
+    # Then the failure is reported with the host, and the user-info is masked
+    assert result.returncode == 1
+    assert "127.0.0.1:9" in result.stderr and "Traceback" not in result.stderr
+    assert CREDENTIAL not in result.stderr + result.stdout and "user:" not in result.stderr
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A port that accepts connections (the kernel's backlog) and never answers."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"http://user:{CREDENTIAL}@127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_timeout_reads_as_plain_seconds_and_stdout_claims_nothing(tmp_path: Path, silent_server: str) -> None:
+    # Given an endpoint that never answers
+    result = run_cli(
+        CLI,
+        "query",
+        "cn-hangzhou",
+        "--json",
+        tmp_home=tmp_path,
+        ECS_ENDPOINT=silent_server,
+        ALIBABA_CLOUD_ACCESS_KEY_ID=ACCESS_KEY_ID,
+        ALIBABA_CLOUD_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET,
+        ECS_TASKS_ECS_DEADLINE="2",
+    )
+    # Then stdout is empty (no `[]`), stderr names the region and a plain number of seconds
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "cn-hangzhou failed" in result.stderr, result.stderr
+    assert re.search(r"Client\.Timeout: no answer within \d+\.\d s ", result.stderr), result.stderr
+    assert CREDENTIAL not in result.stderr
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_when_every_region_fails_stdout_says_nothing_about_tasks(
+    seeded: EcsEmulator, tmp_path: Path, as_json: bool
+) -> None:
+    # Given a region this account cannot use, alone
+    result = run(seeded, "na-south-1", *(["--json"] if as_json else []), tmp_home=tmp_path)
+    # Then no "No tasks match." and no `[]`: the failure is on stderr, naming the region
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert "na-south-1 failed" in result.stderr and "InvalidRegionId.NotFound" in result.stderr
+
+
+def test_when_some_regions_fail_stderr_says_whose_tasks_are_shown(seeded: EcsEmulator, tmp_path: Path) -> None:
+    result = run(seeded, "cn-hangzhou,na-south-1", "failed", tmp_home=tmp_path)
+    assert result.returncode == 1 and result.stdout.splitlines()[-1] == "5 tasks"
+    assert "the tasks above are from cn-hangzhou only" in result.stderr
+
+
+def test_ecs_tasks_regions_limits_what_a_query_may_name_and_what_all_means(seeded: EcsEmulator, tmp_path: Path) -> None:
+    # Given ECS_TASKS_REGIONS naming one region
+    refused = run(seeded, "cn-shanghai", tmp_home=tmp_path, ECS_TASKS_REGIONS="cn-hangzhou")
+    assert refused.returncode == 2 and "cn-shanghai" in refused.stderr
+    before = len(seeded.calls)
+    result = run(seeded, "all", "failed", "--json", tmp_home=tmp_path, ECS_TASKS_REGIONS="cn-hangzhou")
+    # Then `all` is that region only
+    assert result.returncode == 0, result.stderr
+    assert {task["RegionId"] for task in json.loads(result.stdout)} == {"cn-hangzhou"}
+    assert {call.region_id for call in seeded.calls[before:]} == {"cn-hangzhou"}
+
+
+@pytest.mark.parametrize(
+    ("program", "args", "options", "variables"),
+    [
+        (
+            CLI,
+            ["query", "--help"],
+            ["--json", "WORDS"],
+            [
+                "ECS_ENDPOINT",
+                "ECS_SIGNATURE_VERSION",
+                "ECS_TASKS_DEFAULT_REGION",
+                "ECS_TASKS_REGIONS",
+                "ECS_TASKS_ECS_DEADLINE",
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+                "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+                "ALIBABA_CLOUD_SECURITY_TOKEN",
+            ],
+        ),
+        (
+            CLI,
+            ["poll", "--help"],
+            ["--budget"],
+            [
+                "ECS_ENDPOINT",
+                "ECS_TASKS_REGIONS",
+                "ECS_TASKS_DATABASE_URL",
+                "ECS_TASKS_WATCH_TTL",
+                "SLACK_BOT_TOKEN",
+                "SLACK_API_URL",
+                "ALIBABA_CLOUD_ACCESS_KEY_ID",
+            ],
+        ),
+        (
+            DEV_CLI,
+            ["serve", "--help"],
+            ["--host", "--port", "--fc-async"],
+            ["SLACK_SIGNING_SECRET", "SLACK_BOT_TOKEN", "ECS_ENDPOINT", "ECS_TASKS_DATABASE_URL"],
+        ),
+        (DEV_CLI, ["emulator", "--help"], ["--host", "--port", "--seed"], ["environment variables"]),
+    ],
+)
+def test_every_subcommands_help_lists_its_options_and_environment_variables(
+    tmp_path: Path, program: str, args: list[str], options: list[str], variables: list[str]
+) -> None:
+    result = run_cli(program, *args, tmp_home=tmp_path)
+    assert result.returncode == 0
+    assert "environment variables:" in result.stdout
+    for word in [*options, *variables]:
+        assert word in result.stdout, word
+
+
+@pytest.mark.parametrize("command", ["watch cn-hangzhou t-1", "unwatch t-1", "subscribe all", "unsubscribe", "list"])
+def test_channel_commands_say_they_work_in_slack_and_exit_2(tmp_path: Path, command: str) -> None:
+    result = run_cli(CLI, "query", *command.split(), tmp_home=tmp_path, ECS_TASKS_DEFAULT_REGION="cn-hangzhou")
+    assert result.returncode == 2
+    (line,) = result.stderr.splitlines()
+    assert "works in Slack" in line and result.stdout == ""
+
+
+def test_a_bare_query_prints_the_usage(tmp_path: Path) -> None:
+    result = run_cli(CLI, "query", tmp_home=tmp_path, ECS_TASKS_DEFAULT_REGION="cn-hangzhou")
+    assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_every_unknown_word_is_named_on_the_terminal_unescaped(tmp_path: Path) -> None:
+    result = run_cli(CLI, "query", "faild", "<!x>", "imprt", tmp_home=tmp_path, ECS_TASKS_DEFAULT_REGION="cn-hangzhou")
+    assert result.returncode == 2
+    assert "faild" in result.stderr and "<!x>" in result.stderr and "imprt" in result.stderr
+    assert "&lt;" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "emulator"])
+def test_a_busy_port_is_one_line_and_exit_1(tmp_path: Path, command: str) -> None:
+    # Given a port that something else holds
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen(1)
+        port = holder.getsockname()[1]
+        # When the dev server is asked to listen there
+        result = run_cli(DEV_CLI, command, "--port", str(port), tmp_home=tmp_path)
+    # Then one line says so and how to choose another
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"ecs-tasks-dev: port {port} is in use; choose another with --port"]

@@ -162,8 +162,7 @@ def test_every_public_region_is_known_and_parses(region: str) -> None:
         ("all", (ALL_REGIONS,)),
         ("ALL failed", (ALL_REGIONS,)),
         ("`cn-beijing`", ("cn-beijing",)),  # pasted from the usage text
-        ("", (HZ,)),
-        ("   ", (HZ,)),
+        ("failed", (HZ,)),
     ],
 )
 def test_region_lists_keep_the_order_typed_without_repeats(text: str, regions: tuple[str, ...]) -> None:
@@ -330,7 +329,7 @@ def test_a_full_query_in_any_order() -> None:
 
 
 def test_no_region_and_no_default_explains_the_setting_with_an_example() -> None:
-    for text in ("", "failed since 2h"):
+    for text in ("failed", "failed since 2h"):
         failure = error(text, default_region=None)
         assert failure.token is None
         assert "No region" in failure.message
@@ -347,7 +346,7 @@ def test_no_region_and_no_default_explains_the_setting_with_an_example() -> None
         ("imprt", "import", "action"),
         ("finishd", "finished", "status"),
         ("pubic", "public", "public"),
-        ("hangzhou", "cn-hangzhou", "region"),
+        ("hangzou", "cn-hangzhou", "region"),
         ("2h", "since 2h", "since"),
         ("2026-11-01", "from 2026-11-01", "from"),
         ("3", "page 3", "page"),
@@ -383,7 +382,7 @@ def test_channel_command_words_must_come_first(word: str) -> None:
     assert failure.token == word and "first" in failure.message
 
 
-@pytest.mark.parametrize("text", ["help", "?", "-h", "--help", "HELP", "failed help", "watch help"])
+@pytest.mark.parametrize("text", ["help", "?", "-h", "--help", "—help", "HELP", "failed help", "watch help"])
 def test_help_words_ask_for_help_anywhere(text: str) -> None:
     assert run(text) == HelpCommand()
 
@@ -584,11 +583,12 @@ def test_parse_never_raises_on_valid_and_near_valid_words(words: list[str], defa
 
 
 _ID_CHARS = string.ascii_lowercase + string.digits
+# Within the range a query may name (2010-01-01 to a day after now), whatever the zone's offset.
 _MOMENTS = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
+    min_value=datetime(2010, 1, 2), max_value=NOW.replace(tzinfo=None), timezones=st.just(UTC)
 ) | st.datetimes(
-    min_value=datetime(2000, 1, 1),
-    max_value=datetime(2100, 1, 1),
+    min_value=datetime(2010, 1, 2),
+    max_value=NOW.replace(tzinfo=None),
     timezones=st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m))),
 )
 
@@ -627,3 +627,187 @@ def test_to_words_parses_back_to_an_equal_query(q: TaskQuery) -> None:
 def test_a_naive_now_is_taken_as_utc() -> None:
     naive = parse("since 1h", default_region=HZ, now=NOW.replace(tzinfo=None))
     assert naive == run("since 1h")
+
+
+# -- what people really type (issue 10, item 9) ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ｃｎ－ｈａｎｇｚｈｏｕ　ＦＡＩＬＥＤ", TaskQuery(regions=(HZ,), status=TaskStatus.FAILED)),  # full-width
+        ("cn‐hangzhou failed", TaskQuery(regions=(HZ,), status=TaskStatus.FAILED)),  # U+2010 hyphen
+        ("cn‑hangzhou t‑abc", TaskQuery(regions=(HZ,), task_ids=("t-abc",))),  # U+2011 non-breaking hyphen
+        ("cn–hangzhou import‒image", TaskQuery(regions=(HZ,), action=TaskAction.IMPORT_IMAGE)),  # en, figure dash
+        ("cn—hangzhou", TaskQuery(regions=(HZ,))),  # em dash
+        ("cn−shanghai", TaskQuery(regions=("cn-shanghai",))),  # minus sign
+        ("cn-hang\u200bzhou fai\u200cled\u200d", TaskQuery(regions=(HZ,), status=TaskStatus.FAILED)),  # zero-width
+        ("\ufeffcn-hangzhou\u2060", TaskQuery(regions=(HZ,))),
+        ("cn-hangzhou，cn-shanghai、us-east-1", TaskQuery(regions=(HZ, "cn-shanghai", "us-east-1"))),
+        ("ｐａｇｅ　２", TaskQuery(regions=(HZ,), page=2)),
+        ("from ２０２６－１１－０１", TaskQuery(regions=(HZ,), start_time=datetime(2026, 11, 1, tzinfo=UTC))),
+    ],
+)
+def test_full_width_forms_dashes_and_invisible_characters_are_normalised(text: str, expected: TaskQuery) -> None:
+    assert query(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "region"),
+    [
+        ("杭州", "cn-hangzhou"),
+        ("华东1", "cn-hangzhou"),
+        ("华东1（杭州）", "cn-hangzhou"),
+        ("华东1(杭州)", "cn-hangzhou"),
+        ("华东１（杭州）", "cn-hangzhou"),
+        ("Hangzhou", "cn-hangzhou"),
+        ("HANGZHOU", "cn-hangzhou"),
+        ("China (Hangzhou)", "cn-hangzhou"),
+        ("华东2", "cn-shanghai"),
+        ("上海", "cn-shanghai"),
+        ("华北2（北京）", "cn-beijing"),
+        ("新加坡", "ap-southeast-1"),
+        ("Singapore", "ap-southeast-1"),
+        ("Silicon Valley", "us-west-1"),
+        ("硅谷", "us-west-1"),
+        ("Hong Kong", "cn-hongkong"),
+        ("中国香港", "cn-hongkong"),
+        ("Kuala Lumpur", "ap-southeast-3"),
+        ("东京", "ap-northeast-1"),
+        ("Frankfurt", "eu-central-1"),
+        ("迪拜", "me-east-1"),
+        ("上海金融云", "cn-shanghai-finance-1"),
+    ],
+)
+def test_console_region_names_are_aliases_of_the_region_id(name: str, region: str) -> None:
+    # Given a region as the console names it, anywhere among other words
+    assert query(f"failed {name} since 2h", default_region=None).regions == (region,)
+    assert query(f"{name},me-central-1", default_region=None).regions == (region, "me-central-1")
+
+
+def test_every_known_region_has_console_names_and_every_name_is_a_known_region() -> None:
+    from bot.region_names import REGION_BY_NAME, REGION_NAMES
+
+    assert set(REGION_NAMES) == KNOWN_REGIONS
+    assert set(REGION_BY_NAME.values()) == KNOWN_REGIONS
+    for region, names in REGION_NAMES.items():
+        for name in filter(None, names):
+            assert query(name, default_region=None).regions == (region,), name
+
+
+def test_a_console_name_and_its_region_id_together_are_one_region() -> None:
+    assert query("杭州 cn-hangzhou hangzhou", default_region=None).regions == (HZ,)
+
+
+def test_a_console_name_of_a_region_outside_the_known_set_is_refused() -> None:
+    command = parse("杭州", default_region=None, now=NOW, known_regions=frozenset({"cn-shanghai"}))
+    assert isinstance(command, UsageError) and command.token == "杭州"
+
+
+def test_a_misspelt_english_region_name_suggests_the_region_id() -> None:
+    assert error("singapor").suggestion == "ap-southeast-1"
+
+
+def test_every_unknown_word_is_reported_with_its_own_suggestion() -> None:
+    # Given three words that are not understood, among good ones
+    failure = error("cn-hangzou faild since 2h qqqqq imprt")
+    # Then each is named in the order typed, with its own suggestion, in one readable message
+    assert [p.token for p in failure.problems] == ["cn-hangzou", "faild", "qqqqq", "imprt"]
+    assert [p.suggestion for p in failure.problems] == ["cn-hangzhou", "failed", None, "import"]
+    lines = failure.message.splitlines()
+    assert lines[0] == "4 words were not understood:"
+    assert lines[1] == "• Unknown region `cn-hangzou`. Did you mean `cn-hangzhou`?"
+    assert lines[2] == "• Unknown word `faild`. Did you mean `failed`?"
+    assert lines[3] == "• Unknown word `qqqqq`."
+    assert lines[4] == "• Unknown word `imprt`. Did you mean `import`?"
+    assert lines[5].startswith("Expected ")
+    assert (failure.token, failure.suggestion) == ("cn-hangzou", "cn-hangzhou")
+
+
+def test_five_unknown_words_stay_readable() -> None:
+    failure = error("aaaa1 bbbb2 cccc3 dddd4 eeee5")
+    assert len(failure.problems) == 5 and len(failure.message.splitlines()) == 7
+    assert len(failure.message) < 1000
+
+
+def test_one_unknown_word_reads_as_before() -> None:
+    failure = error("cn-hangzhou faild")
+    assert failure.problems == ()
+    assert failure.message.startswith("Unknown word `faild`.") and "\n" not in failure.message
+
+
+def test_unknown_words_are_reported_beside_another_mistake() -> None:
+    failure = error("faild page two")
+    assert [p.token for p in failure.problems] == ["faild", "two"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\u200b", "　"])
+def test_a_bare_command_asks_for_help(text: str) -> None:
+    assert run(text) == HelpCommand()
+    assert run(text, default_region=None) == HelpCommand()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["from 0001-01-01", "from 2009-12-31T23:59:59Z", "to 9999-12-31", "from 2026-11-07", "since 2h to 2030-01-01"],
+)
+def test_a_time_ecs_cannot_take_is_refused_with_the_valid_range(text: str) -> None:
+    failure = error(text)
+    assert "2010-01-01" in failure.message and "2026-11-06" in failure.message
+    assert "outside" in failure.message
+
+
+def test_the_edges_of_the_time_range_are_accepted() -> None:
+    assert query("from 2010-01-01").start_time == datetime(2010, 1, 1, tzinfo=UTC)
+    assert query("to 2026-11-06T12:30:45Z").end_time == datetime(2026, 11, 6, 12, 30, 45, tzinfo=UTC)
+
+
+# -- echoed text is escaped (issue 10, item 8) ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("<!channel>", "&lt;!channel&gt;"),
+        ("<@U123>", "&lt;@U123&gt;"),
+        ("<https://evil.example|click>", "&lt;https://evil.example|click&gt;"),
+        ("a&b", "a&amp;b"),
+        ("t-<!here>", "t-&lt;!here&gt;"),
+        ("cn-<!here>", "cn-&lt;!here&gt;"),
+        ("page <!everyone>", "&lt;!everyone&gt;"),
+        ("since <@U1>", "&lt;@U1&gt;"),
+        ("watch <!channel>", "&lt;!channel&gt;"),
+    ],
+)
+def test_typed_text_echoed_in_a_usage_error_is_escaped_for_mrkdwn(text: str, shown: str) -> None:
+    failure = error(text)
+    assert shown in failure.message
+    assert "<" not in failure.message and ">" not in failure.message
+
+
+def test_a_long_hostile_word_is_clipped_before_escaping() -> None:
+    failure = error("x" * 38 + "<!channel>")
+    assert "<" not in failure.message and "&lt" not in failure.message.replace("&lt;", "")
+
+
+# -- regions from settings (issue 10, item 1) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("default_region", ["x@127.0.0.1:9/#", "evil.example.com", "ap-southeast-9", "cn hangzhou"])
+def test_a_default_region_that_is_not_a_known_region_id_is_refused(default_region: str) -> None:
+    for text in ("failed", "watch t-1"):
+        failure = error(text, default_region=default_region)
+        assert "ECS_TASKS_DEFAULT_REGION" in failure.message and default_region not in failure.message
+
+
+def test_a_typed_word_that_is_a_host_never_becomes_a_region() -> None:
+    for word in ("x@127.0.0.1:9/#", "cn-hangzhou.evil.example", "127.0.0.1", "cn-hangzhou@evil"):
+        command = run(word)
+        assert isinstance(command, UsageError), word
+
+
+def test_the_console_names_the_usage_text_shows_parse() -> None:
+    text = usage_text()
+    assert "华东1（杭州）" in text
+    for name in ("杭州", "华东1（杭州）", "Singapore"):
+        assert name in text and not isinstance(run(name), UsageError)

@@ -29,25 +29,31 @@ from tests.test_grammar import grammar_queries
 UTC = timezone.utc
 ID_CHARS = string.ascii_lowercase + string.digits
 
-# Written by format version 1; must decode the same for as long as old buttons can be clicked.
+# Written by format version 1; must decode the same for as long as old buttons can be clicked. Written by
+# the encoder before issue 10 added bounds (the format did not change); ap-southeast-9 stands for a region
+# that a deployment's ECS_TASKS_REGIONS names before bot/regions.py knows it.
+GOLDEN_REGIONS = KNOWN_REGIONS | {"ap-southeast-9"}
 GOLDEN_QUERY = TaskQuery(
     regions=("cn-hangzhou", "ap-southeast-9"),
     status=TaskStatus.FAILED,
     action=TaskAction.EXPORT_IMAGE,
-    task_ids=("t-bp1abc", "T-Odd"),
+    task_ids=("t-bp1abc", "t-odd"),
     start_time=datetime(2026, 11, 1, 10, 0, 0, 250000, tzinfo=UTC),
-    end_time=datetime(2026, 11, 2),
+    end_time=datetime(2026, 11, 2, tzinfo=UTC),
     page=3,
     page_size=50,
     public=True,
     resource_ids=("m-1",),
 )
-GOLDEN_QUERY_VALUE = (
+GOLDEN_QUERY_VALUE = "q1.DDOlohL89F0Ol58N0gETDEw0xy7ekVjAIAU0Nul4GOMBYgOGKKAGAH-_7XGsBUUl2kNQEJjktdHNhZWh0dW9zLXBhHAAcE"
+GOLDEN_REF_VALUE = "r1.hix2ORRKXrK7bWLxnBKn1802GuOq92kBx8Dw6MMEtJYZGBICEl6dPk1-_7XGsBUUl2kNQEJjktdHNhZWh0dW9zLXBhHAAcE"
+# The golden value of the first version of this test: a task id `T-Odd` and a naive end time, which no
+# typed command can make. Since issue 10 it is refused like any value outside the bounds.
+OUT_OF_BOUNDS_GOLDEN_VALUE = (
     "q1.DDOlohL89F0Ol58N0gEVdy_aNiI1QOrmYiYJY0yWWiYBfHjwsD82EtsJwBYJz1Qv-g5cYiIQFuqcEJjktdHNhZWh0dW9zLXBhHAAcE"
 )
-GOLDEN_REF_VALUE = (
-    "r1.hix2ORRKXrK7bWLxnBKn4XjEsJ94UidKYMl0PXSRLZslGHvXvH0Z_pbsJwBYJz1Qv-g5cYiIQFuqcEJjktdHNhZWh0dW9zLXBhHAAcE"
-)
+# A clock after every time in these tests: decoding bounds times by it.
+DECODE_NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
 
 def worst_case_query(seed: int) -> TaskQuery:
@@ -61,8 +67,8 @@ def worst_case_query(seed: int) -> TaskQuery:
         status=TaskStatus.PAUSED,
         action=TaskAction.MODIFY_DISK_SPEC,
         task_ids=ids,
-        start_time=datetime(9999, 12, 30, 23, 59, 59, 999999, tzinfo=UTC),
-        end_time=datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+        start_time=datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC),
+        end_time=datetime(2026, 11, 30, 23, 59, 59, 999999, tzinfo=UTC),
         page=10_000,
         public=True,
     )
@@ -72,7 +78,7 @@ def test_a_short_query_travels_as_its_readable_words() -> None:
     q = TaskQuery(regions=("cn-hangzhou",), status=TaskStatus.FAILED, start_time=datetime(2026, 11, 1, tzinfo=UTC))
     value = encode_query(q)
     assert value == to_words(q) == "cn-hangzhou failed from 2026-11-01T00:00:00Z"
-    assert decode_query(value) == q
+    assert decode_query(value, now=DECODE_NOW) == q
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -81,7 +87,7 @@ def test_the_worst_case_query_fits_a_button_and_round_trips(seed: int) -> None:
     value = encode_query(q)
     assert value.startswith(QUERY_PREFIX)
     assert len(value) <= BUTTON_VALUE_LIMIT
-    assert decode_query(value) == q
+    assert decode_query(value, now=DECODE_NOW) == q
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -95,30 +101,112 @@ def test_task_refs_fit_a_button_for_the_worst_case_query(seed: int) -> None:
     ):
         value = encode_task_ref(region, task_id, q)
         assert len(value) <= BUTTON_VALUE_LIMIT
-        assert decode_task_ref(value) == TaskRef(region, task_id, q)
+        assert decode_task_ref(value, known_regions=GOLDEN_REGIONS, now=DECODE_NOW) == TaskRef(region, task_id, q)
 
 
 def test_golden_values_of_format_version_1_still_decode() -> None:
-    assert decode_query(GOLDEN_QUERY_VALUE) == GOLDEN_QUERY
-    assert decode_task_ref(GOLDEN_REF_VALUE) == TaskRef("cn-hangzhou", "t-bp1abc", GOLDEN_QUERY)
+    assert decode_query(GOLDEN_QUERY_VALUE, known_regions=GOLDEN_REGIONS, now=DECODE_NOW) == GOLDEN_QUERY
+    ref = decode_task_ref(GOLDEN_REF_VALUE, known_regions=GOLDEN_REGIONS, now=DECODE_NOW)
+    assert ref == TaskRef("cn-hangzhou", "t-bp1abc", GOLDEN_QUERY)
     assert encode_query(GOLDEN_QUERY) == GOLDEN_QUERY_VALUE
+
+
+def test_a_region_outside_the_accepted_set_is_refused_even_in_region_id_form() -> None:
+    # Given a value naming ap-southeast-9, when decoded with the default (known) regions only
+    with pytest.raises(QueryCodecError):
+        decode_query(GOLDEN_QUERY_VALUE, now=DECODE_NOW)
+    # And when ECS_TASKS_REGIONS narrows the accepted regions to others
+    with pytest.raises(QueryCodecError):
+        decode_query("cn-hangzhou failed", known_regions=frozenset({"cn-shanghai"}), now=DECODE_NOW)
+    assert decode_query("cn-shanghai failed", known_regions=frozenset({"cn-shanghai"}), now=DECODE_NOW)
 
 
 @pytest.mark.parametrize(
     "q",
     [
         TaskQuery(regions=("cn-hangzhou",), page_size=100),
-        TaskQuery(regions=("cn-hangzhou",), resource_ids=("i-bp1", "m-β")),
-        TaskQuery(regions=("cn-hangzhou",), start_time=datetime(2026, 11, 1, 10)),  # naive
-        TaskQuery(regions=("xx-unknown-1",)),
-        TaskQuery(regions=("cn-hangzhou",), task_ids=("t-UPPER", "t-***", "")),
-        TaskQuery(regions=("cn-hangzhou",), page=123_456_789),
+        TaskQuery(regions=("cn-hangzhou",), resource_ids=("i-bp1", "m-bp2")),
+        TaskQuery(regions=("cn-hangzhou",), page=10_000),
         TaskQuery(regions=("cn-hangzhou",), start_time=datetime(2026, 11, 1, 18, tzinfo=timezone(timedelta(hours=8)))),
-        TaskQuery(regions=(ALL_REGIONS,), start_time=datetime(1, 1, 1, tzinfo=UTC)),
+        TaskQuery(regions=(ALL_REGIONS,), start_time=datetime(2010, 1, 1, tzinfo=UTC)),
+        TaskQuery(regions=(ALL_REGIONS,), end_time=DECODE_NOW + timedelta(days=1)),
     ],
 )
-def test_queries_beyond_the_grammar_round_trip_too(q: TaskQuery) -> None:
-    assert decode_query(encode_query(q)) == q
+def test_queries_beyond_the_grammar_words_within_its_bounds_round_trip_too(q: TaskQuery) -> None:
+    assert decode_query(encode_query(q), now=DECODE_NOW) == q
+
+
+HOSTILE_REGION = "x@127.0.0.1:9/#"
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        TaskQuery(regions=(HOSTILE_REGION,)),
+        TaskQuery(regions=("cn-hangzhou", HOSTILE_REGION)),
+        TaskQuery(regions=("cn-hangzhou.evil.example",)),
+        TaskQuery(regions=("xx-unknown-1",)),
+        TaskQuery(regions=("CN-HANGZHOU",)),
+        TaskQuery(regions=(ALL_REGIONS, "cn-hangzhou")),
+        TaskQuery(regions=("cn-hangzhou",), task_ids=("t-UPPER",)),
+        TaskQuery(regions=("cn-hangzhou",), task_ids=("t-***",)),
+        TaskQuery(regions=("cn-hangzhou",), task_ids=("",)),
+        TaskQuery(regions=("cn-hangzhou",), task_ids=tuple(f"t-{n}" for n in range(101))),
+        TaskQuery(regions=("cn-hangzhou",), page=10_001),
+        TaskQuery(regions=("cn-hangzhou",), page=123_456_789),
+        TaskQuery(regions=("cn-hangzhou",), resource_ids=("m-β",)),
+        TaskQuery(regions=("cn-hangzhou",), resource_ids=("x" * 200,)),
+        TaskQuery(regions=("cn-hangzhou",), resource_ids=tuple(f"m-{n}" for n in range(101))),
+        TaskQuery(regions=("cn-hangzhou",), start_time=datetime(2026, 11, 1, 10)),  # naive
+        TaskQuery(regions=(ALL_REGIONS,), start_time=datetime(1, 1, 1, tzinfo=UTC)),
+        TaskQuery(regions=(ALL_REGIONS,), end_time=datetime(9999, 12, 31, tzinfo=UTC)),
+        TaskQuery(regions=(ALL_REGIONS,), end_time=DECODE_NOW + timedelta(days=1, seconds=1)),
+        TaskQuery(
+            regions=(ALL_REGIONS,),
+            start_time=datetime(2026, 11, 2, tzinfo=UTC),
+            end_time=datetime(2026, 11, 1, tzinfo=UTC),
+        ),
+    ],
+)
+def test_a_decoded_field_outside_what_a_typed_command_can_ask_is_refused(q: TaskQuery) -> None:
+    # Given a button value that an edited payload could carry (the encoder writes any runnable query)
+    value = encode_query(q)
+    # When it is decoded, alone or inside a task button, then it is refused
+    with pytest.raises(QueryCodecError):
+        decode_query(value, now=DECODE_NOW)
+    with pytest.raises(QueryCodecError):
+        decode_task_ref(encode_task_ref("cn-hangzhou", "t-1", q), now=DECODE_NOW)
+
+
+@pytest.mark.parametrize(
+    ("region", "task_id"),
+    [(HOSTILE_REGION, "t-1"), ("ecs.evil.example", "t-1"), ("all", "t-1"), ("cn-hangzhou", "T-1"), ("cn-hangzhou", "")],
+)
+def test_a_task_button_whose_task_or_region_is_out_of_bounds_is_refused(region: str, task_id: str) -> None:
+    value = encode_task_ref(region, task_id, TaskQuery(regions=("cn-hangzhou",)))
+    with pytest.raises(QueryCodecError):
+        decode_task_ref(value, now=DECODE_NOW)
+
+
+def test_the_first_golden_value_is_now_out_of_bounds() -> None:
+    with pytest.raises(QueryCodecError):
+        decode_query(OUT_OF_BOUNDS_GOLDEN_VALUE, known_regions=GOLDEN_REGIONS, now=DECODE_NOW)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "cn-hangzhou page 10001",
+        "cn-hangzhou page ²",
+        "cn-hangzhou page ①",
+        "cn-hangzhou from 0001-01-01",
+        "cn-hangzhou to 2030-01-01",
+        "x@127.0.0.1:9/#",
+    ],
+)
+def test_words_in_a_button_get_the_typed_bounds(value: str) -> None:
+    with pytest.raises(QueryCodecError):
+        decode_query(value, now=DECODE_NOW)
 
 
 @pytest.mark.parametrize(
@@ -177,11 +265,11 @@ def test_the_codec_error_is_a_value_error() -> None:
 def test_every_grammar_query_round_trips_within_the_limit(q: TaskQuery) -> None:
     value = encode_query(q)
     assert len(value) <= BUTTON_VALUE_LIMIT
-    assert decode_query(value) == q
+    assert decode_query(value, now=DECODE_NOW) == q
     if q.task_ids:
         ref = encode_task_ref("cn-hangzhou", q.task_ids[-1], q)
         assert len(ref) <= BUTTON_VALUE_LIMIT
-        assert decode_task_ref(ref) == TaskRef("cn-hangzhou", q.task_ids[-1], q)
+        assert decode_task_ref(ref, now=DECODE_NOW) == TaskRef("cn-hangzhou", q.task_ids[-1], q)
 
 
 _PACKED_CHARS = string.ascii_letters + string.digits + "-_"
@@ -206,3 +294,13 @@ def test_a_changed_character_never_escapes_as_another_exception(q: TaskQuery, da
     tampered = value[:at] + data.draw(st.sampled_from(_PACKED_CHARS + " ,")) + value[at + 1 :]
     with contextlib.suppress(QueryCodecError):
         decode_query(tampered)
+
+
+def test_accepted_regions_are_ecs_tasks_regions_when_set_else_the_known_ones() -> None:
+    from bot.regions import accepted_regions
+
+    narrowed = accepted_regions(frozenset({"ap-southeast-9"}))
+    assert decode_query(encode_query(TaskQuery(regions=("ap-southeast-9",))), known_regions=narrowed)
+    with pytest.raises(QueryCodecError):
+        decode_query("cn-hangzhou", known_regions=narrowed)
+    assert accepted_regions(frozenset()) == KNOWN_REGIONS

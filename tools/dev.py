@@ -7,13 +7,27 @@ the Slack emulator or a real workspace through a tunnel; `emulator` runs the ECS
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from bot.cli import POLL_ENV, environment_epilog
+
 EXIT_OK = 0
+EXIT_FAILED = 1
 EXIT_USAGE = 2
+PROG = "ecs-tasks-dev"
+
+SERVE_ENV = (
+    ("SLACK_SIGNING_SECRET", "verifies Slack's requests"),
+    *POLL_ENV,
+    ("ECS_TASKS_ALLOWED_TEAM_IDS", "comma-separated Slack workspaces that may use the bot"),
+    ("ECS_TASKS_ALLOWED_CHANNEL_IDS", "comma-separated channels that may use the bot"),
+    ("ECS_TASKS_CANCEL_USER_IDS", "comma-separated Slack users who may cancel tasks"),
+)
+EMULATOR_ENV = (("(none)", "the emulator reads no environment variable; --seed chooses its tasks"),)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -27,12 +41,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ecs-tasks-dev", description="ecs-tasks dev tooling (never deployed).")
+    parser = argparse.ArgumentParser(prog=PROG, description="ecs-tasks dev tooling (never deployed).")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    emulator = commands.add_parser("emulator", help="run the ECS API emulator")
-    emulator.add_argument("--host", default="127.0.0.1")
-    emulator.add_argument("--port", type=int, default=9000)
+    emulator = commands.add_parser(
+        "emulator",
+        help="run the ECS API emulator",
+        description="Run the ECS API emulator on the demo data (or --seed), until Ctrl-C.",
+        epilog=environment_epilog(EMULATOR_ENV),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    emulator.add_argument("--port", type=int, default=9000, help="port to listen on (default 9000)")
     emulator.add_argument("--seed", help="JSON file of tasks (default: the bundled demo data)")
     emulator.add_argument(
         "--listing",
@@ -46,9 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser(
         "serve",
         help="serve the Function Compute HTTP handler locally (for Slack through a tunnel, or the Slack emulator)",
+        description="Serve the Function Compute HTTP handler on a local port, until Ctrl-C.",
+        epilog=environment_epilog(SERVE_ENV),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3000)
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=3000, help="port to listen on (default 3000)")
     serve.add_argument(
         "--fc-async",
         action="store_true",
@@ -62,7 +85,9 @@ def _run_emulator(args: argparse.Namespace) -> int:
     from emulators.ecs import EcsEmulator
 
     emulator = EcsEmulator(seed_file=Path(args.seed) if args.seed else None, listing=args.listing)
-    url = emulator.start(host=args.host, port=args.port)
+    url = _listen(lambda: emulator.start(host=args.host, port=args.port), args.port)
+    if url is None:
+        return EXIT_FAILED
     print(f"ECS emulator listening on {url} (set ECS_ENDPOINT={url})", flush=True)
     try:
         emulator.serve_forever()
@@ -79,7 +104,9 @@ def _run_serve(args: argparse.Namespace) -> int:
     from shared.ecs.credentials import DefaultCredentialsProvider
 
     server = FcServer(handler=handler)
-    url = server.start(host=args.host, port=args.port)
+    url = _listen(lambda: server.start(host=args.host, port=args.port), args.port)
+    if url is None:
+        return EXIT_FAILED
     if args.fc_async:
         # The app is built on the first request, after these are set: it will invoke this server.
         creds = DefaultCredentialsProvider().get()
@@ -93,6 +120,20 @@ def _run_serve(args: argparse.Namespace) -> int:
     finally:
         server.stop()
     return EXIT_OK
+
+
+def _listen(start: Callable[[], str], port: int) -> str | None:
+    """The server's URL; None, after one line on stderr, when the port cannot be had."""
+    try:
+        return start()
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            print(f"{PROG}: port {port} is in use; choose another with --port", file=sys.stderr)
+        elif error.errno == errno.EACCES:
+            print(f"{PROG}: port {port} needs privileges; choose another with --port", file=sys.stderr)
+        else:
+            print(f"{PROG}: cannot listen on port {port}: {error.strerror}", file=sys.stderr)
+        return None
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from shared.cards.limits import BLOCK_KIT
 from shared.ecs.models import OperationProgress, Task
 from shared.ecs.query import CANCELLABLE_ACTIONS, TaskStatus
 from shared.errors import EcsApiError
+from shared.log import redact
 from shared.timefmt import format_duration, format_utc, task_duration
 
 ACTION_REFRESH = "ecs_tasks_refresh"
@@ -101,8 +102,10 @@ def one_line(text: str) -> str:
 
 
 def escape(text: str) -> str:
-    """Slack's three control characters, so API data can never form a link or a mention."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    """Slack's three control characters, so API data can never form a link or a mention. Every outside text
+    passes here on its way into a message, so it is also the last guard for credentials: known secrets and
+    the user-info of URLs are masked (`shared.log.redact`), as in log lines."""
+    return redact(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def plain(text: str, limit: int = ID_CHARS) -> str:

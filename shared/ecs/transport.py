@@ -197,7 +197,8 @@ class EcsTransport:
             error = self._error_type
             raise error(CODE_CONNECT_FAILED, f"could not connect to {host} in time", region_id=region_id) from exc
         except requests.Timeout as exc:
-            raise self._error_type(CODE_TIMEOUT, f"no answer within {timeout}s", region_id=region_id) from exc
+            read_s = timeout[-1] if isinstance(timeout, tuple) else timeout  # the read timeout: it had connected
+            raise self._error_type(CODE_TIMEOUT, f"no answer within {read_s:.1f} s", region_id=region_id) from exc
         except requests.ConnectionError as exc:
             code = CODE_CONNECT_FAILED if _never_connected(exc) else CODE_CONNECTION
             message = f"could not reach {host}: {type(exc).__name__}"
