@@ -28,6 +28,8 @@ class ActionContext:
     store: TaskStore
     regions: tuple[Region, ...]
     now: datetime
+    # The API page's reading: with no (honoured) TaskStatus, only Finished, Processing and Failed tasks.
+    strict_listing: bool = False
 
 
 Body = dict[str, Any]
@@ -49,7 +51,7 @@ def describe_tasks(query: Mapping[str, str], ctx: ActionContext) -> Body:
         task_ids=params.task_ids(query),
         resource_ids=params.resource_ids(query),
         action=_action_filter(query),
-        status=_status_filter(query),
+        statuses=_status_filter(query, strict=ctx.strict_listing),
         start=params.api_time(query, "StartTime"),
         end=params.api_time(query, "EndTime"),
     )
@@ -77,9 +79,11 @@ def _action_filter(query: Mapping[str, str]) -> str | None:
     return action
 
 
-def _status_filter(query: Mapping[str, str]) -> str | None:
+def _status_filter(query: Mapping[str, str], *, strict: bool) -> frozenset[str] | None:
     text = params.optional(query, "TaskStatus")
-    return text if text in FILTERABLE_STATUSES else None
+    if text in FILTERABLE_STATUSES:
+        return frozenset({text})
+    return FILTERABLE_STATUSES if strict else None
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,7 @@ class _TaskFilter:
     task_ids: frozenset[str] | None
     resource_ids: frozenset[str] | None
     action: str | None
-    status: str | None
+    statuses: frozenset[str] | None
     start: datetime | None
     end: datetime | None
 
@@ -96,7 +100,7 @@ class _TaskFilter:
             (self.task_ids is None or task.task_id in self.task_ids)
             and (self.resource_ids is None or task.resource_id in self.resource_ids)
             and (self.action is None or task.action == self.action)
-            and (self.status is None or state.status == self.status)
+            and (self.statuses is None or state.status in self.statuses)
             and (self.start is None or task.creation_time >= self.start)
             and (self.end is None or task.creation_time <= self.end)
         )

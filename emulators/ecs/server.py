@@ -106,7 +106,10 @@ class EcsEmulator:
         faults: FaultConfig | None = None,
         regions: Sequence[str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        strict_listing: bool = False,
     ) -> None:
+        """`strict_listing`: DescribeTasks without a TaskStatus it honours lists only Finished, Processing
+        and Failed tasks, as the API page says (off: every status, the emulator's older reading)."""
         if seed is not None and seed_file is not None:
             raise ValueError("give seed or seed_file, not both")
         self.clock = clock or TaskClock()
@@ -130,6 +133,7 @@ class EcsEmulator:
             faults=lambda: self.faults,
             calls=self._calls,
             request_clock=request_clock or utc_now,
+            strict_listing=strict_listing,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

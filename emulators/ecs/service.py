@@ -49,7 +49,9 @@ class EcsService:
         faults: Callable[[], FaultConfig],
         calls: CallLog,
         request_clock: Callable[[], datetime],
+        strict_listing: bool = False,
     ) -> None:
+        self._strict_listing = strict_listing
         self._store = store
         self._regions = regions
         self._auth = authenticator
@@ -96,7 +98,9 @@ class EcsService:
             raise errors.service_unavailable() if fault.variant else errors.internal_error()
         if fault.kind is FaultKind.THROTTLE:
             raise errors.throttled(THROTTLE_RETRY_AFTER_S if fault.variant else None)
-        context = ActionContext(store=self._store, regions=self._regions, now=self._clock.now())
+        context = ActionContext(
+            store=self._store, regions=self._regions, now=self._clock.now(), strict_listing=self._strict_listing
+        )
         body = handler(request.api_params, context)
         return render_success(request.action, body, request_id, response_format(request.params))
 

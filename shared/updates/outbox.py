@@ -39,12 +39,15 @@ from shared.ecs.retry import Deadline
 from shared.errors import EcsApiError
 from shared.log import log_context, log_event
 from shared.updates.cards import (
+    FINAL_SUBJECT,
     announce_title,
     change_reply,
     channel_problem_message,
     expiry_note,
     failure_lines,
     final_reply,
+    gone_note,
+    unlisted_subject,
     watch_card,
 )
 from shared.updates.model import (
@@ -53,6 +56,8 @@ from shared.updates.model import (
     KIND_ANNOUNCE,
     KIND_EXPIRED,
     KIND_FINAL,
+    KIND_GONE,
+    KIND_UNLISTED,
     WATCH_UNDELIVERABLE,
     Lease,
     OutboxEntry,
@@ -65,6 +70,7 @@ from shared.updates.notifier import (
     SlackRejected,
     SlackUnavailable,
 )
+from shared.updates.policy import AccessPolicy, stored_refusal
 from shared.updates.storage import UpdatesStorage
 
 STEP_AFTER_CARD = "after_card_update"
@@ -90,6 +96,9 @@ class OutboxConfig:
     min_post_s: float = 10.0
     retry_not_in_channel: timedelta = timedelta(minutes=10)
     retry_rejected: timedelta = timedelta(minutes=5)
+    # A row whose watch today's policy refuses waits this long (the poller logs the suspension).
+    retry_suspended: timedelta = timedelta(minutes=10)
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
 
 
 @dataclass
@@ -147,6 +156,14 @@ class OutboxSender:
                 # Ended on purpose (the channel is gone): its remaining changes are closed, not posted.
                 report.undeliverable += self._store.outbox.close([row.transition_id], lease, state=ENTRY_UNDELIVERABLE)
                 return True
+            refusal = stored_refusal(
+                self._config.policy, team_id=watch.team_id, channel_id=watch.channel_id, region_id=watch.region_id
+            )
+            if refusal is not None:
+                # Today's policy no longer allows it: nothing is posted (nor ECS asked) while that lasts.
+                until = self._clock() + self._config.retry_suspended
+                report.deferred += self._store.outbox.defer([row.transition_id], lease, until=until)
+                return False
             try:
                 if blocked is not None:
                     raise blocked
@@ -193,9 +210,12 @@ class OutboxSender:
             self._faults(STEP_AFTER_CARD)
         if row.kind == KIND_EXPIRED:
             reply = expiry_note(row.task, ttl=self._config.ttl, region_id=watch.region_id)
-        elif row.kind == KIND_FINAL:
+        elif row.kind in (KIND_FINAL, KIND_UNLISTED):
             attribute, error = self._attribute(row.task, deadline)
-            reply = final_reply(row.task, attribute=attribute, attribute_error=error, now=now)
+            subject = unlisted_subject(row.task) if row.kind == KIND_UNLISTED else FINAL_SUBJECT
+            reply = final_reply(row.task, attribute=attribute, attribute_error=error, now=now, subject=subject)
+        elif row.kind == KIND_GONE:
+            reply = gone_note(row.task, region_id=watch.region_id)
         else:
             reply = change_reply(row.task, from_status=row.from_status, now=now)
         return self._notifier.post(watch.channel_id, reply, thread_ts=watch.thread_ts or card_ts).ts

@@ -37,6 +37,9 @@ class TickBudget:
     """How much one tick may ask of each region (the rest is carried to the next tick)."""
 
     describe_calls_per_region: int = 50
+    # DescribeTaskAttribute look-ups of watched tasks DescribeTasks did not list (Waiting ones under the
+    # API page's strict listing, cancelled or deleted ones).
+    lookups_per_region: int = 50
 
 
 @dataclass(frozen=True)
@@ -93,20 +96,32 @@ def plan_tick(
     for target in targets:
         if target.expires_at > now:
             by_region[target.region_id].append(target)
-    scan_subs: dict[str, list[Subscription]] = defaultdict(list)
-    for subscription in subscriptions:
-        for region_id in all_regions if subscription.all_regions else (subscription.region_id,):
-            scan_subs[region_id].append(subscription)
+    planned_scans = plan_scans(subscriptions, now=now, scans=scans, all_regions=all_regions)
     plans = []
-    for region_id in sorted(set(by_region) | set(scan_subs)):
+    for region_id in sorted(set(by_region) | set(planned_scans)):
         state = (resume or {}).get(region_id)
         batches, carried = plan_batches(
             by_region.get(region_id, []), state.resume_after if state else None, budget.describe_calls_per_region
         )
-        subs = scan_subs.get(region_id)
-        scan = plan_scan(subs, (scans or {}).get(region_id), now) if subs else None
-        plans.append(RegionPlan(region_id, batches, carried, scan))
+        plans.append(RegionPlan(region_id, batches, carried, planned_scans.get(region_id)))
     return TickPlan(tuple(plans), expired)
+
+
+def plan_scans(
+    subscriptions: Sequence[Subscription],
+    *,
+    now: datetime,
+    scans: Mapping[str, PollState] | None = None,
+    all_regions: Sequence[str] = (),
+) -> dict[str, Scan]:
+    """Each region's subscription scan (regions with no subscription get none)."""
+    scan_subs: dict[str, list[Subscription]] = defaultdict(list)
+    for subscription in subscriptions:
+        for region_id in all_regions if subscription.all_regions else (subscription.region_id,):
+            scan_subs[region_id].append(subscription)
+    return {
+        region_id: plan_scan(subs, (scans or {}).get(region_id), now) for region_id, subs in sorted(scan_subs.items())
+    }
 
 
 def plan_batches(
