@@ -151,6 +151,27 @@ def test_a_channel_no_longer_allowed_posts_nothing_and_is_logged_suspended_once(
     assert len(replies(slack, CHANNEL, card_ts)) == 1
 
 
+def test_a_change_waiting_in_the_outbox_is_not_posted_while_its_channel_is_refused(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given a change accepted but not yet posted (the bot was not in the channel)
+    task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", waiting_s=10, processing_s=3600)
+    _, card_ts = watch_task(store, ecs, slack, task_id)
+    slack.set_channel(CHANNEL, "not_in_channel")
+    ecs.advance(11)
+    assert make_poller(store, ecs, slack).tick(BUDGET_S).deferred == 1
+    slack.set_channel(CHANNEL, "ok")
+    # When its retry time comes under an allow-list that no longer names the channel
+    ecs.advance(11 * 60)
+    narrowed = PollerConfig(ttl=TTL, policy=AccessPolicy(channel_ids=frozenset({OTHER_CHANNEL})))
+    held = make_poller(store, ecs, slack, config=narrowed).tick(BUDGET_S)
+    # Then nothing is posted; once the channel is allowed again, the change is
+    assert (held.posted, held.deferred) == (0, 1) and replies(slack, CHANNEL, card_ts) == []
+    ecs.advance(11 * 60)
+    assert make_poller(store, ecs, slack).tick(BUDGET_S).posted == 1
+    assert len(replies(slack, CHANNEL, card_ts)) == 1
+
+
 def test_a_subscription_in_a_region_no_longer_allowed_is_not_scanned(
     store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
