@@ -278,6 +278,22 @@ def test_a_running_task_is_polled_every_15_s_and_its_change_posted_in_the_same_t
     assert poller.tick(50.0).passes == 1 and clock.sleeps == [15.0, 15.0, 15.0]
 
 
+def test_repolls_share_the_ticks_describe_budget_per_region(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given 150 running watched tasks (two DescribeTasks calls a pass) and a budget of three calls a tick
+    now = ecs.clock.now()
+    ids = [f"t-share{n:04d}" for n in range(150)]
+    for task_id in ids:
+        ecs.add_task(**fixed_task(task_id, status="Processing", created=now))
+    bulk_watches(store, [(CHANNEL, REGION, t) for t in ids], now=now, status="Processing")
+    clock = FakeTime(ecs)
+    config = PollerConfig(ttl=TTL, budget=TickBudget(3), repoll_interval_s=15.0, min_call_s=1.0, min_post_s=1.0)
+    report = make_poller(store, ecs, slack, config=config, time_source=clock).tick(50.0)
+    # Then the repoll stops at the budget: three calls in all, the second pass cut short
+    assert report.describe_calls == 3 and clock.sleeps == [15.0]
+
+
 def test_a_tick_never_waits_beyond_its_budget(store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator) -> None:
     task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", processing_s=3600)
     watch_task(store, ecs, slack, task_id)

@@ -87,6 +87,7 @@ class PollerConfig:
 @dataclass
 class RegionOutcome:
     region_id: str
+    calls_allowed: int = 0  # DescribeTasks calls this pass may make (what the tick's budget has left)
     describe_calls: int = 0
     batches_done: int = 0
     accepted: int = 0
@@ -207,22 +208,27 @@ class Poller:
         if interval <= 0:
             return
         needed = interval + self._config.min_call_s + self._config.min_post_s
+        # The tick's DescribeTasks budget per region covers its repolls too: a region whose first pass used
+        # it all (many watches) is not polled again, so ECS sees at most that many calls a tick.
+        calls_left = {o.region_id: o.calls_allowed - o.describe_calls for o in outcomes}
         pass_started = self._monotonic()
-        running = [o.region_id for o in outcomes if o.running and o.error is None]
+        running = [o.region_id for o in outcomes if o.running and o.error is None and calls_left[o.region_id] > 0]
         while running and deadline.remaining() >= needed:
             self._sleep(max(0.0, pass_started + interval - self._monotonic()))
             pass_started = self._monotonic()
 
             def again(region_id: str) -> RegionOutcome:
                 with log_context(region_id=region_id):
-                    outcome = RegionOutcome(region_id)
+                    outcome = RegionOutcome(region_id, calls_allowed=calls_left[region_id])
                     self._watch_pass(outcome, None, deadline, lease, statuses=RUNNING_STATUSES, save=False)
                     return outcome
 
             found = self._ecs.map_regions(again, running)
             self._summarise(report, found, first=False)
             self._deliver(report, lease, deadline)
-            running = [o.region_id for o in found if o.running and o.error is None]
+            for outcome in found:
+                calls_left[outcome.region_id] -= outcome.describe_calls
+            running = [o.region_id for o in found if o.running and o.error is None and calls_left[o.region_id] > 0]
 
     def _deliver(self, report: TickReport, lease: Lease, deadline: Deadline) -> None:
         delivered = self._deliverer.deliver(lease, deadline)
@@ -286,7 +292,8 @@ class Poller:
     def _poll_region(
         self, region_id: str, previous: PollState | None, scan: Scan | None, deadline: Deadline, lease: Lease
     ) -> RegionOutcome:
-        outcome = RegionOutcome(region_id, scan_planned=scan is not None)
+        allowed = self._config.budget.describe_calls_per_region
+        outcome = RegionOutcome(region_id, calls_allowed=allowed, scan_planned=scan is not None)
         self._watch_pass(outcome, previous, deadline, lease, statuses=None, save=True)
         if scan is not None and not outcome.throttled and outcome.error is None:
             self._scan(region_id, scan, outcome, deadline, lease)
@@ -313,7 +320,7 @@ class Poller:
         for after, upto in segments:
             cursor = after
             while finished:
-                if outcome.describe_calls >= self._config.budget.describe_calls_per_region:
+                if outcome.describe_calls >= outcome.calls_allowed:
                     finished = False
                     break
                 targets = self._store.watches.poll_batch(
