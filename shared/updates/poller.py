@@ -208,9 +208,10 @@ class Poller:
         if interval <= 0:
             return
         needed = interval + self._config.min_call_s + self._config.min_post_s
-        # The tick's DescribeTasks budget per region covers its repolls too: a region whose first pass used
-        # it all (many watches) is not polled again, so ECS sees at most that many calls a tick.
+        # The tick's budget per region (DescribeTasks calls, look-ups) covers its repolls too: a region whose
+        # first pass used it all (many watches) is not polled again, so ECS sees at most that much a tick.
         calls_left = {o.region_id: o.calls_allowed - o.describe_calls for o in outcomes}
+        lookups_left = {o.region_id: o.lookups_left for o in outcomes}
         pass_started = self._monotonic()
         running = [o.region_id for o in outcomes if o.running and o.error is None and calls_left[o.region_id] > 0]
         while running and deadline.remaining() >= needed:
@@ -219,7 +220,9 @@ class Poller:
 
             def again(region_id: str) -> RegionOutcome:
                 with log_context(region_id=region_id):
-                    outcome = RegionOutcome(region_id, calls_allowed=calls_left[region_id])
+                    outcome = RegionOutcome(
+                        region_id, calls_allowed=calls_left[region_id], lookups_left=lookups_left[region_id]
+                    )
                     self._watch_pass(outcome, None, deadline, lease, statuses=RUNNING_STATUSES, save=False)
                     return outcome
 
@@ -228,6 +231,7 @@ class Poller:
             self._deliver(report, lease, deadline)
             for outcome in found:
                 calls_left[outcome.region_id] -= outcome.describe_calls
+                lookups_left[outcome.region_id] = outcome.lookups_left
             running = [o.region_id for o in found if o.running and o.error is None and calls_left[o.region_id] > 0]
 
     def _deliver(self, report: TickReport, lease: Lease, deadline: Deadline) -> None:
@@ -293,7 +297,12 @@ class Poller:
         self, region_id: str, previous: PollState | None, scan: Scan | None, deadline: Deadline, lease: Lease
     ) -> RegionOutcome:
         allowed = self._config.budget.describe_calls_per_region
-        outcome = RegionOutcome(region_id, calls_allowed=allowed, scan_planned=scan is not None)
+        outcome = RegionOutcome(
+            region_id,
+            calls_allowed=allowed,
+            lookups_left=self._config.budget.lookups_per_region,
+            scan_planned=scan is not None,
+        )
         self._watch_pass(outcome, previous, deadline, lease, statuses=None, save=True)
         if scan is not None and not outcome.throttled and outcome.error is None:
             self._scan(region_id, scan, outcome, deadline, lease)
@@ -316,7 +325,6 @@ class Poller:
         segments = [(resume_after, None), (None, resume_after)] if resume_after is not None else [(None, None)]
         last_done: str | None = None
         finished = True
-        outcome.lookups_left = self._config.budget.lookups_per_region
         for after, upto in segments:
             cursor = after
             while finished:
