@@ -255,6 +255,20 @@ def test_a_budget_cut_pass_resumes_after_the_last_task_id_done(
     assert second.describe_calls == 2
 
 
+def test_a_pass_that_ends_exactly_at_the_budget_is_finished_not_carried(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    now = ecs.clock.now()
+    ids = [f"t-exact{n:04d}" for n in range(200)]
+    for task_id in ids:
+        ecs.add_task(**fixed_task(task_id, status="Waiting", created=now))
+    bulk_watches(store, [(CHANNEL, REGION, t) for t in ids], now=now)
+    poller = make_poller(store, ecs, slack, config=PollerConfig(ttl=TTL, budget=TickBudget(2)))
+    report = poller.tick(BUDGET_S)
+    assert (report.describe_calls, report.carried_regions) == (2, [])
+    assert store.subscriptions.poll_states("watches")[REGION].resume_after is None
+
+
 # --- polling running tasks again within a tick (issue 12 item 6) ------------------------------------
 
 

@@ -328,15 +328,14 @@ class Poller:
         for after, upto in segments:
             cursor = after
             while finished:
-                if outcome.describe_calls >= outcome.calls_allowed:
-                    finished = False
-                    break
                 targets = self._store.watches.poll_batch(
                     region_id, after=cursor, upto=upto, limit=MAX_TASK_IDS, statuses=statuses
                 )
                 if not targets:
                     break
-                if not self._poll_batch(outcome, targets, deadline, lease):
+                if outcome.describe_calls >= outcome.calls_allowed or not self._poll_batch(
+                    outcome, targets, deadline, lease
+                ):
                     finished = False
                     break
                 cursor = last_done = targets[-1].task_id
