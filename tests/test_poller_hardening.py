@@ -204,6 +204,30 @@ def test_a_stored_row_with_a_hostile_region_is_suspended_and_never_called(
     assert hostile not in caplog.text
 
 
+def test_a_hostile_region_in_a_stored_task_snapshot_is_never_called(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    from shared.ecs.models import Task
+    from shared.updates.model import KIND_FINAL, Accepted, Lease
+
+    # Given a watch whose pending final notice carries a task snapshot with a hostile region
+    task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", processing_s=3600)
+    _, card_ts = watch_task(store, ecs, slack, task_id)
+    (seen,) = store.watches.poll_targets()
+    tampered = Task.model_validate({"TaskId": task_id, "TaskStatus": "Failed", "RegionId": "x@127.0.0.1:9/#"})
+    lease = Lease("poller-test", ecs.clock.now())  # already run out: the next tick takes it over
+    assert store.watches.accept(
+        Accepted(seen, tampered, KIND_FINAL, ends=True, announces=False), now=lease.until, lease=lease
+    )
+    ecs.reset_calls()
+    # When a tick delivers it
+    make_poller(store, ecs, slack).tick(BUDGET_S)
+    # Then the notice is posted without its error details, and DescribeTaskAttribute was never sent
+    (final,) = replies(slack, CHANNEL, card_ts)
+    assert "could not be read" in text_of(final)
+    assert [c.action for c in ecs.calls if c.action == "DescribeTaskAttribute"] == []
+
+
 # --- streaming (issue 12 item 5) --------------------------------------------------------------------
 
 

@@ -35,6 +35,7 @@ from itertools import groupby
 from shared.ecs.client import EcsClient
 from shared.ecs.models import Task, TaskAttribute
 from shared.ecs.query import TaskStatus
+from shared.ecs.regions import InvalidRegionError, checked_region_id
 from shared.ecs.retry import Deadline
 from shared.errors import EcsApiError
 from shared.log import log_context, log_event
@@ -231,7 +232,12 @@ class OutboxSender:
         if task.task_status != TaskStatus.FAILED.value:
             return None, None
         try:
-            return self._ecs.describe_task_attribute(task.region_id or "", task.task_id, deadline=deadline), None
+            # The region comes from a stored snapshot: checked like any value from outside before it is used.
+            region_id = checked_region_id(task.region_id)
+        except InvalidRegionError:
+            return None, "the stored region is not a region id"
+        try:
+            return self._ecs.describe_task_attribute(region_id, task.task_id, deadline=deadline), None
         except EcsApiError as error:
             log_event("ecs.error", level=logging.WARNING, outcome=error.code, ecs_request_id=error.request_id)
             return None, f"{error.code}" + (f" (RequestId {error.request_id})" if error.request_id else "")
