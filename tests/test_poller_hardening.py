@@ -204,6 +204,27 @@ def test_a_stored_row_with_a_hostile_region_is_suspended_and_never_called(
     assert hostile not in caplog.text
 
 
+def test_a_subscription_row_with_a_hostile_region_is_suspended_and_never_scanned(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    subscription, _ = store.subscriptions.add(
+        team_id=None,
+        channel_id=CHANNEL,
+        user_id=USER,
+        region_id="cn-hangzhou.evil.example#",
+        status=None,
+        action=None,
+        now=ecs.clock.now(),
+    )
+    ecs.advance(60)
+    with caplog.at_level(logging.INFO, logger=LOGGER_NAME):
+        poller = make_poller(store, ecs, slack)
+        reports = [poller.tick(BUDGET_S), poller.tick(BUDGET_S)]
+    assert ecs.calls == [] and [r.suspended for r in reports] == [1, 1]
+    suspended = events(caplog, "updates.suspended")
+    assert [(e["subscription_id"], e["reason"]) for e in suspended] == [(subscription.id, "region_invalid")]
+
+
 def test_a_hostile_region_in_a_stored_task_snapshot_is_never_called(
     store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
 ) -> None:
