@@ -444,3 +444,28 @@ def test_under_the_strict_listing_a_waiting_watched_task_is_followed_until_it_ru
         assert watch is not None and watch.state == WATCH_ACTIVE
     finally:
         ecs.stop()
+
+
+def test_under_the_strict_listing_look_ups_reach_every_unlisted_task_in_turn(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    # Given more Waiting watched tasks (not listed) than a tick may look up, and the last of them cancelled
+    ecs = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, strict_listing=True)
+    ecs.start()
+    try:
+        ids = sorted(
+            ecs.add_task(RegionId=REGION, TaskAction="ImportImage", waiting_s=3600, processing_s=60) for _ in range(8)
+        )
+        bulk_watches(store, [(CHANNEL, REGION, t) for t in ids], now=ecs.clock.now())
+        ecs_client(ecs).cancel_task(REGION, ids[-1])
+        poller = make_poller(store, ecs, slack, config=PollerConfig(ttl=TTL, budget=TickBudget(lookups_per_region=5)))
+        # When two ticks run
+        first, second = poller.tick(BUDGET_S), poller.tick(BUDGET_S)
+        # Then the budget was spent on different tasks, and the cancelled one ended with its notice
+        assert (first.looked_up, second.looked_up) == (5, 5)
+        looked = [c.params["TaskId"] for c in ecs.calls if c.action == "DescribeTaskAttribute"]
+        assert set(looked) == set(ids)
+        (notice,) = slack.messages(CHANNEL)
+        assert ids[-1] in text_of(notice) and "No longer listed by ECS: Deleted (cancelled)" in text_of(notice)
+    finally:
+        ecs.stop()

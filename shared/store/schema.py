@@ -115,6 +115,9 @@ watches = Table(
     Column("live", Integer, nullable=True),
     # Version 3: why today's policy no longer allows this row (a reason code), or NULL; see the poller.
     Column("suspended", String(ID_LENGTH), nullable=True),
+    # Version 3: when DescribeTaskAttribute last answered for a task DescribeTasks did not list; such tasks
+    # are looked up oldest first, so a tick's look-up budget reaches every one in turn.
+    Column("checked_at", UtcDateTime(), nullable=True),
     UniqueConstraint("channel_id", "region_id", "task_id", "origin", name="uq_ecs_tasks_watches_key"),
     Index("ix_ecs_tasks_watches_state_region", "state", "region_id"),
     Index("ix_ecs_tasks_watches_card", "channel_id", "card_ts"),

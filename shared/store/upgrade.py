@@ -14,11 +14,13 @@ from sqlalchemy import Connection, Engine, Index, inspect, select, text, update
 from shared.store.schema import LIVE, subscriptions, watches, watches_live_index, watches_stream_index
 from shared.updates.model import WATCH_ACTIVE, WATCH_STOPPED
 
-# Columns version 3 added to tables version 2 made: (table, column, its SQL type).
+# Columns version 3 added to tables version 2 made (all nullable); their SQL types are the schema's own,
+# compiled for the engine at hand.
 _V3_COLUMNS = (
-    (watches.name, "live", "INTEGER"),
-    (watches.name, "suspended", "VARCHAR(64)"),
-    (subscriptions.name, "suspended", "VARCHAR(64)"),
+    watches.c.live,
+    watches.c.suspended,
+    watches.c.checked_at,
+    subscriptions.c.suspended,
 )
 
 
@@ -29,10 +31,11 @@ def upgrade(engine: Engine, from_version: int) -> None:
 
 def _to_v3(engine: Engine) -> None:
     existing = {(t, c["name"]) for t in (watches.name, subscriptions.name) for c in inspect(engine).get_columns(t)}
-    for table, column, sql_type in _V3_COLUMNS:
-        if (table, column) not in existing:
+    for column in _V3_COLUMNS:
+        if (column.table.name, column.name) not in existing:
+            sql_type = column.type.compile(dialect=engine.dialect)
             with engine.begin() as connection:
-                connection.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} {sql_type}"))
+                connection.execute(text(f"ALTER TABLE {column.table.name} ADD COLUMN {column.name} {sql_type}"))
     with engine.begin() as connection:
         _mark_live(connection)
     indexes = {i["name"] for i in inspect(engine).get_indexes(watches.name)}

@@ -78,6 +78,7 @@ def _target(r: Any) -> PollTarget:
         team_id=r.team_id,
         channel_id=r.channel_id,
         suspended=r.suspended,
+        checked_at=r.checked_at,
     )
 
 
@@ -286,6 +287,7 @@ class WatchStore:
         watches.c.team_id,
         watches.c.channel_id,
         watches.c.suspended,
+        watches.c.checked_at,
     )
 
     def poll_targets(self) -> list[PollTarget]:
@@ -329,6 +331,15 @@ class WatchStore:
                 .order_by(watches.c.task_id, watches.c.id)
             )
             return [_target(r) for r in connection.execute(query)]
+
+    def mark_checked(self, watch_ids: Sequence[int], *, now: datetime) -> None:
+        """DescribeTaskAttribute answered for these watches' tasks (the next look-ups start elsewhere)."""
+        for part in chunks(list(watch_ids)):
+
+            def work(connection: Connection, ids: Sequence[int] = part) -> None:
+                connection.execute(update(watches).where(watches.c.id.in_(ids)).values(checked_at=now))
+
+            transact(self.engine, work)
 
     def set_suspended(self, watch_id: int, reason: str | None) -> bool:
         """Mark (or, with None, clear) why today's policy stops this watch; True only for the call that

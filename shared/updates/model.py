@@ -80,6 +80,7 @@ class PollTarget:
     team_id: str | None = None
     channel_id: str = ""
     suspended: str | None = None
+    checked_at: datetime | None = None  # DescribeTaskAttribute's last answer, for a task not listed
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ or Slack post starts once the tick's budget is nearly spent.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import socket
@@ -98,6 +99,10 @@ class RegionOutcome:
     looked_up: int = 0
     running: int = 0  # watched tasks still Waiting or Processing after this pass
     lookups_left: int = 0
+    # Watched tasks DescribeTasks did not list, to look up after the pass: a heap of at most `lookups_left`,
+    # the least recently checked kept (entries: -age key, -stream position, target).
+    unlisted: list[tuple[float, int, PollTarget]] = field(default_factory=list)
+    streamed: int = 0
     throttled: bool = False
     error: str | None = None
     scan_planned: bool = False
@@ -341,6 +346,7 @@ class Poller:
                 cursor = last_done = targets[-1].task_id
             if not finished:
                 break
+        self._look_up(outcome, deadline, lease)
         outcome.carried = not finished
         if save and (last_done is not None or not finished or resume_after is not None):
             self._store.subscriptions.save_poll_state(
@@ -391,25 +397,56 @@ class Poller:
         for target in asked:
             task = found.get(target.task_id)
             if task is None:
-                change = self._unlisted(outcome, target, deadline)
-            else:
-                change = decide(target, task)
-                if change is None and task.task_status in RUNNING_STATUSES:
-                    outcome.running += 1
-            if change is not None and self._store.watches.accept(change, now=self._clock(), lease=lease):
-                outcome.accepted += 1
-                self._faults(STEP_AFTER_ACCEPT)
-                if not change.ends and change.task.task_status in RUNNING_STATUSES:
-                    outcome.running += 1
+                self._queue_look_up(outcome, target)
+                continue
+            change = decide(target, task)
+            if change is None and task.task_status in RUNNING_STATUSES:
+                outcome.running += 1
+            self._accept(outcome, change, lease)
         outcome.batches_done += 1
         return True
 
-    def _unlisted(self, outcome: RegionOutcome, target: PollTarget, deadline: Deadline) -> Accepted | None:
+    def _accept(self, outcome: RegionOutcome, change: Accepted | None, lease: Lease) -> None:
+        if change is not None and self._store.watches.accept(change, now=self._clock(), lease=lease):
+            outcome.accepted += 1
+            self._faults(STEP_AFTER_ACCEPT)
+            if not change.ends and change.task.task_status in RUNNING_STATUSES:
+                outcome.running += 1
+
+    def _queue_look_up(self, outcome: RegionOutcome, target: PollTarget) -> None:
+        """Keep the `lookups_left` least recently checked unlisted tasks of the pass (bounded memory), so
+        the budget reaches every such task in turn over the ticks, not always the same first ones."""
+        age = target.checked_at.timestamp() if target.checked_at else float("-inf")
+        outcome.streamed += 1
+        entry = (-age, -outcome.streamed, target)
+        if len(outcome.unlisted) < outcome.lookups_left:
+            heapq.heappush(outcome.unlisted, entry)
+            return
+        dropped = heapq.heappushpop(outcome.unlisted, entry)[2] if outcome.lookups_left > 0 else target
+        if dropped.last_status in RUNNING_STATUSES:
+            outcome.running += 1  # not looked up this pass: as last seen
+
+    def _look_up(self, outcome: RegionOutcome, deadline: Deadline, lease: Lease) -> None:
+        queued = sorted(outcome.unlisted, reverse=True)  # the least recently checked first
+        outcome.unlisted = []
+        checked = []
+        for _, _, target in queued:
+            change, answered = self._unlisted(outcome, target, deadline)
+            if answered:
+                checked.append(target.watch_id)
+            elif target.last_status in RUNNING_STATUSES:
+                outcome.running += 1
+            self._accept(outcome, change, lease)
+        if checked:
+            self._store.watches.mark_checked(checked, now=self._clock())
+
+    def _unlisted(self, outcome: RegionOutcome, target: PollTarget, deadline: Deadline) -> tuple[Accepted | None, bool]:
         """A watched task DescribeTasks did not list: the API page's listing leaves out Waiting, Paused and
         Deleted tasks, and ECS forgets old ones. DescribeTaskAttribute says which; a task that is over, or
-        unknown to ECS, ends its watch with a final notice (not a silent wait for its TTL)."""
+        unknown to ECS, ends its watch with a final notice (not a silent wait for its TTL).
+        Returns the change (if any) and whether ECS answered."""
         if outcome.lookups_left <= 0 or deadline.remaining() < self._config.min_call_s:
-            return None
+            return None, False
         outcome.lookups_left -= 1
         try:
             attribute = self._ecs.describe_task_attribute(outcome.region_id, target.task_id, deadline=deadline)
@@ -417,20 +454,20 @@ class Poller:
             if error.code != TASK_NOT_FOUND:
                 outcome.lookups_left = 0  # throttled or failing: no more look-ups in this region this tick
                 log_event("poller.lookup_failed", level=logging.WARNING, outcome=error.code)
-                return None
+                return None, False
             outcome.looked_up += 1
             gone = Task.model_validate(
                 {"TaskId": target.task_id, "TaskStatus": target.last_status, "RegionId": outcome.region_id}
             )
-            return Accepted(target, gone, KIND_GONE if target.announced else None, ends=True, announces=False)
+            return Accepted(target, gone, KIND_GONE if target.announced else None, ends=True, announces=False), True
         outcome.looked_up += 1
         task = Task.model_validate(attribute.to_api_dict()).with_region(outcome.region_id)
         change = decide(target, task)
         if change is None:
             if task.task_status in RUNNING_STATUSES:
                 outcome.running += 1
-            return None
-        return replace(change, kind=KIND_UNLISTED) if change.kind == KIND_FINAL else change
+            return None, True
+        return (replace(change, kind=KIND_UNLISTED) if change.kind == KIND_FINAL else change), True
 
     def _scan(self, region_id: str, scan: Scan, outcome: RegionOutcome, deadline: Deadline, lease: Lease) -> None:
         if deadline.remaining() < self._config.min_call_s:
