@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from shared.config import Settings
+from shared.updates.policy import TEAM_NOT_ALLOWED, AccessPolicy, refused_regions, workspace_refusal
 
 
 @dataclass(frozen=True)
@@ -15,9 +16,11 @@ class Denied:
 
 
 def check_workspace(settings: Settings, *, team_id: str | None, channel_id: str | None) -> Denied | None:
-    if settings.allowed_team_ids and team_id not in settings.allowed_team_ids:
+    # The decision is the poller's too (shared.updates.policy); only the wording is the bot's.
+    refusal = workspace_refusal(AccessPolicy.from_settings(settings), team_id=team_id, channel_id=channel_id)
+    if refusal == TEAM_NOT_ALLOWED:
         return Denied("ecs-tasks is not enabled for this Slack workspace (ECS_TASKS_ALLOWED_TEAM_IDS).")
-    if settings.allowed_channel_ids and channel_id not in settings.allowed_channel_ids:
+    if refusal is not None:
         return Denied(
             "ecs-tasks is not enabled in this channel. Ask an admin to add it to ECS_TASKS_ALLOWED_CHANNEL_IDS, "
             "or use a channel where it is enabled."
@@ -27,9 +30,7 @@ def check_workspace(settings: Settings, *, team_id: str | None, channel_id: str 
 
 def check_regions(settings: Settings, regions: Sequence[str]) -> Denied | None:
     """`all` is narrowed to the allowed regions elsewhere; named regions must each be allowed."""
-    if not settings.allowed_regions:
-        return None
-    refused = [r for r in regions if r != "all" and r not in settings.allowed_regions]
+    refused = refused_regions(AccessPolicy.from_settings(settings), regions)
     if refused:
         allowed = ", ".join(sorted(settings.allowed_regions))
         return Denied(f"Region {', '.join(refused)} may not be queried here. Allowed regions: {allowed}.")

@@ -261,11 +261,14 @@ def build_poller(
 ) -> Poller:
     from shared.updates.notifier import Notifier
     from shared.updates.outbox import no_faults
+    from shared.updates.policy import AccessPolicy
     from shared.updates.poller import Poller, PollerConfig
 
     config = PollerConfig(
         ttl=settings.watch_ttl,
         allowed_regions=settings.allowed_regions,
+        policy=AccessPolicy.from_settings(settings),
+        repoll_interval_s=settings.repoll_interval_s,
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,  # a card update and a reply at the full timeout
     )
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the poller")))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
@@ -20,8 +20,10 @@ from bot.grammar import SubscribeCommand, UnsubscribeCommand, UnwatchCommand
 from shared.cards.task_cards import Message, notice_message
 from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS
+from shared.errors import EcsApiError
+from shared.log import log_event
 from shared.updates.cards import channel_problem_message, describe_subscription, list_message, watch_card
-from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
+from shared.updates.model import TASK_NOT_FOUND, WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
 from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
 
 BOT_MISSING = (
@@ -43,21 +45,31 @@ def watch_tasks(
     deps: BotDeps, respond: Respond, client: WebClient, where: Where, region: str, ids: Sequence[str]
 ) -> None:
     store = deps.store()
-    watched = {w.task_id for w in store.watches.for_channel(where.channel_id) if w.region_id == region}
-    wanted = [task_id for task_id in dict.fromkeys(ids) if task_id not in watched]
-    notes = [f"`{t}` is already watched here." for t in ids if t in watched]
-    tasks: list[Task] = []
-    if wanted:
-        deadline = deps.ecs.deadline(deps.settings.ecs_deadline_s)
-        tasks = [t.with_region(region) for t in deps.ecs.iter_tasks(region, task_ids=wanted, deadline=deadline)]
+    if _refused(deps, respond, where, _rate_refusal(deps, where)):
+        return
+    # One card per task per channel: a task this channel follows already (watched, or found by one of its
+    # subscriptions) is answered with the card it has.
+    followed = store.watches.live_in_channel(where.channel_id, region, ids)
+    known = {w.task_id for w in followed if w.card_ts}
+    wanted = [task_id for task_id in dict.fromkeys(ids) if task_id not in known]
+    if wanted and _refused(deps, respond, where, _watch_limit_refusal(deps, where, len(wanted))):
+        return
+    if followed and known:
+        shown_cards = [w for w in followed if w.task_id in known]
+        names = ", ".join(f"`{w.task_id}`" for w in shown_cards)
+        reply.reply_ephemeral(
+            respond, watch_card(shown_cards, now=deps.clock(), title=f"Already followed here: {names}")
+        )
+    tasks = _find_tasks(deps, region, wanted) if wanted else []
     found = {t.task_id for t in tasks}
-    notes += [f"`{t}` was not found in {region}." for t in wanted if t not in found]
+    notes = [f"`{t}` was not found in {region}." for t in wanted if t not in found]
     notes += [
         f"`{t.task_id}` already ended ({t.task_status}): nothing to watch." for t in tasks if is_terminal(t.task_status)
     ]
     running = [t for t in tasks if not is_terminal(t.task_status)]
     if not running:
-        reply.reply_ephemeral(respond, notice_message("\n".join(notes) or "Nothing to watch."))
+        if notes or not known:
+            reply.reply_ephemeral(respond, notice_message("\n".join(notes) or "Nothing to watch."))
         return
     now = deps.clock()
     shown = [_provisional(where, t, now, deps) for t in running]
@@ -76,11 +88,32 @@ def watch_tasks(
     reply.reply_ephemeral(respond, notice_message("\n".join(lines)))
 
 
+def _find_tasks(deps: BotDeps, region: str, task_ids: Sequence[str]) -> list[Task]:
+    """DescribeTasks for the ids, then DescribeTaskAttribute for each it did not list: the API page's
+    listing leaves out Waiting (and Paused, Deleted) tasks, so "not found" is said only when ECS says so."""
+    deadline = deps.ecs.deadline(deps.settings.ecs_deadline_s)
+    tasks = [t.with_region(region) for t in deps.ecs.iter_tasks(region, task_ids=task_ids, deadline=deadline)]
+    listed = {t.task_id for t in tasks}
+    for task_id in task_ids:
+        if task_id in listed:
+            continue
+        try:
+            attribute = deps.ecs.describe_task_attribute(region, task_id, deadline=deadline)
+        except EcsApiError as error:
+            if error.code == TASK_NOT_FOUND:
+                continue
+            raise
+        tasks.append(Task.model_validate(attribute.to_api_dict()).with_region(region))
+    return tasks
+
+
 def unwatch_tasks(
     deps: BotDeps, respond: Respond, client: WebClient, where: Where, command: UnwatchCommand
 ) -> list[Watch]:
     """Stop the channel's watches of these tasks; their cards are redrawn. Returns the stopped watches."""
     store = deps.store()
+    if _refused(deps, respond, where, _rate_refusal(deps, where)):
+        return []
     chosen = [
         w
         for w in store.watches.for_channel(where.channel_id)
@@ -110,6 +143,8 @@ def redraw_cards(deps: BotDeps, client: WebClient, channel_id: str, card_ts: set
 
 def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, command: SubscribeCommand) -> None:
     store = deps.store()
+    if _refused(deps, respond, where, _rate_refusal(deps, where)):
+        return
     status = command.status.value if command.status else None
     action = command.action.value if command.action else None
     regions = (ALL_REGIONS,) if ALL_REGIONS in command.regions else command.regions
@@ -123,6 +158,8 @@ def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, 
         reply.reply_ephemeral(
             respond, notice_message("This channel already has that subscription (`/ecs-tasks list`).")
         )
+        return
+    if _refused(deps, respond, where, _subscription_limit_refusal(deps, where, len(new_regions))):
         return
     described = [describe_subscription(_draft(where, r, status, action, deps.clock())) for r in new_regions]
     text = (
@@ -147,6 +184,8 @@ def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, 
 
 def unsubscribe(deps: BotDeps, respond: Respond, where: Where, command: UnsubscribeCommand) -> None:
     store = deps.store()
+    if _refused(deps, respond, where, _rate_refusal(deps, where)):
+        return
     chosen = [
         s
         for s in store.subscriptions.for_channel(where.channel_id)
@@ -171,6 +210,76 @@ def channel_list(deps: BotDeps, channel_id: str) -> Message:
     store = deps.store()
     watches = [w for w in store.watches.for_channel(channel_id) if w.state == WATCH_ACTIVE]
     return list_message(watches, store.subscriptions.for_channel(channel_id), now=deps.clock())
+
+
+# --- bounds (issue 10 item 2): each refusal names the limit, its setting, and how to make room -------
+
+HOW_TO_REMOVE = (
+    "See what this channel follows with `/ecs-tasks list` (it has Unwatch and Unsubscribe buttons), or remove "
+    "entries with `/ecs-tasks unwatch [REGION] t-ID ...` and `/ecs-tasks unsubscribe [REGION ...]`."
+)
+RATE_WINDOW = timedelta(minutes=1)
+# The rate limit's key: one count per person (per workspace) for every channel-update command.
+RATE_KEY_PREFIX = "channel-updates"
+RATE_SETTING = "ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE"
+WATCHES_SETTING = "ECS_TASKS_MAX_WATCHES_PER_CHANNEL"
+SUBSCRIPTIONS_SETTING = "ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    setting: str  # the limit's setting, for the log line
+    text: str
+
+
+def _refused(deps: BotDeps, respond: Respond, where: Where, refusal: Refusal | None) -> bool:
+    if refusal is None:
+        return False
+    log_event("updates.refused", channel_id=where.channel_id, user_id=where.user_id, outcome=refusal.setting)
+    reply.reply_ephemeral(respond, notice_message(refusal.text))
+    return True
+
+
+def _rate_refusal(deps: BotDeps, where: Where) -> Refusal | None:
+    limit = deps.settings.max_update_commands_per_minute
+    key = ":".join((RATE_KEY_PREFIX, where.team_id or "-", where.user_id))
+    if deps.store().rates.take(key, limit=limit, window=RATE_WINDOW, now=deps.clock()):
+        return None
+    return Refusal(
+        RATE_SETTING,
+        f":no_entry: Too many channel-update commands: at most {limit} a minute per person "
+        f"({RATE_SETTING}={limit}). Try again in a minute. {HOW_TO_REMOVE}",
+    )
+
+
+def _watch_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Refusal | None:
+    limit = deps.settings.max_watches_per_channel
+    active = deps.store().watches.count_active(where.channel_id)
+    if active + adding <= limit:
+        return None
+    room = max(0, limit - active)
+    return Refusal(
+        WATCHES_SETTING,
+        f":no_entry: This channel follows {_count_of(active, 'task')}; at most {limit} active watches are allowed "
+        f"per channel ({WATCHES_SETTING}={limit}), so {_count_of(room, 'more task')} can be watched here. "
+        f"{HOW_TO_REMOVE}",
+    )
+
+
+def _subscription_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Refusal | None:
+    limit = deps.settings.max_subscriptions_per_channel
+    existing = deps.store().subscriptions.count(where.channel_id)
+    if existing + adding <= limit:
+        return None
+    return Refusal(
+        SUBSCRIPTIONS_SETTING,
+        f":no_entry: This channel has {_count_of(existing, 'subscription')}; at most {limit} are allowed per "
+        f"channel ({SUBSCRIPTIONS_SETTING}={limit}). {HOW_TO_REMOVE}",
+    )
+
+
+def _count_of(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _post(

@@ -202,6 +202,13 @@ class Settings(BaseSettings):
     # Store and poller
     database_url: SecretStr | None = _env("ECS_TASKS_DATABASE_URL")  # may hold a password
     watch_ttl: timedelta = _env("ECS_TASKS_WATCH_TTL", DEFAULT_WATCH_TTL)
+    # Bounds on channel updates: per channel, and channel-update commands per person per minute (counted in
+    # the store, so across every instance).
+    max_watches_per_channel: int = _env("ECS_TASKS_MAX_WATCHES_PER_CHANNEL", 500, ge=1)
+    max_subscriptions_per_channel: int = _env("ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL", 20, ge=1)
+    max_update_commands_per_minute: int = _env("ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE", 30, ge=1)
+    # Seconds between polls of running watched tasks within one tick; 0 polls once a tick.
+    repoll_interval_s: float = _env("ECS_TASKS_REPOLL_INTERVAL", 15.0, ge=0)
 
     # Accounts (issue 13). All unset: everything runs under the function's own role, as before.
     # NoDecode: the JSON is parsed by _json_object, so malformed JSON is a validation error like any other.

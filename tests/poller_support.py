@@ -86,8 +86,12 @@ def make_poller(
     faults: Callable[[str], None] = no_faults,
     config: PollerConfig | None = None,
     owner: str | None = None,
+    time_source: FakeTime | None = None,
 ) -> Poller:
     notifier = Notifier(WebClient(token=BOT_TOKEN, base_url=slack.api_url, retry_handlers=[]))
+    timing: dict[str, Any] = {}
+    if time_source is not None:
+        timing = {"monotonic": time_source.monotonic, "sleep": time_source.sleep}
     return Poller(
         store,
         ecs_client(ecs),
@@ -96,7 +100,26 @@ def make_poller(
         clock=clock or ecs.clock.now,
         faults=faults,
         owner=owner,
+        **timing,
     )
+
+
+class FakeTime:
+    """The poller's monotonic clock and sleep: a sleep moves both it and the ECS emulator's task clock on,
+    so a tick that waits 15 s between polls takes no time in a test."""
+
+    def __init__(self, ecs: EcsEmulator) -> None:
+        self._ecs = ecs
+        self.now = 1_000.0
+        self.sleeps: list[float] = []
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        self._ecs.advance(seconds)
 
 
 def watch_task(
@@ -112,7 +135,7 @@ def watch_task(
     return watch_id, card_ts
 
 
-def bulk_watches(store: SqlStore, rows: list[tuple[str, str, str]], *, now: datetime) -> None:
+def bulk_watches(store: SqlStore, rows: list[tuple[str, str, str]], *, now: datetime, status: str = "Waiting") -> None:
     """Many watches at once, (channel, region, task id) each, last seen Waiting: test setup only."""
     values = [
         {
@@ -123,14 +146,15 @@ def bulk_watches(store: SqlStore, rows: list[tuple[str, str, str]], *, now: date
             "task_id": task_id,
             "origin": "watch",
             "announced": True,
-            "last_status": "Waiting",
+            "last_status": status,
             "version": 1,
             "task_json": task_to_json(
-                Task.model_validate({"TaskId": task_id, "TaskStatus": "Waiting", "RegionId": region})
+                Task.model_validate({"TaskId": task_id, "TaskStatus": status, "RegionId": region})
             ),
             "card_ts": "1.0",
             "thread_ts": "1.0",
             "state": "active",
+            "live": 1,
             "created_at": now,
             "expires_at": now + TTL,
             "updated_at": now,

@@ -38,7 +38,9 @@ class Context:
 
 
 @pytest.fixture(autouse=True)
-def fresh_poller(app_env: dict[str, str]) -> Iterator[None]:
+def fresh_poller(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    # A tick is one pass here: repolls wait in real time (tests/test_poller_hardening.py fakes the clock).
+    monkeypatch.setenv("ECS_TASKS_REPOLL_INTERVAL", "0")
     timer.reset_poller()
     yield
     timer.reset_poller()

@@ -32,14 +32,18 @@ SCHEMAS = Path(__file__).resolve().parent / "fixtures" / "schemas"  # copies, ea
 TEMPLATE = REPO / "template.yml"
 POLICY = REPO / "deploy" / "ram-policy.json"
 POLLER_POLICY = REPO / "deploy" / "ram-policy-poller.json"
-# What the poller reads of the settings: no signing secret, no Slack access-control lists, no ECS deadline.
+# What the poller reads of the settings: no signing secret, no cancel list, no ECS deadline; the team,
+# channel and region allow-lists (not secrets), which it applies to every stored watch and subscription.
 POLLER_VARIABLES = {
     "SLACK_BOT_TOKEN",
     "SLACK_API_URL",
     "ECS_ENDPOINT",
     "ECS_SIGNATURE_VERSION",
     "ECS_TASKS_DEFAULT_REGION",
+    "ECS_TASKS_ALLOWED_TEAM_IDS",
+    "ECS_TASKS_ALLOWED_CHANNEL_IDS",
     "ECS_TASKS_REGIONS",
+    "ECS_TASKS_REPOLL_INTERVAL",
     "ECS_TASKS_DATABASE_URL",
     "ECS_TASKS_WATCH_TTL",
     "ECS_TASKS_LOG_LEVEL",

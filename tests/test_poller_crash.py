@@ -169,6 +169,8 @@ def child_env(ecs: EcsEmulator, slack: SlackEmulator, url: str) -> dict[str, str
         SLACK_BOT_TOKEN=BOT_TOKEN,
         SLACK_API_URL=slack.api_url,
         ECS_TASKS_DATABASE_URL=url,
+        # One pass a tick: these tests count what one pass does (tests/test_poller_hardening.py covers repolls).
+        ECS_TASKS_REPOLL_INTERVAL="0",
         PYTHONPATH=str(ROOT),
     )
     return env

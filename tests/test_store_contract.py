@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -28,7 +29,7 @@ from shared.updates.model import (
     PollTarget,
     Subscription,
 )
-from tests.poller_support import ENGINES, database_url, fresh_store
+from tests.poller_support import ENGINES, clean, database_url, fresh_store
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 TTL = timedelta(days=7)
@@ -213,7 +214,7 @@ def test_a_subscription_announces_each_task_once(store: SqlStore) -> None:
     failed = task("t-9", "Failed")
     assert store.watches.add_followup(subscription, failed, announce=True, now=NOW, ttl=TTL, lease=A)
     assert not store.watches.add_followup(subscription, failed, announce=True, now=NOW, ttl=TTL, lease=B)
-    assert store.watches.known_followups([subscription.id], ["t-9", "t-10"]) == {(subscription.id, "t-9")}
+    assert store.watches.settled_in_channels(["C1"], "cn-hangzhou", ["t-9", "t-10"]) == {("C1", "t-9")}
     pending = store.outbox.pending(A.owner)
     assert [(d.kind, d.task.task_id, d.lease_owner) for d in pending] == [(KIND_ANNOUNCE, "t-9", "poller-a")]
     # Posting the announcement makes its message the follow-up's card
@@ -320,3 +321,209 @@ def test_old_claims_of_one_kind_are_purged_and_others_kept(store: SqlStore) -> N
     assert store.purge_deferred_work_claims(older_than=NOW - timedelta(days=1)) == 1
     assert store.claim_state(lazy_old) is None
     assert store.claim_state(lazy_recent) == "running" and store.claim_state(notice_old) == "running"
+
+
+# --- schema version 3: one active follow per channel and task, suspension marks, rate limits ---------
+
+
+def _v2_tables() -> Any:
+    """The version-2 watches and subscriptions tables as version 2 created them (copied, not imported:
+    the current schema has moved on)."""
+    from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Text, UniqueConstraint
+
+    from shared.store.schema import UtcDateTime
+
+    old = MetaData()
+    Table(
+        "ecs_tasks_watches",
+        old,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("team_id", String(64), nullable=True),
+        Column("channel_id", String(64), nullable=False),
+        Column("user_id", String(64), nullable=False),
+        Column("region_id", String(64), nullable=False),
+        Column("task_id", String(191), nullable=False),
+        Column("origin", String(64), nullable=False),
+        Column("subscription_id", Integer, nullable=True),
+        Column("wanted_status", String(32), nullable=True),
+        Column("announced", Boolean, nullable=False),
+        Column("last_status", String(32), nullable=True),
+        Column("version", Integer, nullable=False),
+        Column("task_json", Text, nullable=False),
+        Column("card_ts", String(32), nullable=True),
+        Column("thread_ts", String(32), nullable=True),
+        Column("state", String(16), nullable=False),
+        Column("problem", String(64), nullable=True),
+        Column("created_at", UtcDateTime(), nullable=False),
+        Column("expires_at", UtcDateTime(), nullable=False),
+        Column("updated_at", UtcDateTime(), nullable=False),
+        UniqueConstraint("channel_id", "region_id", "task_id", "origin", name="uq_ecs_tasks_watches_key"),
+    )
+    Table(
+        "ecs_tasks_subscriptions",
+        old,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("team_id", String(64), nullable=True),
+        Column("channel_id", String(64), nullable=False),
+        Column("user_id", String(64), nullable=False),
+        Column("region_id", String(64), nullable=False),
+        Column("status", String(32), nullable=True),
+        Column("action", String(64), nullable=True),
+        Column("filter_key", String(191), nullable=False),
+        Column("created_at", UtcDateTime(), nullable=False),
+        UniqueConstraint("channel_id", "filter_key", name="uq_ecs_tasks_subscriptions_key"),
+    )
+    return old
+
+
+def _v2_row(task_id: str, origin: str, *, announced: bool, card_ts: str | None) -> dict[str, Any]:
+    return {
+        "team_id": "T1",
+        "channel_id": "C1",
+        "user_id": "U1",
+        "region_id": "cn-hangzhou",
+        "task_id": task_id,
+        "origin": origin,
+        "announced": announced,
+        "last_status": "Processing",
+        "version": 1,
+        "task_json": '{"TaskId":"' + task_id + '","TaskStatus":"Processing"}',
+        "card_ts": card_ts,
+        "thread_ts": card_ts,
+        "state": "active",
+        "created_at": NOW,
+        "expires_at": NOW + TTL,
+        "updated_at": NOW,
+    }
+
+
+def test_a_version_2_database_is_upgraded_to_one_active_follow_per_channel_and_task(url: str) -> None:
+    from sqlalchemy import create_engine, insert
+
+    from shared.store.schema import metadata, schema_version
+
+    # Given a version-2 database where overlapping subscriptions each follow the same task in one channel
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    old = _v2_tables()
+    old.create_all(engine)
+    metadata.create_all(engine, tables=[schema_version])
+    with engine.begin() as connection:
+        connection.execute(insert(schema_version).values(id=1, version=2))
+        connection.execute(
+            insert(old.tables["ecs_tasks_watches"]),
+            [
+                _v2_row("t-dup", "sub:1", announced=False, card_ts=None),
+                _v2_row("t-dup", "sub:2", announced=True, card_ts="100.1"),
+                _v2_row("t-dup", "sub:3", announced=True, card_ts="100.2"),
+                _v2_row("t-solo", "watch", announced=True, card_ts="100.3"),
+            ],
+        )
+    engine.dispose()
+    # When the current code opens it (twice, as two instances starting at once would)
+    first, second = open_store(url), open_store(url)
+    try:
+        # Then the version moved on, and each task has one active follow: the first card people saw
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 3
+        active = sorted((t.task_id, first.watches.get(t.watch_id).card_ts) for t in first.watches.poll_targets())  # type: ignore[union-attr]
+        assert active == [("t-dup", "100.1"), ("t-solo", "100.3")]
+        # And the new unique key holds: a second active follow of the same task in the channel is refused
+        new = NewWatch("T1", "C1", "U1", "cn-hangzhou", task("t-dup"), card_ts="200.1", thread_ts="200.1")
+        watch_id, outcome = first.watches.add(new, now=NOW, ttl=TTL)
+        assert outcome == ALREADY and first.watches.get(watch_id).card_ts == "100.1"  # type: ignore[union-attr]
+        assert first.subscriptions.set_suspended(_subscription(first).id, "channel_not_allowed")
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
+        clean(open_store(url))
+
+
+def test_overlapping_subscriptions_of_a_channel_share_one_follow_announced_once(store: SqlStore) -> None:
+    subs = [
+        store.subscriptions.add(
+            team_id="T1", channel_id="C1", user_id="U1", region_id="cn-hangzhou", status=s, action=a, now=NOW
+        )[0]
+        for s, a in ((None, None), ("Failed", None), (None, "ImportImage"), ("Failed", "ImportImage"))
+    ]
+    found = task("t-4", "Processing")
+    # The status-filtered ones follow silently; the others announce; whatever the order, one card
+    results = [
+        store.watches.add_followup(subs[1], found, announce=False, now=NOW, ttl=TTL, lease=A),
+        store.watches.add_followup(subs[0], found, announce=True, now=NOW, ttl=TTL, lease=A),
+        store.watches.add_followup(subs[2], found, announce=True, now=NOW, ttl=TTL, lease=B),
+        store.watches.add_followup(subs[3], found, announce=False, now=NOW, ttl=TTL, lease=B),
+    ]
+    assert results == [True, True, False, False]
+    (followed,) = store.watches.poll_targets()
+    assert followed.announced
+    assert [r["kind"] for r in store.outbox.for_watch(followed.watch_id)] == [KIND_ANNOUNCE]
+    # Another channel follows the same task on its own
+    other = store.subscriptions.add(
+        team_id="T1", channel_id="C2", user_id="U1", region_id="cn-hangzhou", status=None, action=None, now=NOW
+    )[0]
+    assert store.watches.add_followup(other, found, announce=True, now=NOW, ttl=TTL, lease=A)
+
+
+def test_a_watch_takes_over_a_silent_follow_up_and_answers_already_for_an_announced_one(store: SqlStore) -> None:
+    subscription = _subscription(store)
+    store.watches.add_followup(subscription, task("t-silent"), announce=False, now=NOW, ttl=TTL, lease=A)
+    store.watches.add_followup(subscription, task("t-shown"), announce=True, now=NOW, ttl=TTL, lease=A)
+    pending = store.outbox.pending(A.owner)
+    store.outbox.mark_posted(pending[0], A, posted_ts="300.1", now=NOW)
+    silent = NewWatch("T1", "C1", "U1", "cn-hangzhou", task("t-silent"), card_ts="400.1", thread_ts="400.1")
+    shown = NewWatch("T1", "C1", "U1", "cn-hangzhou", task("t-shown"), card_ts="400.1", thread_ts="400.1")
+    silent_id, silent_outcome = store.watches.add(silent, now=NOW, ttl=TTL)
+    shown_id, shown_outcome = store.watches.add(shown, now=NOW, ttl=TTL)
+    assert (silent_outcome, shown_outcome) == (REVIVED, ALREADY)
+    taken = store.watches.get(silent_id)
+    assert taken is not None and taken.card_ts == "400.1" and taken.subscription_id is None
+    assert store.watches.get(shown_id).card_ts == "300.1"  # type: ignore[union-attr]
+    assert len(store.watches.poll_targets()) == 2
+    live = store.watches.live_in_channel("C1", "cn-hangzhou", ["t-shown", "t-silent", "t-none"])
+    assert sorted(w.task_id for w in live) == ["t-shown", "t-silent"]
+
+
+def test_racing_instances_get_exactly_the_rate_limit_between_them(url: str, store: SqlStore) -> None:
+    stores = [open_store(url) for _ in range(6)]
+    barrier = threading.Barrier(len(stores))
+    taken: list[bool] = []
+
+    def race(other: SqlStore) -> None:
+        barrier.wait()
+        for _ in range(10):
+            taken.append(other.rates.take("updates:T1:U1", limit=30, window=timedelta(minutes=1), now=NOW))
+
+    threads = [threading.Thread(target=race, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for other in stores:
+        other.engine.dispose()
+    assert taken.count(True) == 30 and len(taken) == 60
+    # Another person has their own count; the next window starts again
+    assert store.rates.take("updates:T1:U2", limit=30, window=timedelta(minutes=1), now=NOW)
+    assert store.rates.take("updates:T1:U1", limit=30, window=timedelta(minutes=1), now=NOW + timedelta(minutes=1))
+
+
+def test_a_suspension_is_marked_once_and_cleared_once(store: SqlStore) -> None:
+    watch_id = watch(store)
+    assert store.watches.set_suspended(watch_id, "channel_not_allowed")
+    assert not store.watches.set_suspended(watch_id, "channel_not_allowed")
+    assert store.watches.set_suspended(watch_id, "team_not_allowed")
+    assert target(store, watch_id).suspended == "team_not_allowed"
+    assert store.watches.set_suspended(watch_id, None) and not store.watches.set_suspended(watch_id, None)
+
+
+def test_active_watches_are_read_per_region_in_task_id_pages(store: SqlStore) -> None:
+    for n in (3, 1, 2):
+        watch(store, f"t-{n}")
+        watch(store, f"t-{n}", channel="C2")
+    first = store.watches.poll_batch("cn-hangzhou", after=None, limit=2)
+    rest = store.watches.poll_batch("cn-hangzhou", after=first[-1].task_id, limit=2)
+    wrapped = store.watches.poll_batch("cn-hangzhou", after=None, upto="t-1", limit=2)
+    assert [t.task_id for t in first] == ["t-1", "t-1", "t-2", "t-2"]
+    assert [t.task_id for t in rest] == ["t-3", "t-3"]
+    assert [t.task_id for t in wrapped] == ["t-1", "t-1"]
+    assert store.watches.active_regions() == ["cn-hangzhou"]
+    assert store.watches.poll_batch("cn-hangzhou", after=None, limit=5, statuses=["Waiting"]) == []

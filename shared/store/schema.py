@@ -109,10 +109,32 @@ watches = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("expires_at", UtcDateTime(), nullable=False),
     Column("updated_at", UtcDateTime(), nullable=False),
+    # Version 3. LIVE while active, NULL otherwise: the unique key below then allows one active follow of a
+    # task per channel (a watch or one subscription's follow-up), so a task gets one card in a channel.
+    # NULLs never collide in a unique index on any of the three engines, so ended rows stay as history.
+    Column("live", Integer, nullable=True),
+    # Version 3: why today's policy no longer allows this row (a reason code), or NULL; see the poller.
+    Column("suspended", String(ID_LENGTH), nullable=True),
+    # Version 3: when DescribeTaskAttribute last answered for a task DescribeTasks did not list; such tasks
+    # are looked up oldest first, so a tick's look-up budget reaches every one in turn.
+    Column("checked_at", UtcDateTime(), nullable=True),
     UniqueConstraint("channel_id", "region_id", "task_id", "origin", name="uq_ecs_tasks_watches_key"),
     Index("ix_ecs_tasks_watches_state_region", "state", "region_id"),
     Index("ix_ecs_tasks_watches_card", "channel_id", "card_ts"),
 )
+
+LIVE = 1
+# Added in version 3 (an upgrade creates it on an existing table).
+watches_live_index = Index(
+    "uq_ecs_tasks_watches_live",
+    watches.c.channel_id,
+    watches.c.region_id,
+    watches.c.task_id,
+    watches.c.live,
+    unique=True,
+)
+# The poller streams active watches per region in task-id order (keyset pagination).
+watches_stream_index = Index("ix_ecs_tasks_watches_stream", watches.c.state, watches.c.region_id, watches.c.task_id)
 
 subscriptions = Table(
     "ecs_tasks_subscriptions",
@@ -126,7 +148,18 @@ subscriptions = Table(
     Column("action", String(ID_LENGTH), nullable=True),
     Column("filter_key", String(KEY_LENGTH), nullable=False),  # region|status|action: one of each per channel
     Column("created_at", UtcDateTime(), nullable=False),
+    Column("suspended", String(ID_LENGTH), nullable=True),  # version 3: as for watches
     UniqueConstraint("channel_id", "filter_key", name="uq_ecs_tasks_subscriptions_key"),
+)
+
+# Version 3. Per person (or other key): how many channel-update commands in the current fixed window.
+# One row per key, counted by one conditional UPDATE, so instances racing for the last slot get one each.
+rate_limits = Table(
+    "ecs_tasks_rate_limits",
+    metadata,
+    Column("rate_key", String(KEY_LENGTH), primary_key=True),
+    Column("window_start", UtcDateTime(), nullable=False),
+    Column("used", Integer, nullable=False),
 )
 
 # The outbox: one row per change to post, created in the same transaction as the compare-and-set that

@@ -20,14 +20,17 @@ from shared.store.claims import (
     claim_key,
 )
 from shared.store.outbox_store import OutboxStore
+from shared.store.rate_store import RateStore
 from shared.store.schema import CLAIM_DONE, CLAIM_RUNNING, claims, metadata, schema_version
 from shared.store.subscription_store import SubscriptionStore
+from shared.store.upgrade import upgrade
 from shared.store.watch_store import WatchStore
 
 # 1: idempotency claims. 2: watches, subscriptions, the outbox and poll state (channel updates).
-# Every version so far only adds tables, which `create_all(checkfirst=True)` does idempotently; a version
-# that alters a table adds its step to `_UPGRADES` (run once, under the version row's compare-and-set).
-SCHEMA_VERSION = 2
+# 3: one active follow per (channel, region, task) (`watches.live`), suspension marks, rate limits.
+# New tables come from `create_all(checkfirst=True)`; a version that alters a table has its step in
+# `shared.store.upgrade`, run by the process that moves the version row on (a compare-and-set).
+SCHEMA_VERSION = 3
 
 
 class SqlStore:
@@ -36,6 +39,7 @@ class SqlStore:
         self.watches = WatchStore(engine)
         self.outbox = OutboxStore(engine)
         self.subscriptions = SubscriptionStore(engine)
+        self.rates = RateStore(engine)
 
     # --- schema -----------------------------------------------------------------------------
 
@@ -48,6 +52,7 @@ class SqlStore:
             missing = set(metadata.tables) - set(inspect(self.engine).get_table_names())
             if missing:
                 raise
+        upgrading_from: int | None = None
         try:
             with self.engine.begin() as connection:
                 current = connection.execute(select(schema_version.c.version)).scalar()
@@ -55,13 +60,18 @@ class SqlStore:
                     connection.execute(insert(schema_version).values(id=1, version=SCHEMA_VERSION))
                 elif current < SCHEMA_VERSION:
                     # Conditional on the version read: of two upgrading processes, one moves it on.
-                    connection.execute(
+                    moved = connection.execute(
                         update(schema_version)
                         .where(schema_version.c.id == 1, schema_version.c.version == current)
                         .values(version=SCHEMA_VERSION)
-                    )
+                    ).rowcount
+                    upgrading_from = current if moved == 1 else None
         except IntegrityError:
             pass  # a concurrent migrate() recorded the version first
+        if upgrading_from is not None:
+            # After the version moved (MySQL commits DDL implicitly, so it could not share that
+            # transaction); every step checks what exists first, so running it again is harmless.
+            upgrade(self.engine, upgrading_from)
 
     def schema_version(self) -> int | None:
         with self.engine.connect() as connection:

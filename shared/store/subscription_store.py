@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.store.schema import poll_state, subscriptions
@@ -24,6 +24,7 @@ def _subscription(row: Any) -> Subscription:
         status=row.status,
         action=row.action,
         created_at=row.created_at,
+        suspended=row.suspended,
     )
 
 
@@ -96,6 +97,23 @@ class SubscriptionStore:
 
             transact(self.engine, work)
         return found
+
+    def set_suspended(self, subscription_id: int, reason: str | None) -> bool:
+        """As `WatchStore.set_suspended`: True only for the call that changed the mark."""
+        column = subscriptions.c.suspended
+        changed = (column.is_(None) | (column != reason)) if reason is not None else column.is_not(None)
+
+        def work(connection: Connection) -> int:
+            return connection.execute(
+                update(subscriptions).where(subscriptions.c.id == subscription_id, changed).values(suspended=reason)
+            ).rowcount
+
+        return transact(self.engine, work) == 1
+
+    def count(self, channel_id: str) -> int:
+        query = select(func.count()).where(subscriptions.c.channel_id == channel_id)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
 
     # --- poll state -------------------------------------------------------------------------------
 

@@ -11,11 +11,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, and_, insert, select, update
+from sqlalchemy import Connection, CursorResult, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.ecs.models import Task
-from shared.store.schema import ENTRY_PENDING, transitions, watches
+from shared.store.schema import ENTRY_PENDING, LIVE, transitions, watches
 from shared.store.tx import transact
 from shared.updates.model import (
     KIND_ANNOUNCE,
@@ -65,6 +65,23 @@ def watch_from_row(row: Any) -> Watch:
     )
 
 
+def _target(r: Any) -> PollTarget:
+    return PollTarget(
+        r.id,
+        r.region_id,
+        r.task_id,
+        r.version,
+        r.last_status,
+        bool(r.announced),
+        r.wanted_status,
+        r.expires_at,
+        team_id=r.team_id,
+        channel_id=r.channel_id,
+        suspended=r.suspended,
+        checked_at=r.checked_at,
+    )
+
+
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
     return (items[i : i + size] for i in range(0, len(items), size))
 
@@ -78,7 +95,9 @@ class WatchStore:
     def add(self, new: NewWatch, *, now: datetime, ttl: timedelta) -> tuple[int, str]:
         """Create the watch, or revive an ended one of the same task in the same channel.
 
-        Returns (watch id, ADDED | REVIVED | ALREADY); ALREADY when another request made it active first.
+        One active follow per (channel, region, task): a subscription's follow-up not yet announced is
+        taken over by the watch (its card becomes this one); one already announced (or another watch)
+        stays as it is. Returns (watch id, ADDED | REVIVED | ALREADY); for ALREADY, the active follow's id.
         """
         values = {
             "team_id": new.team_id,
@@ -91,38 +110,85 @@ class WatchStore:
             "card_ts": new.card_ts,
             "thread_ts": new.thread_ts,
             "state": WATCH_ACTIVE,
+            "live": LIVE,
             "problem": None,
+            "suspended": None,
             "created_at": now,
             "expires_at": now + ttl,
             "updated_at": now,
         }
-        key = {
-            "channel_id": new.channel_id,
-            "region_id": new.region_id,
-            "task_id": new.task.task_id,
-            "origin": ORIGIN_WATCH,
-        }
-        try:
-            with self.engine.begin() as connection:
-                result = connection.execute(insert(watches).values(**key, **values, version=1))
-                return _new_id(result), ADDED
-        except IntegrityError:
-            pass
-        where = and_(*(watches.c[name] == value for name, value in key.items()))
+        same_task = and_(
+            watches.c.channel_id == new.channel_id,
+            watches.c.region_id == new.region_id,
+            watches.c.task_id == new.task.task_id,
+        )
+
+        def adopt(connection: Connection) -> int:
+            # A silent follow-up becomes this watch (its origin is kept, as history of how it began).
+            return connection.execute(
+                update(watches)
+                .where(same_task, watches.c.live == LIVE, watches.c.announced.is_(False))
+                .values(**values, version=watches.c.version + 1)
+            ).rowcount
+
+        if transact(self.engine, adopt) == 1:
+            return self._live_id(same_task) or 0, REVIVED
+        existing = self._live_id(same_task)
+        if existing is not None:
+            return existing, ALREADY
+        own = and_(same_task, watches.c.origin == ORIGIN_WATCH)
 
         def revive(connection: Connection) -> int:
             # The version still grows: outbox rows of the earlier life keep unique sequence numbers.
-            result = connection.execute(
+            return connection.execute(
                 update(watches)
-                .where(where, watches.c.state != WATCH_ACTIVE)
+                .where(own, watches.c.state != WATCH_ACTIVE)
                 .values(**values, version=watches.c.version + 1)
-            )
-            return result.rowcount
+            ).rowcount
 
-        revived = transact(self.engine, revive)
+        try:
+            if transact(self.engine, revive) == 1:
+                return self._live_id(same_task) or 0, REVIVED
+            with self.engine.begin() as connection:
+                result = connection.execute(
+                    insert(watches).values(
+                        channel_id=new.channel_id,
+                        region_id=new.region_id,
+                        task_id=new.task.task_id,
+                        origin=ORIGIN_WATCH,
+                        **values,
+                        version=1,
+                    )
+                )
+                return _new_id(result), ADDED
+        except IntegrityError:
+            pass  # another request (or a subscription's scan) made it active first
+        return self._live_id(same_task) or 0, ALREADY
+
+    def _live_id(self, same_task: Any) -> int | None:
         with self.engine.connect() as connection:
-            watch_id = connection.execute(select(watches.c.id).where(where)).scalar_one()
-        return int(watch_id), REVIVED if revived == 1 else ALREADY
+            found = connection.execute(select(watches.c.id).where(same_task, watches.c.live == LIVE)).scalar()
+        return int(found) if found is not None else None
+
+    def live_in_channel(self, channel_id: str, region_id: str, task_ids: Sequence[str]) -> list[Watch]:
+        """The active follows of these tasks in this channel, whatever began them (a watch or a subscription)."""
+        found: list[Watch] = []
+        with self.engine.connect() as connection:
+            for part in chunks(list(dict.fromkeys(task_ids))):
+                query = select(watches).where(
+                    watches.c.channel_id == channel_id,
+                    watches.c.region_id == region_id,
+                    watches.c.task_id.in_(part),
+                    watches.c.live == LIVE,
+                )
+                found += [watch_from_row(r) for r in connection.execute(query.order_by(watches.c.id))]
+        return found
+
+    def count_active(self, channel_id: str) -> int:
+        """Active follows in a channel (watches and subscriptions' follow-ups): what the per-channel bound counts."""
+        query = select(func.count()).where(watches.c.channel_id == channel_id, watches.c.state == WATCH_ACTIVE)
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar_one())
 
     def add_followup(
         self,
@@ -134,10 +200,12 @@ class WatchStore:
         ttl: timedelta,
         lease: Lease,
     ) -> bool:
-        """Start following a task a subscription found; False if it already does (another scan, a retry).
+        """Start following a task a subscription found; False if the channel follows it already.
 
-        The unique key (channel, region, task, origin) de-duplicates overlapping scans; the announcement's
-        outbox row is written in the same transaction, so a follow-up never exists without it.
+        One active follow per (channel, region, task): overlapping subscriptions of one channel share it.
+        A follow-up that is still silent (waiting for its subscription's status) is announced now when this
+        subscription wants it announced. The announcement's outbox row is written in the same transaction,
+        so a follow-up is never announced without it, nor twice.
         """
         region_id = task.region_id or ""
         try:
@@ -157,6 +225,7 @@ class WatchStore:
                         version=1,
                         task_json=task_to_json(task),
                         state=WATCH_ACTIVE,
+                        live=LIVE,
                         created_at=now,
                         expires_at=now + ttl,
                         updated_at=now,
@@ -167,36 +236,123 @@ class WatchStore:
                     _insert_transition(connection, watch_id, 1, KIND_ANNOUNCE, None, task, now, lease)
             return True
         except IntegrityError:
-            return False
+            pass
+        return announce and self._announce_silent(subscription, task, now=now, lease=lease)
+
+    def _announce_silent(self, subscription: Subscription, task: Task, *, now: datetime, lease: Lease) -> bool:
+        same_task = and_(
+            watches.c.channel_id == subscription.channel_id,
+            watches.c.region_id == (task.region_id or ""),
+            watches.c.task_id == task.task_id,
+            watches.c.live == LIVE,
+        )
+
+        def work(connection: Connection) -> bool:
+            row = connection.execute(
+                select(watches.c.id, watches.c.version, watches.c.announced).where(same_task)
+            ).first()
+            if row is None or row.announced:
+                return False
+            moved = connection.execute(
+                update(watches)
+                .where(watches.c.id == row.id, watches.c.version == row.version, watches.c.announced.is_(False))
+                .values(
+                    announced=True,
+                    subscription_id=subscription.id,
+                    wanted_status=subscription.status,
+                    last_status=task.task_status,
+                    task_json=task_to_json(task),
+                    version=watches.c.version + 1,
+                    updated_at=now,
+                )
+            ).rowcount
+            if moved != 1:
+                return False
+            _insert_transition(connection, row.id, row.version + 1, KIND_ANNOUNCE, None, task, now, lease)
+            return True
+
+        return transact(self.engine, work)
 
     # --- the poller's compare-and-set -------------------------------------------------------------
 
+    _TARGET_COLUMNS = (
+        watches.c.id,
+        watches.c.region_id,
+        watches.c.task_id,
+        watches.c.version,
+        watches.c.last_status,
+        watches.c.announced,
+        watches.c.wanted_status,
+        watches.c.expires_at,
+        watches.c.team_id,
+        watches.c.channel_id,
+        watches.c.suspended,
+        watches.c.checked_at,
+    )
+
     def poll_targets(self) -> list[PollTarget]:
-        """Every active watch, in one query."""
-        query = select(
-            watches.c.id,
-            watches.c.region_id,
-            watches.c.task_id,
-            watches.c.version,
-            watches.c.last_status,
-            watches.c.announced,
-            watches.c.wanted_status,
-            watches.c.expires_at,
-        ).where(watches.c.state == WATCH_ACTIVE)
+        """Every active watch, in one query (tests and support; the poller streams `poll_batch`)."""
+        query = select(*self._TARGET_COLUMNS).where(watches.c.state == WATCH_ACTIVE).order_by(watches.c.id)
         with self.engine.connect() as connection:
-            return [
-                PollTarget(
-                    r.id,
-                    r.region_id,
-                    r.task_id,
-                    r.version,
-                    r.last_status,
-                    bool(r.announced),
-                    r.wanted_status,
-                    r.expires_at,
-                )
-                for r in connection.execute(query)
-            ]
+            return [_target(r) for r in connection.execute(query)]
+
+    def active_regions(self) -> list[str]:
+        """The regions (as stored: unchecked) with at least one active watch."""
+        query = select(watches.c.region_id).where(watches.c.state == WATCH_ACTIVE).distinct()
+        with self.engine.connect() as connection:
+            return sorted(str(r) for r in connection.execute(query).scalars())
+
+    def poll_batch(
+        self,
+        region_id: str,
+        *,
+        after: str | None,
+        upto: str | None = None,
+        limit: int,
+        statuses: Sequence[str] | None = None,
+    ) -> list[PollTarget]:
+        """The active watches of the next `limit` distinct task ids of a region after `after` (up to `upto`,
+        included), in task-id order: keyset pagination, so a tick holds one batch at a time, never all."""
+        where = [watches.c.state == WATCH_ACTIVE, watches.c.region_id == region_id]
+        if after is not None:
+            where.append(watches.c.task_id > after)
+        if upto is not None:
+            where.append(watches.c.task_id <= upto)
+        if statuses is not None:
+            where.append(watches.c.last_status.in_(list(statuses)))
+        ids_query = select(watches.c.task_id).where(*where).distinct().order_by(watches.c.task_id).limit(limit)
+        with self.engine.connect() as connection:
+            task_ids = list(connection.execute(ids_query).scalars())
+            if not task_ids:
+                return []
+            query = (
+                select(*self._TARGET_COLUMNS)
+                .where(*where, watches.c.task_id.in_(task_ids))
+                .order_by(watches.c.task_id, watches.c.id)
+            )
+            return [_target(r) for r in connection.execute(query)]
+
+    def mark_checked(self, watch_ids: Sequence[int], *, now: datetime) -> None:
+        """DescribeTaskAttribute answered for these watches' tasks (the next look-ups start elsewhere)."""
+        for part in chunks(list(watch_ids)):
+
+            def work(connection: Connection, ids: Sequence[int] = part) -> None:
+                connection.execute(update(watches).where(watches.c.id.in_(ids)).values(checked_at=now))
+
+            transact(self.engine, work)
+
+    def set_suspended(self, watch_id: int, reason: str | None) -> bool:
+        """Mark (or, with None, clear) why today's policy stops this watch; True only for the call that
+        changed it, so the poller logs each suspension once, not every tick."""
+        column = watches.c.suspended
+        changed = (column.is_(None) | (column != reason)) if reason is not None else column.is_not(None)
+
+        def work(connection: Connection) -> int:
+            return connection.execute(
+                update(watches).where(watches.c.id == watch_id, changed).values(suspended=reason)
+            ).rowcount
+
+        return transact(self.engine, work) == 1
 
     def accept(self, change: Accepted, *, now: datetime, lease: Lease) -> bool:
         """Record a change seen by this poller; False if another poller (or an earlier tick) already did."""
@@ -209,6 +365,7 @@ class WatchStore:
         }
         if change.ends:
             values["state"] = WATCH_ENDED
+            values["live"] = None
         if change.announces:
             values["announced"] = True
 
@@ -250,7 +407,7 @@ class WatchStore:
                     watches.c.version == target.version,
                     watches.c.state == WATCH_ACTIVE,
                 )
-                .values(state=WATCH_EXPIRED, version=watches.c.version + 1, updated_at=now)
+                .values(state=WATCH_EXPIRED, live=None, version=watches.c.version + 1, updated_at=now)
             )
             if result.rowcount != 1:
                 return False
@@ -298,7 +455,7 @@ class WatchStore:
                 return connection.execute(
                     update(watches)
                     .where(watches.c.channel_id == channel_id, watches.c.id.in_(ids), watches.c.state == WATCH_ACTIVE)
-                    .values(state=WATCH_STOPPED, version=watches.c.version + 1)
+                    .values(state=WATCH_STOPPED, live=None, version=watches.c.version + 1)
                 ).rowcount
 
             stopped += transact(self.engine, work)
@@ -312,22 +469,29 @@ class WatchStore:
             return connection.execute(
                 update(watches)
                 .where(watches.c.subscription_id.in_(list(subscription_ids)), watches.c.state == WATCH_ACTIVE)
-                .values(state=WATCH_STOPPED, version=watches.c.version + 1)
+                .values(state=WATCH_STOPPED, live=None, version=watches.c.version + 1)
             ).rowcount
 
         return transact(self.engine, work)
 
-    def known_followups(self, subscription_ids: Sequence[int], task_ids: Sequence[str]) -> set[tuple[int, str]]:
-        """(subscription id, task id) pairs already followed: one query per chunk, before inserting."""
-        found: set[tuple[int, str]] = set()
-        if not subscription_ids:
+    def settled_in_channels(
+        self, channel_ids: Sequence[str], region_id: str, task_ids: Sequence[str]
+    ) -> set[tuple[str, str]]:
+        """(channel, task id) pairs a scan must leave alone: followed there already, and either announced or
+        over (a silent active follow-up may still be announced by another subscription)."""
+        found: set[tuple[str, str]] = set()
+        if not channel_ids:
             return found
+        settled = or_(watches.c.announced.is_(True), watches.c.state != WATCH_ACTIVE)
         with self.engine.connect() as connection:
             for part in chunks(list(task_ids)):
-                query = select(watches.c.subscription_id, watches.c.task_id).where(
-                    watches.c.subscription_id.in_(list(subscription_ids)), watches.c.task_id.in_(part)
+                query = select(watches.c.channel_id, watches.c.task_id).where(
+                    watches.c.channel_id.in_(list(channel_ids)),
+                    watches.c.region_id == region_id,
+                    watches.c.task_id.in_(part),
+                    settled,
                 )
-                found.update((int(r.subscription_id), r.task_id) for r in connection.execute(query))
+                found.update((r.channel_id, r.task_id) for r in connection.execute(query))
         return found
 
     def set_problem(self, watch_id: int, problem: str | None) -> None:
@@ -341,7 +505,13 @@ class WatchStore:
                 connection.execute(
                     update(watches)
                     .where(watches.c.id == watch_id, watches.c.state.in_((WATCH_ACTIVE, WATCH_ENDED)))
-                    .values(state=WATCH_UNDELIVERABLE, problem=problem, version=watches.c.version + 1, updated_at=now)
+                    .values(
+                        state=WATCH_UNDELIVERABLE,
+                        live=None,
+                        problem=problem,
+                        version=watches.c.version + 1,
+                        updated_at=now,
+                    )
                 ).rowcount
                 == 1
             )

@@ -148,6 +148,9 @@ def _more(hidden: int, noun: str) -> list[Block]:
 # --- thread replies -------------------------------------------------------------------------------
 
 
+FINAL_SUBJECT = "No longer watching this task."
+
+
 def change_reply(task: Task, *, from_status: str | None, now: datetime) -> Message:
     """`🔄 t-… Waiting → Processing`, then the task's status line."""
     before = plain(from_status or "Unknown", NAME_CHARS)
@@ -163,7 +166,7 @@ def final_reply(
     attribute: TaskAttribute | None,
     attribute_error: str | None,
     now: datetime,
-    subject: str = "No longer watching this task.",
+    subject: str = FINAL_SUBJECT,
 ) -> Message:
     """The final state with the duration; for a failure, DescribeTaskAttribute's error codes and messages."""
     status = task.task_status or "Unknown"
@@ -207,6 +210,25 @@ def failure_lines(attribute: TaskAttribute | None, attribute_error: str | None) 
     if len(failed) > ERRORS_SHOWN:
         lines.append(f"{ELLIPSIS}and {plural(len(failed) - ERRORS_SHOWN, 'more error')}")
     return lines
+
+
+def unlisted_subject(task: Task) -> str:
+    """Why a watch ended that DescribeTasks stopped listing (DescribeTaskAttribute gave the status)."""
+    status = plain(task.task_status or "Unknown", NAME_CHARS)
+    cancelled = " (cancelled)" if task.task_status == TaskStatus.DELETED.value else ""
+    return f"No longer listed by ECS: {status}{cancelled}. No longer watching this task."
+
+
+def gone_note(task: Task, *, region_id: str) -> Message:
+    """ECS answers InvalidTaskId.NotFound for a watched task: the watch ends, saying so."""
+    text = (
+        f"{EXPIRED_EMOJI} ECS no longer knows this task: {code(task.task_id)} is not found in "
+        f"{plain(region_id, NAME_CHARS)} (it was {plain(task.task_status or 'Unknown', NAME_CHARS)}). "
+        "No longer watching it."
+    )
+    return _message(
+        f"ECS no longer knows {task.task_id}; no longer watching it", to_dicts([SectionBlock(text=mrkdwn(text))])
+    )
 
 
 def expiry_note(task: Task, *, ttl: timedelta, region_id: str) -> Message:

@@ -25,6 +25,9 @@ KIND_ANNOUNCE = "announce"  # a subscription's new task: a new card in the chann
 KIND_CHANGE = "change"  # card updated in place, a reply in its thread
 KIND_FINAL = "final"  # the same, with the final state, duration and (for Failed) error codes
 KIND_EXPIRED = "expired"  # the watch's time ran out: a note in the thread
+# DescribeTasks no longer lists the task: final, as DescribeTaskAttribute told (e.g. Deleted when cancelled)
+KIND_UNLISTED = "unlisted"
+KIND_GONE = "gone"  # ECS no longer knows the task at all: a final note in the thread
 
 # An outbox entry's life: pending until posted, or closed on purpose (channel gone, given up).
 ENTRY_PENDING = "pending"
@@ -35,6 +38,9 @@ ENTRY_ABANDONED = "abandoned"
 # The poller's progress is kept per region for each of its two passes.
 SCOPE_WATCHES = "watches"
 SCOPE_SUBSCRIPTIONS = "subscriptions"
+
+# What DescribeTaskAttribute answers for a task ECS does not know (or no longer knows).
+TASK_NOT_FOUND = "InvalidTaskId.NotFound"
 
 ANY = "*"  # in a subscription's filter key: no filter on that field
 
@@ -70,6 +76,11 @@ class PollTarget:
     announced: bool
     wanted_status: str | None
     expires_at: datetime
+    # Where it posts, for today's access policy; and why that policy stopped it, if it did.
+    team_id: str | None = None
+    channel_id: str = ""
+    suspended: str | None = None
+    checked_at: datetime | None = None  # DescribeTaskAttribute's last answer, for a task not listed
 
 
 @dataclass(frozen=True)
@@ -117,6 +128,7 @@ class Subscription:
     status: str | None
     action: str | None
     created_at: datetime
+    suspended: str | None = None  # why today's policy stops it, if it does
 
     @property
     def all_regions(self) -> bool:

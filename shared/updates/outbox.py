@@ -35,16 +35,20 @@ from itertools import groupby
 from shared.ecs.client import EcsClient
 from shared.ecs.models import Task, TaskAttribute
 from shared.ecs.query import TaskStatus
+from shared.ecs.regions import InvalidRegionError, checked_region_id
 from shared.ecs.retry import Deadline
 from shared.errors import EcsApiError
 from shared.log import log_context, log_event
 from shared.updates.cards import (
+    FINAL_SUBJECT,
     announce_title,
     change_reply,
     channel_problem_message,
     expiry_note,
     failure_lines,
     final_reply,
+    gone_note,
+    unlisted_subject,
     watch_card,
 )
 from shared.updates.model import (
@@ -53,6 +57,8 @@ from shared.updates.model import (
     KIND_ANNOUNCE,
     KIND_EXPIRED,
     KIND_FINAL,
+    KIND_GONE,
+    KIND_UNLISTED,
     WATCH_UNDELIVERABLE,
     Lease,
     OutboxEntry,
@@ -65,6 +71,7 @@ from shared.updates.notifier import (
     SlackRejected,
     SlackUnavailable,
 )
+from shared.updates.policy import AccessPolicy, stored_refusal
 from shared.updates.storage import UpdatesStorage
 
 STEP_AFTER_CARD = "after_card_update"
@@ -90,6 +97,9 @@ class OutboxConfig:
     min_post_s: float = 10.0
     retry_not_in_channel: timedelta = timedelta(minutes=10)
     retry_rejected: timedelta = timedelta(minutes=5)
+    # A row whose watch today's policy refuses waits this long (the poller logs the suspension).
+    retry_suspended: timedelta = timedelta(minutes=10)
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
 
 
 @dataclass
@@ -147,6 +157,14 @@ class OutboxSender:
                 # Ended on purpose (the channel is gone): its remaining changes are closed, not posted.
                 report.undeliverable += self._store.outbox.close([row.transition_id], lease, state=ENTRY_UNDELIVERABLE)
                 return True
+            refusal = stored_refusal(
+                self._config.policy, team_id=watch.team_id, channel_id=watch.channel_id, region_id=watch.region_id
+            )
+            if refusal is not None:
+                # Today's policy no longer allows it: nothing is posted (nor ECS asked) while that lasts.
+                until = self._clock() + self._config.retry_suspended
+                report.deferred += self._store.outbox.defer([row.transition_id], lease, until=until)
+                return False
             try:
                 if blocked is not None:
                     raise blocked
@@ -193,9 +211,12 @@ class OutboxSender:
             self._faults(STEP_AFTER_CARD)
         if row.kind == KIND_EXPIRED:
             reply = expiry_note(row.task, ttl=self._config.ttl, region_id=watch.region_id)
-        elif row.kind == KIND_FINAL:
+        elif row.kind in (KIND_FINAL, KIND_UNLISTED):
             attribute, error = self._attribute(row.task, deadline)
-            reply = final_reply(row.task, attribute=attribute, attribute_error=error, now=now)
+            subject = unlisted_subject(row.task) if row.kind == KIND_UNLISTED else FINAL_SUBJECT
+            reply = final_reply(row.task, attribute=attribute, attribute_error=error, now=now, subject=subject)
+        elif row.kind == KIND_GONE:
+            reply = gone_note(row.task, region_id=watch.region_id)
         else:
             reply = change_reply(row.task, from_status=row.from_status, now=now)
         return self._notifier.post(watch.channel_id, reply, thread_ts=watch.thread_ts or card_ts).ts
@@ -211,7 +232,12 @@ class OutboxSender:
         if task.task_status != TaskStatus.FAILED.value:
             return None, None
         try:
-            return self._ecs.describe_task_attribute(task.region_id or "", task.task_id, deadline=deadline), None
+            # The region comes from a stored snapshot: checked like any value from outside before it is used.
+            region_id = checked_region_id(task.region_id)
+        except InvalidRegionError:
+            return None, "the stored region is not a region id"
+        try:
+            return self._ecs.describe_task_attribute(region_id, task.task_id, deadline=deadline), None
         except EcsApiError as error:
             log_event("ecs.error", level=logging.WARNING, outcome=error.code, ecs_request_id=error.request_id)
             return None, f"{error.code}" + (f" (RequestId {error.request_id})" if error.request_id else "")

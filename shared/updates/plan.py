@@ -1,9 +1,9 @@
-"""Planning one poller tick: pure functions over what the store holds, no I/O.
+"""Planning one poller tick: pure functions, no I/O.
 
-`plan_tick` groups the watched task ids by region into DescribeTasks batches of at most 100 distinct ids,
-resuming where a throttled or out-of-time pass stopped, capped per region by the tick's budget; and
-plans each region's subscription scan: a `StartTime` window from the last successful scan, with overlap.
-`decide` says what a task's new status means for a watch; `discoveries` what a scan found for whom.
+`plan_scans` plans each region's subscription scan: a `StartTime` window from the last successful scan,
+with overlap. (The watched tasks are not planned up front: the poller streams them from the store in
+batches of at most 100 distinct ids, see `shared.updates.poller`.) `decide` says what a task's new
+status means for a watch; `discoveries` what a scan found for whom.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from shared.ecs.models import Task
-from shared.ecs.query import MAX_TASK_IDS
 from shared.updates.model import (
     KIND_ANNOUNCE,
     KIND_CHANGE,
@@ -37,14 +36,9 @@ class TickBudget:
     """How much one tick may ask of each region (the rest is carried to the next tick)."""
 
     describe_calls_per_region: int = 50
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One DescribeTasks call: up to 100 distinct task ids, and every watch following one of them."""
-
-    task_ids: tuple[str, ...]
-    targets: tuple[PollTarget, ...]
+    # DescribeTaskAttribute look-ups of watched tasks DescribeTasks did not list (Waiting ones under the
+    # API page's strict listing, cancelled or deleted ones).
+    lookups_per_region: int = 50
 
 
 @dataclass(frozen=True)
@@ -56,75 +50,21 @@ class Scan:
     subscriptions: tuple[Subscription, ...]
 
 
-@dataclass(frozen=True)
-class RegionPlan:
-    region_id: str
-    batches: tuple[Batch, ...]
-    carried: int  # task ids left for a later tick by the budget
-    scan: Scan | None
-
-    @property
-    def last_planned_id(self) -> str | None:
-        return self.batches[-1].task_ids[-1] if self.batches else None
-
-
-@dataclass(frozen=True)
-class TickPlan:
-    regions: tuple[RegionPlan, ...]
-    expired: tuple[PollTarget, ...]
-
-    @property
-    def describe_calls(self) -> int:
-        return sum(len(r.batches) for r in self.regions)
-
-
-def plan_tick(
-    targets: Sequence[PollTarget],
+def plan_scans(
     subscriptions: Sequence[Subscription],
     *,
     now: datetime,
-    budget: TickBudget,
-    resume: Mapping[str, PollState] | None = None,
     scans: Mapping[str, PollState] | None = None,
     all_regions: Sequence[str] = (),
-) -> TickPlan:
-    expired = tuple(t for t in targets if t.expires_at <= now)
-    by_region: dict[str, list[PollTarget]] = defaultdict(list)
-    for target in targets:
-        if target.expires_at > now:
-            by_region[target.region_id].append(target)
+) -> dict[str, Scan]:
+    """Each region's subscription scan (regions with no subscription get none)."""
     scan_subs: dict[str, list[Subscription]] = defaultdict(list)
     for subscription in subscriptions:
         for region_id in all_regions if subscription.all_regions else (subscription.region_id,):
             scan_subs[region_id].append(subscription)
-    plans = []
-    for region_id in sorted(set(by_region) | set(scan_subs)):
-        state = (resume or {}).get(region_id)
-        batches, carried = plan_batches(
-            by_region.get(region_id, []), state.resume_after if state else None, budget.describe_calls_per_region
-        )
-        subs = scan_subs.get(region_id)
-        scan = plan_scan(subs, (scans or {}).get(region_id), now) if subs else None
-        plans.append(RegionPlan(region_id, batches, carried, scan))
-    return TickPlan(tuple(plans), expired)
-
-
-def plan_batches(
-    targets: Sequence[PollTarget], resume_after: str | None, max_batches: int
-) -> tuple[tuple[Batch, ...], int]:
-    """Batches of ≤100 distinct ids in id order, starting after `resume_after` and wrapping around."""
-    by_id: dict[str, list[PollTarget]] = defaultdict(list)
-    for target in targets:
-        by_id[target.task_id].append(target)
-    ids = sorted(by_id)
-    if resume_after is not None:
-        ids = [i for i in ids if i > resume_after] + [i for i in ids if i <= resume_after]
-    planned = ids[: max(0, max_batches) * MAX_TASK_IDS]
-    batches = tuple(
-        Batch(tuple(chunk), tuple(t for task_id in chunk for t in by_id[task_id]))
-        for chunk in (planned[i : i + MAX_TASK_IDS] for i in range(0, len(planned), MAX_TASK_IDS))
-    )
-    return batches, len(ids) - len(planned)
+    return {
+        region_id: plan_scan(subs, (scans or {}).get(region_id), now) for region_id, subs in sorted(scan_subs.items())
+    }
 
 
 def plan_scan(subscriptions: Sequence[Subscription], state: PollState | None, now: datetime) -> Scan:
@@ -134,15 +74,6 @@ def plan_scan(subscriptions: Sequence[Subscription], state: PollState | None, no
         base = max(base, state.last_success_at)
     start = base - SCAN_OVERLAP
     return Scan(start=start, end=min(now, start + MAX_SCAN_WINDOW), subscriptions=tuple(subscriptions))
-
-
-def resume_point(plan: RegionPlan, done_batches: int, previous: str | None) -> str | None:
-    """Where the next tick starts: after the last batch done, or from the start when the pass finished."""
-    if done_batches >= len(plan.batches) and plan.carried == 0:
-        return None
-    if done_batches == 0:
-        return previous
-    return plan.batches[done_batches - 1].task_ids[-1]
 
 
 def decide(target: PollTarget, task: Task) -> Accepted | None:

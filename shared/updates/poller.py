@@ -1,36 +1,57 @@
 """One poller tick: ask ECS about every watched task and every subscribed region, record what changed,
 and post it (through the outbox, see `outbox_delivery`).
 
-A tick: load the active watches and subscriptions (one query each) → `plan_tick` → expire watches past
-their TTL → per region, concurrently on `EcsClient.map_regions`' bounded pool: DescribeTasks for each
-batch of ≤100 ids and accept each change (compare-and-set + outbox row), then the subscription scan
-(StartTime window, de-duplicated by the follow-ups' unique key) → take over outbox rows whose lease ran
-out → deliver → release what is left. A region that is throttled (after the client's own backoff) or
-fails stops there: the rest of its batches, and its scan window, are carried to the next tick. No new
-ECS call or Slack post starts once the tick's budget is nearly spent.
+A tick: load the subscriptions (bounded per channel) and the regions with active watches → per region,
+concurrently on `EcsClient.map_regions`' bounded pool: stream the region's active watches from the store
+in task-id order, ≤100 distinct ids at a time (keyset pagination, so memory does not grow with the number
+of watches), resuming where a throttled or out-of-time pass stopped; apply today's access policy to each
+(what it refuses is suspended: logged once, never asked about, never posted); expire those past their TTL;
+DescribeTasks for the rest and accept each change (compare-and-set + outbox row); look up by
+DescribeTaskAttribute the watched tasks DescribeTasks did not list; then the subscription scan (StartTime
+window, one follow per channel and task) → take over outbox rows whose lease ran out → deliver. While
+watched tasks are running, the tick polls them again every `repoll_interval_s`, delivering after each
+pass, and stops early once none is. A region that is throttled (after the client's own backoff) or fails
+stops there: the rest of its batches, and its scan window, are carried to the next tick. No new ECS call
+or Slack post starts once the tick's budget is nearly spent.
 """
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import socket
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from shared.ecs.client import EcsClient
-from shared.ecs.query import MAX_PAGE_SIZE
+from shared.ecs.models import Task
+from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskStatus
+from shared.ecs.regions import is_region_id
 from shared.ecs.retry import Deadline
 from shared.errors import EcsApiError
 from shared.log import log_context, log_event
-from shared.updates.model import SCOPE_SUBSCRIPTIONS, SCOPE_WATCHES, Lease, PollState
+from shared.updates.model import (
+    KIND_FINAL,
+    KIND_GONE,
+    KIND_UNLISTED,
+    SCOPE_SUBSCRIPTIONS,
+    SCOPE_WATCHES,
+    TASK_NOT_FOUND,
+    Accepted,
+    Lease,
+    PollState,
+    PollTarget,
+    Subscription,
+)
 from shared.updates.notifier import Notifier
 from shared.updates.outbox import Faults, OutboxConfig, OutboxSender, no_faults
-from shared.updates.plan import RegionPlan, Scan, TickBudget, decide, discoveries, plan_tick, resume_point
+from shared.updates.plan import Scan, TickBudget, decide, discoveries, plan_scans
+from shared.updates.policy import AccessPolicy, stored_refusal
 from shared.updates.storage import UpdatesStorage
 
 STEP_AFTER_ACCEPT = "after_accept"
@@ -40,6 +61,8 @@ DEFAULT_LEASE = timedelta(minutes=5)
 REGIONS_CACHE_S = 3600.0
 OWNER_CHARS = 64
 DEFAULT_BUDGET = TickBudget()
+# Watched tasks that change without anyone acting: what the tick polls again while they last.
+RUNNING_STATUSES = (TaskStatus.WAITING.value, TaskStatus.PROCESSING.value)
 
 
 # The bot's deferred work is redelivered within minutes (and re-verified against a 5-minute signature).
@@ -56,18 +79,35 @@ class PollerConfig:
     allowed_regions: frozenset[str] = frozenset()  # narrows `subscribe all`, like ECS_TASKS_REGIONS
     # Do not start a post with less than this left in the tick: a card update and a reply at full timeout.
     min_post_s: float = 10.0
+    # Today's team, channel and region allow-lists, applied to every stored watch and subscription.
+    policy: AccessPolicy = field(default_factory=AccessPolicy)
+    # Poll running watched tasks again this often within a tick (ECS_TASKS_REPOLL_INTERVAL); 0: once a tick.
+    repoll_interval_s: float = 0.0
 
 
 @dataclass
 class RegionOutcome:
     region_id: str
+    calls_allowed: int = 0  # DescribeTasks calls this pass may make (what the tick's budget has left)
     describe_calls: int = 0
     batches_done: int = 0
     accepted: int = 0
     discovered: int = 0
+    watches: int = 0
+    expired: int = 0
+    suspended: int = 0
+    looked_up: int = 0
+    running: int = 0  # watched tasks still Waiting or Processing after this pass
+    lookups_left: int = 0
+    # Watched tasks DescribeTasks did not list, to look up after the pass: a heap of at most `lookups_left`,
+    # the least recently checked kept (entries: -age key, -stream position, target).
+    unlisted: list[tuple[float, int, PollTarget]] = field(default_factory=list)
+    streamed: int = 0
     throttled: bool = False
     error: str | None = None
+    scan_planned: bool = False
     scanned: bool = False
+    carried: bool = False
 
 
 @dataclass
@@ -77,9 +117,12 @@ class TickReport:
     subscriptions: int = 0
     regions: int = 0
     describe_calls: int = 0
+    looked_up: int = 0
     accepted: int = 0
     discovered: int = 0
     expired: int = 0
+    suspended: int = 0
+    passes: int = 0
     taken_over: int = 0
     posted: int = 0
     deferred: int = 0
@@ -107,6 +150,7 @@ class Poller:
         *,
         clock: Callable[[], datetime],
         monotonic: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
         faults: Faults = no_faults,
         owner: str | None = None,
     ) -> None:
@@ -115,10 +159,16 @@ class Poller:
         self._config = config
         self._clock = clock
         self._monotonic = monotonic
+        self._sleep = sleep
         self._faults = faults
         self._owner = owner or new_owner_id()
         self._deliverer = OutboxSender(
-            store, ecs, notifier, OutboxConfig(ttl=config.ttl, min_post_s=config.min_post_s), clock=clock, faults=faults
+            store,
+            ecs,
+            notifier,
+            OutboxConfig(ttl=config.ttl, min_post_s=config.min_post_s, policy=config.policy),
+            clock=clock,
+            faults=faults,
         )
         self._regions_cache: tuple[float, tuple[str, ...]] | None = None
 
@@ -129,73 +179,295 @@ class Poller:
         lease = Lease(self._owner, now + self._config.lease)
         report = TickReport(owner=self._owner)
         with log_context(poller=self._owner):
-            targets = self._store.watches.poll_targets()
-            subscriptions = self._store.subscriptions.all()
-            report.watches, report.subscriptions = len(targets), len(subscriptions)
+            subscriptions = self._allowed_subscriptions(self._store.subscriptions.all(), report)
+            report.subscriptions = len(subscriptions)
             resume = self._store.subscriptions.poll_states(SCOPE_WATCHES)
-            plan = plan_tick(
-                targets,
+            scans = plan_scans(
                 subscriptions,
                 now=now,
-                budget=self._config.budget,
-                resume=resume,
                 scans=self._store.subscriptions.poll_states(SCOPE_SUBSCRIPTIONS),
                 all_regions=self._all_regions(deadline) if any(s.all_regions for s in subscriptions) else (),
             )
-            report.expired = sum(self._store.watches.expire(t, now=now, lease=lease) for t in plan.expired)
+            regions = sorted(set(self._store.watches.active_regions()) | set(scans))
 
-            def one_region(region: RegionPlan) -> RegionOutcome:
-                with log_context(region_id=region.region_id):
-                    return self._poll_region(region, resume.get(region.region_id), deadline, lease)
+            def first_pass(region_id: str) -> RegionOutcome:
+                with log_context(region_id=region_id if is_region_id(region_id) else None):
+                    return self._poll_region(region_id, resume.get(region_id), scans.get(region_id), deadline, lease)
 
-            by_id = {r.region_id: r for r in plan.regions}
-            outcomes = self._ecs.map_regions(lambda rid: one_region(by_id[rid]), [r.region_id for r in plan.regions])
-            self._summarise(report, plan.regions, outcomes)
+            outcomes = self._ecs.map_regions(first_pass, regions)
+            self._summarise(report, outcomes, first=True)
+            report.watches = sum(o.watches for o in outcomes)
             report.taken_over = self._store.outbox.take_over_expired(lease, now=self._clock())
-            delivered = self._deliverer.deliver(lease, deadline)
+            self._deliver(report, lease, deadline)
+            self._repoll(report, outcomes, deadline, lease)
             self._store.outbox.release_all(lease, now=self._clock())
             # Housekeeping for the bot's once-only claims of lazy work, which nothing else deletes.
             self._store.purge_deferred_work_claims(older_than=now - CLAIM_RETENTION)
-        report.posted, report.deferred = delivered.posted, delivered.deferred
-        report.undeliverable, report.abandoned = delivered.undeliverable, delivered.abandoned
         report.duration_ms = round((self._monotonic() - started) * 1000, 1)
         return report
+
+    def _repoll(self, report: TickReport, outcomes: Sequence[RegionOutcome], deadline: Deadline, lease: Lease) -> None:
+        """Poll the running watched tasks again every interval while the budget leaves room for a pass and
+        its posts; stop as soon as nothing is running."""
+        interval = self._config.repoll_interval_s
+        if interval <= 0:
+            return
+        needed = interval + self._config.min_call_s + self._config.min_post_s
+        # The tick's budget per region (DescribeTasks calls, look-ups) covers its repolls too: a region whose
+        # first pass used it all (many watches) is not polled again, so ECS sees at most that much a tick.
+        calls_left = {o.region_id: o.calls_allowed - o.describe_calls for o in outcomes}
+        lookups_left = {o.region_id: o.lookups_left for o in outcomes}
+        pass_started = self._monotonic()
+        running = [o.region_id for o in outcomes if o.running and o.error is None and calls_left[o.region_id] > 0]
+        while running and deadline.remaining() >= needed:
+            self._sleep(max(0.0, pass_started + interval - self._monotonic()))
+            pass_started = self._monotonic()
+
+            def again(region_id: str) -> RegionOutcome:
+                with log_context(region_id=region_id):
+                    outcome = RegionOutcome(
+                        region_id, calls_allowed=calls_left[region_id], lookups_left=lookups_left[region_id]
+                    )
+                    self._watch_pass(outcome, None, deadline, lease, statuses=RUNNING_STATUSES, save=False)
+                    return outcome
+
+            found = self._ecs.map_regions(again, running)
+            self._summarise(report, found, first=False)
+            self._deliver(report, lease, deadline)
+            for outcome in found:
+                calls_left[outcome.region_id] -= outcome.describe_calls
+                lookups_left[outcome.region_id] = outcome.lookups_left
+            running = [o.region_id for o in found if o.running and o.error is None and calls_left[o.region_id] > 0]
+
+    def _deliver(self, report: TickReport, lease: Lease, deadline: Deadline) -> None:
+        delivered = self._deliverer.deliver(lease, deadline)
+        report.posted += delivered.posted
+        report.deferred += delivered.deferred
+        report.undeliverable += delivered.undeliverable
+        report.abandoned += delivered.abandoned
+
+    # --- today's policy ------------------------------------------------------------------------------
+
+    def _allowed_subscriptions(self, subscriptions: Sequence[Subscription], report: TickReport) -> list[Subscription]:
+        allowed = []
+        for subscription in subscriptions:
+            reason = stored_refusal(
+                self._config.policy,
+                team_id=subscription.team_id,
+                channel_id=subscription.channel_id,
+                region_id=subscription.region_id,
+            )
+            if reason is not None:
+                report.suspended += 1
+                if subscription.suspended != reason and self._store.subscriptions.set_suspended(
+                    subscription.id, reason
+                ):
+                    log_event(
+                        "updates.suspended",
+                        level=logging.WARNING,
+                        subscription_id=subscription.id,
+                        channel_id=subscription.channel_id,
+                        reason=reason,
+                    )
+                continue
+            if subscription.suspended is not None and self._store.subscriptions.set_suspended(subscription.id, None):
+                log_event("updates.resumed", subscription_id=subscription.id, channel_id=subscription.channel_id)
+            allowed.append(subscription)
+        return allowed
+
+    def _admit(self, target: PollTarget, outcome: RegionOutcome) -> bool:
+        """Whether today's policy lets this watch run; a refused one is marked (and logged) once."""
+        reason = stored_refusal(
+            self._config.policy, team_id=target.team_id, channel_id=target.channel_id, region_id=target.region_id
+        )
+        if reason is not None:
+            outcome.suspended += 1
+            if target.suspended != reason and self._store.watches.set_suspended(target.watch_id, reason):
+                log_event(
+                    "updates.suspended",
+                    level=logging.WARNING,
+                    watch_id=target.watch_id,
+                    channel_id=target.channel_id,
+                    task_id=target.task_id,
+                    reason=reason,
+                )
+            return False
+        if target.suspended is not None and self._store.watches.set_suspended(target.watch_id, None):
+            log_event("updates.resumed", watch_id=target.watch_id, channel_id=target.channel_id)
+        return True
 
     # --- one region -------------------------------------------------------------------------------
 
     def _poll_region(
-        self, plan: RegionPlan, previous: PollState | None, deadline: Deadline, lease: Lease
+        self, region_id: str, previous: PollState | None, scan: Scan | None, deadline: Deadline, lease: Lease
     ) -> RegionOutcome:
-        outcome = RegionOutcome(plan.region_id)
-        for batch in plan.batches:
-            if deadline.remaining() < self._config.min_call_s:
-                break
-            try:
-                page = self._ecs.describe_tasks(
-                    plan.region_id, task_ids=batch.task_ids, page_size=MAX_PAGE_SIZE, deadline=deadline
+        allowed = self._config.budget.describe_calls_per_region
+        outcome = RegionOutcome(
+            region_id,
+            calls_allowed=allowed,
+            lookups_left=self._config.budget.lookups_per_region,
+            scan_planned=scan is not None,
+        )
+        self._watch_pass(outcome, previous, deadline, lease, statuses=None, save=True)
+        if scan is not None and not outcome.throttled and outcome.error is None:
+            self._scan(region_id, scan, outcome, deadline, lease)
+        return outcome
+
+    def _watch_pass(
+        self,
+        outcome: RegionOutcome,
+        previous: PollState | None,
+        deadline: Deadline,
+        lease: Lease,
+        *,
+        statuses: Sequence[str] | None,
+        save: bool,
+    ) -> None:
+        """Stream the region's active watches in task-id order, from after where the last unfinished pass
+        stopped, wrapping around; at most the budget's DescribeTasks calls, one per ≤100 distinct ids."""
+        region_id = outcome.region_id
+        resume_after = previous.resume_after if previous else None
+        segments = [(resume_after, None), (None, resume_after)] if resume_after is not None else [(None, None)]
+        last_done: str | None = None
+        finished = True
+        for after, upto in segments:
+            cursor = after
+            while finished:
+                targets = self._store.watches.poll_batch(
+                    region_id, after=cursor, upto=upto, limit=MAX_TASK_IDS, statuses=statuses
                 )
-            except EcsApiError as error:
-                self._region_failed(outcome, error)
+                if not targets:
+                    break
+                if outcome.describe_calls >= outcome.calls_allowed or not self._poll_batch(
+                    outcome, targets, deadline, lease
+                ):
+                    finished = False
+                    break
+                cursor = last_done = targets[-1].task_id
+            if not finished:
                 break
-            outcome.describe_calls += 1
-            found = {task.task_id: task.with_region(plan.region_id) for task in page.tasks}
-            for target in batch.targets:
-                task = found.get(target.task_id)
-                change = decide(target, task) if task is not None else None
-                if change is not None and self._store.watches.accept(change, now=self._clock(), lease=lease):
-                    outcome.accepted += 1
-                    self._faults(STEP_AFTER_ACCEPT)
-            outcome.batches_done += 1
-        if plan.batches:
+        self._look_up(outcome, deadline, lease)
+        outcome.carried = not finished
+        if save and (last_done is not None or not finished or resume_after is not None):
             self._store.subscriptions.save_poll_state(
                 SCOPE_WATCHES,
-                plan.region_id,
+                region_id,
                 now=self._clock(),
-                resume_after=resume_point(plan, outcome.batches_done, previous.resume_after if previous else None),
+                resume_after=None if finished else (last_done or resume_after),
             )
-        if plan.scan is not None and not outcome.throttled and outcome.error is None:
-            self._scan(plan.region_id, plan.scan, outcome, deadline, lease)
-        return outcome
+
+    def _poll_batch(
+        self,
+        outcome: RegionOutcome,
+        targets: Sequence[PollTarget],
+        deadline: Deadline,
+        lease: Lease,
+    ) -> bool:
+        """One DescribeTasks call for a batch; False when the pass must stop here (time, throttling, error)."""
+        now = self._clock()
+        asked: list[PollTarget] = []
+        for target in targets:
+            outcome.watches += 1
+            if not self._admit(target, outcome):
+                if target.expires_at <= now:
+                    # Its time ran out while suspended: it ends without a note in a channel it may not post in.
+                    outcome.expired += self._store.watches.expire(
+                        replace(target, announced=False), now=now, lease=lease
+                    )
+                continue
+            if target.expires_at <= now:
+                outcome.expired += self._store.watches.expire(target, now=now, lease=lease)
+                continue
+            asked.append(target)
+        if not asked:
+            outcome.batches_done += 1
+            return True
+        if deadline.remaining() < self._config.min_call_s:
+            return False
+        task_ids = tuple(dict.fromkeys(t.task_id for t in asked))
+        try:
+            page = self._ecs.describe_tasks(
+                outcome.region_id, task_ids=task_ids, page_size=MAX_PAGE_SIZE, deadline=deadline
+            )
+        except EcsApiError as error:
+            self._region_failed(outcome, error)
+            return False
+        outcome.describe_calls += 1
+        found = {task.task_id: task.with_region(outcome.region_id) for task in page.tasks}
+        for target in asked:
+            task = found.get(target.task_id)
+            if task is None:
+                self._queue_look_up(outcome, target)
+                continue
+            change = decide(target, task)
+            if change is None and task.task_status in RUNNING_STATUSES:
+                outcome.running += 1
+            self._accept(outcome, change, lease)
+        outcome.batches_done += 1
+        return True
+
+    def _accept(self, outcome: RegionOutcome, change: Accepted | None, lease: Lease) -> None:
+        if change is not None and self._store.watches.accept(change, now=self._clock(), lease=lease):
+            outcome.accepted += 1
+            self._faults(STEP_AFTER_ACCEPT)
+            if not change.ends and change.task.task_status in RUNNING_STATUSES:
+                outcome.running += 1
+
+    def _queue_look_up(self, outcome: RegionOutcome, target: PollTarget) -> None:
+        """Keep the `lookups_left` least recently checked unlisted tasks of the pass (bounded memory), so
+        the budget reaches every such task in turn over the ticks, not always the same first ones."""
+        age = target.checked_at.timestamp() if target.checked_at else float("-inf")
+        outcome.streamed += 1
+        entry = (-age, -outcome.streamed, target)
+        if len(outcome.unlisted) < outcome.lookups_left:
+            heapq.heappush(outcome.unlisted, entry)
+            return
+        dropped = heapq.heappushpop(outcome.unlisted, entry)[2] if outcome.lookups_left > 0 else target
+        if dropped.last_status in RUNNING_STATUSES:
+            outcome.running += 1  # not looked up this pass: as last seen
+
+    def _look_up(self, outcome: RegionOutcome, deadline: Deadline, lease: Lease) -> None:
+        queued = sorted(outcome.unlisted, reverse=True)  # the least recently checked first
+        outcome.unlisted = []
+        checked = []
+        for _, _, target in queued:
+            change, answered = self._unlisted(outcome, target, deadline)
+            if answered:
+                checked.append(target.watch_id)
+            elif target.last_status in RUNNING_STATUSES:
+                outcome.running += 1
+            self._accept(outcome, change, lease)
+        if checked:
+            self._store.watches.mark_checked(checked, now=self._clock())
+
+    def _unlisted(self, outcome: RegionOutcome, target: PollTarget, deadline: Deadline) -> tuple[Accepted | None, bool]:
+        """A watched task DescribeTasks did not list: the API page's listing leaves out Waiting, Paused and
+        Deleted tasks, and ECS forgets old ones. DescribeTaskAttribute says which; a task that is over, or
+        unknown to ECS, ends its watch with a final notice (not a silent wait for its TTL).
+        Returns the change (if any) and whether ECS answered."""
+        if outcome.lookups_left <= 0 or deadline.remaining() < self._config.min_call_s:
+            return None, False
+        outcome.lookups_left -= 1
+        try:
+            attribute = self._ecs.describe_task_attribute(outcome.region_id, target.task_id, deadline=deadline)
+        except EcsApiError as error:
+            if error.code != TASK_NOT_FOUND:
+                outcome.lookups_left = 0  # throttled or failing: no more look-ups in this region this tick
+                log_event("poller.lookup_failed", level=logging.WARNING, outcome=error.code)
+                return None, False
+            outcome.looked_up += 1
+            gone = Task.model_validate(
+                {"TaskId": target.task_id, "TaskStatus": target.last_status, "RegionId": outcome.region_id}
+            )
+            return Accepted(target, gone, KIND_GONE if target.announced else None, ends=True, announces=False), True
+        outcome.looked_up += 1
+        task = Task.model_validate(attribute.to_api_dict()).with_region(outcome.region_id)
+        change = decide(target, task)
+        if change is None:
+            if task.task_status in RUNNING_STATUSES:
+                outcome.running += 1
+            return None, True
+        return (replace(change, kind=KIND_UNLISTED) if change.kind == KIND_FINAL else change), True
 
     def _scan(self, region_id: str, scan: Scan, outcome: RegionOutcome, deadline: Deadline, lease: Lease) -> None:
         if deadline.remaining() < self._config.min_call_s:
@@ -205,14 +477,18 @@ class Poller:
         except EcsApiError as error:
             self._region_failed(outcome, error)
             return
-        found = discoveries(scan, tasks)
-        known = self._store.watches.known_followups(
-            sorted({d.subscription.id for d in found}), sorted({d.task.task_id for d in found})
+        # One follow per channel and task: of several subscriptions that found it, one that announces goes
+        # first, so a task is announced once and the channel's other matches leave it be.
+        found = sorted(discoveries(scan, tasks), key=lambda d: not d.announce)
+        settled = self._store.watches.settled_in_channels(
+            sorted({d.subscription.channel_id for d in found}), region_id, sorted({d.task.task_id for d in found})
         )
         now = self._clock()
         for discovery in found:
-            if (discovery.subscription.id, discovery.task.task_id) in known:
+            key = (discovery.subscription.channel_id, discovery.task.task_id)
+            if key in settled:
                 continue
+            settled.add(key)
             if self._store.watches.add_followup(
                 discovery.subscription,
                 discovery.task.with_region(region_id),
@@ -243,29 +519,38 @@ class Poller:
     def _all_regions(self, deadline: Deadline) -> Sequence[str]:
         """What `subscribe all` covers: ECS_TASKS_REGIONS if set, else DescribeRegions (cached)."""
         if self._config.allowed_regions:
-            return sorted(self._config.allowed_regions)
+            return sorted(r for r in self._config.allowed_regions if is_region_id(r))
         cached = self._regions_cache
         if cached is not None and self._monotonic() - cached[0] < REGIONS_CACHE_S:
             return cached[1]
         try:
-            listed = tuple(r.region_id for r in self._ecs.describe_regions(deadline=deadline).regions)
+            regions = self._ecs.describe_regions(deadline=deadline).regions
         except EcsApiError as error:
             log_event("poller.regions_unavailable", level=logging.WARNING, outcome=error.code)
             return cached[1] if cached else ()
+        # An answer from outside like any other: only region ids may become endpoints.
+        listed = tuple(r.region_id for r in regions if is_region_id(r.region_id))
         self._regions_cache = (self._monotonic(), listed)
         return listed
 
     @staticmethod
-    def _summarise(report: TickReport, plans: Sequence[RegionPlan], outcomes: Sequence[RegionOutcome]) -> None:
-        report.regions = len(plans)
-        for plan, outcome in zip(plans, outcomes, strict=True):
+    def _summarise(report: TickReport, outcomes: Sequence[RegionOutcome], *, first: bool) -> None:
+        report.passes += 1
+        if first:
+            report.regions = len(outcomes)
+        for outcome in outcomes:
             report.describe_calls += outcome.describe_calls
+            report.looked_up += outcome.looked_up
             report.accepted += outcome.accepted
             report.discovered += outcome.discovered
-            if outcome.throttled:
-                report.throttled_regions.append(plan.region_id)
-            if outcome.batches_done < len(plan.batches) or plan.carried or (plan.scan and not outcome.scanned):
-                report.carried_regions.append(plan.region_id)
+            report.expired += outcome.expired
+            if first:
+                report.suspended += outcome.suspended
+            label = outcome.region_id if is_region_id(outcome.region_id) else "(invalid)"
+            if outcome.throttled and label not in report.throttled_regions:
+                report.throttled_regions.append(label)
+            if first and (outcome.carried or (outcome.scan_planned and not outcome.scanned)):
+                report.carried_regions.append(label)
 
 
 def log_tick(report: TickReport, **extra: object) -> None:
