@@ -30,7 +30,7 @@ from bot.grammar import (
 from bot.grammar_words import SLASH_COMMAND
 from bot.guard import Allowed, ButtonKind, Click, Refused, check_click
 from bot.help import help_message
-from bot.regions import accepted_regions
+from bot.regions import recognised_regions
 from bot.reply import reply_ephemeral
 from bot.runner import Runner
 from bot.task_work import Work
@@ -164,7 +164,7 @@ def register(app: App, deps: BotDeps, runner: Runner) -> None:
             command.get("text", ""),
             default_region=deps.settings.default_region,
             now=deps.clock(),
-            known_regions=accepted_regions(deps.settings.allowed_regions),
+            known_regions=recognised_regions(deps.settings.allowed_regions),
         )
         denied = access.check_workspace(
             deps.settings, team_id=command.get("team_id"), channel_id=command.get("channel_id")

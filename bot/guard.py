@@ -16,7 +16,7 @@ from typing import Any, TypeAlias
 from bot import access
 from bot.grammar_words import MAX_PAGE, TASK_ID_RE
 from bot.query_codec import QueryCodecError, TaskRef, decode_query, decode_task_ref
-from bot.regions import accepted_regions
+from bot.regions import recognised_regions
 from shared.config import Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.ecs.regions import is_region_id
@@ -105,7 +105,7 @@ def check_click(
         return Refused(denied.reason)
     if cancels and not access.user_may_cancel(settings, click.user_id):
         return Refused(access.cancel_denied().reason)
-    decoded = _decode(kind, click.value, known_regions=accepted_regions(settings.allowed_regions), now=now)
+    decoded = _decode(kind, click.value, known_regions=recognised_regions(settings.allowed_regions), now=now)
     if decoded is None:
         return Refused(STALE_BUTTON)
     denied = access.check_regions(settings, _regions(decoded))

@@ -54,3 +54,13 @@ def accepted_regions(allowed_regions: frozenset[str]) -> frozenset[str]:
     Pass this as `known_regions` to `bot.grammar.parse` and `bot.query_codec.decode_query`/`decode_task_ref`.
     """
     return allowed_regions or KNOWN_REGIONS
+
+
+def recognised_regions(allowed_regions: frozenset[str]) -> frozenset[str]:
+    """The regions a command or a button is understood to name: every known region and ECS_TASKS_REGIONS.
+
+    Slack passes this as `known_regions` to the grammar and the codec, so that a known region outside
+    ECS_TASKS_REGIONS is read as a region and then refused by the access check, which says which regions
+    may be queried (rather than "unknown word" or "an older card").
+    """
+    return KNOWN_REGIONS | allowed_regions

@@ -126,7 +126,10 @@ def watch_task(
     store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, task_id: str, *, channel: str = CHANNEL
 ) -> tuple[int, str]:
     """What `/ecs-tasks watch` leaves behind: a card in the channel and a watch row. Returns (id, card ts)."""
-    task = ecs_client(ecs).describe_tasks(REGION, task_ids=[task_id]).tasks[0]
+    client_ = ecs_client(ecs)
+    listed = client_.describe_tasks(REGION, task_ids=[task_id]).tasks
+    # The API page's strict listing leaves a Waiting task out: a watch then looks it up by id.
+    task = listed[0] if listed else client_.describe_task_attribute(REGION, task_id)
     client = WebClient(token=BOT_TOKEN, base_url=slack.api_url)
     card_ts = str(client.chat_postMessage(channel=channel, text=f"watching {task_id}")["ts"])
     watch_id, _ = store.watches.add(

@@ -119,11 +119,11 @@ def test_the_external_id_never_shows_in_a_repr(monkeypatch: pytest.MonkeyPatch) 
             {"ECS_TASKS_DEFAULT_ACCOUNTS": "prod"},
             "ECS_TASKS_DEFAULT_ACCOUNTS names unknown account 'prod' (known accounts: none",
         ),
-        ({"ECS_TASKS_ACCOUNTS": '{"prod": {"role_arn": '}, "ECS_TASKS_ACCOUNTS: Value error, not valid JSON"),
-        ({"ECS_TASKS_ACCOUNTS": '["prod"]'}, "ECS_TASKS_ACCOUNTS: Value error, expected a JSON object"),
+        ({"ECS_TASKS_ACCOUNTS": '{"prod": {"role_arn": '}, "ECS_TASKS_ACCOUNTS: not valid JSON"),
+        ({"ECS_TASKS_ACCOUNTS": '["prod"]'}, "ECS_TASKS_ACCOUNTS: expected a JSON object"),
         (
             {"ECS_TASKS_ACCOUNTS": {"prod": {"role_arn": "acs:ram::1111:role/x"}}},
-            "ECS_TASKS_ACCOUNTS.prod.role_arn: Value error, role_arn is not a RAM role ARN",
+            "ECS_TASKS_ACCOUNTS.prod.role_arn: role_arn is not a RAM role ARN",
         ),
         (
             {"ECS_TASKS_ACCOUNTS": {"prod": {"role_arn": "arn:aws:iam::123456789012:role/x"}}},

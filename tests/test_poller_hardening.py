@@ -68,8 +68,18 @@ def subscribe(store: SqlStore, ecs: EcsEmulator, *, status: str | None = None, a
     return subscription.id
 
 
+@pytest.fixture(autouse=True)
+def _capture_our_log_lines(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    """Our logger stops propagating once a JSON handler is attached (shared.log): hand caplog its records."""
+    ours = logging.getLogger(LOGGER_NAME)
+    ours.addHandler(caplog.handler)
+    yield
+    ours.removeHandler(caplog.handler)
+
+
 def events(caplog: pytest.LogCaptureFixture, name: str) -> list[dict[str, Any]]:
-    return [getattr(r, "fields", {}) for r in caplog.records if r.name == LOGGER_NAME and r.getMessage() == name]
+    unique = {id(record): record for record in caplog.records}.values()  # caught directly and by propagation
+    return [getattr(r, "fields", {}) for r in unique if r.name == LOGGER_NAME and r.getMessage() == name]
 
 
 def asked_task_ids(ecs: EcsEmulator) -> str:

@@ -149,19 +149,17 @@ def test_a_waiting_query_says_what_ecs_can_list_and_finds_named_tasks(
     )
     ecs.add_task(**fixed_task("t-bp1done002", created=now, finished=now))
     # When the user asks for waiting tasks, then for that task by id
-    send_command(sender, slack, "cn-hangzhou waiting")
-    (listed,) = wait_for_response(slack)
-    send_command(sender, slack, "cn-hangzhou waiting t-bp1wait001")
-    by_id = wait_for_response(slack, 2)[-1]
+    listed = card_in_ack(send_command(sender, slack, "cn-hangzhou waiting")[0])
+    by_id = card_in_ack(send_command(sender, slack, "cn-hangzhou waiting t-bp1wait001")[0])
     # Then without ids the card lists it only where ECS lists it (lenient), and otherwise says honestly that
     # ECS cannot list Waiting tasks and how to see one; by id, the card shows it either way
-    listed_text = all_text(listed.args["blocks"])
+    listed_text = all_text(listed["blocks"])
     if ecs.service.listing == "strict":
         assert "t-bp1wait001" not in listed_text
         assert "ECS lists only Finished, Processing and Failed tasks" in listed_text and "by its id" in listed_text
     else:
         assert "t-bp1wait001" in listed_text
-    assert "t-bp1wait001" in all_text(by_id.args["blocks"]) and "t-bp1done002" not in all_text(by_id.args["blocks"])
+    assert "t-bp1wait001" in all_text(by_id["blocks"]) and "t-bp1done002" not in all_text(by_id["blocks"])
     assert any(c.action == "DescribeTaskAttribute" for c in ecs.calls) is (ecs.service.listing == "strict")
 
 
