@@ -1,7 +1,7 @@
 """Slack messages of the channel-updates feature: the watch card, thread replies, the final notice, the
 expiry note, the channel's list of watches and subscriptions, and the "cannot post there" message.
 
-Built from `card_parts` with `slack_sdk.models.blocks`; every layout is measured against the Block Kit
+Built from `shared.cards.parts` with `slack_sdk.models.blocks`; every layout is measured against the Block Kit
 limits and condensed (no per-task buttons, packed lines, then "…and N more") until it fits.
 """
 

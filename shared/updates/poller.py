@@ -1,5 +1,5 @@
 """One poller tick: ask ECS about every watched task and every subscribed region, record what changed,
-and post it (through the outbox, see `outbox_delivery`).
+and post it (through the outbox, see `shared.updates.outbox`).
 
 A tick: load the subscriptions (bounded per channel) and the regions with active watches → per region,
 concurrently on `EcsClient.map_regions`' bounded pool: stream the region's active watches from the store
