@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from shared.ecs.models import Task
 from shared.updates.model import KIND_ANNOUNCE, KIND_CHANGE, KIND_FINAL, PollState, PollTarget, Subscription
 from shared.updates.plan import (
+    LISTING_LOOKBACK,
     MAX_SCAN_WINDOW,
     SCAN_OVERLAP,
     Scan,
@@ -66,13 +67,27 @@ def test_scans_start_at_the_last_success_minus_the_overlap_and_all_covers_every_
     )
     assert set(scans) == {"cn-beijing", "cn-shanghai"}
     beijing = scans["cn-beijing"]
-    assert beijing is not None and beijing.start == last - SCAN_OVERLAP and beijing.end == NOW
+    # (caught up: it looks LISTING_LOOKBACK back, but never before its oldest subscription)
+    assert beijing is not None and beijing.end == NOW
+    assert beijing.start == max(NOW - LISTING_LOOKBACK, subs[0].created_at) - SCAN_OVERLAP
     assert [s.id for s in beijing.subscriptions] == [1, 2]
     # Never scanned: from the oldest subscription; a long gap is caught up one window at a time
     shanghai = scans["cn-shanghai"]
     assert shanghai is not None and shanghai.start == subs[0].created_at - SCAN_OVERLAP
     gap = plan_scan(subs, PollState("x", None, NOW - timedelta(days=1)), NOW)
     assert gap.end - gap.start == MAX_SCAN_WINDOW
+
+
+def test_a_caught_up_scan_looks_back_for_tasks_that_waited_unlisted() -> None:
+    # Given subscriptions made long ago and a scan that succeeded a minute ago
+    subs = [subscription(1, "cn-hangzhou")]
+    state = PollState("cn-hangzhou", None, NOW - timedelta(minutes=1))
+    # When the next scan is planned
+    scan = plan_scan(subs, state, NOW)
+    # Then it covers the last LISTING_LOOKBACK: DescribeTasks lists a task created 20 minutes ago only once it
+    # left Waiting, which may be now (the API page's reading)
+    assert scan.start == NOW - LISTING_LOOKBACK - SCAN_OVERLAP and scan.end == NOW
+    assert scan.start < NOW - timedelta(minutes=20)
 
 
 def test_a_change_is_a_reply_until_the_task_ends_then_a_final_notice() -> None:

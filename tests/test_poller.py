@@ -32,9 +32,10 @@ from tests.poller_support import (
     watch_task,
 )
 
-# Watching and subscribing rely on DescribeTasks listing Waiting tasks, which the real API does not do (strict
-# listing). Until the watch lookup by DescribeTaskAttribute lands (issue 11, the poller's part), these run
-# against the lenient emulator; that change switches them to both listings.
+# These follow tasks from Waiting on, which only the emulator's lenient listing shows to DescribeTasks. The
+# same flows under the API page's strict reading (Waiting tasks found by DescribeTaskAttribute, subscriptions
+# announcing a task once it is listed) are proven in tests/test_poller_hardening.py and
+# tests/test_channel_updates_strict.py.
 pytestmark = pytest.mark.ecs_listing("lenient")
 
 BUDGET_S = 20.0

@@ -479,3 +479,38 @@ def test_under_the_strict_listing_look_ups_reach_every_unlisted_task_in_turn(
         assert ids[-1] in text_of(notice) and "No longer listed by ECS: Deleted (cancelled)" in text_of(notice)
     finally:
         ecs.stop()
+
+
+def test_under_the_strict_listing_a_subscription_finds_a_task_that_waited_unlisted_for_minutes(
+    store: SqlStore, slack: SlackEmulator
+) -> None:
+    # Given a subscription, and a new task that waits ten minutes in the queue: DescribeTasks lists it only
+    # once it is Processing, as the API page says
+    ecs = EcsEmulator(seed=[], credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, listing="strict")
+    ecs.start()
+    try:
+        store.subscriptions.add(
+            team_id=None,
+            channel_id=CHANNEL,
+            user_id=USER,
+            region_id=REGION,
+            status=None,
+            action=None,
+            now=ecs.clock.now(),
+        )
+        poller = make_poller(store, ecs, slack)
+        ecs.advance(60)
+        task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", waiting_s=640, processing_s=600)
+        # When ticks run every five minutes while it waits, and again once it has started
+        waiting = []
+        for _ in range(2):
+            ecs.advance(300)
+            waiting.append(poller.tick(BUDGET_S).discovered)
+        ecs.advance(60)
+        started = poller.tick(BUDGET_S)
+    finally:
+        ecs.stop()
+    # Then it was not seen while it waited, and is announced once listed, minutes after it was created
+    assert waiting == [0, 0]
+    assert (started.discovered, started.posted) == (1, 1)
+    assert any(task_id in str(m.blocks) for m in slack.messages(CHANNEL))

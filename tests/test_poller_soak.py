@@ -23,9 +23,10 @@ from shared.ecs.query import TaskStatus
 from tests.poller_support import CHANNEL, REGION, database_url, fresh_store, watch_task
 from tests.test_poller_crash import PAST_LEASE, ROOT, child_env
 
-# Watching and subscribing rely on DescribeTasks listing Waiting tasks, which the real API does not do (strict
-# listing). Until the watch lookup by DescribeTaskAttribute lands (issue 11, the poller's part), these run
-# against the lenient emulator; that change switches them to both listings.
+# These follow tasks from Waiting on, which only the emulator's lenient listing shows to DescribeTasks. The
+# same flows under the API page's strict reading (Waiting tasks found by DescribeTaskAttribute, subscriptions
+# announcing a task once it is listed) are proven in tests/test_poller_hardening.py and
+# tests/test_channel_updates_strict.py.
 pytestmark = pytest.mark.ecs_listing("lenient")
 
 FAULTS = {"throttle_rate": 0.03, "error_5xx_rate": 0.03, "malformed_rate": 0.02, "drop_rate": 0.02, "seed": 5}

@@ -29,6 +29,9 @@ from shared.updates.model import (
 SCAN_OVERLAP = timedelta(minutes=2)
 # One scan asks for at most this much time; a poller that was down catches up window by window.
 MAX_SCAN_WINDOW = timedelta(hours=1)
+# DescribeTasks does not list a Waiting task (the API page's reading): one created minutes ago may only now
+# have started. A caught-up scan therefore looks this far back; the follow-ups' key de-duplicates.
+LISTING_LOOKBACK = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -68,11 +71,13 @@ def plan_scans(
 
 
 def plan_scan(subscriptions: Sequence[Subscription], state: PollState | None, now: datetime) -> Scan:
-    """From the last successful scan (or the oldest subscription, if later) minus the overlap."""
-    base = min(s.created_at for s in subscriptions)
+    """From the last successful scan (or the oldest subscription, if later) minus the overlap; once caught
+    up, from LISTING_LOOKBACK ago (never before the oldest subscription), for tasks that waited unlisted."""
+    oldest = min(s.created_at for s in subscriptions)
+    base = oldest
     if state is not None and state.last_success_at is not None:
         base = max(base, state.last_success_at)
-    start = base - SCAN_OVERLAP
+    start = min(base, max(now - LISTING_LOOKBACK, oldest)) - SCAN_OVERLAP
     return Scan(start=start, end=min(now, start + MAX_SCAN_WINDOW), subscriptions=tuple(subscriptions))
 
 
