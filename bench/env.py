@@ -28,7 +28,7 @@ RESULT_PREFIX = "BENCH_RESULT "
 ENV_ECS_URL = "BENCH_ECS_URL"
 
 # Handler settings a deployed function has (see tests/conftest.py `app_env`); FC_FUNCTION_NAME stays unset so
-# lazy work runs on the instance's thread pool, as outside Function Compute.
+# deferred work runs on the instance's thread pool, as outside Function Compute, unless `fc_env` adds it.
 CLEARED_VARIABLES = (
     "ALIBABA_CLOUD_SECURITY_TOKEN",
     "ECS_TASKS_ALLOWED_TEAM_IDS",
@@ -52,6 +52,22 @@ def handler_env(*, ecs_url: str, slack_api_url: str, database_url: str) -> dict[
         "ECS_TASKS_DATABASE_URL": database_url,
         "ECS_TASKS_DEFAULT_REGION": REGION,
         ENV_ECS_URL: ecs_url,
+    }
+
+
+# What Function Compute 3.0 sets in a function's environment (and the FC stand-in's fixture sets in tests): with
+# FC_FUNCTION_NAME the handler defers work as an async InvokeFunction to FC_ENDPOINT.
+FC_FUNCTION_NAME = "ecs-tasks"
+FC_REGION = "cn-hangzhou"
+FC_ACCOUNT_ID = "1234567890123456"
+
+
+def fc_env(fc_endpoint: str) -> dict[str, str]:
+    return {
+        "FC_FUNCTION_NAME": FC_FUNCTION_NAME,
+        "FC_ENDPOINT": fc_endpoint,
+        "FC_REGION": FC_REGION,
+        "FC_ACCOUNT_ID": FC_ACCOUNT_ID,
     }
 
 
