@@ -78,6 +78,24 @@ def child_env(base: dict[str, str], settings: dict[str, str]) -> dict[str, str]:
     return env
 
 
+PROC_STATUS = "/proc/self/status"
+HIGH_WATER_FIELD = "VmHWM:"
+KIB = 1024
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set: VmHWM, the high-water mark of its own address space.
+
+    Not `ru_maxrss`: Linux carries that over from the parent across fork and exec, so a child spawned by a
+    benchmark that had just seeded 100k watches would report the parent's size, not its own.
+    """
+    with open(PROC_STATUS) as status:
+        for line in status:
+            if line.startswith(HIGH_WATER_FIELD):
+                return int(line.split()[1]) * KIB  # reported in kB
+    raise RuntimeError(f"{PROC_STATUS} has no {HIGH_WATER_FIELD} line (peak RSS is read on Linux only)")
+
+
 def emit_result(result: dict[str, Any]) -> None:
     """A child's last word: its measurements, on one line the parent looks for."""
     print(RESULT_PREFIX + json.dumps(result), flush=True)

@@ -83,7 +83,7 @@ def run(quick: bool) -> Section:
             f"A fresh process serves {COMMANDS} slash commands and {COMMANDS} Refresh clicks through "
             "`functions.http.handler` (each lazy answer waited for and checked at the Slack emulator), then runs "
             f"one timer-trigger tick over {WATCHES:,} watches in 20 regions (SQLite store): {calls} DescribeTasks "
-            f"calls in all. Peak RSS is `ru_maxrss` at the end; median of {runs} runs. MB = 10^6 bytes."
+            f"calls in all. Peak RSS is the process's VmHWM at the end; median of {runs} runs. MB = 10^6 bytes."
         ),
         baseline=(
             f"a fresh process with the official SDK's client making the same {calls} DescribeTasks calls (the "

@@ -125,7 +125,8 @@ def run(quick: bool) -> Section:
             "timer trigger does (poller built first, untimed), ticks timed end to end; every tick was checked to "
             "have polled every watch with nothing carried over. One pass a tick (ECS_TASKS_REPOLL_INTERVAL=0): "
             "repolls only wait for their interval, and `bench.post_latency` measures their cost. Watches are "
-            "streamed from the store per region batch. Peak RSS is that process's `ru_maxrss` (MB = 10^6 bytes)."
+            "streamed from the store per region batch. Peak RSS is that process's VmHWM (not `ru_maxrss`, which "
+            "Linux carries over from the parent that seeded the store; MB = 10^6 bytes)."
         ),
         baseline=(
             "one DescribeTasks per watched task (TaskIds of one), on the same ECS client and the same pool of "
