@@ -1,8 +1,10 @@
 """Cold start: fresh interpreters, ours against the official SDK's, against the same emulators.
 
-`python -m bench.cold_start` spawns, in turn, a fresh interpreter that imports the FC handler and serves its first
-slash command (until the lazy answer has reached the Slack emulator's response_url), one that imports our ECS
-client alone and makes the first DescribeTasks, and one that imports the official SDK and makes the same call.
+`python -m bench.cold_start` spawns, in turn, a fresh interpreter that imports the FC handler with Function
+Compute's settings and serves its first request (a slash command, whose card must be in the acknowledgement,
+or a Refresh click, whose card must be at the response_url before the acknowledgement returns), one that
+imports our ECS client alone and makes the first DescribeTasks, and one that imports the official SDK and makes
+the same call. Every ECS call takes 50 ms more in the emulator.
 """
 
 from __future__ import annotations
@@ -16,54 +18,83 @@ from typing import Any
 
 from bench.cli import script_main
 from bench.cold_child import KIND_CLIENT, KIND_HANDLER, KIND_SDK
-from bench.env import COMMAND_TEXT
+from bench.env import COMMAND_TEXT, fc_env
 from bench.import_profile import describe, profile_imports
-from bench.procs import BenchError, EmulatorProcess, EmulatorUrls, new_response_url, response_url_posts, run_child
+from bench.procs import (
+    BenchError,
+    EmulatorProcess,
+    EmulatorUrls,
+    new_response_url,
+    response_url_posts,
+    run_child,
+    set_ecs_faults,
+)
 from bench.report import Figure, Goal, Section
-from bench.slack_events import new_sender, slash_command_event
+from bench.slack_events import button_click_event, new_sender, refresh_button_for, slash_command_event
 from bench.stats import median, to_ms
 
 RUNS = 7
 QUICK_RUNS = 2
 CHILD_MODULE = "bench.cold_child"
-KINDS = (KIND_HANDLER, KIND_CLIENT, KIND_SDK)
-SLACK_ACK_LIMIT_MS = 3000.0
+SLASH = "slash"
+CLICK = "click"
+KINDS = (SLASH, CLICK, KIND_CLIENT, KIND_SDK)
+LATENCY_S = 0.05
+FIRST_ANSWER_GOAL = 0.6
 CLIENT_SHARE_GOAL = 1 / 3
+SLACK_ACK_LIMIT_MS = 3000.0
 DATABASE_FILE = "store.sqlite3"
 HTTP_OK = 200
 TASK_ID_PREFIX = "t-"  # a card listing tasks shows their ids
 EMPTY_PYCACHE = "no-pycache"
+# Nothing listens here: a request that took the deferred path (an async InvokeFunction) fails loudly, and its
+# ack carries no card, so the run is refused. Every measured answer is an inline one.
+UNREACHABLE_FC_ENDPOINT = "http://127.0.0.1:9"
+# A query must not open the store even where one is configured (the poller's deployment has one).
+NOT_ON_THE_QUERY_PATH = ("sqlalchemy", "alibabacloud_ecs20140526")
 
 Samples = dict[str, list[dict[str, Any]]]
 
 
-def write_event(urls: EmulatorUrls, scratch: Path) -> tuple[Path, str]:
-    """A signed first command, as the FC event the child will serve; and its response_url."""
+def write_event(urls: EmulatorUrls, scratch: Path, kind: str) -> tuple[Path, str]:
+    """A signed first request, as the FC event the child will serve; and its response_url."""
     response_url = new_response_url(urls.slack_url)
-    event_path = scratch / "event.json"
-    event_path.write_bytes(slash_command_event(new_sender(), COMMAND_TEXT, response_url=response_url))
+    sender = new_sender()
+    if kind == SLASH:
+        event = slash_command_event(sender, COMMAND_TEXT, response_url=response_url)
+    else:
+        event = button_click_event(sender, refresh_button_for(COMMAND_TEXT), response_url=response_url)
+    event_path = scratch / f"event-{kind}.json"
+    event_path.write_bytes(event)
     return event_path, response_url
 
 
 def one_run(kind: str, urls: EmulatorUrls, env: dict[str, str], scratch: Path) -> dict[str, Any]:
-    args: list[str] = []
-    response_url = ""
-    if kind == KIND_HANDLER:
-        event_path, response_url = write_event(urls, scratch)
-        args = [str(event_path)]
-    spawned = time.monotonic()
-    result: dict[str, Any] = run_child(CHILD_MODULE, [kind, repr(spawned), *args], env=env)
+    if kind in (SLASH, CLICK):
+        event_path, response_url = write_event(urls, scratch, kind)
+        args = [KIND_HANDLER, "", str(event_path)]
+    else:
+        response_url, args = "", [kind, ""]
+    args[1] = repr(time.monotonic())  # just before the spawn
+    result: dict[str, Any] = run_child(CHILD_MODULE, args, env=env)
     check(kind, result, urls, response_url)
     return result
 
 
 def check(kind: str, result: dict[str, Any], urls: EmulatorUrls, response_url: str) -> None:
-    """Every run must really have done the work: an ack, a card at the response_url, tasks in the answer."""
-    if kind == KIND_HANDLER:
+    """Every run must really have done the work: the card in the ack (slash), at the response_url (click)."""
+    if kind in (SLASH, CLICK):
+        loaded = [name for name in NOT_ON_THE_QUERY_PATH if result["modules"].get(name)]
+        if loaded:
+            raise BenchError(f"{kind}: the cold query path imported {', '.join(loaded)}")
+    if kind == SLASH:
+        if result["status"] != HTTP_OK or TASK_ID_PREFIX not in result["body"]:
+            raise BenchError(f"the first slash command's ack carried no task card: {result}")
+    elif kind == CLICK:
         posts = response_url_posts(urls.slack_url, response_url)
         card = json.dumps(posts[0]["args"].get("blocks")) if posts else ""
         if result["status"] != HTTP_OK or TASK_ID_PREFIX not in card:
-            raise BenchError(f"the first command was not answered with a task card: {result}, {posts}")
+            raise BenchError(f"the first click's card was not at the response_url when it was acked: {result}")
     elif not result["tasks"]:
         raise BenchError(f"{kind}: DescribeTasks listed no tasks")
 
@@ -71,7 +102,6 @@ def check(kind: str, result: dict[str, Any], urls: EmulatorUrls, response_url: s
 def measure(
     urls: EmulatorUrls, env: dict[str, str], scratch: Path, runs: int, kinds: tuple[str, ...] = KINDS
 ) -> Samples:
-    # The store exists before the instance starts, as in a deployment: the warm-up round creates it.
     samples: Samples = {kind: [] for kind in kinds}
     for round_number in range(runs + 1):
         for kind in kinds:  # interleaved, so a noisy moment touches every kind alike
@@ -85,29 +115,27 @@ def _ms(samples: Samples, kind: str, key: str, pick: Callable[[list[float]], flo
     return to_ms(pick([run[key] for run in samples[kind]]))
 
 
-def lazy_ms(samples: Samples) -> float:
-    return to_ms(median([run["answered"] - run["acked"] for run in samples[KIND_HANDLER]]))
-
-
 def figures(samples: Samples) -> list[Figure]:
     sdk = _ms(samples, KIND_SDK, "answered")
     sdk_min = _ms(samples, KIND_SDK, "answered", min)
+    first_goal = Goal(f"≤ {FIRST_ANSWER_GOAL}× the SDK", max_ratio=FIRST_ANSWER_GOAL)
     return [
         Figure(
-            "first slash command answered: ours (lazy answer at response_url) vs SDK's DescribeTasks, median",
+            "cold: first slash command, card in the ack, vs SDK's import + one DescribeTasks, median",
             "ms",
-            _ms(samples, KIND_HANDLER, "answered"),
+            _ms(samples, SLASH, "answered"),
             sdk,
-            Goal("faster than the SDK", max_ratio=1.0, strict=True),
+            first_goal,
             headline=True,
         ),
-        Figure("same, fastest run", "ms", _ms(samples, KIND_HANDLER, "answered", min), sdk_min),
+        Figure("same, fastest run", "ms", _ms(samples, SLASH, "answered", min), sdk_min),
         Figure(
-            "ack returned to Slack (cold), median",
+            "cold: first Refresh click, card at the response_url before the ack, vs the SDK's, median",
             "ms",
-            _ms(samples, KIND_HANDLER, "acked"),
+            _ms(samples, CLICK, "answered"),
             sdk,
-            Goal(f"< {SLACK_ACK_LIMIT_MS:.0f} ms (Slack)", max_value=SLACK_ACK_LIMIT_MS, strict=True),
+            first_goal,
+            headline=True,
         ),
         Figure(
             "our ECS client alone (import, build, first DescribeTasks) vs SDK's, median",
@@ -115,10 +143,13 @@ def figures(samples: Samples) -> list[Figure]:
             _ms(samples, KIND_CLIENT, "answered"),
             sdk,
             Goal("≤ 1/3 of the SDK", max_ratio=CLIENT_SHARE_GOAL),
-            headline=True,
         ),
-        Figure("same, fastest run", "ms", _ms(samples, KIND_CLIENT, "answered", min), sdk_min),
-        Figure("first command: ack → lazy answer at the response_url, median", "ms", lazy_ms(samples)),
+        Figure(
+            "imports: our FC handler vs SDK client, median",
+            "ms",
+            _ms(samples, SLASH, "imported"),
+            _ms(samples, KIND_SDK, "imported"),
+        ),
         Figure(
             "imports: our ECS client vs SDK client, median",
             "ms",
@@ -137,11 +168,11 @@ def figures(samples: Samples) -> list[Figure]:
 def import_notes(urls: EmulatorUrls, env: dict[str, str], scratch: Path) -> list[str]:
     """What the profile says: the largest contributors to each kind's import time (one extra run each)."""
     notes = []
-    whats = {KIND_HANDLER: "the first slash command", KIND_CLIENT: "our ECS client alone", KIND_SDK: "the official SDK"}
+    whats = {SLASH: "the first slash command", KIND_CLIENT: "our ECS client alone", KIND_SDK: "the official SDK"}
     for kind, what in whats.items():
-        args = [kind, repr(time.monotonic())]
-        if kind == KIND_HANDLER:
-            args.append(str(write_event(urls, scratch)[0]))
+        args = [KIND_HANDLER, repr(time.monotonic()), str(write_event(urls, scratch, SLASH)[0])]
+        if kind != SLASH:
+            args = [kind, repr(time.monotonic())]
         totals = profile_imports(CHILD_MODULE, args, env)
         notes.append(f"Import profile, {what} (`-X importtime`, self time by top-level package): {describe(totals)}.")
     return notes
@@ -156,9 +187,10 @@ def without_bytecode(env: dict[str, str], scratch: Path) -> dict[str, str]:
 def measure_all(runs: int) -> tuple[Samples, Samples, list[str]]:
     with EmulatorProcess() as urls, tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
-        env = urls.handler_env(f"sqlite:///{scratch / DATABASE_FILE}")
+        set_ecs_faults(urls.ecs_url, latency_s=LATENCY_S)
+        env = {**urls.handler_env(f"sqlite:///{scratch / DATABASE_FILE}"), **fc_env(UNREACHABLE_FC_ENDPOINT)}
         samples = measure(urls, env, scratch, runs)
-        from_source = measure(urls, without_bytecode(env, scratch), scratch, runs, (KIND_HANDLER, KIND_SDK))
+        from_source = measure(urls, without_bytecode(env, scratch), scratch, runs, (SLASH, KIND_SDK))
         return samples, from_source, import_notes(urls, env, scratch)
 
 
@@ -166,15 +198,9 @@ def source_figures(samples: Samples) -> list[Figure]:
     sdk = _ms(samples, KIND_SDK, "answered")
     return [
         Figure(
-            "no bytecode: first slash command answered vs SDK's DescribeTasks, median",
+            "no bytecode: first slash command, card in the ack, vs SDK's DescribeTasks, median",
             "ms",
-            _ms(samples, KIND_HANDLER, "answered"),
-            sdk,
-        ),
-        Figure(
-            "no bytecode: ack returned to Slack, median",
-            "ms",
-            _ms(samples, KIND_HANDLER, "acked"),
+            _ms(samples, SLASH, "answered"),
             sdk,
             Goal(f"< {SLACK_ACK_LIMIT_MS:.0f} ms (Slack)", max_value=SLACK_ACK_LIMIT_MS, strict=True),
         ),
@@ -190,18 +216,21 @@ def run(quick: bool) -> Section:
         method=(
             f"{runs} runs of each kind after one warm-up round, interleaved; each run is a fresh `python` process "
             "and every time counts from just before its spawn (CLOCK_MONOTONIC is system-wide), interpreter "
-            f"start-up included. Ours: import `functions.http`, serve a signed `/ecs-tasks {COMMAND_TEXT}` FC event, "
-            "return the ack, then wait until the lazy answer (the task card) was accepted by the Slack emulator's "
-            "response_url (SQLite store, created by the warm-up run). Our client alone: import `shared.wiring`, "
-            '`build_ecs_client(Settings())`, one DescribeTasks. Emulators run in a separate process. The "no '
-            "bytecode\" rows repeat the first command and the SDK's call with every module compiled from source "
-            "(`PYTHONDONTWRITEBYTECODE=1` and an empty `PYTHONPYCACHEPREFIX`): the package ships no bytecode, so "
-            "that is the cold start of an instance that cannot write `__pycache__` beside it."
+            "start-up included. Every ECS call takes "
+            f"{LATENCY_S * 1000:.0f} ms more in the emulator. Ours: Function Compute's settings (FC_FUNCTION_NAME, "
+            "FC_ENDPOINT, FC_REGION, FC_ACCOUNT_ID, as the FC stand-in sets them; a database URL configured), import "
+            f"`functions.http`, serve one signed FC event: `/ecs-tasks {COMMAND_TEXT}` until its ack (which must "
+            "carry the task card), or a Refresh click until its ack (the card must be at the Slack emulator's "
+            "response_url by then). No run may defer (FC_ENDPOINT points nowhere) or import SQLAlchemy or the "
+            "SDK. Our client alone: import `bot.compose`, `build_ecs_client(Settings())`, one DescribeTasks. "
+            'Emulators run in a separate process. The "no bytecode" row repeats the slash command and the SDK\'s '
+            "call with every module compiled from source (`PYTHONDONTWRITEBYTECODE=1` and an empty "
+            "`PYTHONPYCACHEPREFIX`), as an instance that cannot write `__pycache__` beside the package."
         ),
         baseline=(
             "a fresh interpreter importing the official `alibabacloud-ecs20140526` client, building it and making "
             "the same DescribeTasks (RegionId, TaskStatus=Finished, PageNumber=1, PageSize=10) against the same "
-            "emulator, which verifies its V3 signature"
+            "emulator (same 50 ms latency), which verifies its V3 signature"
         ),
         figures=figures(samples) + source_figures(from_source),
         notes=notes,

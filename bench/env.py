@@ -28,7 +28,7 @@ RESULT_PREFIX = "BENCH_RESULT "
 ENV_ECS_URL = "BENCH_ECS_URL"
 
 # Handler settings a deployed function has (see tests/conftest.py `app_env`); FC_FUNCTION_NAME stays unset so
-# lazy work runs on the instance's thread pool, as outside Function Compute.
+# deferred work runs on the instance's thread pool, as outside Function Compute, unless `fc_env` adds it.
 CLEARED_VARIABLES = (
     "ALIBABA_CLOUD_SECURITY_TOKEN",
     "ECS_TASKS_ALLOWED_TEAM_IDS",
@@ -55,11 +55,45 @@ def handler_env(*, ecs_url: str, slack_api_url: str, database_url: str) -> dict[
     }
 
 
+# What Function Compute 3.0 sets in a function's environment (and the FC stand-in's fixture sets in tests): with
+# FC_FUNCTION_NAME the handler defers work as an async InvokeFunction to FC_ENDPOINT.
+FC_FUNCTION_NAME = "ecs-tasks"
+FC_REGION = "cn-hangzhou"
+FC_ACCOUNT_ID = "1234567890123456"
+
+
+def fc_env(fc_endpoint: str) -> dict[str, str]:
+    return {
+        "FC_FUNCTION_NAME": FC_FUNCTION_NAME,
+        "FC_ENDPOINT": fc_endpoint,
+        "FC_REGION": FC_REGION,
+        "FC_ACCOUNT_ID": FC_ACCOUNT_ID,
+    }
+
+
 def child_env(base: dict[str, str], settings: dict[str, str]) -> dict[str, str]:
     """`base` (usually os.environ) without the variables that would change the handler's wiring, plus `settings`."""
     env = {name: value for name, value in base.items() if name not in CLEARED_VARIABLES}
     env.update(settings)
     return env
+
+
+PROC_STATUS = "/proc/self/status"
+HIGH_WATER_FIELD = "VmHWM:"
+KIB = 1024
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set: VmHWM, the high-water mark of its own address space.
+
+    Not `ru_maxrss`: Linux carries that over from the parent across fork and exec, so a child spawned by a
+    benchmark that had just seeded 100k watches would report the parent's size, not its own.
+    """
+    with open(PROC_STATUS) as status:
+        for line in status:
+            if line.startswith(HIGH_WATER_FIELD):
+                return int(line.split()[1]) * KIB  # reported in kB
+    raise RuntimeError(f"{PROC_STATUS} has no {HIGH_WATER_FIELD} line (peak RSS is read on Linux only)")
 
 
 def emit_result(result: dict[str, Any]) -> None:

@@ -35,13 +35,20 @@ per-call CPU). The figures above are after them.
 Kept, although a profile points at them: `requests` for every ECS call and `pydantic-settings` for configuration,
 as the product's design asks: `requests`' own per-call machinery is most of the client's CPU per call (the
 SDK sends through `requests` too, with less work of its own around it: no response validation into typed models,
-no log line), and `pydantic-settings` is in the import profile above. The first slash command's cold path
-is dominated by SQLAlchemy's import (the once-only claim of the lazy work in the store), about 135 ms."""
+no log line), and `pydantic-settings` is in the import profile above.
+
+Issue 12 (one round trip): a query is answered inline, so the cold path no longer imports SQLAlchemy (pinned by
+`tests/test_channel_updates.py`); the models of other calls (DescribeTaskAttribute, DescribeRegions, CancelTask)
+build their pydantic schema when first used (`defer_build`). What is left of a cold answer is mostly imports the
+design keeps (Bolt and slack_sdk, pydantic and pydantic-settings, `requests`) and the project's own modules;
+see the import profile in "Cold start"."""
 REPRODUCE = """## Reproducing
 
 `make bench` installs the `bench` extra (the official SDK, the baseline; production code never imports it) and
-runs `python -m bench.run_all`. Each benchmark also runs alone and prints its table: `python -m bench.cold_start`,
-`bench.warm`, `bench.memory`, `bench.poller_scaling`, `bench.package_size` (add `--quick` for a smoke test)."""
+runs `python -m bench.run_all` (`--queue-delay-ms N` sets the FC stand-in's async queue delay, default 100).
+Each benchmark also runs alone and prints its table: `python -m bench.cold_start`, `bench.user_felt`,
+`bench.warm`, `bench.memory`, `bench.poller_scaling`, `bench.post_latency`, `bench.package_size` (add `--quick`
+for a smoke test)."""
 
 
 def render_document(sections: Sequence[Section], machine: Mapping[str, str], *, elapsed_s: float, quick: bool) -> str:

@@ -1,4 +1,4 @@
-"""Poller scaling: 1k, 10k and 100k watches over 20 regions, with 50 ms of emulator latency per call.
+"""Poller scaling: 10k and 100k watches over 20 regions, with 50 ms of emulator latency per call.
 
 `python -m bench.poller_scaling`: for each size, the store is seeded with that many active watches and a fresh
 process runs timer-trigger ticks (`functions.timer.handler`); the naive baseline, one DescribeTasks per watched
@@ -20,9 +20,9 @@ from bench.report import Figure, Goal, Section
 from bench.stats import median
 from bench.watch_seed import seed_watches
 
-SIZES = (1_000, 10_000, 100_000)
+SIZES = (10_000, 100_000)
 QUICK_SIZES = (1_000, 5_000)
-TICKS = {1_000: 3, 10_000: 3, 100_000: 2}
+TICKS = {10_000: 3, 100_000: 2}
 QUICK_TICKS = 2
 # The naive baseline is run in full up to this many calls (10k calls take about a minute); beyond, its tick
 # time is extrapolated from the rate it achieved at the largest size run in full.
@@ -32,6 +32,11 @@ LATENCY_S = 0.05
 CHILD_MODULE = "bench.poller_child"
 MB = 1_000_000
 SMALLEST_INSTANCE_MB = 128
+PEAK_RSS_GOAL_MB = 100.0
+TICK_TIME_GOAL_S = 10.0
+# One pass a tick: the tick time is the polling of every watch. Repolls within a tick (every 15 s while tasks
+# run) wait for their interval, so they would only add sleep; bench.post_latency measures what they cost.
+ONE_PASS = {"ECS_TASKS_REPOLL_INTERVAL": "0"}
 
 
 def label(size: int) -> str:
@@ -42,7 +47,7 @@ def measure_ticks(urls: EmulatorUrls, scratch: Path, size: int, ticks: int) -> d
     database_url = f"sqlite:///{scratch / f'watches-{size}.sqlite3'}"
     seed_watches(database_url, size)
     result: dict[str, Any] = run_child(
-        CHILD_MODULE, [MODE_POLLER, str(size), str(ticks)], env=urls.handler_env(database_url)
+        CHILD_MODULE, [MODE_POLLER, str(size), str(ticks)], env={**urls.handler_env(database_url), **ONE_PASS}
     )
     for tick in result["ticks"]:
         if tick["watches"] != size or tick["carried_regions"] or tick["throttled_regions"]:
@@ -57,22 +62,26 @@ def measure_naive(urls: EmulatorUrls, scratch: Path, size: int, max_calls: int) 
 
 
 def size_figures(size: int, ours: dict[str, Any], naive_seconds: float, naive_note: str) -> list[Figure]:
-    headline = size == max(SIZES)
     ticks = ours["ticks"]
-    budget = float(ours["budget_s"])
     calls = median([t["describe_calls"] for t in ticks])
     return [
-        Figure(f"{label(size)}: DescribeTasks calls per tick", "calls", calls, float(size), headline=headline),
+        Figure(f"{label(size)}: DescribeTasks calls per tick", "calls", calls, float(size)),
         Figure(
             f"{label(size)}: tick time, median of {len(ticks)}",
             "s",
             median([t["seconds"] for t in ticks]),
             naive_seconds,
-            Goal(f"< tick budget ({budget:.0f} s)", max_value=budget, strict=True),
+            Goal(f"≤ {TICK_TIME_GOAL_S:.0f} s", max_value=TICK_TIME_GOAL_S),
             note=naive_note,
-            headline=headline,
+            headline=True,
         ),
-        Figure(f"{label(size)}: poller process peak RSS", "MB", ours["peak_rss_bytes"] / MB),
+        Figure(
+            f"{label(size)}: poller process peak RSS",
+            "MB",
+            ours["peak_rss_bytes"] / MB,
+            goal=Goal(f"≤ {PEAK_RSS_GOAL_MB:.0f} MB", max_value=PEAK_RSS_GOAL_MB),
+            headline=True,
+        ),
     ]
 
 
@@ -104,7 +113,7 @@ def run(quick: bool) -> Section:
             if peak_mb > SMALLEST_INSTANCE_MB:
                 notes.append(
                     f"{label(size)}: the poller process peaked at {peak_mb:.0f} MB, more than the smallest "
-                    f"{SMALLEST_INSTANCE_MB} MB Function Compute instance holds (a tick loads every active watch)."
+                    f"{SMALLEST_INSTANCE_MB} MB Function Compute instance holds."
                 )
     return Section(
         key="poller_scaling",
@@ -114,7 +123,10 @@ def run(quick: bool) -> Section:
             f"every task Processing in the emulator and in the store (no change to post), {LATENCY_S * 1000:.0f} ms "
             "of emulator latency on every ECS call. Ours: a fresh process calls `functions.timer.handler` as the "
             "timer trigger does (poller built first, untimed), ticks timed end to end; every tick was checked to "
-            "have polled every watch with nothing carried over. Peak RSS is that process's `ru_maxrss`."
+            "have polled every watch with nothing carried over. One pass a tick (ECS_TASKS_REPOLL_INTERVAL=0): "
+            "repolls only wait for their interval, and `bench.post_latency` measures their cost. Watches are "
+            "streamed from the store per region batch. Peak RSS is that process's VmHWM (not `ru_maxrss`, which "
+            "Linux carries over from the parent that seeded the store; MB = 10^6 bytes)."
         ),
         baseline=(
             "one DescribeTasks per watched task (TaskIds of one), on the same ECS client and the same pool of "

@@ -20,15 +20,17 @@ from bench.procs import PROJECT_ROOT, PYTHON, BenchError
 from bench.report import Section
 
 # In the order the document shows them; the package builds first (network), the poller last (longest).
-SCRIPTS = ("package_size", "cold_start", "warm", "memory", "poller_scaling")
+SCRIPTS = ("package_size", "cold_start", "user_felt", "warm", "memory", "poller_scaling", "post_latency")
+# Flags only some benchmarks take, passed on to them.
+QUEUE_DELAY_SCRIPT = "user_felt"
 DEFAULT_OUT = PROJECT_ROOT / "docs" / "benchmarks.md"
 LOG_TAIL_CHARS = 4000
 
 
-def run_script(name: str, scratch: Path, quick: bool) -> Section:
+def run_script(name: str, scratch: Path, quick: bool, extra: Sequence[str] = ()) -> Section:
     """`python -m bench.<name> --json ...`: its table goes to our stdout, its logs to a file."""
     out, log = scratch / f"{name}.json", scratch / f"{name}.log"
-    command = [PYTHON, "-m", f"bench.{name}", "--json", str(out), *(["--quick"] if quick else [])]
+    command = [PYTHON, "-m", f"bench.{name}", "--json", str(out), *(["--quick"] if quick else []), *extra]
     with log.open("w") as log_file:
         completed = subprocess.run(command, cwd=PROJECT_ROOT, stderr=log_file, check=False)
     if completed.returncode != 0 or not out.exists():
@@ -40,6 +42,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run_all", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="few samples: a smoke test")
     parser.add_argument("--only", help=f"comma-separated, from: {', '.join(SCRIPTS)}")
+    parser.add_argument(
+        "--queue-delay-ms",
+        type=float,
+        help="how long each async invocation waits in the FC stand-in's queue (bench.user_felt; default 100)",
+    )
     parser.add_argument("--out", type=Path, help=f"the document to write (default {DEFAULT_OUT}, not with --quick)")
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.only.split(",")] if args.only else list(SCRIPTS)
@@ -50,7 +57,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            sections = [run_script(name, Path(tmp), args.quick) for name in names]
+            delay = ["--queue-delay-ms", str(args.queue_delay_ms)] if args.queue_delay_ms is not None else []
+            sections = [
+                run_script(name, Path(tmp), args.quick, delay if name == QUEUE_DELAY_SCRIPT else []) for name in names
+            ]
         except BenchError as error:
             print(f"bench: {error}", file=sys.stderr)
             return 1

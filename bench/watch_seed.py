@@ -1,6 +1,7 @@
 """Many active watches written straight into the store, as `/ecs-tasks watch` would have left them.
 
-One INSERT per thousand rows (adding 100,000 watches one by one through `WatchStore.add` would take minutes).
+One INSERT per thousand rows (adding 100,000 watches one by one through `WatchStore.add` would take minutes),
+with every column `WatchStore.add` sets for an active watch.
 Each watch last saw its task Processing, as the emulator keeps it (see `scaling_seed`), so ticks find no change.
 """
 
@@ -14,7 +15,7 @@ from bench import scaling_seed
 from bench.env import CHANNEL_ID, TEAM_ID, USER_ID
 from shared.ecs.models import Task
 from shared.store import open_store
-from shared.store.schema import watches
+from shared.store.schema import LIVE, watches
 from shared.updates.model import ORIGIN_WATCH, WATCH_ACTIVE, task_to_json
 
 ROWS_PER_INSERT = 1000
@@ -54,7 +55,10 @@ def _row(region_id: str, task_id: str, now: datetime) -> dict[str, object]:
         "card_ts": CARD_TS,
         "thread_ts": CARD_TS,
         "state": WATCH_ACTIVE,
+        "live": LIVE,  # as WatchStore.add leaves an active watch (schema version 3)
         "problem": None,
+        "suspended": None,
+        "checked_at": None,
         "created_at": now,
         "expires_at": now + TTL,
         "updated_at": now,

@@ -251,3 +251,93 @@ def test_the_ack_path_does_not_import_sqlalchemy() -> None:
     )
     root = Path(__file__).resolve().parents[1]
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
+
+
+# What a cold instance answering queries must never load: the store's library (a query needs no database, even
+# where one is configured) and the official SDK (a test-only oracle, never deployed).
+NOT_ON_THE_QUERY_PATH = (
+    "sqlalchemy",
+    "alibabacloud_ecs20140526",
+    "alibabacloud_tea_openapi",
+    "Tea",
+)
+_SERVE_FIRST_REQUESTS = """
+import json, sys
+from functions import http
+
+class Context:
+    request_id = "import-hygiene"
+
+answers = [http.handler(event.encode(), Context()) for event in json.loads(sys.stdin.read())]
+print(json.dumps({
+    "answers": [{"status": a["statusCode"], "body": a.get("body") or ""} for a in answers],
+    "loaded": sorted(name for name in sys.modules if name.split(".")[0] in %r),
+}))
+"""
+
+
+def test_a_cold_instance_answers_a_query_and_a_click_without_sqlalchemy_or_the_sdk(
+    app_env: dict[str, str], ecs: EcsEmulator, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    import sys
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    from bot.grammar import QueryCommand, parse
+    from bot.query_codec import encode_query
+    from emulators.fc_server import http_event
+    from shared.cards.task_cards import ACTION_REFRESH
+    from tests.conftest import SIGNING_SECRET, SLACK_PATH
+
+    # Given Function Compute's settings and a configured database (the poller's deployment has one)
+    monkeypatch.setenv("FC_FUNCTION_NAME", "ecs-tasks")
+    monkeypatch.setenv("FC_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: a deferral would fail loudly
+    monkeypatch.setenv("FC_REGION", REGION)
+    monkeypatch.setenv("FC_ACCOUNT_ID", "1234567890123456")
+    assert app_env["ECS_TASKS_DATABASE_URL"]
+    task_id = running(ecs)
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"http://127.0.0.1{SLACK_PATH}")
+    command = parse(REGION, default_region=REGION, now=datetime.now(timezone.utc))
+    assert isinstance(command, QueryCommand)
+
+    def as_event(body: str) -> str:
+        headers = {"Host": "127.0.0.1", **sender.signed_headers(body)}
+        event = http_event(
+            method="POST", path=SLACK_PATH, query={}, headers=headers, body=body.encode(), source_ip="127.0.0.1"
+        )
+        return json.dumps(event)
+
+    slash = sender.slash_command_body(
+        REGION, user_id=USER, channel_id=CHANNEL, response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    )
+    click = sender.block_actions_body(
+        sender.block_actions_payload(
+            action_id=ACTION_REFRESH,
+            value=encode_query(command.query),
+            user_id=USER,
+            channel_id=CHANNEL,
+            response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER),
+            is_ephemeral=True,
+        )
+    )
+    # When a fresh interpreter (a cold instance) serves a slash command, then a Refresh click
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run(
+        [sys.executable, "-c", _SERVE_FIRST_REQUESTS % (NOT_ON_THE_QUERY_PATH,)],
+        input=json.dumps([as_event(slash), as_event(click)]),
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    served = json.loads(done.stdout.splitlines()[-1])
+    # Then both were answered inline: the card in the command's ack, the click's at its response_url
+    assert [a["status"] for a in served["answers"]] == [200, 200]
+    assert task_id in served["answers"][0]["body"]
+    (refreshed,) = slack.calls_to("response_url")
+    assert task_id in json.dumps(refreshed.args.get("blocks"))
+    # And neither SQLAlchemy nor the official SDK was imported on the way
+    assert served["loaded"] == []

@@ -185,11 +185,13 @@ def _with_region(task: Any, region: str) -> Any:
 
 
 class RelatedItem(_ApiModel):
+    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     name: str = Field(default="", alias="Name")
     value: str = Field(default="", alias="Value")
 
 
 class OperationProgress(_ApiModel):
+    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     operation_status: str = Field(default="", alias="OperationStatus")
     error_code: str = Field(default="", alias="ErrorCode")
     error_msg: str = Field(default="", alias="ErrorMsg")
@@ -203,6 +205,8 @@ class OperationProgress(_ApiModel):
 
 class TaskAttribute(Task):
     """DescribeTaskAttribute: a task with its progress and per-item outcomes."""
+
+    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
 
     request_id: str = Field(default="", alias="RequestId")
     task_process: str = Field(default="", alias="TaskProcess")
@@ -228,10 +232,12 @@ class TaskAttribute(Task):
 
 
 class Region(_ApiModel):
+    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     region_id: str = Field(alias="RegionId")
 
 
 class RegionList(_ApiModel):
+    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     request_id: str = Field(default="", alias="RequestId")
     regions: tuple[Region, ...] = Field(default=(), alias="Regions")
 
@@ -242,6 +248,7 @@ class RegionList(_ApiModel):
 
 
 class CancelResult(_ApiModel):
+    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     request_id: str = Field(default="", alias="RequestId")
 
 
