@@ -20,6 +20,8 @@ from emulators.sts.service import Caller, Role, StsCall, StsService
 from emulators.sts.sessions import SessionRegistry
 
 FORM_TYPE = "application/x-www-form-urlencoded"
+# How often the accept loop looks for stop(): short, so a test's teardown does not wait on it.
+SHUTDOWN_POLL_S = 0.01
 
 
 def utc_now() -> datetime:
@@ -98,7 +100,9 @@ class StsEmulator:
         server = _Server((host, port), _Handler)
         server.service = self.service
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="sts-emulator", daemon=True)
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(SHUTDOWN_POLL_S,), name="sts-emulator", daemon=True
+        )
         self._thread.start()
         return self.base_url
 
