@@ -12,16 +12,15 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from emulators.serving import PromptlyStoppedHTTPServer
 from emulators.sts.service import Caller, Role, StsCall, StsService
 from emulators.sts.sessions import SessionRegistry
 
 FORM_TYPE = "application/x-www-form-urlencoded"
-# How often the accept loop looks for stop(): short, so a test's teardown does not wait on it.
-SHUTDOWN_POLL_S = 0.01
 
 
 def utc_now() -> datetime:
@@ -38,8 +37,7 @@ class _Request:
     body: bytes
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(PromptlyStoppedHTTPServer):
     service: StsService
 
 
@@ -100,9 +98,7 @@ class StsEmulator:
         server = _Server((host, port), _Handler)
         server.service = self.service
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(SHUTDOWN_POLL_S,), name="sts-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=server.serve_forever, name="sts-emulator", daemon=True)
         self._thread.start()
         return self.base_url
 
