@@ -3,8 +3,9 @@
 `parse()` never raises: every problem comes back as a `UsageError` value that names the word, says what
 was expected there and suggests the closest valid word. Words may come in any order and any case; commas
 separate list items as well as spaces do. Account words (issue 13) are the names `parse` is given: the
-channel's accounts may be named, any other configured account is refused, naming the channel's. The vocabulary is in `grammar_words`, times in `grammar_time`,
-and the way back to words (`to_words`, `describe_query`, `usage_text`) in `grammar_text`.
+channel's accounts may be named, any other configured account is refused, naming the channel's. The
+vocabulary is in `grammar_words`, times in `grammar_time`, and the way back to words (`to_words`,
+`describe_query`, `usage_text`) in `grammar_text`.
 """
 
 from __future__ import annotations
@@ -325,8 +326,8 @@ def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> C
         return WatchCommand(region, ids, _one_account(WATCH, found))
     if first == UNWATCH:
         found = _scan(rest, ctx.only(UNWATCH, _Kind.REGION, _Kind.TASK_ID))
-        region = found.regions[0] if found.regions else None
-        return UnwatchCommand(region, _task_ids_for(UNWATCH, found), _one_account(UNWATCH, found))
+        unwatched = found.regions[0] if found.regions else None
+        return UnwatchCommand(unwatched, _task_ids_for(UNWATCH, found), _one_account(UNWATCH, found))
     if first == SUBSCRIBE:
         found = _scan(rest, ctx.only(SUBSCRIBE, _Kind.REGION, _Kind.ALL, _Kind.STATUS, _Kind.ACTION))
         if not (found.regions or found.all_regions):
