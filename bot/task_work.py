@@ -52,7 +52,6 @@ from shared.log import log_event
 if TYPE_CHECKING:
     from shared.ecs.accounts import Account
     from shared.ecs.client import EcsClient
-    from shared.ecs.sessions import Purpose
 
 Deliver = Callable[[Answer], None]
 Work = Callable[[Attempt, "DeferredRun | None"], Deliver]
@@ -145,7 +144,7 @@ def refresh_work(deps: BotDeps, query: TaskQuery, click: Click) -> Work:
 def details_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
     def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
         def compute() -> Deliver:
-            ecs = _reader(deps, _task_account(deps, ref, click.channel_id), click.user_id)
+            ecs = _client(deps, _task_account(deps, ref, click.channel_id), click.user_id)
             deadline = ecs.deadline(attempt.read_deadline_s())
             attribute = ecs.describe_task_attribute(ref.region, ref.task_id, deadline=deadline)
             message = task_detail_message(attribute, now=deps.clock())
@@ -164,7 +163,7 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
         def compute() -> Deliver:
             account = _task_account(deps, ref, click.channel_id)
             if run is not None and run.may_have_acted:
-                reader = _reader(deps, account, click.user_id)
+                reader = _client(deps, account, click.user_id)
                 deadline = reader.deadline(attempt.read_deadline_s())
                 status = reader.describe_task_attribute(ref.region, ref.task_id, deadline=deadline).task_status
                 if status not in CANCELLABLE:
@@ -173,7 +172,7 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
                         f"Task `{ref.task_id}` in {ref.region} is {status} now: it is not cancelled again.",
                     )
             # A session allowed CancelTask only (the card afterwards is read through a read session).
-            canceller = _client(deps, account, click.user_id, _purpose_cancel())
+            canceller = _client(deps, account, click.user_id, cancel=True)
             if attempt.inline and attempt.remaining() < MIN_CANCEL_S:
                 raise OutOfBudget
             attempt.begin_side_effect()  # raises Abandoned: an abandoned attempt never sends CancelTask
@@ -269,24 +268,14 @@ def _narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
 # --- accounts (issue 13) -----------------------------------------------------------------------------
 
 
-def _purpose_read() -> Purpose:
+def _client(deps: BotDeps, account: Account | None, user_id: str | None, *, cancel: bool = False) -> EcsClient:
+    """The function's own client for work from before accounts; else the account's, in the user's session
+    allowed to read, or (`cancel`) only to cancel. Sessions are imported here: the home path never needs them."""
+    if account is None:
+        return deps.ecs
     from shared.ecs.sessions import Purpose
 
-    return Purpose.READ
-
-
-def _purpose_cancel() -> Purpose:
-    from shared.ecs.sessions import Purpose
-
-    return Purpose.CANCEL
-
-
-def _client(deps: BotDeps, account: Account | None, user_id: str | None, purpose: Purpose) -> EcsClient:
-    return deps.ecs if account is None else deps.ecs_for(account, user_id, purpose)
-
-
-def _reader(deps: BotDeps, account: Account | None, user_id: str | None) -> EcsClient:
-    return _client(deps, account, user_id, _purpose_read())
+    return deps.ecs_for(account, user_id, Purpose.CANCEL if cancel else Purpose.READ)
 
 
 def _bound_account(deps: BotDeps, channel_id: str | None, name: str) -> Account:
@@ -325,7 +314,7 @@ def run_query(
         part = _in_account(query, account)
         if part is None:
             return ()
-        ecs = _reader(deps, account, user_id)
+        ecs = _client(deps, account, user_id)
         answer = ecs.query(part, deadline=ecs.deadline(seconds))
         return tuple(dataclasses.replace(r, account=account.name) for r in answer.regions)
 

@@ -331,3 +331,55 @@ def test_cancel_runs_in_a_cancel_session_and_the_card_after_it_in_a_read_session
     _, state = ecs.accounts.store(PROD_ID).find("cn-hangzhou", PROD_TASK, datetime.now().astimezone())
     assert state.status == "Deleted"
     assert all(c.access_key_id != ACCESS_KEY_ID for c in ecs.calls)
+
+
+# --- STS errors, help, and no accounts -----------------------------------------------------------
+
+
+@pytest.mark.usefixtures("accounts_env")
+def test_an_sts_refusal_says_what_to_fix_in_which_account_and_no_secret(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given prod configured with an external id its role's trust policy does not accept
+    accounts = {"prod": {"role_arn": PROD_ROLE, "regions": ["cn-hangzhou"], "external_id": "not-the-external-id"}}
+    monkeypatch.setenv("ECS_TASKS_ACCOUNTS", json.dumps(accounts))
+    monkeypatch.setenv("ECS_TASKS_CHANNEL_ACCOUNTS", json.dumps({PROD_ONLY: ["prod"]}))
+    http.reset_app()
+    # When Alice queries prod
+    body, _ = command(sender, slack, "all", PROD_ONLY)
+    text = all_text(body["blocks"])
+    # Then the answer names the account and the role, says what to fix, and holds no secret
+    assert body.get("response_type") == "ephemeral"
+    assert "account *prod*" in text and PROD_ROLE in text
+    assert "not-the-external-id" not in text and ACCESS_KEY_SECRET not in text
+    assert ecs.calls == []
+
+
+@pytest.mark.usefixtures("accounts_env")
+def test_helps_buttons_run_in_the_channels_accounts(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    body, _ = command(sender, slack, "help", OPS)
+    text = all_text(body["blocks"])
+    assert "/ecs-tasks accounts" in text
+    values = [b["value"] for b in buttons(body["blocks"])[ACTION_REFRESH]]
+    assert values and all(decode_query(v).accounts == ("prod", "staging") for v in values)
+
+
+def test_without_accounts_everything_runs_at_home_as_before(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, sts: StsEmulator
+) -> None:
+    # Given no accounts configured (the home task is the only one the function's own key sees)
+    card, _ = command(sender, slack, "all", OPS)
+    text = all_text(card["blocks"])
+    assert HOME_TASK in text and PROD_TASK not in text
+    assert "home ·" not in text and "prod ·" not in text  # no account is named on the card
+    refresh = buttons(card["blocks"])[ACTION_REFRESH][0]["value"]
+    assert not refresh.startswith(QUERY_PREFIX_V2)
+    assert [c.access_key_id for c in ecs.calls] and {c.access_key_id for c in ecs.calls} == {ACCESS_KEY_ID}
+    assert sts.calls == []
+    # And `accounts` names the function's own account; an account word is an unknown word, as before
+    body, _ = command(sender, slack, "accounts", OPS)
+    assert "function's own account (`home`)" in all_text(body["blocks"])
+    body, _ = command(sender, slack, "prod all", OPS)
+    assert "Unknown word `prod`" in all_text(body["blocks"])
