@@ -150,7 +150,7 @@ def details_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
             message = task_detail_message(attribute, now=deps.clock())
             return lambda answer: answer.ephemeral(message)
 
-        return answering(f"show task {ref.task_id}", attempt, compute)
+        return answering(f"show task {ref.task_id}{_in_named(ref)}", attempt, compute)
 
     return work
 
@@ -196,7 +196,7 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
 
             return deliver
 
-        return answering(f"cancel task {ref.task_id}", attempt, compute)
+        return answering(f"cancel task {ref.task_id}{_in_named(ref)}", attempt, compute)
 
     return work
 
@@ -284,6 +284,10 @@ def _bound_account(deps: BotDeps, channel_id: str | None, name: str) -> Account:
         denied = access.check_accounts(deps.accounts, channel_id, (name,))
         raise AccountRefused(denied.reason if denied else f"Account `{name}` is not available in this channel.")
     return account
+
+
+def _in_named(ref: TaskRef) -> str:
+    return f" in account {ref.account}" if ref.account else ""
 
 
 def _task_account(deps: BotDeps, ref: TaskRef, channel_id: str | None) -> Account | None:

@@ -383,3 +383,18 @@ def test_without_accounts_everything_runs_at_home_as_before(
     assert "function's own account (`home`)" in all_text(body["blocks"])
     body, _ = command(sender, slack, "prod all", OPS)
     assert "Unknown word `prod`" in all_text(body["blocks"])
+
+
+@pytest.mark.usefixtures("accounts_env")
+def test_a_region_none_of_the_named_accounts_covers_is_explained(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    # prod covers cn-hangzhou only: asked for cn-shanghai, the answer says which regions prod covers
+    body, _ = command(sender, slack, "prod cn-shanghai", OPS)
+    text = all_text(body["blocks"])
+    assert "None of these accounts works in cn-shanghai" in text and "`prod` covers cn-hangzhou" in text
+    assert ecs.calls == []
+    # And in both accounts, cn-shanghai is asked in staging only
+    body, _ = command(sender, slack, "cn-shanghai", OPS)
+    assert STAGING_TASK in all_text(body["blocks"])
+    assert {account for account, _, _ in wire(ecs)} == {"staging"}
