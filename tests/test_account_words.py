@@ -7,13 +7,17 @@ import dataclasses
 import json
 import random
 import string
+import typing
 from datetime import datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot import access
 from bot.grammar import (
     AccountsCommand,
+    Command,
     QueryCommand,
     SubscribeCommand,
     UnsubscribeCommand,
@@ -140,6 +144,17 @@ def test_the_channel_update_commands_refuse_an_unbound_account(text: str) -> Non
 def test_the_channel_update_commands_take_at_most_one_account() -> None:
     command = p("watch prod staging t-abc")
     assert isinstance(command, UsageError) and command.token == "staging" and "one account" in command.message
+
+
+_WORDS = st.sampled_from([*CONFIGURED, "prd", "stagin", "watch", "subscribe", "accounts", "all", "t-abc", HZ, "failed"])
+
+
+@given(st.lists(_WORDS | st.text(max_size=12), max_size=8))
+def test_parse_with_accounts_never_raises(words: list[str]) -> None:
+    command = p(" ".join(words))
+    assert isinstance(command, typing.get_args(Command))
+    if isinstance(command, QueryCommand):
+        assert command.query.accounts and set(command.query.accounts) <= set(CHANNEL)
 
 
 # --- button values -------------------------------------------------------------------------------
