@@ -169,7 +169,7 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
                 if status not in CANCELLABLE:
                     log_event("cancel.skipped", outcome=status, task_id=ref.task_id)
                     return _after_cancel(
-                        f"Task `{ref.task_id}` in {ref.region} is {status} now: it is not cancelled again.",
+                        f"Task `{ref.task_id}` in {_where(ref)} is {status} now: it is not cancelled again.",
                     )
             # A session allowed CancelTask only (the card afterwards is read through a read session).
             canceller = _client(deps, account, click.user_id, cancel=True)
@@ -180,7 +180,7 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
             deadline = canceller.deadline(attempt.act_deadline_s())
             result = canceller.cancel_task(ref.region, ref.task_id, deadline=deadline)
             return _after_cancel(
-                f":octagonal_sign: <@{click.user_id}> cancelled task `{ref.task_id}` in {ref.region} "
+                f":octagonal_sign: <@{click.user_id}> cancelled task `{ref.task_id}` in {_where(ref)} "
                 f"(RequestId {result.request_id})."
             )
 
@@ -284,6 +284,11 @@ def _bound_account(deps: BotDeps, channel_id: str | None, name: str) -> Account:
         denied = access.check_accounts(deps.accounts, channel_id, (name,))
         raise AccountRefused(denied.reason if denied else f"Account `{name}` is not available in this channel.")
     return account
+
+
+def _where(ref: TaskRef) -> str:
+    """`prod · cn-hangzhou` for a task in an account, as its card names it; the region alone otherwise."""
+    return f"{ref.account} · {ref.region}" if ref.account else ref.region
 
 
 def _in_named(ref: TaskRef) -> str:

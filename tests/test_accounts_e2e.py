@@ -316,6 +316,7 @@ def test_cancel_runs_in_a_cancel_session_and_the_card_after_it_in_a_read_session
     # Then CancelTask ran in prod under a session that may only cancel, and the card was read afterwards
     # through a read session
     assert PROD_TASK in answers[0].args["text"] and "cancelled" in answers[0].args["text"]
+    assert "prod · cn-hangzhou" in answers[0].args["text"]
     after = wire(ecs)[before:]
     assert after[0] == ("prod", "slack-U0ALICE", "CancelTask")
     assert set(after[1:]) == {("prod", "slack-U0ALICE", "DescribeTasks")}
