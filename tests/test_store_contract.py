@@ -102,7 +102,7 @@ def test_a_version_1_database_is_upgraded_in_place_keeping_its_rows(tmp_path: Pa
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     # Then the new tables exist, the version moved on, and the old rows are still there
-    assert {"ecs_tasks_watches", "ecs_tasks_transitions", "ecs_tasks_subscriptions", "ecs_tasks_poll_state"} <= set(
+    assert {"ecs_tasks_watches", "ecs_tasks_transitions", "ecs_tasks_subscriptions", "ecs_tasks_poll_progress"} <= set(
         inspect(first.engine).get_table_names()
     )
     assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
@@ -424,7 +424,7 @@ def test_a_version_2_database_is_upgraded_to_one_active_follow_per_channel_and_t
     first, second = open_store(url), open_store(url)
     try:
         # Then the version moved on, and each task has one active follow: the first card people saw
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 3
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 4
         active = sorted((t.task_id, first.watches.get(t.watch_id).card_ts) for t in first.watches.poll_targets())  # type: ignore[union-attr]
         assert active == [("t-dup", "100.1"), ("t-solo", "100.3")]
         # And the new unique key holds: a second active follow of the same task in the channel is refused
