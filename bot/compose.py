@@ -253,6 +253,7 @@ def build_bot_deps(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         clock=clock,
         ecs_factory=build_ecs_client,
         store_factory=open_configured_store,
+        account_ecs_factory=ecs_client_for,
     )
 
 

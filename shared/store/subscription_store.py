@@ -156,6 +156,8 @@ class SubscriptionStore:
             return
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(poll_state).values(scope=scope, account=account, region_id=region_id, **values))
+                connection.execute(
+                    insert(poll_state).values(scope=scope, account=account, region_id=region_id, **values)
+                )
         except IntegrityError:
             pass  # the row exists: either a newer success is recorded already, or a concurrent insert won

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Column, Connection, Engine, Index, MetaData, String, Table, inspect, insert, select, text, update
+from sqlalchemy import Column, Connection, Engine, Index, MetaData, String, Table, insert, inspect, select, text, update
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.store.schema import (
@@ -143,7 +143,9 @@ def _move_poll_state(engine: Engine) -> None:
         Column("updated_at", UtcDateTime()),
     )
     with engine.begin() as connection:
-        present = {(r.scope, r.region_id) for r in connection.execute(select(poll_state.c.scope, poll_state.c.region_id))}
+        present = {
+            (r.scope, r.region_id) for r in connection.execute(select(poll_state.c.scope, poll_state.c.region_id))
+        }
         rows = [r for r in connection.execute(select(old)).all() if (r.scope, r.region_id) not in present]
         if rows:
             connection.execute(

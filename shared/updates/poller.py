@@ -30,12 +30,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.client import EcsClient
 from shared.ecs.models import Task
 from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskStatus
 from shared.ecs.regions import is_region_id
 from shared.ecs.retry import Deadline
-from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.errors import EcsApiError, StsApiError
 from shared.log import log_context, log_event
 from shared.updates.model import (
