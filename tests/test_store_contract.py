@@ -589,6 +589,8 @@ def _v3_tables() -> Any:
         old_watches.append_column(column)
     old.tables["ecs_tasks_subscriptions"].append_column(Column("suspended", String(64)))
     c = old_watches.c
+    Index("ix_ecs_tasks_watches_state_region", c.state, c.region_id)
+    Index("ix_ecs_tasks_watches_card", c.channel_id, c.card_ts)
     Index("uq_ecs_tasks_watches_live", c.channel_id, c.region_id, c.task_id, c.live, unique=True)
     Index("ix_ecs_tasks_watches_stream", c.state, c.region_id, c.task_id)
     Table(
@@ -607,6 +609,7 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
     from sqlalchemy import create_engine, insert, inspect
 
     from shared.store.schema import metadata, schema_version
+    from shared.store.schema import watches as watches_table
 
     # Given a version-3 database with a watch, a subscription and the poller's progress
     engine = create_engine(url)
@@ -665,21 +668,22 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
         assert first.subscriptions.poll_states("subscriptions")["cn-hangzhou"].last_success_at == NOW
         found = inspect(first.engine)
         assert "ecs_tasks_poll_state" not in found.get_table_names()
+        # every index of version 4's watches table is there (on SQLite too, where the table was rebuilt), and
+        # version 3's replaced ones are gone
         indexes = {i["name"] for i in found.get_indexes("ecs_tasks_watches")}
+        assert {i.name for i in watches_table.indexes} <= indexes
         assert {"uq_ecs_tasks_watches_account_live", "ix_ecs_tasks_watches_account_stream"} <= indexes
         assert not {"uq_ecs_tasks_watches_live", "ix_ecs_tasks_watches_stream"} & indexes
         # A second active follow of the task in the home account is still refused (the live key has the account)
         assert _account_watch(first, "home") == (watched.watch_id, ALREADY)
-        # The same task id in another account: PostgreSQL and MariaDB have the version-4 key; SQLite keeps
-        # version 3's table constraint (it cannot drop one), which refuses it (see shared/store/upgrade.py)
+        # The same task id in another account is a watch of its own: version 3's key is gone on every engine
+        # (SQLite's table was rebuilt, with its rows' ids)
         prod_id, outcome = _account_watch(first, "prod")
-        if first.engine.dialect.name == "sqlite":
-            assert outcome == ALREADY and prod_id == 0
-        else:
-            assert outcome == ADDED and first.watches.get(prod_id).account == "prod"  # type: ignore[union-attr]
-            assert "uq_ecs_tasks_watches_key" not in {
-                u["name"] for u in found.get_unique_constraints("ecs_tasks_watches")
-            }
+        assert outcome == ADDED and first.watches.get(prod_id).account == "prod"  # type: ignore[union-attr]
+        assert first.watches.get(watched.watch_id).task_id == "t-1"  # type: ignore[union-attr]
+        keys = [u["column_names"] for u in inspect(first.engine).get_unique_constraints("ecs_tasks_watches")]
+        assert keys and all("account" in columns for columns in keys)
+        assert "ecs_tasks_watches_v3" not in inspect(first.engine).get_table_names()
     finally:
         first.engine.dispose()
         second.engine.dispose()

@@ -123,8 +123,7 @@ watches = Table(
     Column("checked_at", UtcDateTime(), nullable=True),
     # Version 4: the account the task lives in (its configured name); rows from before are the home account's.
     Column("account", String(ACCOUNT_LENGTH), nullable=False, server_default=HOME_ACCOUNT_NAME),
-    # Version 4 (the account joined the key). A database upgraded from version 3 on SQLite keeps the v3
-    # constraint `uq_ecs_tasks_watches_key` beside it (SQLite cannot drop a table constraint): see upgrade.py.
+    # Version 4: the account joined the key (version 3's was `uq_ecs_tasks_watches_key`; see upgrade.py).
     UniqueConstraint(
         "channel_id", "account", "region_id", "task_id", "origin", name="uq_ecs_tasks_watches_account_key"
     ),

@@ -7,17 +7,29 @@ where every DDL statement commits on its own) is not repeated. Plain `ALTER TABL
 Version 4 (accounts, issue 13): `account` on watches and subscriptions (existing rows: "home"); the watches'
 unique keys and stream index gain it (new indexes made first, then the old ones dropped); the subscriptions'
 filter key gains it as its first part; the poll state moves to a table keyed by (scope, account, region).
-SQLite cannot drop a table constraint, so there the version-3 constraint `uq_ecs_tasks_watches_key`
-(channel, region, task, origin) stays, stricter than version 4's: a channel cannot follow one task id from
-one origin in two accounts at once. Alibaba Cloud task ids are unique across accounts, so nothing real is
-refused; PostgreSQL and MariaDB get the version-4 constraint instead.
+The watches' table constraint is replaced by `ALTER TABLE` on PostgreSQL and MariaDB; SQLite cannot drop a
+table constraint, so there the table is rebuilt the way SQLite documents (the old one renamed aside, the
+new one created, the rows copied with their ids, the old one dropped), in one transaction.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Column, Connection, Engine, Index, MetaData, String, Table, insert, inspect, select, text, update
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Index,
+    MetaData,
+    String,
+    Table,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.store.schema import (
@@ -47,6 +59,8 @@ V3_LIVE_INDEX = "uq_ecs_tasks_watches_live"
 V3_STREAM_INDEX = "ix_ecs_tasks_watches_stream"
 V3_POLL_STATE = "ecs_tasks_poll_state"
 V4_WATCHES_KEY = "uq_ecs_tasks_watches_account_key"
+# SQLite's rebuild keeps the version-3 table here while the rows are copied (inside its transaction).
+V3_WATCHES_ASIDE = "ecs_tasks_watches_v3"
 _V4_COLUMNS = (watches.c.account, subscriptions.c.account)
 # A version-3 filter key has three parts (region|status|action); version 4 puts the account first.
 _V3_FILTER_PARTS = 3
@@ -91,7 +105,9 @@ def _to_v4(engine: Engine) -> None:
     for old in (V3_LIVE_INDEX, V3_STREAM_INDEX):
         if old in indexes:
             _drop_index(engine, old)
-    if engine.dialect.name != "sqlite":
+    if engine.dialect.name == "sqlite":
+        _rebuild_sqlite_watches(engine)
+    else:
         _replace_watches_key(engine)
     _move_poll_state(engine)
 
@@ -127,6 +143,24 @@ def _replace_watches_key(engine: Engine) -> None:
         drop = "DROP INDEX" if engine.dialect.name in ("mysql", "mariadb") else "DROP CONSTRAINT"
         with engine.begin() as connection:
             connection.execute(text(f"ALTER TABLE {watches.name} {drop} {V3_WATCHES_KEY}"))
+
+
+def _rebuild_sqlite_watches(engine: Engine) -> None:
+    """SQLite: the watches table with version 4's constraint, its rows (and their ids) kept. The store's
+    SQLite engine begins every transaction explicitly (shared.store.engine), which makes SQLite's DDL
+    transactional: the rebuild happens entirely, or not at all."""
+    with engine.begin() as connection:
+        keys = [u["column_names"] for u in inspect(connection).get_unique_constraints(watches.name)]
+        if all(watches.c.account.name in columns for columns in keys):
+            return
+        connection.execute(text(f"ALTER TABLE {watches.name} RENAME TO {V3_WATCHES_ASIDE}"))
+        # Its indexes went with it under their names: dropped, so the new table can have its own.
+        for index in inspect(connection).get_indexes(V3_WATCHES_ASIDE):
+            connection.execute(text(f"DROP INDEX {index['name']}"))
+        watches.create(connection)
+        columns = ", ".join(column.name for column in watches.columns)
+        connection.execute(text(f"INSERT INTO {watches.name} ({columns}) SELECT {columns} FROM {V3_WATCHES_ASIDE}"))
+        connection.execute(text(f"DROP TABLE {V3_WATCHES_ASIDE}"))
 
 
 def _move_poll_state(engine: Engine) -> None:
