@@ -84,8 +84,11 @@ def watch_tasks(
         )
     lookup = _find_in_accounts(deps, where, region, wanted, accounts) if wanted else Lookup()
     found = lookup.found
-    searched = _in_accounts(deps, [a for a in accounts if a.name not in lookup.failed])
-    notes = [f"`{t}` was not found in {region}{searched}." for t in wanted if t not in lookup.answered]
+    # "Not found" only from accounts that answered (one whose role could not be assumed has its own note).
+    answering_accounts = [a for a in accounts if a.name not in lookup.failed]
+    searched = _in_accounts(deps, answering_accounts)
+    missing = [t for t in wanted if t not in lookup.answered] if answering_accounts else []
+    notes = [f"`{t}` was not found in {region}{searched}." for t in missing]
     notes += lookup.notes
     notes += [
         f"`{t.task_id}` already ended ({t.task_status}): nothing to watch."

@@ -391,3 +391,56 @@ def test_with_no_accounts_configured_commands_and_the_poller_work_as_before(worl
     assert (report.accepted, report.posted, report.carried_regions) == (1, 1, [])
     # Every request was signed with the function's own key; STS was never called
     assert world.sts.calls == [] and {c.access_key_id for c in world.ecs.calls} == {HOME_KEY_ID}
+
+
+def test_subscriptions_in_each_account_scan_that_account_under_the_pollers_session(world: World) -> None:
+    # Given `subscribe all` in a channel bound to prod (cn-hangzhou) and staging (cn-shanghai)
+    subscribe(world.deps(), world.respond(OPS), world.web(), Where(None, OPS, USER), SubscribeCommand(("all",)))
+    world.ecs.advance(1)
+    # and then a new task in each account
+    prod_task = world.add_task(PROD_ID, HANGZHOU)
+    staging_task = world.add_task(STAGING_ID, SHANGHAI)
+    world.ecs.advance(60)  # (the API takes StartTime and EndTime to the minute)
+    assert world.ecs.accounts is not None
+    before = len(world.ecs.accounts.calls)
+
+    # When the poller ticks twice
+    poller = build_poller(world.settings, clock=world.ecs.clock.now)
+    first, second = poller.tick(BUDGET_S), poller.tick(BUDGET_S)
+
+    # Then each account's own regions were scanned in that account, under the poller's session
+    scans = [c for c in world.ecs.accounts.calls[before:] if c.action == "DescribeTasks"]
+    assert {(c.account_id, c.session_name, c.region_id) for c in scans} == {
+        (PROD_ID, POLLER, HANGZHOU),
+        (STAGING_ID, POLLER, SHANGHAI),
+    }
+    # and each new task was announced once in the channel, followed in its own account
+    assert (first.discovered, first.posted, second.discovered, second.posted) == (2, 2, 0, 0)
+    cards = [m for m in world.slack.messages(OPS) if m.ephemeral_to is None and m.thread_ts is None]
+    assert sum(prod_task in json.dumps(m.blocks) for m in cards) == 1
+    assert sum(staging_task in json.dumps(m.blocks) for m in cards) == 1
+    followed = {(t.account, t.task_id) for t in world.store.watches.poll_targets()}
+    assert followed == {("prod", prod_task), ("staging", staging_task)}
+
+
+def test_watch_still_finds_the_task_when_another_of_the_channels_accounts_cannot_be_assumed(world: World) -> None:
+    accounts = {**ACCOUNTS, "broken": {"role_arn": BROKEN_ROLE, "regions": [HANGZHOU]}}
+    settings = make_settings(world.tmp_path, world.ecs, world.sts, world.slack, accounts=json.dumps(accounts),
+                             channel_accounts=json.dumps({OPS: ["broken", "prod"]}))  # fmt: skip
+    task_id = world.add_task(PROD_ID, HANGZHOU)
+    deps = build_bot_deps(settings, clock=world.ecs.clock.now)
+    watch_tasks(deps, world.respond(OPS), world.web(), Where(None, OPS, USER), HANGZHOU, [task_id])
+    assert [(t.account, t.task_id) for t in world.store.watches.poll_targets()] == [("prod", task_id)]
+    text = ephemeral_texts(world)
+    assert "Could not look in account `broken`" in text and "not found" not in text
+
+
+def test_a_stored_row_with_a_malformed_account_name_is_suspended_and_never_used(
+    world: World, our_log: pytest.LogCaptureFixture
+) -> None:
+    hostile = "Prod\nx=1"
+    stored_watches(world.store, [(OPS, hostile, HANGZHOU, "t-hostile001")], now=world.ecs.clock.now())
+    report = build_poller(world.settings, clock=world.ecs.clock.now).tick(BUDGET_S)
+    assert report.suspended == 1 and world.ecs.calls == [] and world.sts.calls == []
+    assert [e["reason"] for e in events(our_log, "updates.suspended")] == ["account_invalid"]
+    assert all(hostile not in json.dumps(r.__dict__.get("fields", {})) for r in our_log.records)

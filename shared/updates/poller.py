@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.config import ACCOUNT_NAME_RE
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.client import EcsClient
 from shared.ecs.models import Task
@@ -68,6 +69,7 @@ DEFAULT_BUDGET = TickBudget()
 RUNNING_STATUSES = (TaskStatus.WAITING.value, TaskStatus.PROCESSING.value)
 
 
+INVALID = "(invalid)"
 # What stops one group's work (and only that group's): an ECS error, or STS refusing the account's role.
 GROUP_FAILURES = (EcsApiError, StsApiError)
 # An account's ECS client (bot.compose builds them under the poller's session).
@@ -149,9 +151,14 @@ class TickReport:
 
 def group_label(account: str, region_id: str) -> str:
     """How a group is named in reports: the region alone for the home account (as before accounts), else
-    `account/region`; a stored value not in region-id form is never repeated."""
-    region = region_id if is_region_id(region_id) else "(invalid)"
-    return region if account == HOME_ACCOUNT_NAME else f"{account}/{region}"
+    `account/region`; a stored value not in region-id (or account-name) form is never repeated."""
+    region = region_id if is_region_id(region_id) else INVALID
+    return region if account == HOME_ACCOUNT_NAME else f"{shown_account(account)}/{region}"
+
+
+def shown_account(account: str) -> str:
+    """A stored account name as it may appear in logs and reports."""
+    return account if ACCOUNT_NAME_RE.fullmatch(account) else INVALID
 
 
 def new_owner_id() -> str:
@@ -174,8 +181,8 @@ class Poller:
         ecs_for_account: EcsForAccount | None = None,
     ) -> None:
         self._store = store
-        # `ecs` is the home account's client (DescribeRegions, the shared pool); None for `ecs_for_account`:
-        # every account is the home one (tests, and deployments with no accounts configured).
+        # `ecs` is the home account's client (DescribeRegions and the pool run on it); without
+        # `ecs_for_account`, every group uses it (tests that build the poller by hand).
         self._ecs = ecs
         self._ecs_for_account = ecs_for_account
         self._config = config
@@ -218,7 +225,9 @@ class Poller:
 
             def first_pass(group: Group) -> RegionOutcome:
                 account, region_id = group
-                with log_context(region_id=region_id if is_region_id(region_id) else None, account=account):
+                with log_context(
+                    region_id=region_id if is_region_id(region_id) else None, account=shown_account(account)
+                ):
                     return self._poll_region(
                         group, resume.get(account, {}).get(region_id), scans.get(group), deadline, lease
                     )
@@ -254,7 +263,7 @@ class Poller:
 
             def again(group: Group) -> RegionOutcome:
                 account, region_id = group
-                with log_context(region_id=region_id, account=account):
+                with log_context(region_id=region_id, account=shown_account(account)):
                     outcome = RegionOutcome(
                         region_id, account, calls_allowed=calls_left[group], lookups_left=lookups_left[group]
                     )
