@@ -107,12 +107,14 @@ class HelpCommand:
 class WatchCommand:
     region: str
     task_ids: tuple[str, ...]
+    account: str | None = None
 
 
 @dataclass(frozen=True)
 class UnwatchCommand:
     region: str | None  # None: whichever region the channel watches these tasks in
     task_ids: tuple[str, ...]
+    account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,11 +122,13 @@ class SubscribeCommand:
     regions: tuple[str, ...]
     status: TaskStatus | None = None
     action: TaskAction | None = None
+    account: str | None = None
 
 
 @dataclass(frozen=True)
 class UnsubscribeCommand:
     regions: tuple[str, ...] | None  # None: every subscription of the channel
+    account: str | None = None
 
 
 @dataclass(frozen=True)
