@@ -254,13 +254,13 @@ def build_bot_deps(settings: Settings, *, clock: Callable[[], datetime] = utc_no
         ecs_factory=build_ecs_client,
         store_factory=open_configured_store,
         account_ecs_factory=ecs_client_for,
-        directory_factory=account_directory,
     )
 
 
 def build_poller(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, faults: Faults | None = None
 ) -> Poller:
+    from shared.ecs.accounts import HOME_ACCOUNT_NAME
     from shared.updates.notifier import Notifier
     from shared.updates.outbox import no_faults
     from shared.updates.policy import AccessPolicy
@@ -274,11 +274,38 @@ def build_poller(
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,  # a card update and a reply at the full timeout
     )
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the poller")))
+    ecs_for_account = poller_ecs_clients(settings, config.policy.accounts)
     return Poller(
         open_configured_store(settings),
-        build_ecs_client(settings),
+        ecs_for_account(HOME_ACCOUNT_NAME),
         notifier,
         config,
         clock=clock,
         faults=faults or no_faults,
+        ecs_for_account=ecs_for_account,
     )
+
+
+def poller_ecs_clients(settings: Settings, directory: AccountDirectory) -> Callable[[str], EcsClient]:
+    """Each account's EcsClient for the poller, by configured name, under the poller's session
+    (`ecs-tasks-poller`, READ policy); built once per account, sharing the process's pool and credentials
+    cache. The home account keeps the function's own credentials. The poller asks only for accounts its
+    policy admitted; any other name is a programming error (KeyError)."""
+    from shared.ecs.sessions import SessionSpec
+
+    clients = account_clients(settings)
+    session = SessionSpec.for_poller()
+    built: dict[str, EcsClient] = {}
+    lock = threading.Lock()
+
+    def ecs_for(name: str) -> EcsClient:
+        with lock:
+            client = built.get(name)
+            if client is None:
+                account = directory.named(name)
+                if account is None:
+                    raise KeyError(f"account {name[:24]!r} is not configured")
+                client = built[name] = clients.ecs_client_for(account, session)
+            return client
+
+    return ecs_for

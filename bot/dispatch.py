@@ -48,6 +48,7 @@ from shared.cards.task_cards import (
     Message,
     notice_message,
 )
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.updates.cards import ACTION_UNSUBSCRIBE_PATTERN, ACTION_UNWATCH_PATTERN
 
 NOT_IN_CHANNEL = "This command works in a channel."
@@ -156,7 +157,8 @@ def _cancel(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Wor
 
 
 def _watch(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
-    return channel_work.watch_button_work(deps, target, value, click)
+    # The task's account as its card's button carries it; a button from before accounts: the function's own.
+    return channel_work.watch_button_work(deps, target, value, click, value.account or HOME_ACCOUNT_NAME)
 
 
 def _unwatch(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:

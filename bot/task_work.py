@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from bot import access
 from bot.deferral import DeferredRun
-from bot.deps import BotDeps, NotASlackUser
+from bot.deps import BotDeps
 from bot.grammar import describe_query
 from bot.guard import Click
 from bot.inline import Attempt, OutOfBudget
@@ -67,6 +67,10 @@ MIN_CANCEL_S = 0.3
 NOT_A_USER = ":warning: Could not {what}: work in an account is done in the name of a Slack user, and none was given."
 # Accounts queried at once; each one's regions are queried concurrently by its own client.
 MAX_ACCOUNT_WORKERS = 4
+
+
+class NotASlackUser(ValueError):
+    """Work in a configured account is named after a Slack user (its session); this had no user id."""
 
 
 class AccountRefused(Exception):
@@ -271,11 +275,15 @@ def _narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
 def _client(deps: BotDeps, account: Account | None, user_id: str | None, *, cancel: bool = False) -> EcsClient:
     """The function's own client for work from before accounts; else the account's, in the user's session
     allowed to read, or (`cancel`) only to cancel. Sessions are imported here: the home path never needs them."""
-    if account is None:
+    if account is None or account.is_home:
         return deps.ecs
-    from shared.ecs.sessions import Purpose
+    from shared.ecs.sessions import Purpose, SessionSpec
 
-    return deps.ecs_for(account, user_id, Purpose.CANCEL if cancel else Purpose.READ)
+    try:
+        session = SessionSpec.for_user(user_id or "", Purpose.CANCEL if cancel else Purpose.READ)
+    except ValueError as error:
+        raise NotASlackUser(str(error)) from None
+    return deps.ecs_for(account, session)
 
 
 def _bound_account(deps: BotDeps, channel_id: str | None, name: str) -> Account:

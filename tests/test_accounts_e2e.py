@@ -399,3 +399,23 @@ def test_a_region_none_of_the_named_accounts_covers_is_explained(
     body, _ = command(sender, slack, "cn-shanghai", OPS)
     assert STAGING_TASK in all_text(body["blocks"])
     assert {account for account, _, _ in wire(ecs)} == {"staging"}
+
+
+@pytest.mark.usefixtures("accounts_env")
+def test_watch_on_a_card_watches_the_task_in_its_own_account(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
+) -> None:
+    card, _ = command(sender, slack, "all", OPS)
+    watch = next(
+        w for w in buttons(card["blocks"])[ACTION_WATCH] if decode_task_ref(w["value"]).task_id == STAGING_TASK
+    )
+    before = len(wire(ecs))
+    click(sender, slack, fc, watch["action_id"], watch["value"], OPS)
+    # The task was looked up in staging only, in Alice's read session
+    assert {account for account, _, _ in wire(ecs)[before:]} == {"staging"}
+    # And the channel's list shows it watched in staging (the answer goes through the response_url)
+    response_url = slack.new_response_url(channel_id=OPS, user_id=ALICE)
+    sender.slash_command("list", user_id=ALICE, channel_id=OPS, response_url=response_url)
+    fc.wait_for_async()
+    text = all_text(slack.calls_to("response_url")[-1].args["blocks"])
+    assert STAGING_TASK in text and "staging" in text

@@ -266,13 +266,17 @@ def channel_problem_message(channel_id: str, problem: str, *, task_ids: Sequence
 # --- the channel's list ---------------------------------------------------------------------------
 
 
-def describe_subscription(subscription: Subscription) -> str:
+def describe_subscription(subscription: Subscription, *, show_account: bool = False) -> str:
     region = "all regions" if subscription.all_regions else subscription.region_id
-    return SEPARATOR.join((region, subscription.status or ANY_STATUS, subscription.action or ANY_ACTION))
+    parts = (region, subscription.status or ANY_STATUS, subscription.action or ANY_ACTION)
+    return SEPARATOR.join(((f"account {subscription.account}",) if show_account else ()) + parts)
 
 
-def list_message(watches: Sequence[Watch], subscriptions: Sequence[Subscription], *, now: datetime) -> Message:
-    """The channel's watches and subscriptions, each with its Unwatch / Unsubscribe button."""
+def list_message(
+    watches: Sequence[Watch], subscriptions: Sequence[Subscription], *, now: datetime, show_accounts: bool = False
+) -> Message:
+    """The channel's watches and subscriptions, each with its Unwatch / Unsubscribe button; with
+    `show_accounts` (accounts are configured), each names its account."""
     summary = (
         f"This channel watches {plural(len(watches), 'task')} and has {plural(len(subscriptions), 'subscription')}."
     )
@@ -284,7 +288,7 @@ def list_message(watches: Sequence[Watch], subscriptions: Sequence[Subscription]
         return _message(text, to_dicts([SectionBlock(text=mrkdwn(text))]))
     rows: list[tuple[str, str, str, str]] = [
         (
-            f"*Subscription* {plain(describe_subscription(s), MESSAGE_CHARS)}"
+            f"*Subscription* {plain(describe_subscription(s, show_account=show_accounts), MESSAGE_CHARS)}"
             f"{SEPARATOR}by <@{plain(s.user_id, NAME_CHARS)}>",
             LABEL_UNSUBSCRIBE,
             ACTION_UNSUBSCRIBE,
@@ -294,8 +298,9 @@ def list_message(watches: Sequence[Watch], subscriptions: Sequence[Subscription]
     ]
     rows += [
         (
-            f"{task_status_line(w.task, now=now)}{SEPARATOR}{plain(w.region_id, NAME_CHARS)}"
-            f"{SEPARATOR}until {slack_date(w.expires_at)}",
+            f"{task_status_line(w.task, now=now)}{SEPARATOR}"
+            + (f"account {plain(w.account, NAME_CHARS)}{SEPARATOR}" if show_accounts else "")
+            + f"{plain(w.region_id, NAME_CHARS)}{SEPARATOR}until {slack_date(w.expires_at)}",
             LABEL_UNWATCH,
             ACTION_UNWATCH,
             unwatch_value(w),
