@@ -17,6 +17,13 @@ class RegionResult:
     region_id: str
     page: TaskPage | None = None
     error: EcsApiError | None = None
+    # The configured account this region was asked in; None for the function's own account (no accounts).
+    account: str | None = None
+
+    @property
+    def where(self) -> str:
+        """How cards name it: `prod · cn-hangzhou` in an account, the region id alone otherwise."""
+        return f"{self.account} · {self.region_id}" if self.account else self.region_id
 
 
 @dataclass(frozen=True)
