@@ -177,7 +177,11 @@ def _multi_summary(result: MultiRegionResult) -> str:
     shown = sum(len(p.tasks) for p in pages)
     total = sum(max(p.total_count, len(p.tasks)) for p in pages)
     tasks = f"{shown} of {total} tasks" if total > shown else plural(shown, "task")
-    text = f"{plural(len(result.regions), 'region')}{SEPARATOR}{tasks}"
+    accounts = {r.account for r in result.regions if r.account}
+    regions = {r.region_id for r in result.regions}
+    # In several accounts a group is an (account, region) pair: count each kind, not the pairs.
+    where = f"{plural(len(accounts), 'account')}{SEPARATOR}" if accounts else ""
+    text = f"{where}{plural(len(regions), 'region')}{SEPARATOR}{tasks}"
     if result.errors:
         text += f"{SEPARATOR}{len(result.errors)} failed"
     if result.query.page > 1:

@@ -35,6 +35,7 @@ from shared.cards.parts import (
     task_status_line,
 )
 from shared.cards.task_cards import Message
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task, TaskAttribute
 from shared.ecs.query import TaskStatus
 from shared.timefmt import format_duration
@@ -95,7 +96,7 @@ def watch_card(
     if not watches:
         raise ValueError("a watch card shows at least one task")
     heading = title or f"Watching {plural(len(watches), 'task')}"
-    regions = sorted({w.region_id for w in watches})
+    regions = sorted({_where(w) for w in watches})
     active = [w for w in watches if w.state == WATCH_ACTIVE]
     footer = "Changes are posted in this thread"
     if active:
@@ -103,7 +104,7 @@ def watch_card(
     head: list[Block] = [HeaderBlock(text=plain_text(heading, BLOCK_KIT.header_text_chars))]
     tail: list[Block] = [
         *(SectionBlock(text=mrkdwn(text)) for text in pack_lines(extra_lines)),
-        ContextBlock(elements=[mrkdwn(f"{SEPARATOR.join(plain(r, NAME_CHARS) for r in regions)}{SEPARATOR}{footer}")]),
+        ContextBlock(elements=[mrkdwn(f"{SEPARATOR.join(regions)}{SEPARATOR}{footer}")]),
     ]
 
     def line(watch: Watch) -> str:
@@ -132,6 +133,12 @@ def watch_card(
     blocks = full if blocks_fit(full) else _fit(packed, len(watches), heading)
     statuses = ", ".join(f"{w.task_id} {w.task.task_status or 'Unknown'}" for w in watches[:5])
     return _message(f"{heading}: {statuses}", blocks)
+
+
+def _where(watch: Watch) -> str:
+    """`staging · cn-hangzhou` for a watch in a configured account; the region alone in the function's own."""
+    region = plain(watch.region_id, NAME_CHARS)
+    return region if watch.account == HOME_ACCOUNT_NAME else f"{plain(watch.account, NAME_CHARS)}{SEPARATOR}{region}"
 
 
 def announce_title(subscription: Subscription | None, task: Task) -> str:
@@ -231,11 +238,14 @@ def gone_note(task: Task, *, region_id: str) -> Message:
     )
 
 
-def expiry_note(task: Task, *, ttl: timedelta, region_id: str) -> Message:
+def expiry_note(task: Task, *, ttl: timedelta, region_id: str, account: str = HOME_ACCOUNT_NAME) -> Message:
+    # The command to watch again names the account too, so it works in a channel bound to several.
+    words = [region_id] if account == HOME_ACCOUNT_NAME else [account, region_id]
+    again = " ".join(plain(word, NAME_CHARS) for word in words)
     text = (
         f"{EXPIRED_EMOJI} Stopped watching {code(task.task_id)} after {format_duration(ttl)} "
         f"(ECS_TASKS_WATCH_TTL); it was {plain(task.task_status or 'Unknown', NAME_CHARS)}. "
-        f"To keep following it: `/ecs-tasks watch {plain(region_id, NAME_CHARS)} {plain(task.task_id)}`"
+        f"To keep following it: `/ecs-tasks watch {again} {plain(task.task_id)}`"
     )
     return _message(
         f"Stopped watching {task.task_id} after {format_duration(ttl)}", to_dicts([SectionBlock(text=mrkdwn(text))])

@@ -216,7 +216,7 @@ class OutboxSender:
             self._notifier.update(watch.channel_id, card_ts, watch_card(on_card, now=now, title=title))
             self._faults(STEP_AFTER_CARD)
         if row.kind == KIND_EXPIRED:
-            reply = expiry_note(row.task, ttl=self._config.ttl, region_id=watch.region_id)
+            reply = expiry_note(row.task, ttl=self._config.ttl, region_id=watch.region_id, account=watch.account)
         elif row.kind in (KIND_FINAL, KIND_UNLISTED):
             attribute, error = self._attribute(row.task, watch.account, deadline)
             subject = unlisted_subject(row.task) if row.kind == KIND_UNLISTED else FINAL_SUBJECT
