@@ -86,7 +86,9 @@ def watch_button_work(
 
 def unwatch_button_work(deps: BotDeps, target: SlackTarget, ref: UnwatchRef, click: Click) -> Work:
     def job(respond: Respond, client: WebClient) -> None:
-        unwatch_tasks(deps, respond, client, clicked_where(click), UnwatchCommand(ref.region, (ref.task_id,)))
+        unwatch_tasks(
+            deps, respond, client, clicked_where(click), UnwatchCommand(ref.region, (ref.task_id,), account=ref.account)
+        )
         _refresh_list(deps, respond, client, click)
 
     return _work(deps, target, f"stop watching {ref.task_id}", job)

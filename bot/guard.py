@@ -17,7 +17,7 @@ from bot import access
 from bot.grammar_words import MAX_PAGE, TASK_ID_RE
 from bot.query_codec import QueryCodecError, TaskRef, decode_query, decode_task_ref
 from bot.regions import recognised_regions
-from shared.config import Settings
+from shared.config import ACCOUNT_NAME_RE, Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.ecs.regions import is_region_id
 from shared.updates.cards import parse_unwatch_value
@@ -39,6 +39,7 @@ class ButtonKind(Enum):
 
 @dataclass(frozen=True)
 class UnwatchRef:
+    account: str
     region: str
     task_id: str
 
@@ -141,6 +142,8 @@ def _accounts(decoded: Decoded) -> tuple[str, ...]:
         return decoded.accounts or (HOME_ACCOUNT_NAME,)
     if isinstance(decoded, TaskRef):
         return (*decoded.query.accounts, decoded.account or HOME_ACCOUNT_NAME)
+    if isinstance(decoded, UnwatchRef):
+        return (decoded.account,)
     return ()
 
 
@@ -182,6 +185,8 @@ def _in_bounds(decoded: Decoded) -> bool:
     if isinstance(decoded, (TaskRef, UnwatchRef)):
         task_ids += (decoded.task_id,)
     if not all(TASK_ID_RE.fullmatch(t) for t in task_ids):
+        return False
+    if isinstance(decoded, UnwatchRef) and not ACCOUNT_NAME_RE.fullmatch(decoded.account):
         return False
     return query is None or query.page <= MAX_PAGE
 

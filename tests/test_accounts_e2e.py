@@ -40,6 +40,7 @@ from shared.cards.task_cards import (
     ACTION_WATCH,
 )
 from shared.ecs.query import ALL_REGIONS, TaskQuery
+from shared.updates.cards import ACTION_UNWATCH
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.test_slack_e2e import all_text, buttons
 
@@ -264,6 +265,8 @@ FOREIGN = {
     "task_menu": (ACTION_TASK_MENU, _foreign_ref),
     "cancel": (f"{ACTION_CANCEL}:0", _foreign_ref),
     "watch": (f"{ACTION_WATCH}:0", _foreign_ref),
+    "unwatch": (f"{ACTION_UNWATCH}:0", lambda: f"staging/cn-shanghai/{STAGING_TASK}"),
+    "unwatch_v1": (f"{ACTION_UNWATCH}:0", lambda: f"cn-hangzhou/{HOME_TASK}"),
     "refresh_v1": (ACTION_REFRESH, _home_query),
     "details_v1": (f"{ACTION_DETAILS}:0", _home_ref),
     "cancel_v1": (f"{ACTION_CANCEL}:0", _home_ref),
@@ -417,5 +420,17 @@ def test_watch_on_a_card_watches_the_task_in_its_own_account(
     response_url = slack.new_response_url(channel_id=OPS, user_id=ALICE)
     sender.slash_command("list", user_id=ALICE, channel_id=OPS, response_url=response_url)
     fc.wait_for_async()
-    text = all_text(slack.calls_to("response_url")[-1].args["blocks"])
+    listed = slack.calls_to("response_url")[-1].args
+    text = all_text(listed["blocks"])
     assert STAGING_TASK in text and "staging" in text
+
+    # When the list's Unwatch button is clicked, the watch in staging stops (its value names the account)
+    (unwatch,) = [
+        element
+        for block in listed["blocks"]
+        for element in [block.get("accessory") or {}]
+        if str(element.get("action_id", "")).startswith(ACTION_UNWATCH)
+    ]
+    assert unwatch["value"] == f"staging/cn-shanghai/{STAGING_TASK}"
+    answers = click(sender, slack, fc, unwatch["action_id"], unwatch["value"], OPS)
+    assert any(f"Stopped watching `{STAGING_TASK}`" in all_text(a.args.get("blocks") or []) for a in answers)

@@ -66,13 +66,23 @@ _STATE_NOTES = {
 
 
 def unwatch_value(watch: Watch) -> str:
-    """An Unwatch button names the task, not a row: the card is drawn before its watches are stored."""
-    return f"{watch.region_id}{VALUE_SEPARATOR}{watch.task_id}"
+    """An Unwatch button names the task, not a row: the card is drawn before its watches are stored.
+    `region/task`, as before accounts, in the function's own account; `account/region/task` in another."""
+    parts = [watch.region_id, watch.task_id]
+    if watch.account != HOME_ACCOUNT_NAME:
+        parts.insert(0, watch.account)
+    return VALUE_SEPARATOR.join(parts)
 
 
-def parse_unwatch_value(value: str) -> tuple[str, str] | None:
-    region_id, _, task_id = value.partition(VALUE_SEPARATOR)
-    return (region_id, task_id) if region_id and task_id else None
+def parse_unwatch_value(value: str) -> tuple[str, str, str] | None:
+    """(account, region, task id), or None for a value no card carries; the caller checks each part's form."""
+    parts = value.split(VALUE_SEPARATOR)
+    if len(parts) == 2:
+        parts.insert(0, HOME_ACCOUNT_NAME)
+    if len(parts) != 3 or not all(parts):
+        return None
+    account, region_id, task_id = parts
+    return account, region_id, task_id
 
 
 def _message(fallback: str, blocks: BlockDicts) -> Message:
