@@ -101,14 +101,7 @@ def answering(what: str, attempt: Attempt, compute: Callable[[], Deliver]) -> De
     except StsApiError as error:
         if attempt.inline and error.code in UNFINISHED_CODES:
             raise OutOfBudget from error
-        # The message says what to fix in which account (role, trust policy, external id); never a secret.
-        log_event(
-            "sts.error",
-            level=logging.WARNING,
-            outcome=error.code,
-            account=error.account,
-            sts_request_id=error.request_id,
-        )
+        _log_sts_error(error)
         message = sts_error_message(error, what=what)
     except AccountRefused as refused:
         message = notice_message(str(refused))
@@ -262,6 +255,17 @@ def has_more_pages(result: MultiRegionResult) -> bool:
     return any(r.page and r.page.page_number * r.page.page_size < r.page.total_count for r in result.regions)
 
 
+def _log_sts_error(error: StsApiError) -> None:
+    # The message says what to fix in which account (role, trust policy, external id); never a secret.
+    log_event(
+        "sts.error",
+        level=logging.WARNING,
+        outcome=error.code,
+        account=error.account,
+        sts_request_id=error.request_id,
+    )
+
+
 def _narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
     """`all` means every allowed region when ECS_TASKS_REGIONS restricts them."""
     if query.all_regions and deps.settings.allowed_regions:
@@ -332,7 +336,14 @@ def run_query(
         if part is None:
             return ()
         ecs = _client(deps, account, user_id)
-        answer = ecs.query(part, deadline=ecs.deadline(seconds))
+        try:
+            answer = ecs.query(part, deadline=ecs.deadline(seconds))
+        except StsApiError as error:
+            if len(accounts) == 1 or (attempt.inline and error.code in UNFINISHED_CODES):
+                raise  # one account: its own card says what to fix; out of time: the deferred path tries again
+            # Several accounts: the others still answer; this one's groups carry what to fix in it.
+            _log_sts_error(error)
+            return tuple(RegionResult(region, error=error, account=account.name) for region in part.regions)
         return tuple(dataclasses.replace(r, account=account.name) for r in answer.regions)
 
     parts = _each(one, accounts)

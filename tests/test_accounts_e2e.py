@@ -360,6 +360,27 @@ def test_an_sts_refusal_says_what_to_fix_in_which_account_and_no_secret(
 
 
 @pytest.mark.usefixtures("accounts_env")
+def test_in_two_accounts_one_refused_by_sts_the_other_still_answers(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given prod's external id is wrong (STS refuses it) and staging is fine, both bound to the ops channel
+    accounts = {
+        "prod": {"role_arn": PROD_ROLE, "regions": ["cn-hangzhou"], "external_id": "not-the-external-id"},
+        "staging": {"role_arn": STAGING_ROLE, "regions": ["cn-shanghai"]},
+    }
+    monkeypatch.setenv("ECS_TASKS_ACCOUNTS", json.dumps(accounts))
+    http.reset_app()
+    # When Alice queries every region of both
+    body, _ = command(sender, slack, "all", OPS)
+    text = all_text(body["blocks"])
+    # Then staging's tasks are on the card, and prod's group says what STS refused, with no secret
+    assert STAGING_TASK in text and PROD_TASK not in text
+    assert "*prod · cn-hangzhou*" in text and "1 failed" in text
+    assert "not-the-external-id" not in text and ACCESS_KEY_SECRET not in text
+    assert {account for account, _, _ in wire(ecs)} == {"staging"}
+
+
+@pytest.mark.usefixtures("accounts_env")
 def test_helps_buttons_run_in_the_channels_accounts(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
 ) -> None:

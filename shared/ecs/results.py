@@ -7,16 +7,17 @@ from dataclasses import dataclass
 
 from shared.ecs.models import Task, TaskPage
 from shared.ecs.query import TaskQuery
-from shared.errors import EcsApiError
+from shared.errors import ApiError
 
 
 @dataclass(frozen=True)
 class RegionResult:
-    """One region's answer in a multi-region query: a page, or the error that region gave."""
+    """One region's answer in a multi-region query: a page, or the error that region gave (an ECS error, or
+    the STS error that kept a whole account from being asked)."""
 
     region_id: str
     page: TaskPage | None = None
-    error: EcsApiError | None = None
+    error: ApiError | None = None
     # The configured account this region was asked in; None for the function's own account (no accounts).
     account: str | None = None
 
