@@ -102,9 +102,20 @@ def log_sts_call(
 
 
 def account_directory(settings: Settings) -> AccountDirectory:
-    """The configured accounts and channel bindings (ConfigurationError on a malformed region id)."""
+    """The configured accounts and channel bindings. ConfigurationError on a malformed region id, or on an
+    account named like a word of the grammar (`failed`, `all`, `cn-hangzhou`), which could never be typed."""
+    from bot.grammar_words import grammar_word_in
+    from shared.config import ENV_ACCOUNTS
     from shared.ecs.accounts import AccountDirectory
 
+    for name in settings.accounts:
+        meaning = grammar_word_in(name)
+        if meaning is not None:
+            raise ConfigurationError(
+                f"invalid settings: {ENV_ACCOUNTS}: the account name {name!r} is {meaning} in /ecs-tasks, so it "
+                "could not be typed as an account; name it otherwise, such as prod or staging-eu",
+                setting=ENV_ACCOUNTS,
+            )
     return AccountDirectory.from_settings(settings)
 
 
@@ -248,13 +259,18 @@ def open_configured_store(settings: Settings) -> SqlStore:
 
 
 def build_bot_deps(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> BotDeps:
-    return BotDeps(
+    deps = BotDeps(
         settings=settings,
         clock=clock,
         ecs_factory=build_ecs_client,
         store_factory=open_configured_store,
         account_ecs_factory=ecs_client_for,
     )
+    if settings.accounts:
+        # Checked now, while the app is built: a misnamed account is then answered as a misconfiguration
+        # naming the setting, like any other bad setting, instead of failing inside a listener.
+        deps.accounts  # noqa: B018 - built for its check
+    return deps
 
 
 def build_poller(

@@ -301,3 +301,38 @@ def test_without_accounts_every_channel_works_at_home() -> None:
     assert access.check_accounts(directory, "C0ANY", ("home",)) is None
     assert access.check_accounts(directory, "C0ANY", ()) is None
     assert access.check_accounts(directory, "C0ANY", ("prod",)) is not None
+
+
+@pytest.mark.parametrize(
+    ("name", "meaning"),
+    [
+        ("failed", "a task status"),
+        ("running", "a task status"),
+        ("import", "a task action"),
+        ("all", "a keyword"),
+        ("page", "a keyword"),
+        ("watch", "a command"),
+        ("accounts", "a command"),
+        ("eu-prod", "shaped like a region id"),
+    ],
+)
+def test_an_account_named_like_a_word_of_the_grammar_is_a_configuration_error_naming_it(
+    name: str, meaning: str
+) -> None:
+    from bot.compose import account_directory
+    from shared.config import Settings
+    from shared.errors import ConfigurationError
+
+    # Given an account whose name the grammar would read as something else
+    settings = Settings(accounts=json.dumps({name: {"role_arn": "acs:ram::1111111111111111:role/ecs-tasks-read"}}))
+    # When the bot builds its account directory, then it refuses, naming the setting, the name and its meaning
+    with pytest.raises(ConfigurationError) as raised:
+        account_directory(settings)
+    assert raised.value.setting == "ECS_TASKS_ACCOUNTS"
+    assert repr(name) in str(raised.value) and meaning in str(raised.value)
+
+
+def test_ordinary_account_names_are_not_grammar_words() -> None:
+    from bot.grammar_words import grammar_word_in
+
+    assert [grammar_word_in(n) for n in ("prod", "staging", "staging-eu", "bu_retail", "home2")] == [None] * 5

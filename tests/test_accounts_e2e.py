@@ -381,6 +381,20 @@ def test_in_two_accounts_one_refused_by_sts_the_other_still_answers(
 
 
 @pytest.mark.usefixtures("accounts_env")
+def test_an_account_named_like_a_grammar_word_is_answered_as_a_misconfiguration(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given an account named `failed`, which the grammar reads as a status
+    monkeypatch.setenv("ECS_TASKS_ACCOUNTS", json.dumps({"failed": {"role_arn": PROD_ROLE}}))
+    monkeypatch.setenv("ECS_TASKS_CHANNEL_ACCOUNTS", json.dumps({OPS: ["failed"]}))
+    http.reset_app()
+    # When a command comes in, then Slack gets an answer naming the setting to fix, and ECS is not asked
+    body, _ = command(sender, slack, "cn-hangzhou", OPS)
+    assert "ECS_TASKS_ACCOUNTS" in all_text(body.get("blocks") or []) + str(body.get("text", ""))
+    assert ecs.calls == []
+
+
+@pytest.mark.usefixtures("accounts_env")
 def test_helps_buttons_run_in_the_channels_accounts(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator
 ) -> None:
