@@ -347,7 +347,8 @@ def run_query(
         return tuple(dataclasses.replace(r, account=account.name) for r in answer.regions)
 
     parts = _each(one, accounts)
-    return MultiRegionResult(query, tuple(r for part in parts for r in part))
+    not_asked = tuple((a.name, a.regions) for a in accounts if _in_account(query, a) is None)
+    return MultiRegionResult(query, tuple(r for part in parts for r in part), not_asked)
 
 
 def _each(

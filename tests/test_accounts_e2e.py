@@ -433,9 +433,11 @@ def test_a_region_none_of_the_named_accounts_covers_is_explained(
     text = all_text(body["blocks"])
     assert "None of these accounts works in cn-shanghai" in text and "`prod` covers cn-hangzhou" in text
     assert ecs.calls == []
-    # And in both accounts, cn-shanghai is asked in staging only
+    # And in both accounts, cn-shanghai is asked in staging only, and the card says prod was left out
     body, _ = command(sender, slack, "cn-shanghai", OPS)
-    assert STAGING_TASK in all_text(body["blocks"])
+    text = all_text(body["blocks"])
+    assert STAGING_TASK in text
+    assert "Not asked: `prod` covers cn-hangzhou" in text
     assert {account for account, _, _ in wire(ecs)} == {"staging"}
 
 

@@ -131,7 +131,7 @@ def task_list_message(result: MultiRegionResult, *, title: str, buttons: CardBut
     note = _why_empty(result)
     content = ListContent(
         title=title,
-        summary=summary + ((filters,) if filters else ()),
+        summary=summary + ((filters,) if filters else ()) + _not_asked(result),
         note=note,
         groups=tuple(
             RegionGroup(r.where, r.page.tasks, max(r.page.total_count, len(r.page.tasks)))
@@ -143,6 +143,19 @@ def task_list_message(result: MultiRegionResult, *, title: str, buttons: CardBut
         multi_region=multi_region,
     )
     return _message(_list_fallback(result, title, summary[0], note), list_blocks(content, buttons, now))
+
+
+def _not_asked(result: MultiRegionResult) -> tuple[str, ...]:
+    """A line naming the accounts left out because they cover none of the query's regions: nothing is
+    left out silently."""
+    if not result.not_asked:
+        return ()
+    named = "; ".join(
+        f"{code(name, NAME_CHARS)} covers {', '.join(plain(r, NAME_CHARS) for r in covers[:5])}"
+        + (ELLIPSIS if len(covers) > 5 else "")
+        for name, covers in result.not_asked[:5]
+    )
+    return (f"Not asked: {named}. Name its regions to include it.",)
 
 
 def _list_fallback(result: MultiRegionResult, title: str, summary: str, note: str | None) -> str:

@@ -31,6 +31,8 @@ class RegionResult:
 class MultiRegionResult:
     query: TaskQuery
     regions: tuple[RegionResult, ...]
+    # Accounts of the query that cover none of its regions, so were not asked: (name, the regions it covers).
+    not_asked: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def tasks(self) -> tuple[Task, ...]:
