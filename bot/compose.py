@@ -102,9 +102,20 @@ def log_sts_call(
 
 
 def account_directory(settings: Settings) -> AccountDirectory:
-    """The configured accounts and channel bindings (ConfigurationError on a malformed region id)."""
+    """The configured accounts and channel bindings. ConfigurationError on a malformed region id, or on an
+    account named like a word of the grammar (`failed`, `all`, `cn-hangzhou`), which could never be typed."""
+    from bot.grammar_words import grammar_word_in
+    from shared.config import ENV_ACCOUNTS
     from shared.ecs.accounts import AccountDirectory
 
+    for name in settings.accounts:
+        meaning = grammar_word_in(name)
+        if meaning is not None:
+            raise ConfigurationError(
+                f"invalid settings: {ENV_ACCOUNTS}: the account name {name!r} is {meaning} in /ecs-tasks, so it "
+                "could not be typed as an account; name it otherwise, such as prod or staging-eu",
+                setting=ENV_ACCOUNTS,
+            )
     return AccountDirectory.from_settings(settings)
 
 
@@ -248,17 +259,24 @@ def open_configured_store(settings: Settings) -> SqlStore:
 
 
 def build_bot_deps(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> BotDeps:
-    return BotDeps(
+    deps = BotDeps(
         settings=settings,
         clock=clock,
         ecs_factory=build_ecs_client,
         store_factory=open_configured_store,
+        account_ecs_factory=ecs_client_for,
     )
+    if settings.accounts:
+        # Checked now, while the app is built: a misnamed account is then answered as a misconfiguration
+        # naming the setting, like any other bad setting, instead of failing inside a listener.
+        deps.accounts  # noqa: B018 - built for its check
+    return deps
 
 
 def build_poller(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, faults: Faults | None = None
 ) -> Poller:
+    from shared.ecs.accounts import HOME_ACCOUNT_NAME
     from shared.updates.notifier import Notifier
     from shared.updates.outbox import no_faults
     from shared.updates.policy import AccessPolicy
@@ -272,11 +290,38 @@ def build_poller(
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,  # a card update and a reply at the full timeout
     )
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the poller")))
+    ecs_for_account = poller_ecs_clients(settings, config.policy.accounts)
     return Poller(
         open_configured_store(settings),
-        build_ecs_client(settings),
+        ecs_for_account(HOME_ACCOUNT_NAME),
         notifier,
         config,
         clock=clock,
         faults=faults or no_faults,
+        ecs_for_account=ecs_for_account,
     )
+
+
+def poller_ecs_clients(settings: Settings, directory: AccountDirectory) -> Callable[[str], EcsClient]:
+    """Each account's EcsClient for the poller, by configured name, under the poller's session
+    (`ecs-tasks-poller`, READ policy); built once per account, sharing the process's pool and credentials
+    cache. The home account keeps the function's own credentials. The poller asks only for accounts its
+    policy admitted; any other name is a programming error (KeyError)."""
+    from shared.ecs.sessions import SessionSpec
+
+    clients = account_clients(settings)
+    session = SessionSpec.for_poller()
+    built: dict[str, EcsClient] = {}
+    lock = threading.Lock()
+
+    def ecs_for(name: str) -> EcsClient:
+        with lock:
+            client = built.get(name)
+            if client is None:
+                account = directory.named(name)
+                if account is None:
+                    raise KeyError(f"account {name[:24]!r} is not configured")
+                client = built[name] = clients.ecs_client_for(account, session)
+            return client
+
+    return ecs_for
