@@ -24,6 +24,7 @@ from bench.procs import (
     BenchError,
     EmulatorProcess,
     EmulatorUrls,
+    compile_project_bytecode,
     new_response_url,
     response_url_posts,
     run_child,
@@ -185,6 +186,7 @@ def without_bytecode(env: dict[str, str], scratch: Path) -> dict[str, str]:
 
 
 def measure_all(runs: int) -> tuple[Samples, Samples, list[str]]:
+    compile_project_bytecode()  # both sides start from bytecode, as deployed (the SDK's is pip's)
     with EmulatorProcess() as urls, tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         set_ecs_faults(urls.ecs_url, latency_s=LATENCY_S)

@@ -20,7 +20,6 @@ from bot.regions import recognised_regions
 from shared.config import Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.ecs.regions import is_region_id
-from shared.updates.cards import parse_unwatch_value
 
 STALE_BUTTON = "This button is from an older card; run the command again."
 # Subscription ids are database keys: 18 ASCII digits is more than any engine's BIGINT holds.
@@ -123,6 +122,8 @@ def _decode(kind: ButtonKind, value: str, *, known_regions: frozenset[str], now:
         elif kind is ButtonKind.TASK_REF:
             decoded = decode_task_ref(value, known_regions=known_regions, now=now)
         elif kind is ButtonKind.UNWATCH_REF:
+            from shared.updates.cards import parse_unwatch_value  # channel updates: off the query path
+
             parts = parse_unwatch_value(value)
             if parts is None:
                 return None
