@@ -169,6 +169,37 @@ def test_a_refused_region_is_not_asked_early(
     assert prefetches == [] and ecs.calls == []
 
 
+def test_a_cold_instance_starts_a_refresh_clicks_query_early(
+    app_env: dict[str, str], ecs: EcsEmulator, slack: SlackEmulator, now: datetime, prefetches: list[TaskQuery]
+) -> None:
+    from bot.query_codec import encode_query
+    from functions import http
+    from shared.cards.task_cards import ACTION_REFRESH
+
+    seed(ecs, now)
+    query = TaskQuery(regions=(REGION,), status=TaskStatus.FINISHED)
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"http://127.0.0.1{SLACK_PATH}")
+    response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    body = sender.block_actions_body(
+        sender.block_actions_payload(
+            action_id=ACTION_REFRESH,
+            value=encode_query(query),
+            user_id=USER,
+            channel_id=CHANNEL,
+            response_url=response_url,
+            is_ephemeral=True,
+        )
+    )
+    headers = {"Host": "127.0.0.1", **sender.signed_headers(body)}
+    event = http_event(method="POST", path=SLACK_PATH, query={}, headers=headers, body=body.encode(), source_ip="::1")
+    answer = http.handler(json.dumps(event).encode(), Context())
+    assert answer["statusCode"] == 200
+    assert prefetches == [query]
+    assert describe_tasks_calls(ecs) == 1
+    posted = slack.calls_to("response_url")
+    assert posted and "t-headstart0000" in json.dumps(posted[-1].args)
+
+
 _COLD_FIRST_COMMAND = """
 import json, sys
 from shared.ecs.client import EcsClient
