@@ -218,7 +218,8 @@ def run(quick: bool) -> Section:
         method=(
             f"{runs} runs of each kind after one warm-up round, interleaved; each run is a fresh `python` process "
             "and every time counts from just before its spawn (CLOCK_MONOTONIC is system-wide), interpreter "
-            "start-up included. Every ECS call takes "
+            "start-up included; the checkout's packages are compiled first, as the deployed package ships them "
+            "(the SDK's bytecode is pip's). Every ECS call takes "
             f"{LATENCY_S * 1000:.0f} ms more in the emulator. Ours: Function Compute's settings (FC_FUNCTION_NAME, "
             "FC_ENDPOINT, FC_REGION, FC_ACCOUNT_ID, as the FC stand-in sets them; a database URL configured), import "
             f"`functions.http`, serve one signed FC event: `/ecs-tasks {COMMAND_TEXT}` until its ack (which must "
