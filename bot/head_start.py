@@ -46,7 +46,10 @@ def start(deps: BotDeps, form_body: str, *, started: float) -> TaskQuery | None:
         return None
     if query.all_regions and deps.settings.allowed_regions:
         return None
-    seconds = max(0.0, started + deps.settings.inline_budget_s - time.monotonic()) + GRACE_S
+    budget_left = started + deps.settings.inline_budget_s - time.monotonic()
+    if budget_left <= 0:
+        return None  # no inline answer is coming (ECS_TASKS_INLINE_BUDGET=0, or already spent): it is deferred
+    seconds = budget_left + GRACE_S
     with log_context(**ids):  # the prefetch's log lines carry the ids the listener's would
         deps.ecs.prefetch(query, deadline=deps.ecs.deadline(seconds))
     return query

@@ -159,18 +159,24 @@ def _handle(event: bytes | str | dict[str, Any], started: float) -> dict[str, An
         return refused
     try:
         if _app is None and marker is None:
-            _head_start(parsed, body, started)
+            _head_start(body, started)
         app = get_app()
     except ConfigurationError as error:
         return _misconfigured(error, body)
     return _dispatch(app, parsed, started, marker)
 
 
-def _head_start(event: dict[str, Any], body: str, started: float) -> None:
-    """A cold instance starts the first request's ECS query now, and loads the app while ECS answers."""
+def _head_start(body: str, started: float) -> None:
+    """A cold instance starts the first request's ECS query now, and loads the app while ECS answers.
+
+    Settings that do not load are reported by get_app, as without a head start."""
     from bot import head_start
 
-    head_start.start(_instance_deps(), body, started=started)
+    deps = _instance_deps()
+    try:
+        head_start.start(deps, body, started=started)
+    except ConfigurationError:
+        return  # the ECS client cannot be built: the listener's work says so to the user, as it always did
 
 
 def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:

@@ -245,3 +245,19 @@ def test_on_a_cold_instance_the_query_leaves_before_bolt_loads(
     assert result["bolt_loaded_at_prefetch"] == [False]
     assert result["status"] == 200 and "t-headstart0000" in result["body"]
     assert describe_tasks_calls(ecs) == 1
+
+
+def test_no_head_start_without_an_inline_budget(
+    app_env: dict[str, str],
+    ecs: EcsEmulator,
+    slack: SlackEmulator,
+    prefetches: list[TaskQuery],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from functions import http
+
+    # ECS_TASKS_INLINE_BUDGET=0: every answer is deferred, so nothing may be asked ahead of the deferred run
+    monkeypatch.setenv("ECS_TASKS_INLINE_BUDGET", "0")
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"http://127.0.0.1{SLACK_PATH}")
+    http.handler(slash_event(sender, slack, f"{REGION} finished"), Context())
+    assert prefetches == []
