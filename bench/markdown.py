@@ -21,14 +21,14 @@ CHANGES = """## Changes the profiles led to, and what was kept
 These changes to the project's code followed from the profiles (`-X importtime` for cold starts, cProfile for
 per-call CPU). The figures above are after them.
 
-- **The transport works out per endpoint, once, what `requests` looked up per call** (`shared/transport.py`):
+- **The transport works out per endpoint, once, what `requests` looked up per call** (`shared/ecs/transport.py`):
   the session no longer reads the proxy environment and netrc on each request (`trust_env` off; proxies and CA
   bundle resolved once per endpoint), and each call copies a request prepared once for its endpoint instead of
   re-parsing the URL and re-merging the session's settings; it is sent with `Session.send`, as the official
   SDK sends its own.
-- **API times parsed without `strptime`** (`shared/models.py`): a compiled pattern parses the formats the service
+- **API times parsed without `strptime`** (`shared/ecs/models.py`): a compiled pattern parses the formats the service
   sends; tasks get their region before validation instead of a copy of each task afterwards.
-- **The ack path imports neither the ECS client nor `requests`** (`bot/deps.py`, `shared/results.py`): the client
+- **The ack path imports neither the ECS client nor `requests`** (`bot/deps.py`, `shared/ecs/results.py`): the client
   is built on first use, in lazy work; the card formatter depends on plain result data only.
 - **Logging switches from the logging cookbook** (`shared/log.py`): no caller, thread or process lookups per line.
 
@@ -39,9 +39,40 @@ no log line), and `pydantic-settings` is in the import profile above.
 
 Issue 12 (one round trip): a query is answered inline, so the cold path no longer imports SQLAlchemy (pinned by
 `tests/test_channel_updates.py`); the models of other calls (DescribeTaskAttribute, DescribeRegions, CancelTask)
-build their pydantic schema when first used (`defer_build`). What is left of a cold answer is mostly imports the
-design keeps (Bolt and slack_sdk, pydantic and pydantic-settings, `requests`) and the project's own modules;
-see the import profile in "Cold start"."""
+build their pydantic schema when first used (`defer_build`).
+
+Issue 12, a cold start that loses no time:
+
+- **The first request's ECS query leaves before Bolt loads** (`bot/head_start.py`, `EcsClient.prefetch`,
+  `functions/http.py`). A cold answer was imports, then one ECS round trip with nothing left to do. Once
+  Slack's signature is verified, the handler reads the first request (a slash-command query, or a Refresh /
+  Prev / Next click) and checks it as its listener will (`bot.grammar.parse`, `bot.access`,
+  `bot.guard.check_click`), starts its query on the instance's ECS client, and loads Bolt, the listeners and
+  the cards while ECS answers; the listener asks the same query and takes that answer, so there is still one
+  DescribeTasks (`tests/test_head_start.py`). A query that depends on the clock (`since 2h`) is not started
+  early. Bolt is imported where it is used in `functions/` and `bot/deferral.py`, so it loads after the
+  call has left; `bot/guard.py` loads the channel-update cards for an Unwatch click only.
+- **The benchmark loads the project from bytecode, as the package ships it** (`bench/procs.py`). With
+  `PYTHONDONTWRITEBYTECODE` set in the environment that ran it, nothing ever wrote the checkout's
+  `__pycache__`, so every cold child compiled the project's ~55 modules from source while the SDK's came from
+  pip's bytecode (in interleaved runs of the commit before these changes, its first slash command took
+  35 to 150 ms longer from source than from bytecode, by the machine's load). `cold_start` and `user_felt`
+  now compile the checkout first (`compileall`); the "no bytecode" row looks past every cache and is
+  unchanged by it.
+- What it comes to here: over four `bench.cold_start` runs on this shared machine the first slash command
+  took 0.60× to 0.72× the SDK's time (medians; the Refresh click 0.58× to 0.84×), by the machine's load. The
+  head start hides the ECS round trip only where the machine has the CPU to spare; under load the answer is
+  CPU-bound, and its CPU time is about 0.65× the SDK's (children's user + system time), as before the head
+  start. The goal of 0.6× is just reached on a quieter machine (0.60×, 0.61×) and missed under load.
+- Tried and not kept: `defer_build` on `AccountSetting` and `ApiErrorBody` (the same instruction count under
+  cachegrind), `PYDANTIC_DISABLE_PLUGINS` (the entry-point scan is not what configuration's import costs).
+- Still on the path: pydantic-settings imports every source it has (dotenv, the CLI, the cloud secret
+  managers) from its package `__init__`, with no public way to import less; Bolt's `App` imports
+  `http.server` and slack_sdk's Web API client (and asyncio with it); `requests` imports charset_normalizer.
+  Of the project's own modules the largest costs are pydantic schemas (configuration, the DescribeTasks
+  models) and frozen dataclasses (about 0.4 ms each to create); the channel-update modules (about 5 ms) still
+  load with the dispatcher, through the Unwatch / Unsubscribe button patterns. See the import profile in
+  "Cold start"."""
 REPRODUCE = """## Reproducing
 
 `make bench` installs the `bench` extra (the official SDK, the baseline; production code never imports it) and

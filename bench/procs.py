@@ -33,6 +33,30 @@ class BenchError(RuntimeError):
     """A benchmark could not measure what it set out to (a child failed, an answer was missing)."""
 
 
+# The packages a measured child imports from this checkout: the deployed ones, the bench's own child code and
+# the FC stand-in that cold instances run in.
+PROJECT_PACKAGES = ("shared", "bot", "functions", "bench", "emulators")
+
+
+def compile_project_bytecode() -> None:
+    """Write the bytecode of this checkout's packages, as the deployed package ships it (`make package`).
+
+    A site-packages library has its bytecode from pip; the checkout has only what an earlier import wrote, and
+    with PYTHONDONTWRITEBYTECODE set in the caller's environment nothing ever does, so every cold child would
+    compile the project from source while the official SDK's are loaded from bytecode. The "no bytecode"
+    figures look past every cache with their own PYTHONPYCACHEPREFIX, so they are unchanged by this.
+    """
+    done = subprocess.run(
+        [PYTHON, "-m", "compileall", "-q", *PROJECT_PACKAGES],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(f"compileall failed:\n{(done.stdout + done.stderr)[-STDERR_TAIL_CHARS:]}")
+
+
 # --- the emulators' process -------------------------------------------------------------------------
 
 

@@ -31,6 +31,7 @@ from bench.procs import (
     BenchError,
     EmulatorProcess,
     EmulatorUrls,
+    compile_project_bytecode,
     new_response_url,
     response_url_posts,
     set_ecs_faults,
@@ -298,6 +299,7 @@ def run(quick: bool, queue_delay_ms: float = DEFAULT_QUEUE_DELAY_MS) -> Section:
     delay_s = queue_delay_ms / 1000
     runs = QUICK_COLD_RUNS if quick else COLD_RUNS
     commands = QUICK_WARM_COMMANDS if quick else WARM_COMMANDS
+    compile_project_bytecode()  # cold instances load the project from bytecode, as deployed
     with EmulatorProcess() as urls, tempfile.TemporaryDirectory() as tmp:
         set_ecs_faults(urls.ecs_url, latency_s=LATENCY_S)
         # A database is configured: inline queries must not use it; deferred work claims its run there.

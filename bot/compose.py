@@ -8,6 +8,7 @@ Slack's first answer on a cold start pays only for what it uses.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot.deps import BotDeps
 from shared.config import Settings
 from shared.errors import ApiError, ConfigurationError
-from shared.log import log_event, register_secret
+from shared.log import log_context, log_event, register_secret
 from shared.timefmt import utc_now
 
 if TYPE_CHECKING:
@@ -54,16 +55,26 @@ SLACK_CLIENT_POLICY = SlackClientPolicy()
 EcsCallObserver = Callable[[str, str, "str | None", "ApiError | None", float], None]
 
 
-def log_ecs_call(action: str, region_id: str, request_id: str | None, error: ApiError | None, seconds: float) -> None:
-    """One log line per ECS attempt, with the ECS RequestId that support will ask for."""
-    log_event(
-        "ecs.call",
-        action=action,
-        region_id=region_id,
-        ecs_request_id=request_id,
-        outcome="ok" if error is None else error.code,
-        duration_ms=round(seconds * 1000, 1),
-    )
+def log_ecs_call(
+    action: str,
+    region_id: str,
+    request_id: str | None,
+    error: ApiError | None,
+    seconds: float,
+    *,
+    account: str | None = None,
+) -> None:
+    """One log line per ECS attempt, with the ECS RequestId that support will ask for (and, in a configured
+    account, the account's name: the RequestId is that account's)."""
+    with log_context(account=account):  # a None account adds nothing
+        log_event(
+            "ecs.call",
+            action=action,
+            region_id=region_id,
+            ecs_request_id=request_id,
+            outcome="ok" if error is None else error.code,
+            duration_ms=round(seconds * 1000, 1),
+        )
 
 
 def build_ecs_client(
@@ -178,6 +189,8 @@ class AccountClients:
             session=self.http,
         )
         source = self.settings.default_region or (account.regions[0] if account.regions else "cn-hangzhou")
+        if on_call is log_ecs_call and not account.is_home:
+            on_call = functools.partial(log_ecs_call, account=account.name)
         return EcsClient(transport, on_call=on_call, regions_source=source)
 
 

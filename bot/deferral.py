@@ -13,11 +13,12 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
-
-from slack_bolt import BoltRequest, BoltResponse
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.log import log_event
+
+if TYPE_CHECKING:
+    from slack_bolt import BoltRequest, BoltResponse
 
 # In a request's context: the marker of a deferred run (a DeferredRun.as_dict()).
 DEFERRED_KEY = "ecs_tasks_deferred"
@@ -55,6 +56,8 @@ class RawRequest:
         return cls(request.raw_body, dict(request.headers), dict(request.query))
 
     def redispatch(self, run: DeferredRun) -> BoltRequest:
+        from slack_bolt import BoltRequest  # a cold instance verifies and starts its ECS call before Bolt loads
+
         return BoltRequest(
             body=self.body, headers=dict(self.headers), query=dict(self.query), context={DEFERRED_KEY: run.as_dict()}
         )

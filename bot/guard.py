@@ -20,7 +20,6 @@ from bot.regions import recognised_regions
 from shared.config import ACCOUNT_NAME_RE, Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.ecs.regions import is_region_id
-from shared.updates.cards import parse_unwatch_value
 
 if TYPE_CHECKING:
     from shared.ecs.accounts import AccountDirectory
@@ -156,6 +155,8 @@ def _decode(kind: ButtonKind, value: str, *, known_regions: frozenset[str], now:
         elif kind is ButtonKind.TASK_REF:
             decoded = decode_task_ref(value, known_regions=known_regions, now=now)
         elif kind is ButtonKind.UNWATCH_REF:
+            from shared.updates.cards import parse_unwatch_value  # channel updates: off the query path
+
             parts = parse_unwatch_value(value)
             if parts is None:
                 return None

@@ -6,13 +6,13 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from slack_bolt import BoltRequest
-
 from bot.deferral import DeferredRun
 from shared.errors import FcApiError
 from shared.log import log_event
 
 if TYPE_CHECKING:
+    from slack_bolt import BoltRequest
+
     # Only Function Compute needs the invoker (and `requests` with it): off the cold path elsewhere.
     from functions.fc_invoke import AsyncInvoker
 

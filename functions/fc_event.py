@@ -6,9 +6,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt import BoltRequest, BoltResponse
+if TYPE_CHECKING:
+    from slack_bolt import BoltRequest, BoltResponse
 
 # Slack's payloads are a few kilobytes; anything far larger is not from Slack.
 MAX_BODY_BYTES = 256 * 1024
@@ -65,6 +66,9 @@ def event_query(event: Mapping[str, Any]) -> dict[str, Sequence[str]]:
 
 def to_bolt_request(event: Mapping[str, Any], *, context: Mapping[str, Any] | None = None) -> BoltRequest:
     """The request Bolt dispatches. Bolt parses the body here: verify the signature first."""
+    # Imported here: a cold instance verifies the request and starts its ECS call before Bolt loads.
+    from slack_bolt import BoltRequest
+
     return BoltRequest(
         body=event_body(event), query=event_query(event), headers=event_headers(event), context=dict(context or {})
     )

@@ -3,6 +3,9 @@
 Slack's signature is verified on the raw body and headers before anything parses the body. The Bolt app
 is built once per instance (on the first invocation, or by the `initialize` hook) and reused while the
 instance is warm. The same handler receives our own async invocations for deferred work.
+
+A cold instance's first request gets a head start (`bot.head_start`): once it is verified, its ECS query is
+started before Bolt and the listeners load, which is why Bolt is imported only where it is used.
 """
 
 from __future__ import annotations
@@ -12,10 +15,9 @@ import logging
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from slack_bolt import App
 from slack_sdk.signature import SignatureVerifier
 
 from bot.deferral import DEFERRED_KEY, STARTED_KEY, ThreadDeferral
@@ -33,6 +35,11 @@ from shared.config import load_signing_secret
 from shared.errors import ConfigurationError
 from shared.log import configure_logging, log_context, log_event
 
+if TYPE_CHECKING:
+    from slack_bolt import App
+
+    from bot.deps import BotDeps
+
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 SIGNATURE_HEADER = "x-slack-signature"
 SIGNING_SECRET_SETTING = "SLACK_SIGNING_SECRET"
@@ -43,21 +50,35 @@ MISCONFIGURED = (  # shown to the user: names the setting, never its value
 ANSWER_TIMEOUT_S = 2
 
 _app: App | None = None
+_deps: BotDeps | None = None  # the app's dependencies, built before it (the head start uses them first)
 _thread_deferral: ThreadDeferral | None = None
 _app_lock = threading.Lock()
+_deps_lock = threading.Lock()
+
+
+def _instance_deps() -> BotDeps:
+    """The settings and dependencies of this instance, built once."""
+    from bot.compose import build_bot_deps
+    from shared.config import load_settings
+
+    global _deps
+    with _deps_lock:
+        if _deps is None:
+            settings = load_settings()
+            configure_logging(logging.getLevelName(settings.log_level))
+            _deps = build_bot_deps(settings)
+        return _deps
 
 
 def build_platform_app(*, async_invocations: bool = True) -> App:
     """The app wired for where it runs: deferred work as an async invocation on Function Compute 3.0, a
     thread elsewhere (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
     from bot.app import build_app
-    from bot.compose import build_bot_deps, build_thread_deferral
-    from shared.config import load_settings
+    from bot.compose import build_thread_deferral
 
     global _thread_deferral
-    settings = load_settings()
-    configure_logging(logging.getLevelName(settings.log_level))
-    deps = build_bot_deps(settings)
+    deps = _instance_deps()
+    settings = deps.settings
     if settings.on_function_compute and async_invocations:
         from functions.fc_invoke import AsyncInvoker, fc_endpoint
         from shared.ecs.credentials import DefaultCredentialsProvider
@@ -88,11 +109,11 @@ def thread_deferral() -> ThreadDeferral | None:
 
 def reset_app() -> None:
     """Finish deferred work in flight, then forget the app (tests change the environment between cases)."""
-    global _app, _thread_deferral
-    with _app_lock:
+    global _app, _deps, _thread_deferral
+    with _app_lock, _deps_lock:
         if _thread_deferral is not None:
             _thread_deferral.shutdown()
-        _app, _thread_deferral = None, None
+        _app, _deps, _thread_deferral = None, None, None
 
 
 def initialize(context: Any) -> None:
@@ -137,10 +158,25 @@ def _handle(event: bytes | str | dict[str, Any], started: float) -> dict[str, An
     if refused is not None:
         return refused
     try:
+        if _app is None and marker is None:
+            _head_start(body, started)
         app = get_app()
     except ConfigurationError as error:
         return _misconfigured(error, body)
     return _dispatch(app, parsed, started, marker)
+
+
+def _head_start(body: str, started: float) -> None:
+    """A cold instance starts the first request's ECS query now, and loads the app while ECS answers.
+
+    Settings that do not load are reported by get_app, as without a head start."""
+    from bot import head_start
+
+    deps = _instance_deps()
+    try:
+        head_start.start(deps, body, started=started)
+    except ConfigurationError:
+        return  # the ECS client cannot be built: the listener's work says so to the user, as it always did
 
 
 def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import contextvars
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, TypedDict, TypeVar
 
@@ -75,6 +77,9 @@ class EcsClient:
         self._regions_source = regions_source
         # Called once per attempt: (action, region, request id, error, seconds) — for structured logs.
         self._on_call = on_call
+        # Queries started ahead of their caller (`prefetch`), each taken once by the `query` that asks it.
+        self._prefetched: dict[TaskQuery, tuple[Future[MultiRegionResult], Deadline]] = {}
+        self._prefetch_lock = threading.Lock()
 
     def deadline(self, seconds: float = DEFAULT_DEADLINE_S) -> Deadline:
         return Deadline.after(seconds, self._monotonic)
@@ -143,6 +148,23 @@ class EcsClient:
         listed = self.describe_regions(self._regions_source, deadline=deadline)
         return tuple(r.region_id for r in listed.regions)
 
+    def prefetch(self, query: TaskQuery, *, deadline: Deadline) -> None:
+        """Start `query` now, on a thread of its own, for a caller that will ask it in a moment (a cold
+        instance's first request, while its app loads: `bot.head_start`). The next `query` of an equal
+        TaskQuery before `deadline` takes this answer instead of asking ECS again; after it, nobody does."""
+        future: Future[MultiRegionResult] = Future()
+        context = contextvars.copy_context()  # its log lines carry the request's ids
+
+        def run() -> None:
+            try:
+                future.set_result(context.run(self._ask, query, deadline))
+            except BaseException as error:  # noqa: BLE001 - handed to the caller's thread, which re-raises it
+                future.set_exception(error)
+
+        with self._prefetch_lock:
+            self._prefetched = {query: (future, deadline)}  # one at a time: an untaken answer is dropped
+        threading.Thread(target=run, name="ecs-tasks-prefetch", daemon=True).start()
+
     def query(self, query: TaskQuery, *, deadline: Deadline | None = None) -> MultiRegionResult:
         """One page of a TaskQuery in each region it names, concurrently; a region's failure stays its own.
 
@@ -150,7 +172,18 @@ class EcsClient:
         with no status, or a status DescribeTasks cannot filter on, also finds the named tasks it did not list
         (Waiting, Paused, Deleted) by id, through DescribeTaskAttribute."""
         deadline = deadline or self.deadline()
+        with self._prefetch_lock:
+            started = self._prefetched.pop(query, None)
+        if started is not None and not started[1].expired:
+            future, _ = started
+            try:
+                # Within the caller's deadline; a prefetch still out then is left to finish unread.
+                return future.result(timeout=deadline.remaining())
+            except FutureTimeout:
+                pass  # asked again below: the caller's own deadline decides, as without a prefetch
+        return self._ask(query, deadline)
 
+    def _ask(self, query: TaskQuery, deadline: Deadline) -> MultiRegionResult:
         def one(region_id: str) -> RegionResult:
             try:
                 if _finds_by_id(query):
