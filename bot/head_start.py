@@ -9,7 +9,8 @@ listener asks the client the same query and takes that answer. Everything else s
 card, every refusal, the inline budget and the deferral.
 
 Only a query that reads the same a moment later is started: not one that depends on the clock ("since 2h"),
-and not `all` narrowed to ECS_TASKS_REGIONS (the listener asks for those regions by name).
+not `all` narrowed to ECS_TASKS_REGIONS (the listener asks for those regions by name), and nothing once
+accounts are configured (the listener then works in the channel's accounts, each under its own session).
 """
 
 from __future__ import annotations
@@ -37,11 +38,17 @@ QUERY_BUTTONS = frozenset({ACTION_REFRESH, ACTION_PREV, ACTION_NEXT})
 
 def start(deps: BotDeps, form_body: str, *, started: float) -> TaskQuery | None:
     """Start the ECS read this request's listener will make; the query started, or None (nothing started)."""
+    if deps.settings.accounts:
+        # With accounts, the listener asks each of the channel's accounts under its own session: only the
+        # function's own account is started early, and only where no account is configured at all.
+        return None
     form = dict(parse_qsl(form_body, keep_blank_values=True))  # as Bolt reads a form body
     asked = _slash_query(deps, form) if "command" in form else _click_query(deps, form.get("payload"))
     if asked is None:
         return None
     query, ids = asked
+    if query.accounts:
+        return None
     if query.start_time is not None or query.end_time is not None:
         return None
     if query.all_regions and deps.settings.allowed_regions:

@@ -169,6 +169,31 @@ def test_a_refused_region_is_not_asked_early(
     assert prefetches == [] and ecs.calls == []
 
 
+def test_with_accounts_configured_nothing_is_started_at_home(
+    app_env: dict[str, str],
+    ecs: EcsEmulator,
+    slack: SlackEmulator,
+    now: datetime,
+    prefetches: list[TaskQuery],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from functions import http
+
+    # Given accounts are configured and this channel is bound to prod (whose role is never assumed here)
+    accounts = {"prod": {"role_arn": "acs:ram::1111111111111111:role/ecs-tasks-read"}}
+    monkeypatch.setenv("ECS_TASKS_ACCOUNTS", json.dumps(accounts))
+    monkeypatch.setenv("ECS_TASKS_CHANNEL_ACCOUNTS", json.dumps({CHANNEL: ["prod"]}))
+    monkeypatch.setenv("STS_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: AssumeRole fails at once
+    seed(ecs, now)
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"http://127.0.0.1{SLACK_PATH}")
+    # When a cold instance gets a query with no account word
+    answer = http.handler(slash_event(sender, slack, f"{REGION} finished"), Context())
+    # Then nothing was started early, and the function's own account was never asked: the query is prod's
+    assert answer["statusCode"] == 200
+    assert prefetches == [] and describe_tasks_calls(ecs) == 0
+    assert "t-headstart0000" not in answer["body"]
+
+
 def test_a_cold_instance_starts_a_refresh_clicks_query_early(
     app_env: dict[str, str], ecs: EcsEmulator, slack: SlackEmulator, now: datetime, prefetches: list[TaskQuery]
 ) -> None:
