@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from shared.updates.poller import Poller
 
 SLACK_API_URL = "https://slack.com/api/"
+# The poller works on every region of a tick at once: its first pass is up to 50 DescribeTasks calls in a row
+# per region (TickBudget), each waiting on ECS, so regions queued behind a smaller pool wait a region's whole
+# pass (20 regions on the default 8 workers: three rounds). Alibaba Cloud has fewer public regions than this.
+POLLER_REGION_WORKERS = 32
 
 
 @dataclass(frozen=True)
@@ -71,17 +75,35 @@ def build_ecs_client(
     *,
     credentials: CredentialsProvider | None = None,
     on_call: EcsCallObserver | None = log_ecs_call,
+    max_region_workers: int | None = None,
 ) -> EcsClient:
-    from shared.ecs.client import EcsClient
+    """`max_region_workers`: regions worked on at once (`EcsClient.map_regions`), the client's default if None."""
+    from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.transport import EcsTransport
 
+    workers = max_region_workers or MAX_REGION_WORKERS
     transport = EcsTransport(
         credentials or DefaultCredentialsProvider(),
         endpoint=settings.ecs_endpoint,
         signature_version=settings.ecs_signature_version,
+        session=pooled_session(workers) if max_region_workers else None,
     )
-    return EcsClient(transport, on_call=on_call, regions_source=settings.default_region or "cn-hangzhou")
+    source = settings.default_region or "cn-hangzhou"
+    return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
+
+
+def pooled_session(connections: int) -> requests.Session:
+    """A session that keeps up to `connections` connections per host: with ECS_ENDPOINT every region has the
+    same host, and requests' default pool (10) would open and drop a connection per call beyond it."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=connections, pool_maxsize=connections)
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, adapter)
+    return session
 
 
 # --- accounts (issue 13) -------------------------------------------------------------------------
@@ -274,7 +296,7 @@ def build_poller(
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the poller")))
     return Poller(
         open_configured_store(settings),
-        build_ecs_client(settings),
+        build_ecs_client(settings, max_region_workers=POLLER_REGION_WORKERS),
         notifier,
         config,
         clock=clock,

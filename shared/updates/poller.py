@@ -300,11 +300,18 @@ class Poller:
             allowed.append(subscription)
         return allowed
 
-    def _admit(self, target: PollTarget, outcome: RegionOutcome) -> bool:
-        """Whether today's policy lets this watch run; a refused one is marked (and logged) once."""
-        reason = stored_refusal(
-            self._config.policy, team_id=target.team_id, channel_id=target.channel_id, region_id=target.region_id
-        )
+    def _admit(
+        self, target: PollTarget, outcome: RegionOutcome, refusals: dict[tuple[str | None, str, str], str | None]
+    ) -> bool:
+        """Whether today's policy lets this watch run; a refused one is marked (and logged) once. `refusals`
+        holds the policy's answers of this batch (its watches mostly share a channel and a region)."""
+        key = (target.team_id, target.channel_id, target.region_id)
+        if key in refusals:
+            reason = refusals[key]
+        else:
+            reason = refusals[key] = stored_refusal(
+                self._config.policy, team_id=target.team_id, channel_id=target.channel_id, region_id=target.region_id
+            )
         if reason is not None:
             outcome.suspended += 1
             if target.suspended != reason and self._store.watches.set_suspended(target.watch_id, reason):
@@ -391,9 +398,10 @@ class Poller:
         """One DescribeTasks call for a batch; False when the pass must stop here (time, throttling, error)."""
         now = self._clock()
         asked: list[PollTarget] = []
+        refusals: dict[tuple[str | None, str, str], str | None] = {}
         for target in targets:
             outcome.watches += 1
-            if not self._admit(target, outcome):
+            if not self._admit(target, outcome, refusals):
                 if target.expires_at <= now:
                     # Its time ran out while suspended: it ends without a note in a channel it may not post in.
                     outcome.expired += self._store.watches.expire(
