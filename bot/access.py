@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shared.config import Settings
 from shared.updates.policy import TEAM_NOT_ALLOWED, AccessPolicy, refused_regions, workspace_refusal
+
+if TYPE_CHECKING:
+    from shared.ecs.accounts import AccountDirectory
 
 
 @dataclass(frozen=True)
@@ -48,3 +52,19 @@ def user_may_cancel(settings: Settings, user_id: str | None) -> bool:
 
 def cancel_denied() -> Denied:
     return Denied("You may not cancel tasks. An admin can add your Slack user id to ECS_TASKS_CANCEL_USER_IDS.")
+
+
+def check_accounts(directory: AccountDirectory, channel_id: str | None, names: Sequence[str]) -> Denied | None:
+    """The one check for accounts (issue 13), for typed words and button values alike: every name must be
+    one of the channel's accounts. A value from before accounts names `home`, the function's own account,
+    which only a channel without accounts works in."""
+    mine = [account.name for account in directory.accounts_for_channel(channel_id)]
+    refused = [name for name in dict.fromkeys(names) if name not in mine]
+    if not refused:
+        return None
+    shown = ", ".join(f"`{name}`" for name in refused)
+    return Denied(
+        f"Account {shown} is not available in this channel. This channel's accounts: "
+        f"{', '.join(f'`{name}`' for name in mine)}. An admin binds channels to accounts with "
+        "ECS_TASKS_CHANNEL_ACCOUNTS."
+    )

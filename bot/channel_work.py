@@ -37,6 +37,7 @@ from bot.watching import (
     watch_tasks,
 )
 from shared.cards.task_cards import notice_message
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.log import log_event
 
 NEEDS_DATABASE = (
@@ -59,7 +60,7 @@ class SlackTarget:
 def command_work(deps: BotDeps, target: SlackTarget, parsed: ChannelCommand, where: Where) -> Work:
     def job(respond: Respond, client: WebClient) -> None:
         if isinstance(parsed, WatchCommand):
-            watch_tasks(deps, respond, client, where, parsed.region, parsed.task_ids)
+            watch_tasks(deps, respond, client, where, parsed.region, parsed.task_ids, parsed.account)
         elif isinstance(parsed, UnwatchCommand):
             unwatch_tasks(deps, respond, client, where, parsed)
         elif isinstance(parsed, SubscribeCommand):
@@ -72,16 +73,22 @@ def command_work(deps: BotDeps, target: SlackTarget, parsed: ChannelCommand, whe
     return _work(deps, target, "update this channel's watches", job)
 
 
-def watch_button_work(deps: BotDeps, target: SlackTarget, ref: TaskRef, click: Click) -> Work:
+def watch_button_work(
+    deps: BotDeps, target: SlackTarget, ref: TaskRef, click: Click, account: str = HOME_ACCOUNT_NAME
+) -> Work:
+    """`account`: the card's account (the button's value will carry it); home until then."""
+
     def job(respond: Respond, client: WebClient) -> None:
-        watch_tasks(deps, respond, client, clicked_where(click), ref.region, (ref.task_id,))
+        watch_tasks(deps, respond, client, clicked_where(click), ref.region, (ref.task_id,), account)
 
     return _work(deps, target, f"watch task {ref.task_id}", job)
 
 
 def unwatch_button_work(deps: BotDeps, target: SlackTarget, ref: UnwatchRef, click: Click) -> Work:
     def job(respond: Respond, client: WebClient) -> None:
-        unwatch_tasks(deps, respond, client, clicked_where(click), UnwatchCommand(ref.region, (ref.task_id,)))
+        unwatch_tasks(
+            deps, respond, client, clicked_where(click), UnwatchCommand(ref.region, (ref.task_id,), account=ref.account)
+        )
         _refresh_list(deps, respond, client, click)
 
     return _work(deps, target, f"stop watching {ref.task_id}", job)

@@ -8,6 +8,7 @@ Slack's first answer on a cold start pays only for what it uses.
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from bot.deps import BotDeps
 from shared.config import Settings
 from shared.errors import ApiError, ConfigurationError
-from shared.log import log_event, register_secret
+from shared.log import log_context, log_event, register_secret
 from shared.timefmt import utc_now
 
 if TYPE_CHECKING:
@@ -58,16 +59,26 @@ SLACK_CLIENT_POLICY = SlackClientPolicy()
 EcsCallObserver = Callable[[str, str, "str | None", "ApiError | None", float], None]
 
 
-def log_ecs_call(action: str, region_id: str, request_id: str | None, error: ApiError | None, seconds: float) -> None:
-    """One log line per ECS attempt, with the ECS RequestId that support will ask for."""
-    log_event(
-        "ecs.call",
-        action=action,
-        region_id=region_id,
-        ecs_request_id=request_id,
-        outcome="ok" if error is None else error.code,
-        duration_ms=round(seconds * 1000, 1),
-    )
+def log_ecs_call(
+    action: str,
+    region_id: str,
+    request_id: str | None,
+    error: ApiError | None,
+    seconds: float,
+    *,
+    account: str | None = None,
+) -> None:
+    """One log line per ECS attempt, with the ECS RequestId that support will ask for (and, in a configured
+    account, the account's name: the RequestId is that account's)."""
+    with log_context(account=account):  # a None account adds nothing
+        log_event(
+            "ecs.call",
+            action=action,
+            region_id=region_id,
+            ecs_request_id=request_id,
+            outcome="ok" if error is None else error.code,
+            duration_ms=round(seconds * 1000, 1),
+        )
 
 
 def build_ecs_client(
@@ -124,9 +135,20 @@ def log_sts_call(
 
 
 def account_directory(settings: Settings) -> AccountDirectory:
-    """The configured accounts and channel bindings (ConfigurationError on a malformed region id)."""
+    """The configured accounts and channel bindings. ConfigurationError on a malformed region id, or on an
+    account named like a word of the grammar (`failed`, `all`, `cn-hangzhou`), which could never be typed."""
+    from bot.grammar_words import grammar_word_in
+    from shared.config import ENV_ACCOUNTS
     from shared.ecs.accounts import AccountDirectory
 
+    for name in settings.accounts:
+        meaning = grammar_word_in(name)
+        if meaning is not None:
+            raise ConfigurationError(
+                f"invalid settings: {ENV_ACCOUNTS}: the account name {name!r} is {meaning} in /ecs-tasks, so it "
+                "could not be typed as an account; name it otherwise, such as prod or staging-eu",
+                setting=ENV_ACCOUNTS,
+            )
     return AccountDirectory.from_settings(settings)
 
 
@@ -160,19 +182,25 @@ class AccountClients:
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> AccountClients:
-        import requests
 
         from shared.ecs.sts import AssumedRoleCache
 
-        http = requests.Session()
+        # As many connections as the poller's region workers (connections are opened only when needed).
+        http = pooled_session(POLLER_REGION_WORKERS)
         return cls(settings, http, AssumedRoleCache(build_sts_client(settings, session=http), clock=clock))
 
     def ecs_client_for(
-        self, account: Account, session: SessionSpec, *, on_call: EcsCallObserver | None = log_ecs_call
+        self,
+        account: Account,
+        session: SessionSpec,
+        *,
+        on_call: EcsCallObserver | None = log_ecs_call,
+        max_region_workers: int | None = None,
     ) -> EcsClient:
         """An EcsClient working in `account`: the home account under the function's own credentials, any
-        other under the account's role assumed for `session` (its name and its policy)."""
-        from shared.ecs.client import EcsClient
+        other under the account's role assumed for `session` (its name and its policy). `max_region_workers`:
+        regions worked on at once, the client's default if None."""
+        from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
         from shared.ecs.credentials import DefaultCredentialsProvider
         from shared.ecs.sts import AssumedRoleCredentialsProvider
         from shared.ecs.transport import EcsTransport
@@ -189,7 +217,10 @@ class AccountClients:
             session=self.http,
         )
         source = self.settings.default_region or (account.regions[0] if account.regions else "cn-hangzhou")
-        return EcsClient(transport, on_call=on_call, regions_source=source)
+        if on_call is log_ecs_call and not account.is_home:
+            on_call = functools.partial(log_ecs_call, account=account.name)
+        workers = max_region_workers or MAX_REGION_WORKERS
+        return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
 
 
 _account_clients: AccountClients | None = None
@@ -270,17 +301,24 @@ def open_configured_store(settings: Settings) -> SqlStore:
 
 
 def build_bot_deps(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> BotDeps:
-    return BotDeps(
+    deps = BotDeps(
         settings=settings,
         clock=clock,
         ecs_factory=build_ecs_client,
         store_factory=open_configured_store,
+        account_ecs_factory=ecs_client_for,
     )
+    if settings.accounts:
+        # Checked now, while the app is built: a misnamed account is then answered as a misconfiguration
+        # naming the setting, like any other bad setting, instead of failing inside a listener.
+        deps.accounts  # noqa: B018 - built for its check
+    return deps
 
 
 def build_poller(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, faults: Faults | None = None
 ) -> Poller:
+    from shared.ecs.accounts import HOME_ACCOUNT_NAME
     from shared.updates.notifier import Notifier
     from shared.updates.outbox import no_faults
     from shared.updates.policy import AccessPolicy
@@ -294,11 +332,40 @@ def build_poller(
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,  # a card update and a reply at the full timeout
     )
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the poller")))
+    ecs_for_account = poller_ecs_clients(settings, config.policy.accounts)
     return Poller(
         open_configured_store(settings),
-        build_ecs_client(settings, max_region_workers=POLLER_REGION_WORKERS),
+        ecs_for_account(HOME_ACCOUNT_NAME),
         notifier,
         config,
         clock=clock,
         faults=faults or no_faults,
+        ecs_for_account=ecs_for_account,
     )
+
+
+def poller_ecs_clients(settings: Settings, directory: AccountDirectory) -> Callable[[str], EcsClient]:
+    """Each account's EcsClient for the poller, by configured name, under the poller's session
+    (`ecs-tasks-poller`, READ policy); built once per account, sharing the process's pool and credentials
+    cache. The home account keeps the function's own credentials. The poller asks only for accounts its
+    policy admitted; any other name is a programming error (KeyError)."""
+    from shared.ecs.sessions import SessionSpec
+
+    clients = account_clients(settings)
+    session = SessionSpec.for_poller()
+    built: dict[str, EcsClient] = {}
+    lock = threading.Lock()
+
+    def ecs_for(name: str) -> EcsClient:
+        with lock:
+            client = built.get(name)
+            if client is None:
+                account = directory.named(name)
+                if account is None:
+                    raise KeyError(f"account {name[:24]!r} is not configured")
+                client = built[name] = clients.ecs_client_for(
+                    account, session, max_region_workers=POLLER_REGION_WORKERS
+                )
+            return client
+
+    return ecs_for

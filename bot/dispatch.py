@@ -16,6 +16,7 @@ from bot import access, channel_work, task_work
 from bot.channel_work import NEEDS_DATABASE, SlackTarget
 from bot.deps import BotDeps
 from bot.grammar import (
+    AccountsCommand,
     Command,
     HelpCommand,
     ListCommand,
@@ -29,7 +30,8 @@ from bot.grammar import (
 )
 from bot.grammar_words import SLASH_COMMAND
 from bot.guard import Allowed, ButtonKind, Click, Refused, check_click
-from bot.help import help_message
+from bot.help import accounts_message, help_message
+from bot.query_codec import QueryCodecError, encode_query
 from bot.regions import recognised_regions
 from bot.reply import reply_ephemeral
 from bot.runner import Runner
@@ -46,6 +48,7 @@ from shared.cards.task_cards import (
     Message,
     notice_message,
 )
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.updates.cards import ACTION_UNSUBSCRIBE_PATTERN, ACTION_UNWATCH_PATTERN
 
 NOT_IN_CHANNEL = "This command works in a channel."
@@ -56,8 +59,23 @@ CommandHandler = Callable[[BotDeps, Any, dict[str, Any], SlackTarget], "Message 
 ButtonHandler = Callable[[BotDeps, Any, Click, SlackTarget], Work]
 
 
+NO_ROOM_FOR_ACCOUNTS = (
+    ":warning: This query is too long for its card's buttons together with its accounts ({accounts}). "
+    "Name fewer task ids or regions, or one account."
+)
+
+
+def _channel_accounts(deps: BotDeps, channel_id: str | None) -> tuple[str, ...]:
+    """The names a channel's queries run in; empty where it works in the function's own account."""
+    return tuple(a.name for a in deps.accounts.accounts_for_channel(channel_id) if not a.is_home)
+
+
 def _help(deps: BotDeps, parsed: HelpCommand, command: dict[str, Any], target: SlackTarget) -> Message | Work:
-    return help_message(deps.settings)
+    return help_message(deps.settings, accounts=_channel_accounts(deps, command.get("channel_id")))
+
+
+def _accounts(deps: BotDeps, parsed: AccountsCommand, command: dict[str, Any], target: SlackTarget) -> Message | Work:
+    return accounts_message(deps.settings, deps.accounts.accounts_for_channel(command.get("channel_id")))
 
 
 def _usage(deps: BotDeps, parsed: UsageError, command: dict[str, Any], target: SlackTarget) -> Message | Work:
@@ -66,6 +84,11 @@ def _usage(deps: BotDeps, parsed: UsageError, command: dict[str, Any], target: S
 
 
 def _query(deps: BotDeps, parsed: QueryCommand, command: dict[str, Any], target: SlackTarget) -> Message | Work:
+    if parsed.query.accounts:
+        try:
+            encode_query(parsed.query)  # its card's buttons must carry it, accounts and all
+        except QueryCodecError:
+            return notice_message(NO_ROOM_FOR_ACCOUNTS.format(accounts=", ".join(parsed.query.accounts)))
     return task_work.query_work(
         deps, parsed.query, user_id=command.get("user_id"), channel_id=command.get("channel_id")
     )
@@ -82,6 +105,7 @@ def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any], target: SlackT
 
 COMMANDS: dict[type, CommandHandler] = {
     HelpCommand: _help,
+    AccountsCommand: _accounts,
     UsageError: _usage,
     QueryCommand: _query,
     WatchCommand: _channel,
@@ -102,6 +126,15 @@ def _command_regions(parsed: Command) -> tuple[str, ...]:
     return ()
 
 
+def _command_accounts(parsed: Command) -> tuple[str, ...]:
+    """The accounts a command names (the grammar already refused unbound words; this is the one check)."""
+    if isinstance(parsed, QueryCommand):
+        return parsed.query.accounts
+    if isinstance(parsed, (WatchCommand, UnwatchCommand, SubscribeCommand, UnsubscribeCommand)):
+        return (parsed.account,) if parsed.account else ()
+    return ()
+
+
 @dataclass(frozen=True)
 class Button:
     action: str | re.Pattern[str]
@@ -116,7 +149,7 @@ def _refresh(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Wo
 
 
 def _details(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
-    return task_work.details_work(deps, value)
+    return task_work.details_work(deps, value, click)
 
 
 def _cancel(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
@@ -124,7 +157,8 @@ def _cancel(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Wor
 
 
 def _watch(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
-    return channel_work.watch_button_work(deps, target, value, click)
+    # The task's account as its card's button carries it; a button from before accounts: the function's own.
+    return channel_work.watch_button_work(deps, target, value, click, value.account or HOME_ACCOUNT_NAME)
 
 
 def _unwatch(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
@@ -160,15 +194,20 @@ def register(app: App, deps: BotDeps, runner: Runner) -> None:
         if not runner.first_time(request, context):
             ack()
             return
+        channel_id = command.get("channel_id")
         parsed = parse(
             command.get("text", ""),
             default_region=deps.settings.default_region,
             now=deps.clock(),
             known_regions=recognised_regions(deps.settings.allowed_regions),
+            accounts=_channel_accounts(deps, channel_id),
+            configured_accounts=tuple(deps.accounts.accounts),
         )
-        denied = access.check_workspace(
-            deps.settings, team_id=command.get("team_id"), channel_id=command.get("channel_id")
-        ) or access.check_regions(deps.settings, _command_regions(parsed))
+        denied = (
+            access.check_workspace(deps.settings, team_id=command.get("team_id"), channel_id=channel_id)
+            or access.check_regions(deps.settings, _command_regions(parsed))
+            or access.check_accounts(deps.accounts, channel_id, _command_accounts(parsed))
+        )
         if denied is not None:
             ack(**notice_message(denied.reason).as_kwargs())
             return
@@ -196,7 +235,9 @@ def _button_listener(deps: BotDeps, runner: Runner, button: Button) -> Callable[
         if not runner.first_time(request, context):
             ack()
             return
-        checked = check_click(deps.settings, button.kind, body, cancels=button.cancels, now=deps.clock())
+        checked = check_click(
+            deps.settings, button.kind, body, cancels=button.cancels, now=deps.clock(), accounts=deps.accounts
+        )
         if isinstance(checked, Refused) or (button.needs_database and deps.settings.database_url is None):
             if not runner.is_deferred(context):  # the inline attempt already told the user
                 reason = checked.reason if isinstance(checked, Refused) else NEEDS_DATABASE

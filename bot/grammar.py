@@ -2,16 +2,19 @@
 
 `parse()` never raises: every problem comes back as a `UsageError` value that names the word, says what
 was expected there and suggests the closest valid word. Words may come in any order and any case; commas
-separate list items as well as spaces do. The vocabulary is in `grammar_words`, times in `grammar_time`,
-and the way back to words (`to_words`, `describe_query`, `usage_text`) in `grammar_text`.
+separate list items as well as spaces do. Account words (issue 13) are the names `parse` is given: the
+channel's accounts may be named, any other configured account is refused, naming the channel's. The
+vocabulary is in `grammar_words`, times in `grammar_time`, and the way back to words (`to_words`,
+`describe_query`, `usage_text`) in `grammar_text`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum
@@ -32,9 +35,10 @@ from bot.grammar_time import (
     since,
 )
 from bot.grammar_words import (
+    ACCOUNTS,
     ACTION_ALIASES,
     ALL,
-    CHANNEL_COMMANDS,
+    COMMAND_WORDS,
     DEFAULT_REGION_ENV,
     END_WORDS,
     FROM,
@@ -67,6 +71,7 @@ from shared.ecs.query import ALL_REGIONS, MAX_TASK_IDS, TaskAction, TaskQuery, T
 from shared.ecs.regions import is_region_id
 
 __all__ = [
+    "AccountsCommand",
     "Command",
     "HelpCommand",
     "ListCommand",
@@ -103,16 +108,21 @@ class HelpCommand:
     pass
 
 
+# `account` of the channel-update commands: the account word, one of the channel's; None when none was said.
+
+
 @dataclass(frozen=True)
 class WatchCommand:
     region: str
     task_ids: tuple[str, ...]
+    account: str | None = None
 
 
 @dataclass(frozen=True)
 class UnwatchCommand:
     region: str | None  # None: whichever region the channel watches these tasks in
     task_ids: tuple[str, ...]
+    account: str | None = None
 
 
 @dataclass(frozen=True)
@@ -120,16 +130,23 @@ class SubscribeCommand:
     regions: tuple[str, ...]
     status: TaskStatus | None = None
     action: TaskAction | None = None
+    account: str | None = None
 
 
 @dataclass(frozen=True)
 class UnsubscribeCommand:
     regions: tuple[str, ...] | None  # None: every subscription of the channel
+    account: str | None = None
 
 
 @dataclass(frozen=True)
 class ListCommand:
     pass
+
+
+@dataclass(frozen=True)
+class AccountsCommand:
+    """`/ecs-tasks accounts`: which accounts this channel works in, and their regions."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +169,7 @@ Command: TypeAlias = (
     | SubscribeCommand
     | UnsubscribeCommand
     | ListCommand
+    | AccountsCommand
     | UsageError
 )
 
@@ -167,6 +185,7 @@ class _Kind(Enum):
     TIME = "`since DURATION`, `from TIME` or `to TIME`"
     PAGE = "`page N`"
     PUBLIC = "`public`"
+    ACCOUNT = "an account of this channel"
 
 
 _REGION_OR_ALL = f"{_Kind.REGION.value}, or `all`"
@@ -191,9 +210,13 @@ class _Context:
     kinds: frozenset[_Kind]
     known_regions: frozenset[str]
     now: datetime
+    accounts: tuple[str, ...] = ()  # the channel's accounts: the names that may be used
+    configured_accounts: frozenset[str] = frozenset()  # every configured name, to refuse the others clearly
 
     def only(self, command: str, *kinds: _Kind) -> _Context:
-        return _Context(command, frozenset(kinds), self.known_regions, self.now)
+        # Account words belong to every command that works in an account, where accounts are configured.
+        with_accounts = (_Kind.ACCOUNT,) if self.accounts and command not in (LIST, ACCOUNTS) else ()
+        return dataclasses.replace(self, command=command, kinds=frozenset((*kinds, *with_accounts)))
 
     @property
     def expected(self) -> str:
@@ -214,6 +237,7 @@ class _Found:
     end: datetime | None = None
     page: int | None = None
     public: bool = False
+    accounts: list[str] = field(default_factory=list)
     said: dict[str, str] = field(default_factory=dict)  # field name -> the words that set it
     unknown: list[UsageError] = field(default_factory=list)  # words not understood, reported together
 
@@ -231,17 +255,27 @@ class _Unknown(_Abort):
 
 
 def parse(
-    text: str, *, default_region: str | None, now: datetime, known_regions: frozenset[str] = KNOWN_REGIONS
+    text: str,
+    *,
+    default_region: str | None,
+    now: datetime,
+    known_regions: frozenset[str] = KNOWN_REGIONS,
+    accounts: Collection[str] = (),
+    configured_accounts: Collection[str] = (),
 ) -> Command:
     """The command in `text` (what follows `/ecs-tasks`), or a UsageError. Never raises.
 
-    A bare command (no words) asks for help, as `help` does.
+    A bare command (no words) asks for help, as `help` does. `accounts` are the names of the channel's
+    accounts (empty where it works in the function's own): a query without an account word covers them all.
+    `configured_accounts` are every configured name: one the channel is not bound to is refused.
     """
     words = _words(text)
     if not words or any(word.low in HELP_WORDS for word in words):
         return HelpCommand()
     now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
-    ctx = _Context("", frozenset(_Kind), known_regions, now)
+    channel = tuple(dict.fromkeys(accounts))
+    kinds = frozenset(_Kind) if channel else frozenset(_Kind) - {_Kind.ACCOUNT}
+    ctx = _Context("", kinds, known_regions, now, channel, frozenset(configured_accounts) | frozenset(channel))
     try:
         return _command(words, default_region, ctx)
     except _Abort as abort:
@@ -289,22 +323,27 @@ def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> C
         ids = _task_ids_for(WATCH, found)
         example = f"{WATCH} {_EXAMPLE_REGION} t-…"
         region = found.regions[0] if found.regions else _default(default_region, example, ctx)
-        return WatchCommand(region, ids)
+        return WatchCommand(region, ids, _one_account(WATCH, found))
     if first == UNWATCH:
         found = _scan(rest, ctx.only(UNWATCH, _Kind.REGION, _Kind.TASK_ID))
-        return UnwatchCommand(found.regions[0] if found.regions else None, _task_ids_for(UNWATCH, found))
+        unwatched = found.regions[0] if found.regions else None
+        return UnwatchCommand(unwatched, _task_ids_for(UNWATCH, found), _one_account(UNWATCH, found))
     if first == SUBSCRIBE:
         found = _scan(rest, ctx.only(SUBSCRIBE, _Kind.REGION, _Kind.ALL, _Kind.STATUS, _Kind.ACTION))
         if not (found.regions or found.all_regions):
             example = f"{SLASH_COMMAND} {SUBSCRIBE} {_EXAMPLE_REGION} failed"
             _fail(f"`{SUBSCRIBE}` needs a region or `all`, e.g. `{example}`.", None, _REGION_OR_ALL)
-        return SubscribeCommand(_regions(found), found.status, found.action)
+        return SubscribeCommand(_regions(found), found.status, found.action, _one_account(SUBSCRIBE, found))
     if first == UNSUBSCRIBE:
         found = _scan(rest, ctx.only(UNSUBSCRIBE, _Kind.REGION, _Kind.ALL))
-        return UnsubscribeCommand(_regions(found) if found.regions or found.all_regions else None)
+        regions = _regions(found) if found.regions or found.all_regions else None
+        return UnsubscribeCommand(regions, _one_account(UNSUBSCRIBE, found))
     if first == LIST:
         _scan(rest, ctx.only(LIST))
         return ListCommand()
+    if first == ACCOUNTS:
+        _scan(rest, ctx.only(ACCOUNTS))
+        return AccountsCommand()
     found = _scan(words, ctx)
     if found.start is not None and found.end is not None and found.start > found.end:
         start, end = found.said["start"], found.said["end"]
@@ -320,8 +359,15 @@ def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> C
             end_time=found.end,
             page=found.page or 1,
             public=found.public,
+            accounts=tuple(found.accounts) or ctx.accounts,
         )
     )
+
+
+def _one_account(command: str, found: _Found) -> str | None:
+    if len(found.accounts) > 1:
+        _fail(f"`{command}` takes one account.", found.accounts[1], "one account of this channel")
+    return found.accounts[0] if found.accounts else None
 
 
 def _task_ids_for(command: str, found: _Found) -> tuple[str, ...]:
@@ -415,6 +461,8 @@ def _take(words: list[_Word], i: int, found: _Found, ctx: _Context) -> int:
         _set_once(found, "action", ACTION_ALIASES[alias_key(word.low)], word.raw, "action")
     elif kind is _Kind.PUBLIC:
         found.public = True
+    elif kind is _Kind.ACCOUNT and word.low not in found.accounts:
+        found.accounts.append(word.low)
     elif kind is _Kind.PAGE:
         _set_once(found, "page", _page(words, i + 1, word), _said(words, i, 1), "page number")
         return i + 2
@@ -440,7 +488,16 @@ def _kind_of(word: _Word, ctx: _Context, *, first: bool) -> _Kind:
         if low in keywords:
             return kind
     shown = _show(word.raw)
-    if low in CHANNEL_COMMANDS:
+    if low in ctx.accounts:
+        return _Kind.ACCOUNT
+    if low in ctx.configured_accounts:
+        mine = ", ".join(f"`{name}`" for name in ctx.accounts) or "none: it works in the function's own account"
+        _fail(
+            f"Account `{shown}` is not available in this channel. This channel's accounts: {mine}.",
+            word.raw,
+            _Kind.ACCOUNT.value if ctx.accounts else "no account word here",
+        )
+    if low in COMMAND_WORDS:
         example = f"{SLASH_COMMAND} {low} …"
         _fail(f"`{shown}` is a command of its own and must come first, e.g. `{example}`.", word.raw, ctx.expected)
     if REGION_LIKE_RE.fullmatch(low):
@@ -467,8 +524,10 @@ def _hint(low: str, ctx: _Context, first: bool) -> str | None:
         close = _closest(region_name_key(low), names)
         if close is not None and _closest(low, vocabulary) is None:
             return names[close]
+    if _Kind.ACCOUNT in ctx.kinds:
+        vocabulary += ctx.accounts
     if first and not ctx.command:
-        vocabulary += [*CHANNEL_COMMANDS, "help"]
+        vocabulary += [*COMMAND_WORDS, "help"]
     return _closest(low, vocabulary)
 
 

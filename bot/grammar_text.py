@@ -126,5 +126,10 @@ def usage_text(command: str = SLASH_COMMAND, *, channel_commands: bool = True) -
             f"`{c} subscribe cn-hangzhou failed`",
             f"• `{c} unsubscribe [REGION|all]`: stop one subscription, or (with no region) all of them",
             f"• `{c} list`: what this channel watches and subscribes to",
+            "",
+            "*Accounts:* where a channel works in several Alibaba Cloud accounts, name one or more of them "
+            f"in a command (`{c} prod cn-hangzhou failed`, `{c} prod staging all`); without one, a query covers "
+            "all of the channel's accounts.",
+            f"• `{c} accounts`: the accounts this channel works in, and their regions",
         ]
     return "\n".join(lines)

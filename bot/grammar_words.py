@@ -16,6 +16,8 @@ MAX_PAGE = 10_000
 HELP_WORDS = frozenset({"help", "?", "-h", "--help", "-help"})  # `-help`: `—help`, after dashes become `-`
 WATCH, UNWATCH, SUBSCRIBE, UNSUBSCRIBE, LIST = "watch", "unwatch", "subscribe", "unsubscribe", "list"
 CHANNEL_COMMANDS = (WATCH, UNWATCH, SUBSCRIBE, UNSUBSCRIBE, LIST)
+ACCOUNTS = "accounts"  # `/ecs-tasks accounts`: the channel's accounts (issue 13)
+COMMAND_WORDS = (*CHANNEL_COMMANDS, ACCOUNTS)  # words that start a command of their own
 ALL = ALL_REGIONS
 SINCE, FROM, TO, UNTIL, PAGE, PUBLIC = "since", "from", "to", "until", "page", "public"
 START_WORDS = frozenset({SINCE, FROM})
@@ -58,3 +60,20 @@ def status_word(status: TaskStatus) -> str:
 
 def action_word(action: TaskAction) -> str:
     return action.value.lower()
+
+
+def grammar_word_in(name: str) -> str | None:
+    """What `name` already means in the grammar (a command, keyword, status, action or region-like word),
+    or None. An account may not be named so: the grammar would read the word as that, never as the account."""
+    low = name.lower()
+    if low in HELP_WORDS or low in COMMAND_WORDS:
+        return "a command"
+    if low in (ALL, SINCE, FROM, TO, UNTIL, PAGE, PUBLIC):
+        return "a keyword"
+    if alias_key(low) in STATUS_ALIASES:
+        return "a task status"
+    if alias_key(low) in ACTION_ALIASES:
+        return "a task action"
+    if REGION_LIKE_RE.fullmatch(low) or TASK_ID_RE.fullmatch(low):
+        return "shaped like a region id" if REGION_LIKE_RE.fullmatch(low) else "shaped like a task id"
+    return None

@@ -1,5 +1,5 @@
 """The one guard every button click passes: the click read once, its value decoded for the button's kind,
-and the same checks as a typed command (team, channel, region, bounds), plus cancel permission.
+and the same checks as a typed command (team, channel, region, bounds, accounts), plus cancel permission.
 
 Cards outlive changes to the allow-lists and anyone can edit a value before Slack signs the click, so a
 value is checked exactly as strictly as the words a user types.
@@ -11,16 +11,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from bot import access
 from bot.grammar_words import MAX_PAGE, TASK_ID_RE
 from bot.query_codec import QueryCodecError, TaskRef, decode_query, decode_task_ref
 from bot.regions import recognised_regions
-from shared.config import Settings
+from shared.config import ACCOUNT_NAME_RE, Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.ecs.regions import is_region_id
 from shared.updates.cards import parse_unwatch_value
+
+if TYPE_CHECKING:
+    from shared.ecs.accounts import AccountDirectory
 
 STALE_BUTTON = "This button is from an older card; run the command again."
 # Subscription ids are database keys: 18 ASCII digits is more than any engine's BIGINT holds.
@@ -36,6 +39,7 @@ class ButtonKind(Enum):
 
 @dataclass(frozen=True)
 class UnwatchRef:
+    account: str
     region: str
     task_id: str
 
@@ -95,8 +99,15 @@ class Refused:
 
 
 def check_click(
-    settings: Settings, kind: ButtonKind, body: Mapping[str, Any], *, cancels: bool, now: datetime
+    settings: Settings,
+    kind: ButtonKind,
+    body: Mapping[str, Any],
+    *,
+    cancels: bool,
+    now: datetime,
+    accounts: AccountDirectory | None = None,
 ) -> Allowed | Refused:
+    """`accounts`: the deployment's accounts and bindings (built from `settings` when not given)."""
     click = Click.of(body)
     if click is None:
         return Refused(STALE_BUTTON)
@@ -111,7 +122,29 @@ def check_click(
     denied = access.check_regions(settings, _regions(decoded))
     if denied is not None:
         return Refused(denied.reason)
+    names = _accounts(decoded)
+    if names:
+        if accounts is None:
+            from shared.ecs.accounts import AccountDirectory
+
+            accounts = AccountDirectory.from_settings(settings)
+        denied = access.check_accounts(accounts, click.channel_id, names)
+        if denied is not None:
+            return Refused(denied.reason)
     return Allowed(click, decoded)
+
+
+def _accounts(decoded: Decoded) -> tuple[str, ...]:
+    """The accounts a value names; a query or task value from before accounts names the function's own."""
+    from shared.ecs.accounts import HOME_ACCOUNT_NAME
+
+    if isinstance(decoded, TaskQuery):
+        return decoded.accounts or (HOME_ACCOUNT_NAME,)
+    if isinstance(decoded, TaskRef):
+        return (*decoded.query.accounts, decoded.account or HOME_ACCOUNT_NAME)
+    if isinstance(decoded, UnwatchRef):
+        return (decoded.account,)
+    return ()
 
 
 def _decode(kind: ButtonKind, value: str, *, known_regions: frozenset[str], now: datetime) -> Decoded | None:
@@ -152,6 +185,8 @@ def _in_bounds(decoded: Decoded) -> bool:
     if isinstance(decoded, (TaskRef, UnwatchRef)):
         task_ids += (decoded.task_id,)
     if not all(TASK_ID_RE.fullmatch(t) for t in task_ids):
+        return False
+    if isinstance(decoded, UnwatchRef) and not ACCOUNT_NAME_RE.fullmatch(decoded.account):
         return False
     return query is None or query.page <= MAX_PAGE
 

@@ -7,11 +7,19 @@ character that way (zlib manages little better on random ids and base64 of it wo
 what keeps 100 ids of 24 characters, every known region and both times under the limit.
 
 Format version 1 is frozen: its tables below may only grow into their spare room, never reorder, because
-old buttons live on in Slack history.
+old buttons live on in Slack history. It carries no account: it means the function's own account.
+
+Format version 2 (issue 13: `q2.`, `r2.`) is version 1's fields followed by the query's account names (and,
+in a task button, which of them the task is in), packed like the rest. It is written only for a query that
+names accounts, so a deployment without accounts writes exactly what it wrote before. Account names are
+short, so they travel as names, never as positions in a table that a configuration change could reorder.
+A query whose task ids and regions already fill a button may have no room left for its accounts: encoding
+then raises QueryCodecError, and the command path says so before running it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +30,7 @@ from bot.grammar import QueryCommand, UsageError, parse, to_words
 from bot.grammar_time import EARLIEST_TIME, latest_time
 from bot.grammar_words import MAX_PAGE, TASK_ID_RE
 from bot.regions import KNOWN_REGIONS
+from shared.config import ACCOUNT_NAME_RE
 from shared.ecs.query import ALL_REGIONS, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
 from shared.ecs.regions import is_region_id
 
@@ -30,6 +39,10 @@ _T = TypeVar("_T")
 BUTTON_VALUE_LIMIT = 2000  # Slack: button `value` is at most 2,000 characters
 QUERY_PREFIX = "q1."
 TASK_REF_PREFIX = "r1."
+QUERY_PREFIX_V2 = "q2."
+TASK_REF_PREFIX_V2 = "r2."
+# A query names at most this many accounts (a channel bound to more is answered in batches of words).
+MAX_QUERY_ACCOUNTS = 8
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ALPHABET_INDEX = {char: i for i, char in enumerate(_ALPHABET)}
@@ -64,6 +77,9 @@ _LATER = timedelta(days=400)
 # ResourceIds: DescribeTasks takes at most 100, each an id such as `m-bp1…` or `i-bp1…`.
 _MAX_RESOURCE_IDS = 100
 _RESOURCE_ID_RE = re.compile(r"[a-z]{1,8}-[a-z0-9]{1,40}")
+# Account names (shared.config.ACCOUNT_NAME_RE): 1-20 of these, about 5.2 bits a character packed.
+_ACCOUNT_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-_"
+_ACCOUNT_NAME_MAX = 20
 
 
 class QueryCodecError(ValueError):
@@ -77,10 +93,18 @@ class TaskRef:
     region: str
     task_id: str
     query: TaskQuery
+    # The account the task is in, one of `query.accounts`; None (with no accounts): the function's own.
+    account: str | None = None
 
 
 def encode_query(q: TaskQuery) -> str:
-    """A button value for `q`, at most BUTTON_VALUE_LIMIT characters for every query the grammar makes."""
+    """A button value for `q`, at most BUTTON_VALUE_LIMIT characters for every query the grammar makes
+    without accounts; with accounts, QueryCodecError when they do not fit beside the rest."""
+    if q.accounts:
+        packer = _Packer()
+        _put_query(packer, q)
+        _put_accounts(packer, q.accounts)
+        return _checked(QUERY_PREFIX_V2 + packer.text())
     try:
         words = to_words(q)
         if len(words) <= BUTTON_VALUE_LIMIT and not words.startswith(QUERY_PREFIX) and _from_words(words) == q:
@@ -103,6 +127,12 @@ def decode_query(
     if not isinstance(value, str) or len(value) > BUTTON_VALUE_LIMIT:
         raise QueryCodecError("not a button value")
     now = _utc_now() if now is None else now
+    if value.startswith(QUERY_PREFIX_V2):
+        unpacker = _Unpacker.of(value[len(QUERY_PREFIX_V2) :])
+        query = unpacker.finish(_guarded(lambda: _take_accounts(unpacker, _take_query(unpacker))))
+        if not query.accounts:  # version 2 is written only for a query with accounts
+            raise QueryCodecError("not a canonical value")
+        return check_bounds(query, known_regions=known_regions, now=now)
     if not value.startswith(QUERY_PREFIX):
         if not value.isascii():  # `to_words` writes ASCII only; NFKC would read `page ²` as `page 2`
             raise QueryCodecError("not a button value")
@@ -112,32 +142,49 @@ def decode_query(
     return check_bounds(query, known_regions=known_regions, now=now)
 
 
-def encode_task_ref(region: str, task_id: str, query: TaskQuery) -> str:
+def encode_task_ref(region: str, task_id: str, query: TaskQuery, account: str | None = None) -> str:
+    """A per-task button value; `account` (one of `query.accounts`, given exactly when there are any) is
+    the account the task is in."""
+    if (account is None) != (not query.accounts) or (account is not None and account not in query.accounts):
+        raise QueryCodecError("a task's account must be one of its query's accounts")
     packer = _Packer()
     _put_query(packer, query)
+    if account is not None:
+        _put_accounts(packer, query.accounts)
     _put_region(packer, region)
     # A task listed by id costs its index only: that keeps refs inside the limit for 100-id queries.
     ids = query.task_ids
     packer.put(ids.index(task_id) + 1 if task_id in ids else 0, len(ids) + 1)
     if task_id not in ids:
         _put_task_id(packer, task_id)
-    return _checked(TASK_REF_PREFIX + packer.text())
+    if account is None:
+        return _checked(TASK_REF_PREFIX + packer.text())
+    packer.put(query.accounts.index(account), len(query.accounts))
+    return _checked(TASK_REF_PREFIX_V2 + packer.text())
 
 
 def decode_task_ref(
     value: str, *, known_regions: frozenset[str] = KNOWN_REGIONS, now: datetime | None = None
 ) -> TaskRef:
     """The task and query `encode_task_ref` wrote, within the same bounds as `decode_query`."""
-    if not isinstance(value, str) or len(value) > BUTTON_VALUE_LIMIT or not value.startswith(TASK_REF_PREFIX):
+    if not isinstance(value, str) or len(value) > BUTTON_VALUE_LIMIT:
         raise QueryCodecError("not a task button value")
-    unpacker = _Unpacker.of(value[len(TASK_REF_PREFIX) :])
+    version2 = value.startswith(TASK_REF_PREFIX_V2)
+    if not version2 and not value.startswith(TASK_REF_PREFIX):
+        raise QueryCodecError("not a task button value")
+    unpacker = _Unpacker.of(value[len(TASK_REF_PREFIX_V2 if version2 else TASK_REF_PREFIX) :])
 
     def take() -> TaskRef:
         query = _take_query(unpacker)
+        if version2:
+            query = _take_accounts(unpacker, query)
+            if not query.accounts:
+                raise QueryCodecError("not a canonical value")
         region = _take_region(unpacker)
         index = unpacker.take(len(query.task_ids) + 1)
         task_id = query.task_ids[index - 1] if index else _take_task_id(unpacker)
-        return TaskRef(region, task_id, query)
+        account = query.accounts[unpacker.take(len(query.accounts))] if version2 else None
+        return TaskRef(region, task_id, query, account)
 
     ref = unpacker.finish(_guarded(take))
     now = _utc_now() if now is None else now
@@ -165,6 +212,9 @@ def check_bounds(q: TaskQuery, *, known_regions: frozenset[str] = KNOWN_REGIONS,
         raise QueryCodecError("page out of bounds")
     if len(q.resource_ids) > _MAX_RESOURCE_IDS or not all(_RESOURCE_ID_RE.fullmatch(r) for r in q.resource_ids):
         raise QueryCodecError("resource ids out of bounds")
+    accounts_ok = len(q.accounts) <= MAX_QUERY_ACCOUNTS and len(set(q.accounts)) == len(q.accounts)
+    if not accounts_ok or not all(ACCOUNT_NAME_RE.fullmatch(name) for name in q.accounts):
+        raise QueryCodecError("accounts out of bounds")
     latest = latest_time(now)
     for moment in (q.start_time, q.end_time):
         if moment is not None and (moment.tzinfo is None or not EARLIEST_TIME <= moment <= latest):
@@ -261,6 +311,26 @@ def _check_runnable(q: TaskQuery) -> TaskQuery:
     if not q.regions or q.page < 1 or not 1 <= q.page_size <= MAX_PAGE_SIZE:
         raise QueryCodecError(f"not a runnable query: {q!r}")
     return q
+
+
+def _put_accounts(packer: _Packer, accounts: tuple[str, ...]) -> None:
+    if not 0 < len(accounts) <= MAX_QUERY_ACCOUNTS:
+        raise QueryCodecError(f"a button carries 1 to {MAX_QUERY_ACCOUNTS} accounts")
+    packer.put(len(accounts), MAX_QUERY_ACCOUNTS + 1)
+    for name in accounts:
+        if not ACCOUNT_NAME_RE.fullmatch(name):
+            raise QueryCodecError("not an account name")
+        packer.put(len(name), _ACCOUNT_NAME_MAX + 1)
+        for char in name:
+            packer.put(_ACCOUNT_CHARS.index(char), len(_ACCOUNT_CHARS))
+
+
+def _take_accounts(unpacker: _Unpacker, query: TaskQuery) -> TaskQuery:
+    names = []
+    for _ in range(unpacker.take(MAX_QUERY_ACCOUNTS + 1)):
+        length = unpacker.take(_ACCOUNT_NAME_MAX + 1)
+        names.append("".join(_ACCOUNT_CHARS[unpacker.take(len(_ACCOUNT_CHARS))] for _ in range(length)))
+    return dataclasses.replace(query, accounts=tuple(names))
 
 
 def _put_region(packer: _Packer, region: str) -> None:

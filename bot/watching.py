@@ -3,12 +3,20 @@
 
 A watch's card is posted before its rows are stored, so a channel the bot cannot post in never gets a
 watch that could not be delivered: the user is told how to fix it instead (`/invite @ecs-tasks`).
+
+Accounts (issue 13): every command works in the channel's accounts (`AccountDirectory.accounts_for_channel`;
+with none configured, the home account alone, as before). A named account must be one of them. `watch`
+without one looks the task up in each (a task found in two is not guessed: the user is asked to name the
+account); `subscribe` without one subscribes in each, one subscription per account, and says so;
+`unwatch` / `unsubscribe` without one act in every account. Look-ups a user starts run under
+`SessionSpec.for_user(user, READ)` in a non-home account.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from slack_bolt import Respond
@@ -18,9 +26,12 @@ from bot import reply
 from bot.deps import BotDeps
 from bot.grammar import SubscribeCommand, UnsubscribeCommand, UnwatchCommand
 from shared.cards.task_cards import Message, notice_message
+from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
+from shared.ecs.client import EcsClient
 from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS
-from shared.errors import EcsApiError
+from shared.ecs.sessions import Purpose, SessionSpec
+from shared.errors import EcsApiError, StsApiError
 from shared.log import log_event
 from shared.updates.cards import channel_problem_message, describe_subscription, list_message, watch_card
 from shared.updates.model import TASK_NOT_FOUND, WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
@@ -42,14 +53,25 @@ class Where:
 
 
 def watch_tasks(
-    deps: BotDeps, respond: Respond, client: WebClient, where: Where, region: str, ids: Sequence[str]
+    deps: BotDeps,
+    respond: Respond,
+    client: WebClient,
+    where: Where,
+    region: str,
+    ids: Sequence[str],
+    account: str | None = None,
 ) -> None:
+    """Watch these tasks in `account` (a name the user gave), or None: in whichever of the channel's
+    accounts knows each one."""
     store = deps.store()
     if _refused(deps, respond, where, _rate_refusal(deps, where)):
         return
+    accounts = _accounts_for(deps, respond, where, account, region=region)
+    if not accounts:
+        return
     # One card per task per channel: a task this channel follows already (watched, or found by one of its
     # subscriptions) is answered with the card it has.
-    followed = store.watches.live_in_channel(where.channel_id, region, ids)
+    followed = store.watches.live_in_channel(where.channel_id, region, ids, accounts=[a.name for a in accounts])
     known = {w.task_id for w in followed if w.card_ts}
     wanted = [task_id for task_id in dict.fromkeys(ids) if task_id not in known]
     if wanted and _refused(deps, respond, where, _watch_limit_refusal(deps, where, len(wanted))):
@@ -60,45 +82,151 @@ def watch_tasks(
         reply.reply_ephemeral(
             respond, watch_card(shown_cards, now=deps.clock(), title=f"Already followed here: {names}")
         )
-    tasks = _find_tasks(deps, region, wanted) if wanted else []
-    found = {t.task_id for t in tasks}
-    notes = [f"`{t}` was not found in {region}." for t in wanted if t not in found]
+    lookup = _find_in_accounts(deps, where, region, wanted, accounts) if wanted else Lookup()
+    found = lookup.found
+    # "Not found" only from accounts that answered (one whose role could not be assumed has its own note).
+    answering_accounts = [a for a in accounts if a.name not in lookup.failed]
+    searched = _in_accounts(deps, answering_accounts)
+    missing = [t for t in wanted if t not in lookup.answered] if answering_accounts else []
+    notes = [f"`{t}` was not found in {region}{searched}." for t in missing]
+    notes += lookup.notes
     notes += [
-        f"`{t.task_id}` already ended ({t.task_status}): nothing to watch." for t in tasks if is_terminal(t.task_status)
+        f"`{t.task_id}` already ended ({t.task_status}): nothing to watch."
+        for _, t in found
+        if is_terminal(t.task_status)
     ]
-    running = [t for t in tasks if not is_terminal(t.task_status)]
+    running = [(a, t) for a, t in found if not is_terminal(t.task_status)]
     if not running:
         if notes or not known:
             reply.reply_ephemeral(respond, notice_message("\n".join(notes) or "Nothing to watch."))
         return
     now = deps.clock()
-    shown = [_provisional(where, t, now, deps) for t in running]
-    card = watch_card(shown, now=now, title=f"Watching {_count(running)} in {region}")
+    shown = [_provisional(where, t, now, deps, account=a.name) for a, t in running]
+    card = watch_card(shown, now=now, title=f"Watching {_count([t for _, t in running])} in {region}")
     posted = _post(respond, client, where.channel_id, card, thread_ts=where.anchor_ts)
     if posted is None:
         return
     thread_ts = where.anchor_ts or posted
-    for task in running:
+    for found_in, task in running:
         new = NewWatch(
-            where.team_id, where.channel_id, where.user_id, region, task, card_ts=posted, thread_ts=thread_ts
+            where.team_id,
+            where.channel_id,
+            where.user_id,
+            region,
+            task,
+            card_ts=posted,
+            thread_ts=thread_ts,
+            account=found_in.name,
         )
         store.watches.add(new, now=now, ttl=deps.settings.watch_ttl)
-    names = ", ".join(f"`{t.task_id}`" for t in running)
+    names = ", ".join(f"`{t.task_id}`{_of_account(deps, a)}" for a, t in running)
     lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
     reply.reply_ephemeral(respond, notice_message("\n".join(lines)))
 
 
-def _find_tasks(deps: BotDeps, region: str, task_ids: Sequence[str]) -> list[Task]:
+@dataclass
+class Lookup:
+    """What the channel's accounts said about some task ids."""
+
+    found: list[tuple[Account, Task]] = field(default_factory=list)  # each with the one account that has it
+    answered: set[str] = field(default_factory=set)  # ids found (in one account or several)
+    failed: set[str] = field(default_factory=set)  # accounts whose role could not be assumed
+    notes: list[str] = field(default_factory=list)
+
+
+def _find_in_accounts(
+    deps: BotDeps, where: Where, region: str, task_ids: Sequence[str], accounts: Sequence[Account]
+) -> Lookup:
+    """Each task with the account that knows it. With several accounts, each is asked (a task in two is not
+    guessed: a note asks for the account); an account whose role cannot be assumed is named in a note and
+    the others still answer."""
+    lookup = Lookup()
+    seen: dict[str, list[tuple[Account, Task]]] = {}
+    for account in accounts:
+        try:
+            tasks = _find_tasks(deps, _user_client(deps, account, where), region, task_ids)
+        except StsApiError as error:
+            log_event("sts.error", level=logging.WARNING, outcome=error.code, account=account.name)
+            lookup.failed.add(account.name)
+            lookup.notes.append(
+                f":warning: Could not look in account `{account.name}` ({error.code}): an admin can find the "
+                "details in the logs."
+            )
+            continue
+        for task in tasks:
+            seen.setdefault(task.task_id, []).append((account, task))
+    for task_id in dict.fromkeys(task_ids):
+        where_found = seen.get(task_id, [])
+        if where_found:
+            lookup.answered.add(task_id)
+        if len(where_found) == 1:
+            lookup.found.append(where_found[0])
+        elif len(where_found) > 1:
+            names = ", ".join(f"`{a.name}`" for a, _ in where_found)
+            lookup.notes.append(
+                f"`{task_id}` is in more than one of this channel's accounts ({names}): name the account in the "
+                "command to watch it there."
+            )
+    return lookup
+
+
+def _user_client(deps: BotDeps, account: Account, where: Where) -> EcsClient:
+    """The account's client for this user's reads (the session names the user in the account's ActionTrail)."""
+    if account.is_home:
+        return deps.ecs
+    return deps.ecs_for(account, SessionSpec.for_user(where.user_id, Purpose.READ))
+
+
+def _accounts_for(
+    deps: BotDeps, respond: Respond, where: Where, named: str | None, *, region: str | None = None
+) -> list[Account]:
+    """The accounts a command works in: the named one, if the channel is bound to it; else the channel's.
+    Those not covering `region` are left out. Empty (and the user told why) when none is left."""
+    directory = deps.accounts
+    bound = directory.accounts_for_channel(where.channel_id)
+    listed = ", ".join(f"`{a.name}`" for a in bound)
+    if named is not None:
+        account = directory.account_for_channel(where.channel_id, named)
+        if account is None:
+            reply.reply_ephemeral(
+                respond,
+                notice_message(
+                    f":no_entry: This channel does not work in account `{named}`. Its accounts: {listed} "
+                    "(set by ECS_TASKS_CHANNEL_ACCOUNTS)."
+                ),
+            )
+            return []
+        bound = (account,)
+    covering = [a for a in bound if region is None or region == ALL_REGIONS or a.covers(region)]
+    if not covering:
+        shown = ", ".join(f"`{a.name}` ({', '.join(a.regions)})" for a in bound)
+        reply.reply_ephemeral(
+            respond, notice_message(f":no_entry: {region} is not a region of {shown}. Name one of their regions.")
+        )
+    return covering
+
+
+def _in_accounts(deps: BotDeps, accounts: Sequence[Account]) -> str:
+    if not deps.accounts.configured:
+        return ""
+    return " (account " + ", ".join(f"`{a.name}`" for a in accounts) + ")"
+
+
+def _of_account(deps: BotDeps, account: Account) -> str:
+    return f" (account `{account.name}`)" if deps.accounts.configured else ""
+
+
+def _find_tasks(deps: BotDeps, ecs: EcsClient, region: str, task_ids: Sequence[str]) -> list[Task]:
     """DescribeTasks for the ids, then DescribeTaskAttribute for each it did not list: the API page's
     listing leaves out Waiting (and Paused, Deleted) tasks, so "not found" is said only when ECS says so."""
-    deadline = deps.ecs.deadline(deps.settings.ecs_deadline_s)
-    tasks = [t.with_region(region) for t in deps.ecs.iter_tasks(region, task_ids=task_ids, deadline=deadline)]
+    deadline = ecs.deadline(deps.settings.ecs_deadline_s)
+    tasks = [t.with_region(region) for t in ecs.iter_tasks(region, task_ids=task_ids, deadline=deadline)]
     listed = {t.task_id for t in tasks}
     for task_id in task_ids:
         if task_id in listed:
             continue
         try:
-            attribute = deps.ecs.describe_task_attribute(region, task_id, deadline=deadline)
+            attribute = ecs.describe_task_attribute(region, task_id, deadline=deadline)
         except EcsApiError as error:
             if error.code == TASK_NOT_FOUND:
                 continue
@@ -117,7 +245,9 @@ def unwatch_tasks(
     chosen = [
         w
         for w in store.watches.for_channel(where.channel_id)
-        if w.task_id in command.task_ids and (command.region is None or w.region_id == command.region)
+        if w.task_id in command.task_ids
+        and (command.region is None or w.region_id == command.region)
+        and (command.account is None or w.account == command.account)
     ]
     store.watches.stop(where.channel_id, [w.id for w in chosen])
     redraw_cards(deps, client, where.channel_id, {w.card_ts for w in chosen if w.card_ts})
@@ -148,29 +278,40 @@ def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, 
     status = command.status.value if command.status else None
     action = command.action.value if command.action else None
     regions = (ALL_REGIONS,) if ALL_REGIONS in command.regions else command.regions
+    # Without a named account: one subscription in each of the channel's accounts (the reply names them).
+    accounts = _accounts_for(deps, respond, where, command.account)
+    if not accounts:
+        return
     existing = {
-        s.region_id
+        (s.account, s.region_id)
         for s in store.subscriptions.for_channel(where.channel_id)
         if s.status == status and s.action == action
     }
-    new_regions = [r for r in regions if r not in existing]
-    if not new_regions:
-        reply.reply_ephemeral(
-            respond, notice_message("This channel already has that subscription (`/ecs-tasks list`).")
-        )
+    wanted = [(a, r) for a in accounts for r in regions if a.covers(r) or r == ALL_REGIONS]
+    new = [(a, r) for a, r in wanted if (a.name, r) not in existing]
+    if not new:
+        text = "This channel already has that subscription (`/ecs-tasks list`)."
+        if not wanted:
+            text = "None of this channel's accounts covers these regions (`/ecs-tasks list` shows what it has)."
+        reply.reply_ephemeral(respond, notice_message(text))
         return
-    if _refused(deps, respond, where, _subscription_limit_refusal(deps, where, len(new_regions))):
+    if _refused(deps, respond, where, _subscription_limit_refusal(deps, where, len(new))):
         return
-    described = [describe_subscription(_draft(where, r, status, action, deps.clock())) for r in new_regions]
+    show = deps.accounts.configured
+    now = deps.clock()
+    described = [
+        describe_subscription(_draft(where, r, status, action, now, account=a.name), show_account=show) for a, r in new
+    ]
     text = (
         f":bell: <@{where.user_id}> subscribed this channel to new tasks: "
         + "; ".join(described)
+        + (" (one subscription per account)" if show and command.account is None and len(accounts) > 1 else "")
         + ". Each new task gets a post here, then updates in its thread. Stop with `/ecs-tasks unsubscribe`."
     )
     # Posted first: if the bot cannot post here, no subscription is left that could never deliver.
     if _post(respond, client, where.channel_id, notice_message(text)) is None:
         return
-    for region in new_regions:
+    for account, region in new:
         store.subscriptions.add(
             team_id=where.team_id,
             channel_id=where.channel_id,
@@ -179,6 +320,7 @@ def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, 
             status=status,
             action=action,
             now=deps.clock(),
+            account=account.name,
         )
 
 
@@ -189,11 +331,13 @@ def unsubscribe(deps: BotDeps, respond: Respond, where: Where, command: Unsubscr
     chosen = [
         s
         for s in store.subscriptions.for_channel(where.channel_id)
-        if command.regions is None or s.region_id in command.regions
+        if (command.regions is None or s.region_id in command.regions)
+        and (command.account is None or s.account == command.account)
     ]
     removed = remove_subscriptions(deps, where.channel_id, [s.id for s in chosen])
     if removed:
-        text = "Unsubscribed: " + "; ".join(describe_subscription(s) for s in removed) + "."
+        show = deps.accounts.configured
+        text = "Unsubscribed: " + "; ".join(describe_subscription(s, show_account=show) for s in removed) + "."
     else:
         text = "This channel has no such subscription. `/ecs-tasks list` shows what it has."
     reply.reply_ephemeral(respond, notice_message(text))
@@ -209,7 +353,8 @@ def remove_subscriptions(deps: BotDeps, channel_id: str, ids: Sequence[int]) -> 
 def channel_list(deps: BotDeps, channel_id: str) -> Message:
     store = deps.store()
     watches = [w for w in store.watches.for_channel(channel_id) if w.state == WATCH_ACTIVE]
-    return list_message(watches, store.subscriptions.for_channel(channel_id), now=deps.clock())
+    subscriptions = store.subscriptions.for_channel(channel_id)
+    return list_message(watches, subscriptions, now=deps.clock(), show_accounts=deps.accounts.configured)
 
 
 # --- bounds (issue 10 item 2): each refusal names the limit, its setting, and how to make room -------
@@ -300,7 +445,7 @@ def _post(
     return None
 
 
-def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps) -> Watch:
+def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, account: str = HOME_ACCOUNT_NAME) -> Watch:
     """The watch as it will be stored, to draw its card before the rows exist."""
     return Watch(
         id=0,
@@ -319,11 +464,20 @@ def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps) -> Watc
         problem=None,
         created_at=now,
         expires_at=now + deps.settings.watch_ttl,
+        account=account,
     )
 
 
-def _draft(where: Where, region: str, status: str | None, action: str | None, now: datetime) -> Subscription:
-    return Subscription(0, where.team_id, where.channel_id, where.user_id, region, status, action, now)
+def _draft(
+    where: Where,
+    region: str,
+    status: str | None,
+    action: str | None,
+    now: datetime,
+    *,
+    account: str = HOME_ACCOUNT_NAME,
+) -> Subscription:
+    return Subscription(0, where.team_id, where.channel_id, where.user_id, region, status, action, now, account=account)
 
 
 def _count(tasks: Sequence[Task]) -> str:

@@ -4,6 +4,8 @@
 2. A scripted Slack session through `ecs-tasks-dev serve` (the Function Compute handler): a signed
    `/ecs-tasks cn-hangzhou failed ImportImage`, then clicks on Next page, Refresh and Details.
 3. Channel updates: watch a running task, the emulator moves it to Finished, `ecs-tasks poll` posts it.
+4. Accounts: a channel bound to two accounts (prod, staging) queries and watches both through STS AssumeRole;
+   a channel bound to one cannot reach the other.
 Every message is rendered in the terminal and its Block Kit JSON saved under `demo-out/`.
 """
 
@@ -20,9 +22,12 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from emulators.demo_accounts import ACCOUNT_SEEDS, account_settings, accounts_demo, sts_callers, sts_roles
 from emulators.ecs import EcsEmulator
 from emulators.slack import SlackEmulator, SlackSender
 from emulators.slack.render import render_message
+from emulators.sts.server import StsEmulator
+from emulators.sts.sessions import SessionRegistry
 
 OUT = Path("demo-out")
 SIGNING_SECRET = "demo-signing-secret"
@@ -83,8 +88,14 @@ def latest_response(slack: SlackEmulator, count: int) -> dict[str, Any]:
 def main() -> int:
     shutil.rmtree(OUT, ignore_errors=True)
     OUT.mkdir()
+    # The STS emulator issues temporary credentials into `sessions`; the ECS emulator serves each account's
+    # own tasks to them (act 4). The demo channel of acts 1-3 is bound to no account: the function's own role.
+    sessions = SessionRegistry()
     with (
-        EcsEmulator(credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}) as ecs,
+        EcsEmulator(
+            credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, sessions=sessions, account_seeds=ACCOUNT_SEEDS
+        ) as ecs,
+        StsEmulator(callers=sts_callers(ACCESS_KEY_ID, ACCESS_KEY_SECRET), roles=sts_roles(), registry=sessions) as sts,
         SlackEmulator(bot_token=BOT_TOKEN) as slack,
     ):
         env = {
@@ -98,6 +109,7 @@ def main() -> int:
             "ECS_TASKS_DEFAULT_REGION": "cn-hangzhou",
             "ECS_TASKS_DATABASE_URL": f"sqlite:///{(OUT / 'store.sqlite3').resolve()}",
             "ECS_TASKS_LOG_LEVEL": "WARNING",
+            **account_settings(sts.base_url),
         }
         for name in ("ALIBABA_CLOUD_SECURITY_TOKEN", "FC_FUNCTION_NAME", "FC_ENDPOINT"):
             env.pop(name, None)
@@ -112,6 +124,8 @@ def main() -> int:
         try:
             slack_session(ecs, slack, url)
             channel_updates(ecs, slack, url, env)
+            sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"{url}/slack/events")
+            accounts_demo(ecs, slack, env, sender=sender, show=show, banner=banner)
         finally:
             serve.terminate()
             serve.wait(timeout=10)

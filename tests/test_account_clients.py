@@ -170,3 +170,24 @@ def test_the_ecs_emulator_checks_session_signatures_with_the_official_utilities(
         with pytest.raises(EcsApiError) as refused:
             EcsClient(transport).describe_tasks("cn-hangzhou")
         assert refused.value.code == "SignatureDoesNotMatch", signature
+
+
+def test_each_ecs_call_in_an_account_is_logged_with_the_account(world: World) -> None:
+    import io
+
+    from shared.log import configure_logging
+
+    # Given JSON logging to a stream
+    stream = io.StringIO()
+    configure_logging(stream=stream)
+    directory = account_directory(world.settings)
+    # When a call is made in prod and one at home
+    try:
+        ecs_client_for(world.settings, directory.accounts["prod"], ALICE_READ).describe_tasks("cn-hangzhou")
+        ecs_client_for(world.settings, HOME, ALICE_READ).describe_tasks("cn-hangzhou")
+    finally:
+        configure_logging()  # back to stderr for the tests after this one
+    # Then prod's ecs.call line names the account (its RequestId is that account's), home's names none
+    calls = [json.loads(line) for line in stream.getvalue().splitlines() if '"ecs.call"' in line]
+    assert [c.get("account") for c in calls] == ["prod", None]
+    assert all(c["ecs_request_id"] and c["outcome"] == "ok" for c in calls)

@@ -647,3 +647,16 @@ def test_a_throttled_answer_says_the_wait_in_seconds_from_the_milliseconds_heade
     # Then it asks for 1.5 seconds, never 1500
     assert "ECS asks to wait 1.5 s before trying again." in body
     assert "1500" not in body
+
+
+def test_one_region_in_two_accounts_counts_accounts_and_regions_not_pairs() -> None:
+    # Given cn-hangzhou asked in prod and in staging
+    res = result(
+        RegionResult(REGION, page(REGION, [task(1), task(2)]), account="prod"),
+        RegionResult(REGION, page(REGION, [task(3)]), account="staging"),
+    )
+    # When the card is drawn
+    body = texts(list_message(res))
+    # Then the summary counts two accounts and one region, and each group names its account
+    assert "2 accounts · 1 region · 3 tasks" in body
+    assert f"*prod · {REGION}* · 2 tasks" in body and f"*staging · {REGION}* · 1 task" in body

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.grammar import (
+    AccountsCommand,
     Command,
     HelpCommand,
     ListCommand,
@@ -36,6 +37,7 @@ COMMAND_TYPES = (
     SubscribeCommand,
     UnsubscribeCommand,
     ListCommand,
+    AccountsCommand,
     UsageError,
 )
 NOW = datetime(2026, 11, 5, 12, 30, 45, 123456, tzinfo=timezone.utc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task
 from shared.updates.model import KIND_ANNOUNCE, KIND_CHANGE, KIND_FINAL, PollState, PollTarget, Subscription
 from shared.updates.plan import (
@@ -14,6 +15,7 @@ from shared.updates.plan import (
     Scan,
     decide,
     discoveries,
+    plan_account_scans,
     plan_scan,
     plan_scans,
 )
@@ -121,3 +123,49 @@ def test_discoveries_match_the_filters_and_keep_running_tasks_that_may_still_mat
         ],
     )
     assert [(d.task.task_id, d.announce) for d in found] == [("t-minute", True), ("t-run", False)]
+
+
+# --- accounts (issue 13): a tick's work is grouped by (account, region) -----------------------------
+
+
+def test_each_account_gets_its_own_scans_from_its_own_state() -> None:
+    # Given the same filter subscribed in prod and in staging, and only prod scanned a minute ago
+    prod = subscription(1, "cn-hangzhou", account="prod")
+    staging = subscription(2, "cn-hangzhou", account="staging")
+    last = NOW - timedelta(minutes=1)
+    scans = plan_account_scans(
+        [prod, staging],
+        now=NOW,
+        scans={"prod": {"cn-hangzhou": PollState("cn-hangzhou", None, last, account="prod")}},
+    )
+    # Then each (account, region) has its scan, with its own subscriptions only
+    assert set(scans) == {("prod", "cn-hangzhou"), ("staging", "cn-hangzhou")}
+    assert [s.id for s in scans[("prod", "cn-hangzhou")].subscriptions] == [1]
+    assert [s.id for s in scans[("staging", "cn-hangzhou")].subscriptions] == [2]
+    # and each window starts from that account's own last success (staging was never scanned)
+    assert scans[("prod", "cn-hangzhou")].start == max(NOW - LISTING_LOOKBACK, prod.created_at) - SCAN_OVERLAP
+    assert scans[("staging", "cn-hangzhou")].start == staging.created_at - SCAN_OVERLAP
+
+
+def test_all_regions_are_asked_per_account_and_only_for_accounts_subscribed_to_all() -> None:
+    asked: list[str] = []
+
+    def regions_of(account: str) -> list[str]:
+        asked.append(account)
+        return {"prod": ["cn-hangzhou"], "staging": ["cn-shanghai", "cn-beijing"]}[account]
+
+    subs = [subscription(1, "all", account="prod"), subscription(2, "all", account="staging")]
+    subs.append(subscription(3, "cn-qingdao", account="home"))
+    scans = plan_account_scans(subs, now=NOW, all_regions=regions_of)
+    assert sorted(scans) == [
+        ("home", "cn-qingdao"),
+        ("prod", "cn-hangzhou"),
+        ("staging", "cn-beijing"),
+        ("staging", "cn-shanghai"),
+    ]
+    assert sorted(asked) == ["prod", "staging"]
+
+
+def test_subscriptions_without_an_account_are_the_home_accounts() -> None:
+    scans = plan_account_scans([subscription(1, "cn-hangzhou")], now=NOW)
+    assert list(scans) == [(HOME_ACCOUNT_NAME, "cn-hangzhou")]

@@ -102,7 +102,7 @@ def test_a_version_1_database_is_upgraded_in_place_keeping_its_rows(tmp_path: Pa
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     # Then the new tables exist, the version moved on, and the old rows are still there
-    assert {"ecs_tasks_watches", "ecs_tasks_transitions", "ecs_tasks_subscriptions", "ecs_tasks_poll_state"} <= set(
+    assert {"ecs_tasks_watches", "ecs_tasks_transitions", "ecs_tasks_subscriptions", "ecs_tasks_poll_progress"} <= set(
         inspect(first.engine).get_table_names()
     )
     assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
@@ -424,7 +424,7 @@ def test_a_version_2_database_is_upgraded_to_one_active_follow_per_channel_and_t
     first, second = open_store(url), open_store(url)
     try:
         # Then the version moved on, and each task has one active follow: the first card people saw
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 3
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 4
         active = sorted((t.task_id, first.watches.get(t.watch_id).card_ts) for t in first.watches.poll_targets())  # type: ignore[union-attr]
         assert active == [("t-dup", "100.1"), ("t-solo", "100.3")]
         # And the new unique key holds: a second active follow of the same task in the channel is refused
@@ -527,3 +527,164 @@ def test_active_watches_are_read_per_region_in_task_id_pages(store: SqlStore) ->
     assert [t.task_id for t in wrapped] == ["t-1", "t-1"]
     assert store.watches.active_regions() == ["cn-hangzhou"]
     assert store.watches.poll_batch("cn-hangzhou", after=None, limit=5, statuses=["Waiting"]) == []
+
+
+# --- schema version 4: accounts (issue 13) --------------------------------------------------------------
+
+
+def _account_watch(store: SqlStore, account: str, task_id: str = "t-1", *, channel: str = "C1") -> tuple[int, str]:
+    new = NewWatch("T1", channel, "U1", "cn-hangzhou", task(task_id), "100.1", "100.1", account=account)
+    return store.watches.add(new, now=NOW, ttl=TTL)
+
+
+def test_a_channel_follows_a_task_id_once_per_account_and_each_account_is_polled_apart(store: SqlStore) -> None:
+    # Given the same task id watched in one channel in the home account and in prod
+    home_id, home_outcome = _account_watch(store, "home")
+    prod_id, prod_outcome = _account_watch(store, "prod")
+    # Then each is its own watch (the unique keys include the account), and a second watch in prod is refused
+    assert (home_outcome, prod_outcome) == (ADDED, ADDED) and home_id != prod_id
+    assert _account_watch(store, "prod") == (prod_id, ALREADY)
+    assert store.watches.get(prod_id).account == "prod"  # type: ignore[union-attr]
+    # And the poller sees two groups, and streams each account's watches apart
+    assert store.watches.active_groups() == [("home", "cn-hangzhou"), ("prod", "cn-hangzhou")]
+    batch = store.watches.poll_batch("cn-hangzhou", account="prod", after=None, limit=100)
+    assert [(t.watch_id, t.account) for t in batch] == [(prod_id, "prod")]
+    assert [t.watch_id for t in store.watches.poll_batch("cn-hangzhou", after=None, limit=100)] == [home_id]
+    # and a command looking in some accounts sees only theirs
+    found = store.watches.live_in_channel("C1", "cn-hangzhou", ["t-1"], accounts=["prod"])
+    assert [w.id for w in found] == [prod_id]
+
+
+def test_subscriptions_and_poll_state_are_kept_per_account(store: SqlStore) -> None:
+    def add(account: str) -> tuple[Subscription, bool]:
+        return store.subscriptions.add(
+            team_id=None, channel_id="C1", user_id="U1", region_id="all", status="Failed", action=None, now=NOW,
+            account=account,
+        )  # fmt: skip
+
+    (home, new_home), (prod, new_prod), (again, new_again) = add("home"), add("prod"), add("prod")
+    assert (new_home, new_prod, new_again) == (True, True, False) and again.id == prod.id
+    assert (home.account, prod.account) == ("home", "prod")
+    # Poll state: one account's progress never moves another's
+    later = NOW + timedelta(minutes=3)
+    store.subscriptions.save_poll_state("subscriptions", "cn-hangzhou", now=NOW, last_success_at=NOW)
+    store.subscriptions.save_poll_state("subscriptions", "cn-hangzhou", now=NOW, last_success_at=later, account="prod")
+    store.subscriptions.save_poll_state("watches", "cn-hangzhou", now=NOW, resume_after="t-9", account="prod")
+    assert store.subscriptions.poll_states("subscriptions")["cn-hangzhou"].last_success_at == NOW
+    assert store.subscriptions.poll_states("subscriptions", "prod")["cn-hangzhou"].last_success_at == later
+    assert store.subscriptions.poll_states("watches") == {}
+    assert store.subscriptions.poll_states("watches", "prod")["cn-hangzhou"].resume_after == "t-9"
+
+
+def _v3_tables() -> Any:
+    """The version-3 watches, subscriptions and poll-state tables as version 3 created them (copied, not
+    imported: the current schema has moved on)."""
+    from sqlalchemy import Column, Index, Integer, String, Table
+
+    from shared.store.schema import UtcDateTime
+
+    old = _v2_tables()
+    old_watches = old.tables["ecs_tasks_watches"]
+    for column in (Column("live", Integer), Column("suspended", String(64)), Column("checked_at", UtcDateTime())):
+        old_watches.append_column(column)
+    old.tables["ecs_tasks_subscriptions"].append_column(Column("suspended", String(64)))
+    c = old_watches.c
+    Index("ix_ecs_tasks_watches_state_region", c.state, c.region_id)
+    Index("ix_ecs_tasks_watches_card", c.channel_id, c.card_ts)
+    Index("uq_ecs_tasks_watches_live", c.channel_id, c.region_id, c.task_id, c.live, unique=True)
+    Index("ix_ecs_tasks_watches_stream", c.state, c.region_id, c.task_id)
+    Table(
+        "ecs_tasks_poll_state",
+        old,
+        Column("scope", String(64), primary_key=True, autoincrement=False),
+        Column("region_id", String(64), primary_key=True, autoincrement=False),
+        Column("resume_after", String(191), nullable=True),
+        Column("last_success_at", UtcDateTime(), nullable=True),
+        Column("updated_at", UtcDateTime(), nullable=False),
+    )
+    return old
+
+
+def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str) -> None:
+    from sqlalchemy import create_engine, insert, inspect
+
+    from shared.store.schema import metadata, schema_version
+    from shared.store.schema import watches as watches_table
+
+    # Given a version-3 database with a watch, a subscription and the poller's progress
+    engine = create_engine(url)
+    old = _v3_tables()
+    metadata.drop_all(engine)
+    old.drop_all(engine)
+    old.create_all(engine)
+    metadata.create_all(engine, tables=[schema_version])
+    with engine.begin() as connection:
+        connection.execute(insert(schema_version).values(id=1, version=3))
+        connection.execute(
+            insert(old.tables["ecs_tasks_watches"]), [{**_v2_row("t-1", "watch", announced=True, card_ts="100.1"),
+                                                        "live": 1}]
+        )  # fmt: skip
+        connection.execute(
+            insert(old.tables["ecs_tasks_subscriptions"]).values(
+                channel_id="C1", user_id="U1", region_id="cn-hangzhou", status="Failed", action=None,
+                filter_key="cn-hangzhou|Failed|*", created_at=NOW,
+            )
+        )  # fmt: skip
+        connection.execute(
+            insert(old.tables["ecs_tasks_poll_state"]),
+            [
+                {
+                    "scope": "watches",
+                    "region_id": "cn-hangzhou",
+                    "resume_after": "t-0",
+                    "last_success_at": None,
+                    "updated_at": NOW,
+                },
+                {
+                    "scope": "subscriptions",
+                    "region_id": "cn-hangzhou",
+                    "resume_after": None,
+                    "last_success_at": NOW,
+                    "updated_at": NOW,
+                },
+            ],
+        )
+    engine.dispose()
+    # When the current code opens it (twice, as two instances starting at once would)
+    first, second = open_store(url), open_store(url)
+    try:
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 4
+        # Then every row is the home account's, as before accounts existed
+        (watched,) = first.watches.poll_targets()
+        assert (watched.account, watched.task_id) == ("home", "t-1")
+        (subscribed,) = first.subscriptions.all()
+        assert subscribed.account == "home"
+        again, created = first.subscriptions.add(
+            team_id=None, channel_id="C1", user_id="U1", region_id="cn-hangzhou", status="Failed", action=None, now=NOW
+        )
+        assert (again.id, created) == (subscribed.id, False)
+        # the poller's progress moved to the per-account table, and the old table is gone
+        assert first.subscriptions.poll_states("watches")["cn-hangzhou"].resume_after == "t-0"
+        assert first.subscriptions.poll_states("subscriptions")["cn-hangzhou"].last_success_at == NOW
+        found = inspect(first.engine)
+        assert "ecs_tasks_poll_state" not in found.get_table_names()
+        # every index of version 4's watches table is there (on SQLite too, where the table was rebuilt), and
+        # version 3's replaced ones are gone
+        indexes = {i["name"] for i in found.get_indexes("ecs_tasks_watches")}
+        assert {i.name for i in watches_table.indexes} <= indexes
+        assert {"uq_ecs_tasks_watches_account_live", "ix_ecs_tasks_watches_account_stream"} <= indexes
+        assert not {"uq_ecs_tasks_watches_live", "ix_ecs_tasks_watches_stream"} & indexes
+        # A second active follow of the task in the home account is still refused (the live key has the account)
+        assert _account_watch(first, "home") == (watched.watch_id, ALREADY)
+        # The same task id in another account is a watch of its own: version 3's key is gone on every engine
+        # (SQLite's table was rebuilt, with its rows' ids)
+        prod_id, outcome = _account_watch(first, "prod")
+        assert outcome == ADDED and first.watches.get(prod_id).account == "prod"  # type: ignore[union-attr]
+        assert first.watches.get(watched.watch_id).task_id == "t-1"  # type: ignore[union-attr]
+        keys = [u["column_names"] for u in inspect(first.engine).get_unique_constraints("ecs_tasks_watches")]
+        assert keys and all("account" in columns for columns in keys)
+        assert "ecs_tasks_watches_v3" not in inspect(first.engine).get_table_names()
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
+        clean(open_store(url))

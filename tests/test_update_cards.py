@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import datetime, timedelta, timezone
 
@@ -11,6 +12,7 @@ from shared.updates.cards import (
     ACTION_UNSUBSCRIBE,
     ACTION_UNWATCH,
     channel_problem_message,
+    expiry_note,
     final_reply,
     list_message,
     parse_unwatch_value,
@@ -66,7 +68,11 @@ def test_a_card_of_a_few_tasks_has_an_unwatch_button_on_each_followed_one() -> N
     assert blocks_fit(card.blocks)
     assert action_ids(card.blocks) == [f"{ACTION_UNWATCH}:0"]
     assert "no longer watched (expired)" in json.dumps(card.blocks)
-    assert parse_unwatch_value(unwatch_value(watch(1))) == ("cn-hangzhou", watch(1).task_id)
+    assert parse_unwatch_value(unwatch_value(watch(1))) == ("home", "cn-hangzhou", watch(1).task_id)
+    staging = dataclasses.replace(watch(1), account="staging")
+    assert unwatch_value(staging) == f"staging/cn-hangzhou/{staging.task_id}"
+    assert parse_unwatch_value(unwatch_value(staging)) == ("staging", "cn-hangzhou", staging.task_id)
+    assert parse_unwatch_value("a/b/c/d") is None and parse_unwatch_value("/cn-hangzhou/t-1") is None
 
 
 def test_a_card_of_100_tasks_condenses_to_fit() -> None:
@@ -120,3 +126,21 @@ def test_the_cannot_post_message_says_how_to_fix_it() -> None:
     assert "/invite @ecs-tasks" in kept.blocks[0]["text"]["text"] and "keep watching" in kept.blocks[0]["text"]["text"]
     gone = channel_problem_message("C1", "channel_not_found", task_ids=["t-1"], kept=False)
     assert "another channel" in gone.blocks[0]["text"]["text"]
+
+
+def test_a_watch_in_a_configured_account_names_the_account_on_its_card_and_in_its_expiry_note() -> None:
+    # Given a watch in the function's own account and one in staging
+    home, staging = watch(1), dataclasses.replace(watch(2), account="staging")
+
+    # When their card and the staging watch's expiry note are drawn
+    footer = json.dumps(watch_card([home, staging], now=NOW).blocks[-1], ensure_ascii=False)
+    note = json.dumps(
+        expiry_note(staging.task, ttl=timedelta(days=7), region_id="cn-hangzhou", account="staging").blocks
+    )
+
+    # Then the card names each place as it is, and the note's command names the account, so it can be typed
+    assert "cn-hangzhou · Changes" in footer or "cn-hangzhou \u00b7 Changes" in footer
+    assert "staging \u00b7 cn-hangzhou" in footer or "staging · cn-hangzhou" in footer
+    assert "/ecs-tasks watch staging cn-hangzhou " + staging.task_id in note
+    home_note = json.dumps(expiry_note(home.task, ttl=timedelta(days=7), region_id="cn-hangzhou").blocks)
+    assert "/ecs-tasks watch cn-hangzhou " + home.task_id in home_note

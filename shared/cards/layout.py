@@ -52,7 +52,7 @@ from shared.cards.parts import (
     task_option_label,
 )
 from shared.ecs.models import OperationProgress, Task
-from shared.errors import EcsApiError
+from shared.errors import ApiError
 
 BlockDicts = list[dict[str, Any]]
 
@@ -83,7 +83,7 @@ class ListContent:
     summary: tuple[str, ...]  # context elements (mrkdwn)
     note: str | None  # why nothing is listed
     groups: tuple[RegionGroup, ...]  # regions with tasks, in the result's order
-    errors: tuple[tuple[str, EcsApiError], ...]
+    errors: tuple[tuple[str, ApiError], ...]
     quiet: str | None  # the regions that answered with no task
     multi_region: bool
 
@@ -251,7 +251,7 @@ def task_lines(groups: Sequence[RegionGroup], now: datetime, *, multi_region: bo
     return lines
 
 
-def error_lines(errors: Sequence[tuple[str, EcsApiError]], detail: Detail) -> list[str]:
+def error_lines(errors: Sequence[tuple[str, ApiError]], detail: Detail) -> list[str]:
     shown = errors if detail.shown_errors is None else errors[: detail.shown_errors]
     lines = [region_error_line(region, error, verbose=detail.verbose_errors) for region, error in shown]
     hidden = errors[len(shown) :]

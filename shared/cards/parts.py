@@ -17,7 +17,7 @@ from slack_sdk.models.blocks import ButtonElement, ConfirmObject, MarkdownTextOb
 from shared.cards.limits import BLOCK_KIT
 from shared.ecs.models import OperationProgress, Task
 from shared.ecs.query import CANCELLABLE_ACTIONS, TaskStatus
-from shared.errors import EcsApiError
+from shared.errors import ApiError
 from shared.log import redact
 from shared.timefmt import format_duration, format_utc, task_duration
 
@@ -203,7 +203,7 @@ def task_option_label(task: Task) -> str:
     return f"{task.task_id} · {task.task_action or 'Task'} · {task.task_status or 'Unknown'}"
 
 
-def region_error_line(region_id: str, error: EcsApiError, *, verbose: bool) -> str:
+def region_error_line(region_id: str, error: ApiError, *, verbose: bool) -> str:
     """A failing region with its Code and RequestId (and, verbosely, its message)."""
     line = f"{WARNING_EMOJI} *{plain(region_id, NAME_CHARS)}* {code(error.code, NAME_CHARS)}"
     if verbose and error.message:

@@ -66,7 +66,7 @@ from shared.cards.parts import (
 from shared.ecs.models import Task, TaskAttribute
 from shared.ecs.query import FILTERABLE_STATUSES, TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
-from shared.errors import EcsApiError
+from shared.errors import EcsApiError, StsApiError
 
 __all__ = [
     "ACTION_CANCEL",
@@ -87,6 +87,7 @@ __all__ = [
     "error_message",
     "escape",
     "notice_message",
+    "sts_error_message",
     "task_detail_message",
     "task_list_message",
     "task_status_line",
@@ -130,18 +131,31 @@ def task_list_message(result: MultiRegionResult, *, title: str, buttons: CardBut
     note = _why_empty(result)
     content = ListContent(
         title=title,
-        summary=summary + ((filters,) if filters else ()),
+        summary=summary + ((filters,) if filters else ()) + _not_asked(result),
         note=note,
         groups=tuple(
-            RegionGroup(r.region_id, r.page.tasks, max(r.page.total_count, len(r.page.tasks)))
+            RegionGroup(r.where, r.page.tasks, max(r.page.total_count, len(r.page.tasks)))
             for r in regions
             if r.page is not None and r.page.tasks
         ),
-        errors=tuple((r.region_id, r.error) for r in regions if r.error is not None),
+        errors=tuple((r.where, r.error) for r in regions if r.error is not None),
         quiet=_quiet_regions(result) if multi_region else None,
         multi_region=multi_region,
     )
     return _message(_list_fallback(result, title, summary[0], note), list_blocks(content, buttons, now))
+
+
+def _not_asked(result: MultiRegionResult) -> tuple[str, ...]:
+    """A line naming the accounts left out because they cover none of the query's regions: nothing is
+    left out silently."""
+    if not result.not_asked:
+        return ()
+    named = "; ".join(
+        f"{code(name, NAME_CHARS)} covers {', '.join(plain(r, NAME_CHARS) for r in covers[:5])}"
+        + (ELLIPSIS if len(covers) > 5 else "")
+        for name, covers in result.not_asked[:5]
+    )
+    return (f"Not asked: {named}. Name its regions to include it.",)
 
 
 def _list_fallback(result: MultiRegionResult, title: str, summary: str, note: str | None) -> str:
@@ -149,7 +163,7 @@ def _list_fallback(result: MultiRegionResult, title: str, summary: str, note: st
     parts = [f"{escape(title)}: {summary}" if title.strip() else summary]
     if note and any(r.page is not None for r in result.regions):
         parts.append(note.splitlines()[0])
-    failed = [(r.region_id, r.error) for r in result.regions if r.error is not None]
+    failed = [(r.where, r.error) for r in result.regions if r.error is not None]
     if len(failed) == 1:
         region, error = failed[0]
         parts.append(escape(f"{region}: {error.code} — {error.message}"))
@@ -160,7 +174,7 @@ def _list_fallback(result: MultiRegionResult, title: str, summary: str, note: st
 
 
 def _single_summary(region: RegionResult) -> str:
-    name = plain(region.region_id, NAME_CHARS)
+    name = plain(region.where, NAME_CHARS)
     page = region.page
     if page is None:
         return f"{name}{SEPARATOR}request failed"
@@ -176,7 +190,11 @@ def _multi_summary(result: MultiRegionResult) -> str:
     shown = sum(len(p.tasks) for p in pages)
     total = sum(max(p.total_count, len(p.tasks)) for p in pages)
     tasks = f"{shown} of {total} tasks" if total > shown else plural(shown, "task")
-    text = f"{plural(len(result.regions), 'region')}{SEPARATOR}{tasks}"
+    accounts = {r.account for r in result.regions if r.account}
+    regions = {r.region_id for r in result.regions}
+    # In several accounts a group is an (account, region) pair: count each kind, not the pairs.
+    where = f"{plural(len(accounts), 'account')}{SEPARATOR}" if accounts else ""
+    text = f"{where}{plural(len(regions), 'region')}{SEPARATOR}{tasks}"
     if result.errors:
         text += f"{SEPARATOR}{len(result.errors)} failed"
     if result.query.page > 1:
@@ -219,7 +237,7 @@ def _why_empty(result: MultiRegionResult) -> str | None:
     if not regions:
         return "There is no region to list tasks in."
     if not answered:
-        where = plain(regions[0].region_id, NAME_CHARS) if len(regions) == 1 else f"any of the {len(regions)} regions"
+        where = plain(regions[0].where, NAME_CHARS) if len(regions) == 1 else f"any of the {len(regions)} regions"
         return f"Could not list tasks in {where}."
     query = result.query
     words = ["No", *(value.value for value in (query.status, query.action) if value is not None), "tasks"]
@@ -245,9 +263,9 @@ def _why_empty(result: MultiRegionResult) -> str | None:
 
 def _answered_where(regions: Sequence[RegionResult], answered: Sequence[RegionResult]) -> str:
     if len(regions) == 1:
-        return plain(regions[0].region_id, NAME_CHARS)
+        return plain(regions[0].where, NAME_CHARS)
     if len(answered) == 1:
-        return f"{plain(answered[0].region_id, NAME_CHARS)} (the only region that answered)"
+        return f"{plain(answered[0].where, NAME_CHARS)} (the only region that answered)"
     if len(answered) < len(regions):
         return f"the {len(answered)} regions that answered"
     return plural(len(answered), "region")
@@ -256,7 +274,7 @@ def _answered_where(regions: Sequence[RegionResult], answered: Sequence[RegionRe
 def _quiet_regions(result: MultiRegionResult) -> str | None:
     if not result.tasks:
         return None  # the empty-result note already says it
-    quiet = [r.region_id for r in result.regions if r.page is not None and not r.page.tasks]
+    quiet = [r.where for r in result.regions if r.page is not None and not r.page.tasks]
     if not quiet:
         return None
     named = ", ".join(plain(region, NAME_CHARS) for region in quiet[:QUIET_SHOWN])
@@ -337,6 +355,20 @@ def error_message(error: EcsApiError, *, what: str) -> Message:
     if error.request_id:
         fallback += f" RequestId {error.request_id}"
     return _message(fallback, to_dicts(blocks))
+
+
+def sts_error_message(error: StsApiError, *, what: str) -> Message:
+    """`Could not <what> in account <name>: <Code>`, then what to fix (the STS client's message names the
+    account and the setting or role policy at fault; it never holds a credential) and the RequestId."""
+    account = f" in account *{plain(error.account, NAME_CHARS)}*" if error.account else ""
+    lines = [
+        f"{WARNING_EMOJI} Could not {plain(what, MESSAGE_CHARS)}{account}: {code(error.code, NAME_CHARS)}",
+        plain(error.message, ERROR_MESSAGE_CHARS),
+    ]
+    if error.request_id:
+        lines.append(f"STS RequestId {code(error.request_id)}")
+    fallback = f"Could not {what}" + (f" in account {error.account}" if error.account else "") + f": {error.code}"
+    return _message(fallback, to_dicts([SectionBlock(text=mrkdwn("\n".join(lines)))]))
 
 
 def _recommend(recommend: str) -> str:

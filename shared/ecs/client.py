@@ -206,8 +206,11 @@ class EcsClient:
         matching.sort(key=lambda t: (t.creation_time or _EPOCH, t.task_id), reverse=True)
         return tuple(matching)
 
-    def map_regions(self, work: Callable[[str], RegionResultT], region_ids: Sequence[str]) -> list[RegionResultT]:
-        """Run `work` per region on a bounded pool, results in the order of `region_ids`."""
+    def map_regions(
+        self, work: Callable[[RegionKeyT], RegionResultT], region_ids: Sequence[RegionKeyT]
+    ) -> list[RegionResultT]:
+        """Run `work` per region (or per (account, region) group, for the poller) on a bounded pool, results
+        in the order of `region_ids`."""
         if len(region_ids) <= 1:
             return [work(r) for r in region_ids]
         with ThreadPoolExecutor(max_workers=min(self._max_region_workers, len(region_ids))) as pool:
@@ -285,6 +288,7 @@ class EcsClient:
 
 
 RegionResultT = TypeVar("RegionResultT")
+RegionKeyT = TypeVar("RegionKeyT")
 
 
 def _filters(query: TaskQuery) -> TaskFilters:

@@ -42,6 +42,8 @@ class TaskQuery:
     """A DescribeTasks question, across one or more regions.
 
     `regions` is a tuple of region ids, or `("all",)` for every region DescribeRegions lists.
+    `accounts` names the configured accounts (ECS_TASKS_ACCOUNTS) it runs in; empty: the function's own
+    account, as before accounts existed.
     """
 
     regions: tuple[str, ...]
@@ -54,6 +56,7 @@ class TaskQuery:
     page_size: int = 10
     public: bool = False
     resource_ids: tuple[str, ...] = field(default=())
+    accounts: tuple[str, ...] = ()
 
     @property
     def all_regions(self) -> bool:

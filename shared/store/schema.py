@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeDecorator
 
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.store.claims import KEY_LENGTH
 from shared.updates.model import (  # re-exported: the store's own vocabulary is the feature's
     ENTRY_ABANDONED,
@@ -83,6 +84,8 @@ ID_LENGTH = 64
 TS_LENGTH = 32
 STATUS_LENGTH = 32
 STATE_LENGTH = 16
+# Account names are 1-20 characters (shared.config.ACCOUNT_NAME_RE); room to spare, still short for keys.
+ACCOUNT_LENGTH = 32
 
 # A followed task in a channel: a direct watch, or a subscription's follow-up of a task it found.
 # `version` counts accepted observations: the compare-and-set every poller must win to record a change.
@@ -118,23 +121,37 @@ watches = Table(
     # Version 3: when DescribeTaskAttribute last answered for a task DescribeTasks did not list; such tasks
     # are looked up oldest first, so a tick's look-up budget reaches every one in turn.
     Column("checked_at", UtcDateTime(), nullable=True),
-    UniqueConstraint("channel_id", "region_id", "task_id", "origin", name="uq_ecs_tasks_watches_key"),
+    # Version 4: the account the task lives in (its configured name); rows from before are the home account's.
+    Column("account", String(ACCOUNT_LENGTH), nullable=False, server_default=HOME_ACCOUNT_NAME),
+    # Version 4: the account joined the key (version 3's was `uq_ecs_tasks_watches_key`; see upgrade.py).
+    UniqueConstraint(
+        "channel_id", "account", "region_id", "task_id", "origin", name="uq_ecs_tasks_watches_account_key"
+    ),
     Index("ix_ecs_tasks_watches_state_region", "state", "region_id"),
     Index("ix_ecs_tasks_watches_card", "channel_id", "card_ts"),
 )
 
 LIVE = 1
-# Added in version 3 (an upgrade creates it on an existing table).
+# Version 4 (version 3's `uq_ecs_tasks_watches_live` without the account; an upgrade replaces it): one active
+# follow of a task per channel and account.
 watches_live_index = Index(
-    "uq_ecs_tasks_watches_live",
+    "uq_ecs_tasks_watches_account_live",
     watches.c.channel_id,
+    watches.c.account,
     watches.c.region_id,
     watches.c.task_id,
     watches.c.live,
     unique=True,
 )
-# The poller streams active watches per region in task-id order (keyset pagination).
-watches_stream_index = Index("ix_ecs_tasks_watches_stream", watches.c.state, watches.c.region_id, watches.c.task_id)
+# The poller streams active watches per (account, region) in task-id order (keyset pagination). Version 4
+# (replacing version 3's `ix_ecs_tasks_watches_stream`).
+watches_stream_index = Index(
+    "ix_ecs_tasks_watches_account_stream",
+    watches.c.state,
+    watches.c.account,
+    watches.c.region_id,
+    watches.c.task_id,
+)
 
 subscriptions = Table(
     "ecs_tasks_subscriptions",
@@ -146,9 +163,12 @@ subscriptions = Table(
     Column("region_id", String(ID_LENGTH), nullable=False),  # a region, or "all"
     Column("status", String(STATUS_LENGTH), nullable=True),
     Column("action", String(ID_LENGTH), nullable=True),
-    Column("filter_key", String(KEY_LENGTH), nullable=False),  # region|status|action: one of each per channel
+    # account|region|status|action: one of each per channel. Version 4 put the account first (the key, not
+    # the constraint, carries it: the same on every engine, SQLite included); rows from before got "home|".
+    Column("filter_key", String(KEY_LENGTH), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
     Column("suspended", String(ID_LENGTH), nullable=True),  # version 3: as for watches
+    Column("account", String(ACCOUNT_LENGTH), nullable=False, server_default=HOME_ACCOUNT_NAME),  # version 4
     UniqueConstraint("channel_id", "filter_key", name="uq_ecs_tasks_subscriptions_key"),
 )
 
@@ -186,11 +206,14 @@ transitions = Table(
 )
 
 
-# Per (scope, region): where a throttled pass stopped, and when a subscription scan last succeeded.
+# Per (scope, account, region): where a throttled pass stopped, and when a subscription scan last succeeded.
+# Version 4: a new table (a primary key cannot be altered on SQLite); the upgrade copies version 3's
+# `ecs_tasks_poll_state` rows into it as the home account's, then drops that table.
 poll_state = Table(
-    "ecs_tasks_poll_state",
+    "ecs_tasks_poll_progress",
     metadata,
     Column("scope", String(ID_LENGTH), primary_key=True, autoincrement=False),
+    Column("account", String(ACCOUNT_LENGTH), primary_key=True, autoincrement=False),
     Column("region_id", String(ID_LENGTH), primary_key=True, autoincrement=False),
     Column("resume_after", String(KEY_LENGTH), nullable=True),  # the last task id done in an unfinished pass
     Column("last_success_at", UtcDateTime(), nullable=True),

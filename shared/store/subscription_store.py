@@ -1,4 +1,4 @@
-"""Subscriptions of channels to new tasks, and the poller's per-region progress (`poll_state`)."""
+"""Subscriptions of channels to new tasks, and the poller's per-(account, region) progress (`poll_state`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.store.schema import poll_state, subscriptions
 from shared.store.tx import transact
 from shared.updates.model import PollState, Subscription, filter_key
@@ -25,6 +26,7 @@ def _subscription(row: Any) -> Subscription:
         action=row.action,
         created_at=row.created_at,
         suspended=row.suspended,
+        account=row.account,
     )
 
 
@@ -42,15 +44,18 @@ class SubscriptionStore:
         status: str | None,
         action: str | None,
         now: datetime,
+        account: str = HOME_ACCOUNT_NAME,
     ) -> tuple[Subscription, bool]:
-        """The channel's subscription with this filter, and whether it is new (one per filter per channel)."""
-        key = filter_key(region_id, status, action)
+        """The channel's subscription with this filter in this account, and whether it is new (one per filter
+        and account per channel)."""
+        key = filter_key(region_id, status, action, account)
         try:
             with self.engine.begin() as connection:
                 connection.execute(
                     insert(subscriptions).values(
                         team_id=team_id,
                         channel_id=channel_id,
+                        account=account,
                         user_id=user_id,
                         region_id=region_id,
                         status=status,
@@ -117,11 +122,12 @@ class SubscriptionStore:
 
     # --- poll state -------------------------------------------------------------------------------
 
-    def poll_states(self, scope: str) -> dict[str, PollState]:
-        query = select(poll_state).where(poll_state.c.scope == scope)
+    def poll_states(self, scope: str, account: str = HOME_ACCOUNT_NAME) -> dict[str, PollState]:
+        """One account's progress, by region."""
+        query = select(poll_state).where(poll_state.c.scope == scope, poll_state.c.account == account)
         with self.engine.connect() as connection:
             return {
-                r.region_id: PollState(r.region_id, r.resume_after, r.last_success_at)
+                r.region_id: PollState(r.region_id, r.resume_after, r.last_success_at, account=r.account)
                 for r in connection.execute(query)
             }
 
@@ -133,10 +139,12 @@ class SubscriptionStore:
         now: datetime,
         resume_after: str | None = None,
         last_success_at: datetime | None = None,
+        account: str = HOME_ACCOUNT_NAME,
     ) -> None:
-        """Upsert one region's progress. `last_success_at` only ever moves forward (two pollers may race)."""
+        """Upsert one (account, region)'s progress. `last_success_at` only ever moves forward (two pollers may
+        race)."""
         values: dict[str, Any] = {"resume_after": resume_after, "updated_at": now}
-        where = [poll_state.c.scope == scope, poll_state.c.region_id == region_id]
+        where = [poll_state.c.scope == scope, poll_state.c.account == account, poll_state.c.region_id == region_id]
         if last_success_at is not None:
             values["last_success_at"] = last_success_at
             where.append(or_(poll_state.c.last_success_at.is_(None), poll_state.c.last_success_at < last_success_at))
@@ -148,6 +156,8 @@ class SubscriptionStore:
             return
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(poll_state).values(scope=scope, region_id=region_id, **values))
+                connection.execute(
+                    insert(poll_state).values(scope=scope, account=account, region_id=region_id, **values)
+                )
         except IntegrityError:
             pass  # the row exists: either a newer success is recorded already, or a concurrent insert won

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, CursorResult, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task
 from shared.store.schema import ENTRY_PENDING, LIVE, transitions, watches
 from shared.store.tx import transact
@@ -62,6 +63,7 @@ def watch_from_row(row: Any) -> Watch:
         problem=row.problem,
         created_at=row.created_at,
         expires_at=row.expires_at,
+        account=row.account,
     )
 
 
@@ -87,7 +89,7 @@ class WatchStore:
     def add(self, new: NewWatch, *, now: datetime, ttl: timedelta) -> tuple[int, str]:
         """Create the watch, or revive an ended one of the same task in the same channel.
 
-        One active follow per (channel, region, task): a subscription's follow-up not yet announced is
+        One active follow per (channel, account, region, task): a subscription's follow-up not yet announced is
         taken over by the watch (its card becomes this one); one already announced (or another watch)
         stays as it is. Returns (watch id, ADDED | REVIVED | ALREADY); for ALREADY, the active follow's id.
         """
@@ -111,6 +113,7 @@ class WatchStore:
         }
         same_task = and_(
             watches.c.channel_id == new.channel_id,
+            watches.c.account == new.account,
             watches.c.region_id == new.region_id,
             watches.c.task_id == new.task.task_id,
         )
@@ -145,6 +148,7 @@ class WatchStore:
                 result = connection.execute(
                     insert(watches).values(
                         channel_id=new.channel_id,
+                        account=new.account,
                         region_id=new.region_id,
                         task_id=new.task.task_id,
                         origin=ORIGIN_WATCH,
@@ -162,8 +166,11 @@ class WatchStore:
             found = connection.execute(select(watches.c.id).where(same_task, watches.c.live == LIVE)).scalar()
         return int(found) if found is not None else None
 
-    def live_in_channel(self, channel_id: str, region_id: str, task_ids: Sequence[str]) -> list[Watch]:
-        """The active follows of these tasks in this channel, whatever began them (a watch or a subscription)."""
+    def live_in_channel(
+        self, channel_id: str, region_id: str, task_ids: Sequence[str], *, accounts: Sequence[str] | None = None
+    ) -> list[Watch]:
+        """The active follows of these tasks in this channel, whatever began them (a watch or a subscription),
+        in these accounts (None: in any)."""
         found: list[Watch] = []
         with self.engine.connect() as connection:
             for part in chunks(list(dict.fromkeys(task_ids))):
@@ -173,6 +180,8 @@ class WatchStore:
                     watches.c.task_id.in_(part),
                     watches.c.live == LIVE,
                 )
+                if accounts is not None:
+                    query = query.where(watches.c.account.in_(list(accounts)))
                 found += [watch_from_row(r) for r in connection.execute(query.order_by(watches.c.id))]
         return found
 
@@ -206,6 +215,7 @@ class WatchStore:
                     insert(watches).values(
                         team_id=subscription.team_id,
                         channel_id=subscription.channel_id,
+                        account=subscription.account,
                         user_id=subscription.user_id,
                         region_id=region_id,
                         task_id=task.task_id,
@@ -234,6 +244,7 @@ class WatchStore:
     def _announce_silent(self, subscription: Subscription, task: Task, *, now: datetime, lease: Lease) -> bool:
         same_task = and_(
             watches.c.channel_id == subscription.channel_id,
+            watches.c.account == subscription.account,
             watches.c.region_id == (task.region_id or ""),
             watches.c.task_id == task.task_id,
             watches.c.live == LIVE,
@@ -281,6 +292,7 @@ class WatchStore:
         watches.c.channel_id,
         watches.c.suspended,
         watches.c.checked_at,
+        watches.c.account,
     )
 
     def poll_targets(self) -> list[PollTarget]:
@@ -295,21 +307,28 @@ class WatchStore:
         with self.engine.connect() as connection:
             return sorted(str(r) for r in connection.execute(query).scalars())
 
+    def active_groups(self) -> list[tuple[str, str]]:
+        """The (account, region) pairs (as stored: unchecked) with at least one active watch."""
+        query = select(watches.c.account, watches.c.region_id).where(watches.c.state == WATCH_ACTIVE).distinct()
+        with self.engine.connect() as connection:
+            return sorted((str(r.account), str(r.region_id)) for r in connection.execute(query))
+
     def poll_batch(
         self,
         region_id: str,
         *,
+        account: str = HOME_ACCOUNT_NAME,
         after: str | None,
         upto: str | None = None,
         limit: int,
         statuses: Sequence[str] | None = None,
     ) -> list[PollTarget]:
-        """The active watches of the next `limit` distinct task ids of a region after `after` (up to `upto`,
-        included), in task-id order: keyset pagination, so a tick holds one batch at a time, never all.
+        """The active watches of the next `limit` distinct task ids of an account's region after `after` (up
+        to `upto`, included), in task-id order: keyset pagination, so a tick holds one batch at a time.
 
         One round trip: the batch ends at the last of its task ids, found by a subquery (not a first query and
         then an IN list of the ids), and the statement is built once per shape (`_batch_query`)."""
-        params: dict[str, Any] = {"region_id": region_id, "limit": limit}
+        params: dict[str, Any] = {"account": account, "region_id": region_id, "limit": limit}
         if after is not None:
             params["after"] = after
         if upto is not None:
@@ -326,7 +345,11 @@ class WatchStore:
         query = self._batch_queries.get(key)
         if query is not None:
             return query
-        where = [watches.c.state == WATCH_ACTIVE, watches.c.region_id == bindparam("region_id")]
+        where = [
+            watches.c.state == WATCH_ACTIVE,
+            watches.c.account == bindparam("account"),
+            watches.c.region_id == bindparam("region_id"),
+        ]
         if after:
             where.append(watches.c.task_id > bindparam("after"))
         if upto:
@@ -495,7 +518,12 @@ class WatchStore:
         return transact(self.engine, work)
 
     def settled_in_channels(
-        self, channel_ids: Sequence[str], region_id: str, task_ids: Sequence[str]
+        self,
+        channel_ids: Sequence[str],
+        region_id: str,
+        task_ids: Sequence[str],
+        *,
+        account: str = HOME_ACCOUNT_NAME,
     ) -> set[tuple[str, str]]:
         """(channel, task id) pairs a scan must leave alone: followed there already, and either announced or
         over (a silent active follow-up may still be announced by another subscription)."""
@@ -507,6 +535,7 @@ class WatchStore:
             for part in chunks(list(task_ids)):
                 query = select(watches.c.channel_id, watches.c.task_id).where(
                     watches.c.channel_id.in_(list(channel_ids)),
+                    watches.c.account == account,
                     watches.c.region_id == region_id,
                     watches.c.task_id.in_(part),
                     settled,

@@ -35,6 +35,7 @@ from shared.cards.parts import (
     task_status_line,
 )
 from shared.cards.task_cards import Message
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task, TaskAttribute
 from shared.ecs.query import TaskStatus
 from shared.timefmt import format_duration
@@ -65,13 +66,23 @@ _STATE_NOTES = {
 
 
 def unwatch_value(watch: Watch) -> str:
-    """An Unwatch button names the task, not a row: the card is drawn before its watches are stored."""
-    return f"{watch.region_id}{VALUE_SEPARATOR}{watch.task_id}"
+    """An Unwatch button names the task, not a row: the card is drawn before its watches are stored.
+    `region/task`, as before accounts, in the function's own account; `account/region/task` in another."""
+    parts = [watch.region_id, watch.task_id]
+    if watch.account != HOME_ACCOUNT_NAME:
+        parts.insert(0, watch.account)
+    return VALUE_SEPARATOR.join(parts)
 
 
-def parse_unwatch_value(value: str) -> tuple[str, str] | None:
-    region_id, _, task_id = value.partition(VALUE_SEPARATOR)
-    return (region_id, task_id) if region_id and task_id else None
+def parse_unwatch_value(value: str) -> tuple[str, str, str] | None:
+    """(account, region, task id), or None for a value no card carries; the caller checks each part's form."""
+    parts = value.split(VALUE_SEPARATOR)
+    if len(parts) == 2:
+        parts.insert(0, HOME_ACCOUNT_NAME)
+    if len(parts) != 3 or not all(parts):
+        return None
+    account, region_id, task_id = parts
+    return account, region_id, task_id
 
 
 def _message(fallback: str, blocks: BlockDicts) -> Message:
@@ -95,7 +106,7 @@ def watch_card(
     if not watches:
         raise ValueError("a watch card shows at least one task")
     heading = title or f"Watching {plural(len(watches), 'task')}"
-    regions = sorted({w.region_id for w in watches})
+    regions = sorted({_where(w) for w in watches})
     active = [w for w in watches if w.state == WATCH_ACTIVE]
     footer = "Changes are posted in this thread"
     if active:
@@ -103,7 +114,7 @@ def watch_card(
     head: list[Block] = [HeaderBlock(text=plain_text(heading, BLOCK_KIT.header_text_chars))]
     tail: list[Block] = [
         *(SectionBlock(text=mrkdwn(text)) for text in pack_lines(extra_lines)),
-        ContextBlock(elements=[mrkdwn(f"{SEPARATOR.join(plain(r, NAME_CHARS) for r in regions)}{SEPARATOR}{footer}")]),
+        ContextBlock(elements=[mrkdwn(f"{SEPARATOR.join(regions)}{SEPARATOR}{footer}")]),
     ]
 
     def line(watch: Watch) -> str:
@@ -132,6 +143,12 @@ def watch_card(
     blocks = full if blocks_fit(full) else _fit(packed, len(watches), heading)
     statuses = ", ".join(f"{w.task_id} {w.task.task_status or 'Unknown'}" for w in watches[:5])
     return _message(f"{heading}: {statuses}", blocks)
+
+
+def _where(watch: Watch) -> str:
+    """`staging · cn-hangzhou` for a watch in a configured account; the region alone in the function's own."""
+    region = plain(watch.region_id, NAME_CHARS)
+    return region if watch.account == HOME_ACCOUNT_NAME else f"{plain(watch.account, NAME_CHARS)}{SEPARATOR}{region}"
 
 
 def announce_title(subscription: Subscription | None, task: Task) -> str:
@@ -231,11 +248,14 @@ def gone_note(task: Task, *, region_id: str) -> Message:
     )
 
 
-def expiry_note(task: Task, *, ttl: timedelta, region_id: str) -> Message:
+def expiry_note(task: Task, *, ttl: timedelta, region_id: str, account: str = HOME_ACCOUNT_NAME) -> Message:
+    # The command to watch again names the account too, so it works in a channel bound to several.
+    words = [region_id] if account == HOME_ACCOUNT_NAME else [account, region_id]
+    again = " ".join(plain(word, NAME_CHARS) for word in words)
     text = (
         f"{EXPIRED_EMOJI} Stopped watching {code(task.task_id)} after {format_duration(ttl)} "
         f"(ECS_TASKS_WATCH_TTL); it was {plain(task.task_status or 'Unknown', NAME_CHARS)}. "
-        f"To keep following it: `/ecs-tasks watch {plain(region_id, NAME_CHARS)} {plain(task.task_id)}`"
+        f"To keep following it: `/ecs-tasks watch {again} {plain(task.task_id)}`"
     )
     return _message(
         f"Stopped watching {task.task_id} after {format_duration(ttl)}", to_dicts([SectionBlock(text=mrkdwn(text))])
@@ -266,13 +286,17 @@ def channel_problem_message(channel_id: str, problem: str, *, task_ids: Sequence
 # --- the channel's list ---------------------------------------------------------------------------
 
 
-def describe_subscription(subscription: Subscription) -> str:
+def describe_subscription(subscription: Subscription, *, show_account: bool = False) -> str:
     region = "all regions" if subscription.all_regions else subscription.region_id
-    return SEPARATOR.join((region, subscription.status or ANY_STATUS, subscription.action or ANY_ACTION))
+    parts = (region, subscription.status or ANY_STATUS, subscription.action or ANY_ACTION)
+    return SEPARATOR.join(((f"account {subscription.account}",) if show_account else ()) + parts)
 
 
-def list_message(watches: Sequence[Watch], subscriptions: Sequence[Subscription], *, now: datetime) -> Message:
-    """The channel's watches and subscriptions, each with its Unwatch / Unsubscribe button."""
+def list_message(
+    watches: Sequence[Watch], subscriptions: Sequence[Subscription], *, now: datetime, show_accounts: bool = False
+) -> Message:
+    """The channel's watches and subscriptions, each with its Unwatch / Unsubscribe button; with
+    `show_accounts` (accounts are configured), each names its account."""
     summary = (
         f"This channel watches {plural(len(watches), 'task')} and has {plural(len(subscriptions), 'subscription')}."
     )
@@ -284,7 +308,7 @@ def list_message(watches: Sequence[Watch], subscriptions: Sequence[Subscription]
         return _message(text, to_dicts([SectionBlock(text=mrkdwn(text))]))
     rows: list[tuple[str, str, str, str]] = [
         (
-            f"*Subscription* {plain(describe_subscription(s), MESSAGE_CHARS)}"
+            f"*Subscription* {plain(describe_subscription(s, show_account=show_accounts), MESSAGE_CHARS)}"
             f"{SEPARATOR}by <@{plain(s.user_id, NAME_CHARS)}>",
             LABEL_UNSUBSCRIBE,
             ACTION_UNSUBSCRIBE,
@@ -294,8 +318,9 @@ def list_message(watches: Sequence[Watch], subscriptions: Sequence[Subscription]
     ]
     rows += [
         (
-            f"{task_status_line(w.task, now=now)}{SEPARATOR}{plain(w.region_id, NAME_CHARS)}"
-            f"{SEPARATOR}until {slack_date(w.expires_at)}",
+            f"{task_status_line(w.task, now=now)}{SEPARATOR}"
+            + (f"account {plain(w.account, NAME_CHARS)}{SEPARATOR}" if show_accounts else "")
+            + f"{plain(w.region_id, NAME_CHARS)}{SEPARATOR}until {slack_date(w.expires_at)}",
             LABEL_UNWATCH,
             ACTION_UNWATCH,
             unwatch_value(w),

@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime
 
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS, TERMINAL_STATUSES
 
@@ -35,7 +36,7 @@ ENTRY_POSTED = "posted"
 ENTRY_UNDELIVERABLE = "undeliverable"
 ENTRY_ABANDONED = "abandoned"
 
-# The poller's progress is kept per region for each of its two passes.
+# The poller's progress is kept per (account, region) for each of its two passes.
 SCOPE_WATCHES = "watches"
 SCOPE_SUBSCRIPTIONS = "subscriptions"
 
@@ -81,6 +82,8 @@ class PollTarget:
     channel_id: str = ""
     suspended: str | None = None
     checked_at: datetime | None = None  # DescribeTaskAttribute's last answer, for a task not listed
+    # The account (its configured name) the task lives in; as stored: today's policy checks it is bound.
+    account: str = HOME_ACCOUNT_NAME
 
 
 @dataclass(frozen=True)
@@ -103,6 +106,7 @@ class Watch:
     problem: str | None
     created_at: datetime
     expires_at: datetime
+    account: str = HOME_ACCOUNT_NAME  # the account's configured name ("home": the function's own role)
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,7 @@ class NewWatch:
     task: Task
     card_ts: str
     thread_ts: str
+    account: str = HOME_ACCOUNT_NAME
 
 
 @dataclass(frozen=True)
@@ -129,6 +134,7 @@ class Subscription:
     action: str | None
     created_at: datetime
     suspended: str | None = None  # why today's policy stops it, if it does
+    account: str = HOME_ACCOUNT_NAME  # the account whose new tasks it posts
 
     @property
     def all_regions(self) -> bool:
@@ -138,17 +144,19 @@ class Subscription:
         return self.all_regions or self.region_id == region_id
 
 
-def filter_key(region_id: str, status: str | None, action: str | None) -> str:
-    return "|".join((region_id, status or ANY, action or ANY))
+def filter_key(region_id: str, status: str | None, action: str | None, account: str = HOME_ACCOUNT_NAME) -> str:
+    """One subscription per filter per channel; the account leads (schema v4), so each account has its own."""
+    return "|".join((account, region_id, status or ANY, action or ANY))
 
 
 @dataclass(frozen=True)
 class PollState:
-    """Per region: where an unfinished pass over the watched tasks stopped, and the last good scan."""
+    """Per (account, region): where an unfinished pass over the watched tasks stopped, and the last good scan."""
 
     region_id: str
     resume_after: str | None
     last_success_at: datetime | None
+    account: str = HOME_ACCOUNT_NAME
 
 
 @dataclass(frozen=True)

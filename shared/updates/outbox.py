@@ -37,7 +37,7 @@ from shared.ecs.models import Task, TaskAttribute
 from shared.ecs.query import TaskStatus
 from shared.ecs.regions import InvalidRegionError, checked_region_id
 from shared.ecs.retry import Deadline
-from shared.errors import EcsApiError
+from shared.errors import EcsApiError, StsApiError
 from shared.log import log_context, log_event
 from shared.updates.cards import (
     FINAL_SUBJECT,
@@ -122,9 +122,11 @@ class OutboxSender:
         *,
         clock: Callable[[], datetime],
         faults: Faults = no_faults,
+        ecs_for_account: Callable[[str], EcsClient] | None = None,
     ) -> None:
         self._store = store
         self._ecs = ecs
+        self._ecs_for_account = ecs_for_account
         self._notifier = notifier
         self._config = config
         self._clock = clock
@@ -158,7 +160,11 @@ class OutboxSender:
                 report.undeliverable += self._store.outbox.close([row.transition_id], lease, state=ENTRY_UNDELIVERABLE)
                 return True
             refusal = stored_refusal(
-                self._config.policy, team_id=watch.team_id, channel_id=watch.channel_id, region_id=watch.region_id
+                self._config.policy,
+                team_id=watch.team_id,
+                channel_id=watch.channel_id,
+                region_id=watch.region_id,
+                account=watch.account,
             )
             if refusal is not None:
                 # Today's policy no longer allows it: nothing is posted (nor ECS asked) while that lasts.
@@ -198,7 +204,7 @@ class OutboxSender:
         if row.kind == KIND_ANNOUNCE:
             subscription = self._store.subscriptions.get(watch.subscription_id) if watch.subscription_id else None
             shown = _with_task(watch, row.task)
-            extra = self._failure_lines(row.task, deadline)
+            extra = self._failure_lines(row.task, watch.account, deadline)
             card = watch_card([shown], now=now, title=announce_title(subscription, row.task), extra_lines=extra)
             return self._notifier.post(watch.channel_id, card).ts
         card_ts = watch.card_ts
@@ -210,9 +216,9 @@ class OutboxSender:
             self._notifier.update(watch.channel_id, card_ts, watch_card(on_card, now=now, title=title))
             self._faults(STEP_AFTER_CARD)
         if row.kind == KIND_EXPIRED:
-            reply = expiry_note(row.task, ttl=self._config.ttl, region_id=watch.region_id)
+            reply = expiry_note(row.task, ttl=self._config.ttl, region_id=watch.region_id, account=watch.account)
         elif row.kind in (KIND_FINAL, KIND_UNLISTED):
-            attribute, error = self._attribute(row.task, deadline)
+            attribute, error = self._attribute(row.task, watch.account, deadline)
             subject = unlisted_subject(row.task) if row.kind == KIND_UNLISTED else FINAL_SUBJECT
             reply = final_reply(row.task, attribute=attribute, attribute_error=error, now=now, subject=subject)
         elif row.kind == KIND_GONE:
@@ -221,12 +227,12 @@ class OutboxSender:
             reply = change_reply(row.task, from_status=row.from_status, now=now)
         return self._notifier.post(watch.channel_id, reply, thread_ts=watch.thread_ts or card_ts).ts
 
-    def _failure_lines(self, task: Task, deadline: Deadline) -> list[str]:
+    def _failure_lines(self, task: Task, account: str, deadline: Deadline) -> list[str]:
         if task.task_status != TaskStatus.FAILED.value:
             return []
-        return failure_lines(*self._attribute(task, deadline))
+        return failure_lines(*self._attribute(task, account, deadline))
 
-    def _attribute(self, task: Task, deadline: Deadline) -> tuple[TaskAttribute | None, str | None]:
+    def _attribute(self, task: Task, account: str, deadline: Deadline) -> tuple[TaskAttribute | None, str | None]:
         """DescribeTaskAttribute for a failed task's error codes; the notice goes out without them if ECS
         cannot answer in time (a final notice is never held back for its details)."""
         if task.task_status != TaskStatus.FAILED.value:
@@ -237,7 +243,12 @@ class OutboxSender:
         except InvalidRegionError:
             return None, "the stored region is not a region id"
         try:
-            return self._ecs.describe_task_attribute(region_id, task.task_id, deadline=deadline), None
+            # In the task's own account (this watch's policy check admitted it before anything was posted).
+            client = self._ecs if self._ecs_for_account is None else self._ecs_for_account(account)
+            return client.describe_task_attribute(region_id, task.task_id, deadline=deadline), None
+        except StsApiError as error:
+            log_event("sts.error", level=logging.WARNING, outcome=error.code, account=error.account)
+            return None, f"{error.code}" + (f" (RequestId {error.request_id})" if error.request_id else "")
         except EcsApiError as error:
             log_event("ecs.error", level=logging.WARNING, outcome=error.code, ecs_request_id=error.request_id)
             return None, f"{error.code}" + (f" (RequestId {error.request_id})" if error.request_id else "")

@@ -1,15 +1,16 @@
 """Planning one poller tick: pure functions, no I/O.
 
 `plan_scans` plans each region's subscription scan: a `StartTime` window from the last successful scan,
-with overlap. (The watched tasks are not planned up front: the poller streams them from the store in
-batches of at most 100 distinct ids, see `shared.updates.poller`.) `decide` says what a task's new
-status means for a watch; `discoveries` what a scan found for whom.
+with overlap; `plan_account_scans` does it per account, so the work of a tick is grouped by (account,
+region), each group asked with its account's own client. (The watched tasks are not planned up front: the
+poller streams them from the store in batches of at most 100 distinct ids, see `shared.updates.poller`.)
+`decide` says what a task's new status means for a watch; `discoveries` what a scan found for whom.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,9 @@ from shared.updates.model import (
     Subscription,
     is_terminal,
 )
+
+# One unit of a tick's work: an account (its configured name) and a region; each has its own ECS client.
+Group = tuple[str, str]
 
 # Scans overlap the previous window: clocks differ, and the API shows CreationTime to the minute.
 SCAN_OVERLAP = timedelta(minutes=2)
@@ -68,6 +72,28 @@ def plan_scans(
     return {
         region_id: plan_scan(subs, (scans or {}).get(region_id), now) for region_id, subs in sorted(scan_subs.items())
     }
+
+
+def plan_account_scans(
+    subscriptions: Sequence[Subscription],
+    *,
+    now: datetime,
+    scans: Mapping[str, Mapping[str, PollState]] | None = None,
+    all_regions: Callable[[str], Sequence[str]] = lambda account: (),
+) -> dict[Group, Scan]:
+    """Each (account, region)'s subscription scan: subscriptions of one account never share a scan (or a
+    window) with another's. `scans` is each account's poll state by region; `all_regions(account)` what
+    `subscribe all` covers in that account (asked only for accounts with such a subscription)."""
+    by_account: dict[str, list[Subscription]] = defaultdict(list)
+    for subscription in subscriptions:
+        by_account[subscription.account].append(subscription)
+    planned: dict[Group, Scan] = {}
+    for account, subs in sorted(by_account.items()):
+        regions = all_regions(account) if any(s.all_regions for s in subs) else ()
+        states = (scans or {}).get(account)
+        for region_id, scan in plan_scans(subs, now=now, scans=states, all_regions=regions).items():
+            planned[(account, region_id)] = scan
+    return planned
 
 
 def plan_scan(subscriptions: Sequence[Subscription], state: PollState | None, now: datetime) -> Scan:

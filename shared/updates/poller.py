@@ -1,8 +1,9 @@
 """One poller tick: ask ECS about every watched task and every subscribed region, record what changed,
 and post it (through the outbox, see `shared.updates.outbox`).
 
-A tick: load the subscriptions (bounded per channel) and the regions with active watches → per region,
-concurrently on `EcsClient.map_regions`' bounded pool: stream the region's active watches from the store
+A tick: load the subscriptions (bounded per channel) and the (account, region) groups with active watches
+→ per group, concurrently on `EcsClient.map_regions`' bounded pool, each group with its account's own
+client (`ecs_for_account`, built by bot.compose under the poller's session): stream its active watches from the store
 in task-id order, ≤100 distinct ids at a time (keyset pagination, so memory does not grow with the number
 of watches), resuming where a throttled or out-of-time pass stopped; apply today's access policy to each
 (what it refuses is suspended: logged once, never asked about, never posted); expire those past their TTL;
@@ -11,9 +12,10 @@ DescribeTaskAttribute the watched tasks DescribeTasks did not list; then the sub
 window, one follow per channel and task) → take over outbox rows whose lease ran out → deliver. While
 watched tasks are running, the tick polls them again every `repoll_interval_s` (the last pass brought
 forward, if need be, to still leave room for its posts), delivering after each pass, and stops early once
-none is. A region that is throttled (after the client's own backoff) or fails
-stops there: the rest of its batches, and its scan window, are carried to the next tick. No new ECS call
-or Slack post starts once the tick's budget is nearly spent.
+none is. A group that is throttled (after the client's own backoff) or fails —
+ECS, or STS refusing its account's credentials — stops there: the rest of its batches, and its scan window,
+are carried to the next tick, and the other groups go on. No new ECS call or Slack post starts once the
+tick's budget is nearly spent.
 """
 
 from __future__ import annotations
@@ -29,12 +31,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from shared.config import ACCOUNT_NAME_RE
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.client import EcsClient
 from shared.ecs.models import Task
 from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskStatus
 from shared.ecs.regions import is_region_id
 from shared.ecs.retry import Deadline
-from shared.errors import EcsApiError
+from shared.errors import EcsApiError, StsApiError
 from shared.log import log_context, log_event
 from shared.updates.model import (
     KIND_FINAL,
@@ -51,7 +55,7 @@ from shared.updates.model import (
 )
 from shared.updates.notifier import Notifier
 from shared.updates.outbox import Faults, OutboxConfig, OutboxSender, no_faults
-from shared.updates.plan import Scan, TickBudget, decide, discoveries, plan_scans
+from shared.updates.plan import Group, Scan, TickBudget, decide, discoveries, plan_account_scans
 from shared.updates.policy import AccessPolicy, stored_refusal
 from shared.updates.storage import UpdatesStorage
 
@@ -67,6 +71,12 @@ RUNNING_STATUSES = (TaskStatus.WAITING.value, TaskStatus.PROCESSING.value)
 # A last repoll brought forward to fit the budget comes at least this much of an interval after the one before.
 EARLY_REPOLL_FRACTION = 1 / 3
 
+
+INVALID = "(invalid)"
+# What stops one group's work (and only that group's): an ECS error, or STS refusing the account's role.
+GROUP_FAILURES = (EcsApiError, StsApiError)
+# An account's ECS client (bot.compose builds them under the poller's session).
+EcsForAccount = Callable[[str], EcsClient]
 
 # The bot's deferred work is redelivered within minutes (and re-verified against a 5-minute signature).
 CLAIM_RETENTION = timedelta(days=1)
@@ -90,7 +100,10 @@ class PollerConfig:
 
 @dataclass
 class RegionOutcome:
+    """One group's pass: an account's region."""
+
     region_id: str
+    account: str = HOME_ACCOUNT_NAME
     calls_allowed: int = 0  # DescribeTasks calls this pass may make (what the tick's budget has left)
     describe_calls: int = 0
     batches_done: int = 0
@@ -139,6 +152,18 @@ class TickReport:
         return {k: v for k, v in self.__dict__.items() if k != "owner"}
 
 
+def group_label(account: str, region_id: str) -> str:
+    """How a group is named in reports: the region alone for the home account (as before accounts), else
+    `account/region`; a stored value not in region-id (or account-name) form is never repeated."""
+    region = region_id if is_region_id(region_id) else INVALID
+    return region if account == HOME_ACCOUNT_NAME else f"{shown_account(account)}/{region}"
+
+
+def shown_account(account: str) -> str:
+    """A stored account name as it may appear in logs and reports."""
+    return account if ACCOUNT_NAME_RE.fullmatch(account) else INVALID
+
+
 def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-OWNER_CHARS:]
 
@@ -156,9 +181,13 @@ class Poller:
         sleep: Callable[[float], None] = time.sleep,
         faults: Faults = no_faults,
         owner: str | None = None,
+        ecs_for_account: EcsForAccount | None = None,
     ) -> None:
         self._store = store
+        # `ecs` is the home account's client (DescribeRegions and the pool run on it); without
+        # `ecs_for_account`, every group uses it (tests that build the poller by hand).
         self._ecs = ecs
+        self._ecs_for_account = ecs_for_account
         self._config = config
         self._clock = clock
         self._monotonic = monotonic
@@ -172,6 +201,7 @@ class Poller:
             OutboxConfig(ttl=config.ttl, min_post_s=config.min_post_s, policy=config.policy),
             clock=clock,
             faults=faults,
+            ecs_for_account=ecs_for_account,
         )
         self._regions_cache: tuple[float, tuple[str, ...]] | None = None
 
@@ -184,21 +214,29 @@ class Poller:
         with log_context(poller=self._owner):
             subscriptions = self._allowed_subscriptions(self._store.subscriptions.all(), report)
             report.subscriptions = len(subscriptions)
-            resume = self._store.subscriptions.poll_states(SCOPE_WATCHES)
-            scans = plan_scans(
+            active = self._store.watches.active_groups()
+            accounts = sorted({account for account, _ in active} | {s.account for s in subscriptions})
+            resume = {a: self._store.subscriptions.poll_states(SCOPE_WATCHES, a) for a in accounts}
+            scanned = {a: self._store.subscriptions.poll_states(SCOPE_SUBSCRIPTIONS, a) for a in accounts}
+            scans = plan_account_scans(
                 subscriptions,
                 now=now,
-                scans=self._store.subscriptions.poll_states(SCOPE_SUBSCRIPTIONS),
-                all_regions=self._all_regions(deadline) if any(s.all_regions for s in subscriptions) else (),
+                scans=scanned,
+                all_regions=lambda account: self._all_regions(account, deadline),
             )
-            regions = sorted(set(self._store.watches.active_regions()) | set(scans))
+            groups = sorted(set(active) | set(scans))
 
-            def first_pass(region_id: str) -> RegionOutcome:
-                with log_context(region_id=region_id if is_region_id(region_id) else None):
-                    return self._poll_region(region_id, resume.get(region_id), scans.get(region_id), deadline, lease)
+            def first_pass(group: Group) -> RegionOutcome:
+                account, region_id = group
+                with log_context(
+                    region_id=region_id if is_region_id(region_id) else None, account=shown_account(account)
+                ):
+                    return self._poll_region(
+                        group, resume.get(account, {}).get(region_id), scans.get(group), deadline, lease
+                    )
 
             pass_started = self._monotonic()
-            outcomes = self._ecs.map_regions(first_pass, regions)
+            outcomes = self._ecs.map_regions(first_pass, groups)
             first_pass_s = self._monotonic() - pass_started
             self._summarise(report, outcomes, first=True)
             report.watches = sum(o.watches for o in outcomes)
@@ -233,11 +271,11 @@ class Poller:
             return
         # The tick's budget per region (DescribeTasks calls, look-ups) covers its repolls too: a region whose
         # first pass used it all (many watches) is not polled again, so ECS sees at most that much a tick.
-        calls_left = {o.region_id: o.calls_allowed - o.describe_calls for o in outcomes}
-        lookups_left = {o.region_id: o.lookups_left for o in outcomes}
+        calls_left = {_group(o): o.calls_allowed - o.describe_calls for o in outcomes}
+        lookups_left = {_group(o): o.lookups_left for o in outcomes}
         pass_s = first_pass_s  # a repoll asks about fewer tasks than the first pass: this bounds its time
         pass_started = self._monotonic()
-        running = [o.region_id for o in outcomes if o.running and o.error is None and calls_left[o.region_id] > 0]
+        running = [_group(o) for o in outcomes if o.running and o.error is None and calls_left[_group(o)] > 0]
         while running:
             due = max(0.0, pass_started + interval - self._monotonic())
             room = max(self._config.min_call_s, pass_s) + self._config.min_post_s
@@ -247,10 +285,11 @@ class Poller:
             self._sleep(wait)
             pass_started = self._monotonic()
 
-            def again(region_id: str) -> RegionOutcome:
-                with log_context(region_id=region_id):
+            def again(group: Group) -> RegionOutcome:
+                account, region_id = group
+                with log_context(region_id=region_id, account=shown_account(account)):
                     outcome = RegionOutcome(
-                        region_id, calls_allowed=calls_left[region_id], lookups_left=lookups_left[region_id]
+                        region_id, account, calls_allowed=calls_left[group], lookups_left=lookups_left[group]
                     )
                     self._watch_pass(outcome, None, deadline, lease, statuses=RUNNING_STATUSES, save=False)
                     return outcome
@@ -260,9 +299,9 @@ class Poller:
             self._summarise(report, found, first=False)
             self._deliver(report, lease, deadline)
             for outcome in found:
-                calls_left[outcome.region_id] -= outcome.describe_calls
-                lookups_left[outcome.region_id] = outcome.lookups_left
-            running = [o.region_id for o in found if o.running and o.error is None and calls_left[o.region_id] > 0]
+                calls_left[_group(outcome)] -= outcome.describe_calls
+                lookups_left[_group(outcome)] = outcome.lookups_left
+            running = [_group(o) for o in found if o.running and o.error is None and calls_left[_group(o)] > 0]
 
     def _deliver(self, report: TickReport, lease: Lease, deadline: Deadline) -> None:
         delivered = self._deliverer.deliver(lease, deadline)
@@ -281,6 +320,7 @@ class Poller:
                 team_id=subscription.team_id,
                 channel_id=subscription.channel_id,
                 region_id=subscription.region_id,
+                account=subscription.account,
             )
             if reason is not None:
                 report.suspended += 1
@@ -301,16 +341,20 @@ class Poller:
         return allowed
 
     def _admit(
-        self, target: PollTarget, outcome: RegionOutcome, refusals: dict[tuple[str | None, str, str], str | None]
+        self, target: PollTarget, outcome: RegionOutcome, refusals: dict[tuple[str | None, str, str, str], str | None]
     ) -> bool:
         """Whether today's policy lets this watch run; a refused one is marked (and logged) once. `refusals`
-        holds the policy's answers of this batch (its watches mostly share a channel and a region)."""
-        key = (target.team_id, target.channel_id, target.region_id)
+        holds the policy's answers of this batch (its watches mostly share a channel, a region and an account)."""
+        key = (target.team_id, target.channel_id, target.region_id, target.account)
         if key in refusals:
             reason = refusals[key]
         else:
             reason = refusals[key] = stored_refusal(
-                self._config.policy, team_id=target.team_id, channel_id=target.channel_id, region_id=target.region_id
+                self._config.policy,
+                team_id=target.team_id,
+                channel_id=target.channel_id,
+                region_id=target.region_id,
+                account=target.account,
             )
         if reason is not None:
             outcome.suspended += 1
@@ -330,19 +374,25 @@ class Poller:
 
     # --- one region -------------------------------------------------------------------------------
 
+    def _client(self, account: str) -> EcsClient:
+        """The ECS client of an account the policy has admitted (its rows were checked before this)."""
+        return self._ecs if self._ecs_for_account is None else self._ecs_for_account(account)
+
     def _poll_region(
-        self, region_id: str, previous: PollState | None, scan: Scan | None, deadline: Deadline, lease: Lease
+        self, group: Group, previous: PollState | None, scan: Scan | None, deadline: Deadline, lease: Lease
     ) -> RegionOutcome:
+        account, region_id = group
         allowed = self._config.budget.describe_calls_per_region
         outcome = RegionOutcome(
             region_id,
+            account,
             calls_allowed=allowed,
             lookups_left=self._config.budget.lookups_per_region,
             scan_planned=scan is not None,
         )
         self._watch_pass(outcome, previous, deadline, lease, statuses=None, save=True)
         if scan is not None and not outcome.throttled and outcome.error is None:
-            self._scan(region_id, scan, outcome, deadline, lease)
+            self._scan(scan, outcome, deadline, lease)
         return outcome
 
     def _watch_pass(
@@ -355,7 +405,7 @@ class Poller:
         statuses: Sequence[str] | None,
         save: bool,
     ) -> None:
-        """Stream the region's active watches in task-id order, from after where the last unfinished pass
+        """Stream the group's active watches in task-id order, from after where the last unfinished pass
         stopped, wrapping around; at most the budget's DescribeTasks calls, one per ≤100 distinct ids."""
         region_id = outcome.region_id
         resume_after = previous.resume_after if previous else None
@@ -366,7 +416,7 @@ class Poller:
             cursor = after
             while finished:
                 targets = self._store.watches.poll_batch(
-                    region_id, after=cursor, upto=upto, limit=MAX_TASK_IDS, statuses=statuses
+                    region_id, account=outcome.account, after=cursor, upto=upto, limit=MAX_TASK_IDS, statuses=statuses
                 )
                 if not targets:
                     break
@@ -386,6 +436,7 @@ class Poller:
                 region_id,
                 now=self._clock(),
                 resume_after=None if finished else (last_done or resume_after),
+                account=outcome.account,
             )
 
     def _poll_batch(
@@ -398,7 +449,7 @@ class Poller:
         """One DescribeTasks call for a batch; False when the pass must stop here (time, throttling, error)."""
         now = self._clock()
         asked: list[PollTarget] = []
-        refusals: dict[tuple[str | None, str, str], str | None] = {}
+        refusals: dict[tuple[str | None, str, str, str], str | None] = {}
         for target in targets:
             outcome.watches += 1
             if not self._admit(target, outcome, refusals):
@@ -419,10 +470,10 @@ class Poller:
             return False
         task_ids = tuple(dict.fromkeys(t.task_id for t in asked))
         try:
-            page = self._ecs.describe_tasks(
+            page = self._client(outcome.account).describe_tasks(
                 outcome.region_id, task_ids=task_ids, page_size=MAX_PAGE_SIZE, deadline=deadline
             )
-        except EcsApiError as error:
+        except GROUP_FAILURES as error:
             self._region_failed(outcome, error)
             return False
         outcome.describe_calls += 1
@@ -482,9 +533,11 @@ class Poller:
             return None, False
         outcome.lookups_left -= 1
         try:
-            attribute = self._ecs.describe_task_attribute(outcome.region_id, target.task_id, deadline=deadline)
-        except EcsApiError as error:
-            if error.code != TASK_NOT_FOUND:
+            attribute = self._client(outcome.account).describe_task_attribute(
+                outcome.region_id, target.task_id, deadline=deadline
+            )
+        except GROUP_FAILURES as error:
+            if isinstance(error, StsApiError) or error.code != TASK_NOT_FOUND:
                 outcome.lookups_left = 0  # throttled or failing: no more look-ups in this region this tick
                 log_event("poller.lookup_failed", level=logging.WARNING, outcome=error.code)
                 return None, False
@@ -502,19 +555,24 @@ class Poller:
             return None, True
         return (replace(change, kind=KIND_UNLISTED) if change.kind == KIND_FINAL else change), True
 
-    def _scan(self, region_id: str, scan: Scan, outcome: RegionOutcome, deadline: Deadline, lease: Lease) -> None:
+    def _scan(self, scan: Scan, outcome: RegionOutcome, deadline: Deadline, lease: Lease) -> None:
+        region_id, account = outcome.region_id, outcome.account
         if deadline.remaining() < self._config.min_call_s:
             return
+        client = self._client(account)
         try:
-            tasks = list(self._ecs.iter_tasks(region_id, start_time=scan.start, end_time=scan.end, deadline=deadline))
-        except EcsApiError as error:
+            tasks = list(client.iter_tasks(region_id, start_time=scan.start, end_time=scan.end, deadline=deadline))
+        except GROUP_FAILURES as error:
             self._region_failed(outcome, error)
             return
         # One follow per channel and task: of several subscriptions that found it, one that announces goes
         # first, so a task is announced once and the channel's other matches leave it be.
         found = sorted(discoveries(scan, tasks), key=lambda d: not d.announce)
         settled = self._store.watches.settled_in_channels(
-            sorted({d.subscription.channel_id for d in found}), region_id, sorted({d.task.task_id for d in found})
+            sorted({d.subscription.channel_id for d in found}),
+            region_id,
+            sorted({d.task.task_id for d in found}),
+            account=account,
         )
         now = self._clock()
         for discovery in found:
@@ -533,24 +591,34 @@ class Poller:
                 outcome.discovered += 1
         self._faults(STEP_AFTER_SCAN)
         # Only now: a crash before this line means the same window is asked again, and de-duplicated.
-        self._store.subscriptions.save_poll_state(SCOPE_SUBSCRIPTIONS, region_id, now=now, last_success_at=scan.end)
+        self._store.subscriptions.save_poll_state(
+            SCOPE_SUBSCRIPTIONS, region_id, now=now, last_success_at=scan.end, account=account
+        )
         outcome.scanned = True
 
-    def _region_failed(self, outcome: RegionOutcome, error: EcsApiError) -> None:
+    def _region_failed(self, outcome: RegionOutcome, error: EcsApiError | StsApiError) -> None:
         outcome.throttled = error.is_throttling
         outcome.error = error.code
+        # An STS error names the account and its role (no secret); the request id is STS's then.
         log_event(
             "poller.region_carried",
             level=logging.WARNING,
             outcome=error.code,
-            ecs_request_id=error.request_id,
+            ecs_request_id=error.request_id if isinstance(error, EcsApiError) else None,
+            sts_request_id=error.request_id if isinstance(error, StsApiError) else None,
             throttled=error.is_throttling,
         )
 
     # --- helpers ------------------------------------------------------------------------------------
 
-    def _all_regions(self, deadline: Deadline) -> Sequence[str]:
-        """What `subscribe all` covers: ECS_TASKS_REGIONS if set, else DescribeRegions (cached)."""
+    def _all_regions(self, account: str, deadline: Deadline) -> Sequence[str]:
+        """What `subscribe all` covers in an account: ECS_TASKS_REGIONS if set, else DescribeRegions (cached),
+        narrowed to the account's own regions when it names some."""
+        configured = self._config.policy.accounts.named(account)
+        regions = self._listed_regions(deadline)
+        return [r for r in regions if configured is None or configured.covers(r)]
+
+    def _listed_regions(self, deadline: Deadline) -> Sequence[str]:
         if self._config.allowed_regions:
             return sorted(r for r in self._config.allowed_regions if is_region_id(r))
         cached = self._regions_cache
@@ -579,11 +647,15 @@ class Poller:
             report.expired += outcome.expired
             if first:
                 report.suspended += outcome.suspended
-            label = outcome.region_id if is_region_id(outcome.region_id) else "(invalid)"
+            label = group_label(outcome.account, outcome.region_id)
             if outcome.throttled and label not in report.throttled_regions:
                 report.throttled_regions.append(label)
             if first and (outcome.carried or (outcome.scan_planned and not outcome.scanned)):
                 report.carried_regions.append(label)
+
+
+def _group(outcome: RegionOutcome) -> Group:
+    return (outcome.account, outcome.region_id)
 
 
 def log_tick(report: TickReport, **extra: object) -> None:

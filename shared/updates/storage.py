@@ -10,17 +10,21 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task
 from shared.updates.model import Accepted, Lease, OutboxEntry, PollState, PollTarget, Subscription, Watch
 
 
 class WatchStorage(Protocol):
-    def active_regions(self) -> list[str]: ...
+    def active_groups(self) -> list[tuple[str, str]]:
+        """The (account, region) pairs with active watches, as stored (unchecked)."""
+        ...
 
     def poll_batch(
         self,
         region_id: str,
         *,
+        account: str = HOME_ACCOUNT_NAME,
         after: str | None,
         upto: str | None = None,
         limit: int,
@@ -40,7 +44,12 @@ class WatchStorage(Protocol):
     ) -> bool: ...
 
     def settled_in_channels(
-        self, channel_ids: Sequence[str], region_id: str, task_ids: Sequence[str]
+        self,
+        channel_ids: Sequence[str],
+        region_id: str,
+        task_ids: Sequence[str],
+        *,
+        account: str = HOME_ACCOUNT_NAME,
     ) -> set[tuple[str, str]]: ...
 
     def on_card(self, channel_id: str, card_ts: str) -> list[Watch]: ...
@@ -57,7 +66,7 @@ class SubscriptionStorage(Protocol):
 
     def set_suspended(self, subscription_id: int, reason: str | None) -> bool: ...
 
-    def poll_states(self, scope: str) -> dict[str, PollState]: ...
+    def poll_states(self, scope: str, account: str = HOME_ACCOUNT_NAME) -> dict[str, PollState]: ...
 
     def save_poll_state(
         self,
@@ -67,6 +76,7 @@ class SubscriptionStorage(Protocol):
         now: datetime,
         resume_after: str | None = None,
         last_success_at: datetime | None = None,
+        account: str = HOME_ACCOUNT_NAME,
     ) -> None: ...
 
 
