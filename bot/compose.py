@@ -36,6 +36,10 @@ if TYPE_CHECKING:
     from shared.updates.poller import Poller
 
 SLACK_API_URL = "https://slack.com/api/"
+# The poller works on every region of a tick at once: its first pass is up to 50 DescribeTasks calls in a row
+# per region (TickBudget), each waiting on ECS, so regions queued behind a smaller pool wait a region's whole
+# pass (20 regions on the default 8 workers: three rounds). Alibaba Cloud has fewer public regions than this.
+POLLER_REGION_WORKERS = 32
 
 
 @dataclass(frozen=True)
@@ -82,17 +86,35 @@ def build_ecs_client(
     *,
     credentials: CredentialsProvider | None = None,
     on_call: EcsCallObserver | None = log_ecs_call,
+    max_region_workers: int | None = None,
 ) -> EcsClient:
-    from shared.ecs.client import EcsClient
+    """`max_region_workers`: regions worked on at once (`EcsClient.map_regions`), the client's default if None."""
+    from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.transport import EcsTransport
 
+    workers = max_region_workers or MAX_REGION_WORKERS
     transport = EcsTransport(
         credentials or DefaultCredentialsProvider(),
         endpoint=settings.ecs_endpoint,
         signature_version=settings.ecs_signature_version,
+        session=pooled_session(workers) if max_region_workers else None,
     )
-    return EcsClient(transport, on_call=on_call, regions_source=settings.default_region or "cn-hangzhou")
+    source = settings.default_region or "cn-hangzhou"
+    return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
+
+
+def pooled_session(connections: int) -> requests.Session:
+    """A session that keeps up to `connections` connections per host: with ECS_ENDPOINT every region has the
+    same host, and requests' default pool (10) would open and drop a connection per call beyond it."""
+    import requests
+    from requests.adapters import HTTPAdapter
+
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=connections, pool_maxsize=connections)
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, adapter)
+    return session
 
 
 # --- accounts (issue 13) -------------------------------------------------------------------------
@@ -160,19 +182,25 @@ class AccountClients:
 
     @classmethod
     def build(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> AccountClients:
-        import requests
 
         from shared.ecs.sts import AssumedRoleCache
 
-        http = requests.Session()
+        # As many connections as the poller's region workers (connections are opened only when needed).
+        http = pooled_session(POLLER_REGION_WORKERS)
         return cls(settings, http, AssumedRoleCache(build_sts_client(settings, session=http), clock=clock))
 
     def ecs_client_for(
-        self, account: Account, session: SessionSpec, *, on_call: EcsCallObserver | None = log_ecs_call
+        self,
+        account: Account,
+        session: SessionSpec,
+        *,
+        on_call: EcsCallObserver | None = log_ecs_call,
+        max_region_workers: int | None = None,
     ) -> EcsClient:
         """An EcsClient working in `account`: the home account under the function's own credentials, any
-        other under the account's role assumed for `session` (its name and its policy)."""
-        from shared.ecs.client import EcsClient
+        other under the account's role assumed for `session` (its name and its policy). `max_region_workers`:
+        regions worked on at once, the client's default if None."""
+        from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
         from shared.ecs.credentials import DefaultCredentialsProvider
         from shared.ecs.sts import AssumedRoleCredentialsProvider
         from shared.ecs.transport import EcsTransport
@@ -191,7 +219,8 @@ class AccountClients:
         source = self.settings.default_region or (account.regions[0] if account.regions else "cn-hangzhou")
         if on_call is log_ecs_call and not account.is_home:
             on_call = functools.partial(log_ecs_call, account=account.name)
-        return EcsClient(transport, on_call=on_call, regions_source=source)
+        workers = max_region_workers or MAX_REGION_WORKERS
+        return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
 
 
 _account_clients: AccountClients | None = None
@@ -334,7 +363,9 @@ def poller_ecs_clients(settings: Settings, directory: AccountDirectory) -> Calla
                 account = directory.named(name)
                 if account is None:
                     raise KeyError(f"account {name[:24]!r} is not configured")
-                client = built[name] = clients.ecs_client_for(account, session)
+                client = built[name] = clients.ecs_client_for(
+                    account, session, max_region_workers=POLLER_REGION_WORKERS
+                )
             return client
 
     return ecs_for

@@ -370,8 +370,37 @@ def test_a_tick_never_waits_beyond_its_budget(store: SqlStore, ecs: EcsEmulator,
     config = PollerConfig(ttl=TTL, repoll_interval_s=15.0, min_call_s=3.0, min_post_s=10.0)
     started = clock.now
     make_poller(store, ecs, slack, config=config, time_source=clock).tick(50.0)
-    # 50 s less room for a call and posts: passes at 0, 15 and 30 s, none started after
-    assert clock.sleeps == [15.0, 15.0] and clock.now - started <= 50.0
+    # Passes at 0, 15 and 30 s, then the last as late as leaves room for a call (3 s) and for posts (10 s):
+    # at 37 s, not at 45; none after
+    assert clock.sleeps == [15.0, 15.0, 7.0] and clock.now - started <= 50.0
+
+
+def test_a_change_late_in_the_tick_is_found_by_a_last_pass_brought_forward_and_posted_in_time(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given a watched task that finishes 36 s into a 50 s tick, with 3 s kept for a call and 10 s for posts
+    task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", processing_s=36)
+    _, card_ts = watch_task(store, ecs, slack, task_id)
+    clock = FakeTime(ecs)
+    config = PollerConfig(ttl=TTL, repoll_interval_s=15.0, min_call_s=3.0, min_post_s=10.0)
+    report = make_poller(store, ecs, slack, config=config, time_source=clock).tick(50.0)
+    # Then the pass due at 45 s comes at 37 s instead, finds it finished and posts it in this tick
+    assert clock.sleeps == [15.0, 15.0, 7.0] and report.posted == 1
+    (final,) = replies(slack, CHANNEL, card_ts)
+    assert "Finished" in text_of(final)
+
+
+def test_a_last_pass_is_not_brought_forward_to_just_after_the_one_before(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", processing_s=3600)
+    watch_task(store, ecs, slack, task_id)
+    clock = FakeTime(ecs)
+    config = PollerConfig(ttl=TTL, repoll_interval_s=15.0, min_call_s=3.0, min_post_s=10.0)
+    # A 47 s budget: passes at 0, 15 and 30 s; the next could start by 34 s at the latest, only 4 s after the
+    # last (less than a third of an interval): there is none
+    make_poller(store, ecs, slack, config=config, time_source=clock).tick(47.0)
+    assert clock.sleeps == [15.0, 15.0]
 
 
 # --- tasks DescribeTasks no longer lists (issue 11 item 2) -------------------------------------------

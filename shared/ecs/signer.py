@@ -12,6 +12,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from urllib.parse import quote
 
 V1_SIGNATURE_METHOD = "HMAC-SHA1"
@@ -23,6 +24,9 @@ EMPTY_BODY_SHA256 = hashlib.sha256(b"").hexdigest()
 _UNRESERVED = "-_.~"
 
 
+# A call encodes each value twice (its canonical query is signed, then sent), and `quote` goes byte by byte
+# in Python: a DescribeTasks call's TaskIds of 100 ids is a few kB. Recent answers are kept (a few hundred kB).
+@lru_cache(maxsize=128)
 def percent_encode(value: str) -> str:
     """Percent-encode as both signature versions require (space is %20, '*' is %2A, '~' stays)."""
     return quote(value, safe=_UNRESERVED)

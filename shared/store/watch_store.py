@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, CursorResult, Engine, and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
@@ -68,21 +68,10 @@ def watch_from_row(row: Any) -> Watch:
 
 
 def _target(r: Any) -> PollTarget:
-    return PollTarget(
-        r.id,
-        r.region_id,
-        r.task_id,
-        r.version,
-        r.last_status,
-        bool(r.announced),
-        r.wanted_status,
-        r.expires_at,
-        team_id=r.team_id,
-        channel_id=r.channel_id,
-        suspended=r.suspended,
-        checked_at=r.checked_at,
-        account=r.account,
-    )
+    # The row is `WatchStore._TARGET_COLUMNS`, in PollTarget's field order: unpacked by position (this runs
+    # once per watch per pass; a Row's lookups by name cost more).
+    watch_id, region_id, task_id, version, last_status, announced, *rest = r
+    return PollTarget(watch_id, region_id, task_id, version, last_status, bool(announced), *rest)
 
 
 def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
@@ -92,6 +81,8 @@ def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterable[Sequence[Any]]:
 class WatchStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # poll_batch's statements by shape (whether after, upto, statuses are given): built once, not per batch.
+        self._batch_queries: dict[tuple[bool, bool, bool], Any] = {}
 
     # --- creating ---------------------------------------------------------------------------------
 
@@ -287,6 +278,7 @@ class WatchStore:
 
     # --- the poller's compare-and-set -------------------------------------------------------------
 
+    # In PollTarget's field order (`_target` unpacks a row by position).
     _TARGET_COLUMNS = (
         watches.c.id,
         watches.c.region_id,
@@ -332,29 +324,56 @@ class WatchStore:
         statuses: Sequence[str] | None = None,
     ) -> list[PollTarget]:
         """The active watches of the next `limit` distinct task ids of an account's region after `after` (up
-        to `upto`, included), in task-id order: keyset pagination, so a tick holds one batch at a time."""
+        to `upto`, included), in task-id order: keyset pagination, so a tick holds one batch at a time.
+
+        One round trip: the batch ends at the last of its task ids, found by a subquery (not a first query and
+        then an IN list of the ids), and the statement is built once per shape (`_batch_query`)."""
+        params: dict[str, Any] = {"account": account, "region_id": region_id, "limit": limit}
+        if after is not None:
+            params["after"] = after
+        if upto is not None:
+            params["upto"] = upto
+        if statuses is not None:
+            params["statuses"] = list(statuses)
+        query = self._batch_query(after is not None, upto is not None, statuses is not None)
+        with self.engine.connect() as connection:
+            rows = connection.execute(query, params).all()
+        return [_target(r) for r in rows]
+
+    def _batch_query(self, after: bool, upto: bool, statuses: bool) -> Any:
+        key = (after, upto, statuses)
+        query = self._batch_queries.get(key)
+        if query is not None:
+            return query
         where = [
             watches.c.state == WATCH_ACTIVE,
-            watches.c.account == account,
-            watches.c.region_id == region_id,
+            watches.c.account == bindparam("account"),
+            watches.c.region_id == bindparam("region_id"),
         ]
-        if after is not None:
-            where.append(watches.c.task_id > after)
-        if upto is not None:
-            where.append(watches.c.task_id <= upto)
-        if statuses is not None:
-            where.append(watches.c.last_status.in_(list(statuses)))
-        ids_query = select(watches.c.task_id).where(*where).distinct().order_by(watches.c.task_id).limit(limit)
-        with self.engine.connect() as connection:
-            task_ids = list(connection.execute(ids_query).scalars())
-            if not task_ids:
-                return []
-            query = (
-                select(*self._TARGET_COLUMNS)
-                .where(*where, watches.c.task_id.in_(task_ids))
-                .order_by(watches.c.task_id, watches.c.id)
-            )
-            return [_target(r) for r in connection.execute(query)]
+        if after:
+            where.append(watches.c.task_id > bindparam("after"))
+        if upto:
+            where.append(watches.c.task_id <= bindparam("upto"))
+        if statuses:
+            where.append(watches.c.last_status.in_(bindparam("statuses", expanding=True)))
+        ids = (
+            select(watches.c.task_id)
+            .where(*where)
+            .distinct()
+            .order_by(watches.c.task_id)
+            .limit(bindparam("limit"))
+            .subquery("batch_ids")
+        )
+        # Ids in order: the batch is every matching row up to its last id, a range on the stream index (a join
+        # on the ids would have SQLite scan the rest of the region for each batch).
+        last_id = select(func.max(ids.c.task_id)).scalar_subquery()
+        query = (
+            select(*self._TARGET_COLUMNS)
+            .where(*where, watches.c.task_id <= last_id)
+            .order_by(watches.c.task_id, watches.c.id)
+        )
+        self._batch_queries[key] = query
+        return query
 
     def mark_checked(self, watch_ids: Sequence[int], *, now: datetime) -> None:
         """DescribeTaskAttribute answered for these watches' tasks (the next look-ups start elsewhere)."""
