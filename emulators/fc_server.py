@@ -17,9 +17,11 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
+
+from emulators.serving import PromptlyStoppedHTTPServer
 
 Handler = Callable[[bytes, Any], dict[str, Any]]
 INVOKE_PATH_PREFIX = "/2023-03-30/functions/"
@@ -29,7 +31,7 @@ DEFAULT_ACCOUNT_ID = "1234567890123456"
 DEFAULT_READ_TIMEOUT_S = 10.0
 # Function Compute's HTTP trigger takes request bodies up to 32 MB; Slack's are a few kilobytes.
 MAX_BODY_BYTES = 32 * 1024 * 1024
-# How often the accept loop looks for stop(): short, so a teardown does not wait socketserver's 0.5 s.
+# How often `serve_forever()` (the dev server's foreground wait) looks for stop().
 SHUTDOWN_POLL_S = 0.05
 JSON_CONTENT_TYPE = "application/json"
 
@@ -69,18 +71,15 @@ class FcServer:
     region: str = "cn-hangzhou"
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
     invocations: list[Invocation] = field(default_factory=list)
-    _server: ThreadingHTTPServer | None = None
+    _server: PromptlyStoppedHTTPServer | None = None
     _accept_thread: threading.Thread | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> str:
-        server = ThreadingHTTPServer((host, port), _make_request_handler(self))
-        server.daemon_threads = True
+        server = PromptlyStoppedHTTPServer((host, port), _make_request_handler(self))
         self._server = server
-        self._accept_thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL_S}, name="fc-server", daemon=True
-        )
+        self._accept_thread = threading.Thread(target=server.serve_forever, name="fc-server", daemon=True)
         self._accept_thread.start()
         return self.base_url
 

@@ -9,13 +9,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlsplit
 
 from alibabacloud_sts20150401.client import Client as SdkStsClient
 from alibabacloud_tea_openapi.utils_models import Config as SdkConfig
 
+from emulators.serving import PromptlyStoppedHTTPServer
 from emulators.sts.service import Caller, Role
 from shared.ecs.accounts import Account
 
@@ -71,8 +72,7 @@ class RawRequest:
         return urlsplit(self.target).query
 
 
-class _Recorder(ThreadingHTTPServer):
-    daemon_threads = True
+class _Recorder(PromptlyStoppedHTTPServer):  # its stop does not wait for a poll
     requests: list[RawRequest]
     answer: bytes
     status: int
@@ -104,7 +104,7 @@ def recorder(answer: dict[str, Any] = ASSUME_ROLE_ANSWER, status: int = 200) -> 
     server.requests = []
     server.answer = json.dumps(answer).encode()
     server.status = status
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         host, port = server.server_address[:2]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,15 @@ def describe_tasks_calls(ecs: EcsEmulator) -> int:
     return sum(1 for call in ecs.calls if call.action == "DescribeTasks")
 
 
+def describe_tasks_calls_once_there(ecs: EcsEmulator, expected: int, timeout: float = 5.0) -> int:
+    """The count once `expected` calls have arrived (or the timeout has passed): a prefetch nobody took runs on
+    its own thread and may reach ECS after the caller's own call has come back."""
+    deadline = time.monotonic() + timeout
+    while describe_tasks_calls(ecs) < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return describe_tasks_calls(ecs)
+
+
 # --- the client ---------------------------------------------------------------------------------
 
 
@@ -63,7 +73,7 @@ def test_another_query_is_not_answered_by_a_prefetch(ecs: EcsEmulator, now: date
     client.prefetch(TaskQuery(regions=(REGION,), status=TaskStatus.FINISHED), deadline=client.deadline(5))
     result = client.query(TaskQuery(regions=(REGION,), status=TaskStatus.FAILED), deadline=client.deadline(5))
     assert result.tasks == ()
-    assert describe_tasks_calls(ecs) == 2
+    assert describe_tasks_calls_once_there(ecs, 2) == 2
 
 
 def test_a_prefetch_past_its_deadline_is_not_taken(ecs: EcsEmulator, now: datetime) -> None:

@@ -77,12 +77,14 @@ def rendered(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return document
 
 
+# Both tests that read it run on one worker under pytest-xdist (their xdist_group), so `s` renders it once.
 @pytest.fixture(scope="module")
 def document(s_cli: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """The template rendered from the settings a deployer must give (every optional one left to its default)."""
     return rendered(preview(s_cli, tmp_path_factory.mktemp("preview"), REPRESENTATIVE_ENV))
 
 
+@pytest.mark.xdist_group("serverless-devs-document")
 def test_the_rendered_template_is_valid_against_the_fc3_schema(document: dict[str, Any]) -> None:
     # When each resource Serverless Devs renders is validated against the fc3 component's schema
     validator = Draft7Validator(json.loads((SCHEMAS / "serverless-devs-fc3.schema.json").read_text()))
@@ -94,6 +96,7 @@ def test_the_rendered_template_is_valid_against_the_fc3_schema(document: dict[st
         assert errors == [], f"{name}: {errors}"
 
 
+@pytest.mark.xdist_group("serverless-devs-document")
 def test_serverless_devs_renders_what_the_hand_resolution_says(document: dict[str, Any]) -> None:
     # Then the real CLI and the tests' own resolver agree on every resource and variable (defaults included)
     by_hand = resolved_template(REPRESENTATIVE_ENV)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.signature import Clock, SignatureVerifier
 
+from emulators.serving import PromptlyStoppedHTTPServer
 from emulators.slack import SlackEmulator, SlackSender, render_message
 
 TOKEN = "xoxb-test-token"
@@ -359,9 +360,9 @@ class Receiver:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = PromptlyStoppedHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slack/events"
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05})
+        self.thread = threading.Thread(target=self.server.serve_forever)
 
     def __enter__(self) -> Receiver:
         self.thread.start()

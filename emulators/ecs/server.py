@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,6 +25,7 @@ from emulators.ecs.request import parse_request
 from emulators.ecs.seed import load_seed
 from emulators.ecs.service import EcsService
 from emulators.ecs.store import TaskStore
+from emulators.serving import PromptlyStoppedHTTPServer
 from emulators.sts.sessions import SessionRegistry
 
 DEFAULT_CREDENTIALS: Mapping[str, str] = {"demo-access-key-id": "demo-access-key-secret"}
@@ -33,13 +34,10 @@ CONTROL_CONTENT_TYPE = "application/json;charset=utf-8"
 LISTING_ENV = "ECS_EMULATOR_LISTING"
 # Idle keep-alive connections are closed after this long, so handler threads do not pile up.
 CONNECTION_IDLE_TIMEOUT_S = 30.0
-# How often the accept loop looks for stop(); short, so tests do not wait on teardown.
-_SHUTDOWN_POLL_S = 0.05
 _STOP_POLL_S = 0.5
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(PromptlyStoppedHTTPServer):
     # The default backlog of 5 drops bursts of parallel connects (multi-region queries): SYN retry = 1 s.
     request_queue_size = 128
     emulator: EcsEmulator
@@ -167,9 +165,7 @@ class EcsEmulator:
         server.emulator = self
         self._server = server
         self._stopped.clear()
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(_SHUTDOWN_POLL_S,), name="ecs-emulator", daemon=True
-        )
+        self._thread = threading.Thread(target=server.serve_forever, name="ecs-emulator", daemon=True)
         self._thread.start()
         return self.base_url
 

@@ -18,11 +18,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from types import TracebackType
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+from emulators.serving import PromptlyStoppedHTTPServer
 from emulators.slack.response_url import RESPONSE_PATH_PREFIX, new_target, post_to_response_url
 from emulators.slack.web_api import ApiRequest, BotIdentity, call_method, message_json
 from emulators.slack.workspace import CHANNEL_STATES, ChannelState, Message, RecordedCall, Workspace
@@ -32,7 +33,6 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/"
 INSPECT_PREFIX = "/_emulator/"
 JSON_TYPE = "application/json; charset=utf-8"
-SHUTDOWN_POLL_S = 0.05  # how quickly stop() returns; the stdlib default (0.5 s) slows test suites
 
 
 class SlackEmulator:
@@ -67,7 +67,6 @@ class SlackEmulator:
         server = self._bind(host, port)
         self._thread = threading.Thread(
             target=server.serve_forever,
-            kwargs={"poll_interval": SHUTDOWN_POLL_S},
             name="slack-emulator",
             daemon=True,
         )
@@ -85,7 +84,7 @@ class SlackEmulator:
         if ready is not None:
             ready(self.base_url)
         try:
-            server.serve_forever(poll_interval=SHUTDOWN_POLL_S)
+            server.serve_forever()
         finally:
             server.server_close()
 
@@ -168,9 +167,7 @@ def _check_state(state: str) -> None:
         raise ValueError(f"unknown channel state {state!r}; expected one of {sorted(CHANNEL_STATES)}")
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(PromptlyStoppedHTTPServer):
     def __init__(
         self, address: tuple[str, int], handler: type[BaseHTTPRequestHandler], emulator: SlackEmulator
     ) -> None:

@@ -12,10 +12,11 @@ import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from emulators.serving import PromptlyStoppedHTTPServer
 from emulators.sts.service import Caller, Role, StsCall, StsService
 from emulators.sts.sessions import SessionRegistry
 
@@ -36,8 +37,7 @@ class _Request:
     body: bytes
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(PromptlyStoppedHTTPServer):
     service: StsService
 
 
@@ -98,7 +98,7 @@ class StsEmulator:
         server = _Server((host, port), _Handler)
         server.service = self.service
         self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="sts-emulator", daemon=True)
+        self._thread = threading.Thread(target=server.serve_forever, name="sts-emulator", daemon=True)
         self._thread.start()
         return self.base_url
 
