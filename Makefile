@@ -38,10 +38,12 @@ unit: $(STAMP)
 	$(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL)
 
 # Prints pytest's summary line, then the time of the whole target (lint, typecheck and pytest).
+# Bytecode is written as Python does by default, even where the environment turns it off: the tests start
+# about a hundred fresh `ecs-tasks` and poller processes, each of which would compile the project again.
 test: $(STAMP) serverless-devs
 	@start=$$(date +%s); \
 	$(MAKE) --no-print-directory lint typecheck \
-	&& $(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL); \
+	&& env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL); \
 	status=$$?; \
 	echo "make test: $$(( $$(date +%s) - start )) s in all (lint, typecheck, pytest), exit $$status"; \
 	exit $$status
