@@ -41,6 +41,24 @@ def check_regions(settings: Settings, regions: Sequence[str]) -> Denied | None:
     return None
 
 
+def check_command(
+    settings: Settings,
+    directory: AccountDirectory | None,
+    *,
+    team_id: str | None,
+    channel_id: str | None,
+    regions: Sequence[str],
+    accounts: Sequence[str],
+) -> Denied | None:
+    """The checks a typed command passes, in order: workspace, regions, accounts (`directory` None: no
+    accounts are configured, so none can be named)."""
+    return (
+        check_workspace(settings, team_id=team_id, channel_id=channel_id)
+        or check_regions(settings, regions)
+        or (check_accounts(directory, channel_id, accounts) if directory is not None else None)
+    )
+
+
 def anyone_may_cancel(settings: Settings) -> bool:
     """Whether a Cancel button is shown on a card everyone sees (each click is still checked)."""
     return bool(settings.cancel_user_ids)

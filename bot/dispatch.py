@@ -203,10 +203,13 @@ def register(app: App, deps: BotDeps, runner: Runner) -> None:
             accounts=_channel_accounts(deps, channel_id),
             configured_accounts=tuple(deps.accounts.accounts),
         )
-        denied = (
-            access.check_workspace(deps.settings, team_id=command.get("team_id"), channel_id=channel_id)
-            or access.check_regions(deps.settings, _command_regions(parsed))
-            or access.check_accounts(deps.accounts, channel_id, _command_accounts(parsed))
+        denied = access.check_command(
+            deps.settings,
+            deps.accounts,
+            team_id=command.get("team_id"),
+            channel_id=channel_id,
+            regions=_command_regions(parsed),
+            accounts=_command_accounts(parsed),
         )
         if denied is not None:
             ack(**notice_message(denied.reason).as_kwargs())

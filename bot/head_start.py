@@ -78,9 +78,15 @@ def _slash_query(deps: BotDeps, command: Mapping[str, str]) -> Asked | None:
     )
     if not isinstance(parsed, QueryCommand):
         return None
-    denied = access.check_workspace(
-        settings, team_id=command.get("team_id"), channel_id=command.get("channel_id")
-    ) or access.check_regions(settings, parsed.query.regions)
+    # The listener's own checks (bot.dispatch); no accounts are configured here (see `start`).
+    denied = access.check_command(
+        settings,
+        None,
+        team_id=command.get("team_id"),
+        channel_id=command.get("channel_id"),
+        regions=parsed.query.regions,
+        accounts=(),
+    )
     if denied is not None:
         return None
     ids = {key: command.get(key) for key in ("team_id", "channel_id", "user_id")}
