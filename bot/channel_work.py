@@ -76,7 +76,8 @@ def command_work(deps: BotDeps, target: SlackTarget, parsed: ChannelCommand, whe
 def watch_button_work(
     deps: BotDeps, target: SlackTarget, ref: TaskRef, click: Click, account: str = HOME_ACCOUNT_NAME
 ) -> Work:
-    """`account`: the card's account (the button's value will carry it); home until then."""
+    """`account`: the task's account, as the Watch button's value carries it (home for a value from before
+    accounts)."""
 
     def job(respond: Respond, client: WebClient) -> None:
         watch_tasks(deps, respond, client, clicked_where(click), ref.region, (ref.task_id,), account)

@@ -88,19 +88,20 @@ def build_ecs_client(
     on_call: EcsCallObserver | None = log_ecs_call,
     max_region_workers: int | None = None,
 ) -> EcsClient:
-    """`max_region_workers`: regions worked on at once (`EcsClient.map_regions`), the client's default if None."""
+    """The function's own client. `max_region_workers`: regions worked on at once, with a connection pool to
+    match (the bench's one-call-per-watch baseline uses the poller's); the client's default if None."""
     from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.transport import EcsTransport
 
-    workers = max_region_workers or MAX_REGION_WORKERS
     transport = EcsTransport(
         credentials or DefaultCredentialsProvider(),
         endpoint=settings.ecs_endpoint,
         signature_version=settings.ecs_signature_version,
-        session=pooled_session(workers) if max_region_workers else None,
+        session=pooled_session(max_region_workers) if max_region_workers else None,
     )
     source = settings.default_region or "cn-hangzhou"
+    workers = max_region_workers or MAX_REGION_WORKERS
     return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
 
 
@@ -324,6 +325,8 @@ def build_poller(
     from shared.updates.policy import AccessPolicy
     from shared.updates.poller import Poller, PollerConfig
 
+    if settings.accounts:
+        account_directory(settings)  # the same account-name checks as the Slack function's
     config = PollerConfig(
         ttl=settings.watch_ttl,
         allowed_regions=settings.allowed_regions,

@@ -86,7 +86,8 @@ def _usage(deps: BotDeps, parsed: UsageError, command: dict[str, Any], target: S
 def _query(deps: BotDeps, parsed: QueryCommand, command: dict[str, Any], target: SlackTarget) -> Message | Work:
     if parsed.query.accounts:
         try:
-            encode_query(parsed.query)  # its card's buttons must carry it, accounts and all
+            # Its card's buttons must carry it, accounts and all, as the card will run it (`all` narrowed).
+            encode_query(task_work.narrow_all_regions(deps, parsed.query))
         except QueryCodecError:
             return notice_message(NO_ROOM_FOR_ACCOUNTS.format(accounts=", ".join(parsed.query.accounts)))
     return task_work.query_work(

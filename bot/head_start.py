@@ -105,7 +105,9 @@ def _click_query(deps: BotDeps, payload: str | None) -> Asked | None:
         return None
     if actions[0].get("action_id") not in QUERY_BUTTONS:
         return None
-    checked = check_click(deps.settings, ButtonKind.QUERY, body, cancels=False, now=deps.clock())
+    checked = check_click(
+        deps.settings, ButtonKind.QUERY, body, cancels=False, now=deps.clock(), accounts=deps.accounts
+    )
     if not isinstance(checked, Allowed) or not isinstance(checked.value, TaskQuery):
         return None
     click = checked.click

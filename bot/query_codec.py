@@ -30,7 +30,7 @@ from bot.grammar import QueryCommand, UsageError, parse, to_words
 from bot.grammar_time import EARLIEST_TIME, latest_time
 from bot.grammar_words import MAX_PAGE, TASK_ID_RE
 from bot.regions import KNOWN_REGIONS
-from shared.config import ACCOUNT_NAME_RE
+from shared.config import ACCOUNT_NAME_RE, MAX_ACCOUNTS_PER_BINDING
 from shared.ecs.query import ALL_REGIONS, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
 from shared.ecs.regions import is_region_id
 
@@ -41,8 +41,8 @@ QUERY_PREFIX = "q1."
 TASK_REF_PREFIX = "r1."
 QUERY_PREFIX_V2 = "q2."
 TASK_REF_PREFIX_V2 = "r2."
-# A query names at most this many accounts (a channel bound to more is answered in batches of words).
-MAX_QUERY_ACCOUNTS = 8
+# A query names at most as many accounts as a channel may be bound to (shared.config checks the bindings).
+MAX_QUERY_ACCOUNTS = MAX_ACCOUNTS_PER_BINDING
 
 _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ALPHABET_INDEX = {char: i for i, char in enumerate(_ALPHABET)}

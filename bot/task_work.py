@@ -101,7 +101,7 @@ def answering(what: str, attempt: Attempt, compute: Callable[[], Deliver]) -> De
     except StsApiError as error:
         if attempt.inline and error.code in UNFINISHED_CODES:
             raise OutOfBudget from error
-        _log_sts_error(error)
+        log_sts_error(error)
         message = sts_error_message(error, what=what)
     except AccountRefused as refused:
         message = notice_message(str(refused))
@@ -141,7 +141,7 @@ def refresh_work(deps: BotDeps, query: TaskQuery, click: Click) -> Work:
 def details_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
     def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
         def compute() -> Deliver:
-            ecs = _client(deps, _task_account(deps, ref, click.channel_id), click.user_id)
+            ecs = user_client(deps, _task_account(deps, ref, click.channel_id), click.user_id)
             deadline = ecs.deadline(attempt.read_deadline_s())
             attribute = ecs.describe_task_attribute(ref.region, ref.task_id, deadline=deadline)
             message = task_detail_message(attribute, now=deps.clock())
@@ -160,7 +160,7 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
         def compute() -> Deliver:
             account = _task_account(deps, ref, click.channel_id)
             if run is not None and run.may_have_acted:
-                reader = _client(deps, account, click.user_id)
+                reader = user_client(deps, account, click.user_id)
                 deadline = reader.deadline(attempt.read_deadline_s())
                 status = reader.describe_task_attribute(ref.region, ref.task_id, deadline=deadline).task_status
                 if status not in CANCELLABLE:
@@ -169,7 +169,7 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
                         f"Task `{ref.task_id}` in {_where(ref)} is {status} now: it is not cancelled again.",
                     )
             # A session allowed CancelTask only (the card afterwards is read through a read session).
-            canceller = _client(deps, account, click.user_id, cancel=True)
+            canceller = user_client(deps, account, click.user_id, cancel=True)
             if attempt.inline and attempt.remaining() < MIN_CANCEL_S:
                 raise OutOfBudget
             attempt.begin_side_effect()  # raises Abandoned: an abandoned attempt never sends CancelTask
@@ -212,7 +212,7 @@ def build_card(
     A card everyone sees shows Cancel by the deployment's rule, not by whoever asked last; a card only its
     user sees follows that user's permission. Either way the guard checks every click.
     """
-    query = _narrow_all_regions(deps, query)
+    query = narrow_all_regions(deps, query)
     result = run_query(deps, attempt, query, user_id=user_id, channel_id=channel_id)
     if not result.regions and query.accounts:
         return notice_message(_uncovered(deps, query, channel_id))
@@ -255,7 +255,7 @@ def has_more_pages(result: MultiRegionResult) -> bool:
     return any(r.page and r.page.page_number * r.page.page_size < r.page.total_count for r in result.regions)
 
 
-def _log_sts_error(error: StsApiError) -> None:
+def log_sts_error(error: StsApiError) -> None:
     # The message says what to fix in which account (role, trust policy, external id); never a secret.
     log_event(
         "sts.error",
@@ -266,7 +266,7 @@ def _log_sts_error(error: StsApiError) -> None:
     )
 
 
-def _narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
+def narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
     """`all` means every allowed region when ECS_TASKS_REGIONS restricts them."""
     if query.all_regions and deps.settings.allowed_regions:
         return dataclasses.replace(query, regions=tuple(sorted(deps.settings.allowed_regions)))
@@ -276,7 +276,7 @@ def _narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
 # --- accounts (issue 13) -----------------------------------------------------------------------------
 
 
-def _client(deps: BotDeps, account: Account | None, user_id: str | None, *, cancel: bool = False) -> EcsClient:
+def user_client(deps: BotDeps, account: Account | None, user_id: str | None, *, cancel: bool = False) -> EcsClient:
     """The function's own client for work from before accounts; else the account's, in the user's session
     allowed to read, or (`cancel`) only to cancel. Sessions are imported here: the home path never needs them."""
     if account is None or account.is_home:
@@ -293,8 +293,9 @@ def _client(deps: BotDeps, account: Account | None, user_id: str | None, *, canc
 def _bound_account(deps: BotDeps, channel_id: str | None, name: str) -> Account:
     account = deps.accounts.account_for_channel(channel_id, name)
     if account is None:
+        # The one check's reason (it refuses exactly the names the channel is not bound to).
         denied = access.check_accounts(deps.accounts, channel_id, (name,))
-        raise AccountRefused(denied.reason if denied else f"Account `{name}` is not available in this channel.")
+        raise AccountRefused(denied.reason if denied else name)
     return account
 
 
@@ -335,14 +336,14 @@ def run_query(
         part = _in_account(query, account)
         if part is None:
             return ()
-        ecs = _client(deps, account, user_id)
+        ecs = user_client(deps, account, user_id)
         try:
             answer = ecs.query(part, deadline=ecs.deadline(seconds))
         except StsApiError as error:
             if len(accounts) == 1 or (attempt.inline and error.code in UNFINISHED_CODES):
                 raise  # one account: its own card says what to fix; out of time: the deferred path tries again
             # Several accounts: the others still answer; this one's groups carry what to fix in it.
-            _log_sts_error(error)
+            log_sts_error(error)
             return tuple(RegionResult(region, error=error, account=account.name) for region in part.regions)
         return tuple(dataclasses.replace(r, account=account.name) for r in answer.regions)
 

@@ -14,28 +14,30 @@ account); `subscribe` without one subscribes in each, one subscription per accou
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
 
-from bot import reply
+from bot import access, reply
 from bot.deps import BotDeps
 from bot.grammar import SubscribeCommand, UnsubscribeCommand, UnwatchCommand
+from bot.task_work import log_sts_error, user_client
 from shared.cards.task_cards import Message, notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
-from shared.ecs.client import EcsClient
 from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS
-from shared.ecs.sessions import Purpose, SessionSpec
 from shared.errors import EcsApiError, StsApiError
 from shared.log import log_event
 from shared.updates.cards import channel_problem_message, describe_subscription, list_message, watch_card
 from shared.updates.model import TASK_NOT_FOUND, WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
 from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
+
+if TYPE_CHECKING:
+    from shared.ecs.client import EcsClient  # the client module (and `requests`) loads where a call is made
 
 BOT_MISSING = (
     "I am not in this channel, so I could not post there. Invite me with `/invite @ecs-tasks`, then try again."
@@ -144,9 +146,9 @@ def _find_in_accounts(
     seen: dict[str, list[tuple[Account, Task]]] = {}
     for account in accounts:
         try:
-            tasks = _find_tasks(deps, _user_client(deps, account, where), region, task_ids)
+            tasks = _find_tasks(deps, user_client(deps, account, where.user_id), region, task_ids)
         except StsApiError as error:
-            log_event("sts.error", level=logging.WARNING, outcome=error.code, account=account.name)
+            log_sts_error(error)
             lookup.failed.add(account.name)
             lookup.notes.append(
                 f":warning: Could not look in account `{account.name}` ({error.code}): an admin can find the "
@@ -170,13 +172,6 @@ def _find_in_accounts(
     return lookup
 
 
-def _user_client(deps: BotDeps, account: Account, where: Where) -> EcsClient:
-    """The account's client for this user's reads (the session names the user in the account's ActionTrail)."""
-    if account.is_home:
-        return deps.ecs
-    return deps.ecs_for(account, SessionSpec.for_user(where.user_id, Purpose.READ))
-
-
 def _accounts_for(
     deps: BotDeps, respond: Respond, where: Where, named: str | None, *, region: str | None = None
 ) -> list[Account]:
@@ -184,17 +179,12 @@ def _accounts_for(
     Those not covering `region` are left out. Empty (and the user told why) when none is left."""
     directory = deps.accounts
     bound = directory.accounts_for_channel(where.channel_id)
-    listed = ", ".join(f"`{a.name}`" for a in bound)
     if named is not None:
         account = directory.account_for_channel(where.channel_id, named)
-        if account is None:
-            reply.reply_ephemeral(
-                respond,
-                notice_message(
-                    f":no_entry: This channel does not work in account `{named}`. Its accounts: {listed} "
-                    "(set by ECS_TASKS_CHANNEL_ACCOUNTS)."
-                ),
-            )
+        denied = access.check_accounts(directory, where.channel_id, (named,))
+        if account is None or denied is not None:
+            # The one check's reason, as for a query or a button.
+            reply.reply_ephemeral(respond, notice_message(f":no_entry: {denied.reason if denied else named}"))
             return []
         bound = (account,)
     covering = [a for a in bound if region is None or region == ALL_REGIONS or a.covers(region)]

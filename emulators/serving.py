@@ -21,6 +21,9 @@ class PromptlyStoppedHTTPServer(ThreadingHTTPServer):
     """A ThreadingHTTPServer served once: `shutdown()` returns as soon as the accept loop has ended."""
 
     daemon_threads = True
+    # handle_request()'s own wait (socketserver's public `timeout`): should a client go away between the
+    # select above and the accept, it gives up after this instead of blocking, and shutdown() is not held up.
+    timeout = 0.1
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Before binding: socketserver calls server_close() when the bind fails (a busy port).

@@ -39,6 +39,9 @@ ENV_DEFAULT_ACCOUNTS = "ECS_TASKS_DEFAULT_ACCOUNTS"
 ENV_STS_ENDPOINT = "STS_ENDPOINT"
 # A short lower-case word, so it can be typed in a command (`/ecs-tasks prod cn-hangzhou`) and carried in a
 # button value without escaping.
+# The most accounts a channel may be bound to: a query covers all of them, and its card's buttons carry
+# every name within Slack's 2,000-character button value (bot/query_codec.py).
+MAX_ACCOUNTS_PER_BINDING = 8
 ACCOUNT_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
 # RAM role ARNs: acs:ram::<16-digit account id>:role/<role name>; RAM role names are 1-64 of [A-Za-z0-9.-].
 ROLE_ARN_RE = re.compile(r"acs:ram::(?P<account_id>[0-9]{16}):role/(?P<role_name>[A-Za-z0-9.-]{1,64})")
@@ -331,6 +334,11 @@ class Settings(BaseSettings):
         bindings = [(f"{ENV_CHANNEL_ACCOUNTS}[{channel}]", names) for channel, names in self.channel_accounts.items()]
         bindings.append((ENV_DEFAULT_ACCOUNTS, self.default_accounts))
         for where, names in bindings:
+            if len(names) > MAX_ACCOUNTS_PER_BINDING:
+                raise ValueError(
+                    f"{where} binds {len(names)} accounts; at most {MAX_ACCOUNTS_PER_BINDING} fit in a card's "
+                    "buttons (bind fewer, or split the channel's work between channels)"
+                )
             for name in names:
                 if name not in known:
                     raise ValueError(f"{where} names unknown account {name[:24]!r} (known accounts: {listed})")

@@ -336,3 +336,22 @@ def test_ordinary_account_names_are_not_grammar_words() -> None:
     from bot.grammar_words import grammar_word_in
 
     assert [grammar_word_in(n) for n in ("prod", "staging", "staging-eu", "bu_retail", "home2")] == [None] * 5
+
+
+def test_a_channel_bound_to_more_accounts_than_a_card_can_carry_is_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from shared.config import MAX_ACCOUNTS_PER_BINDING, load_settings
+    from shared.errors import ConfigurationError
+
+    # Given nine accounts, all bound to one channel (a query there covers all of them)
+    names = [f"acct{n}" for n in range(MAX_ACCOUNTS_PER_BINDING + 1)]
+    role = "acs:ram::1111111111111111:role/ecs-tasks-read"
+    monkeypatch.setenv("ECS_TASKS_ACCOUNTS", json.dumps({name: {"role_arn": role} for name in names}))
+    monkeypatch.setenv("ECS_TASKS_CHANNEL_ACCOUNTS", json.dumps({"C0OPS": names}))
+    # When the settings load, then they are refused, naming the binding and the limit
+    with pytest.raises(ConfigurationError) as raised:
+        load_settings()
+    assert "ECS_TASKS_CHANNEL_ACCOUNTS" in str(raised.value) and f"at most {MAX_ACCOUNTS_PER_BINDING}" in str(
+        raised.value
+    )

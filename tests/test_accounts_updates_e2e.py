@@ -347,7 +347,7 @@ def test_a_named_account_the_channel_is_not_bound_to_is_refused_without_an_ecs_c
     watch_tasks(world.deps(), world.respond(PROD_ONLY), world.web(), Where(None, PROD_ONLY, USER), SHANGHAI,
                 [task_id], "staging")  # fmt: skip
     assert world.store.watches.poll_targets() == [] and world.ecs.calls == [] and world.sts.calls == []
-    assert "does not work in account `staging`" in ephemeral_texts(world)
+    assert "Account `staging` is not available in this channel" in ephemeral_texts(world)
 
 
 def test_subscribe_without_an_account_subscribes_in_each_of_the_channels_accounts_and_says_so(world: World) -> None:

@@ -253,6 +253,23 @@ def test_the_ack_path_does_not_import_sqlalchemy() -> None:
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
 
 
+def test_loading_the_listeners_loads_no_http_client() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # The ECS client (and `requests` with it) is loaded by whoever makes the first call: on a cold instance the
+    # head start does, before the listeners load, so the listeners must not pull it in themselves.
+    code = (
+        "import sys, bot.dispatch, bot.channel_work, bot.watching, bot.task_work; "
+        "loaded = [m for m in ('requests', 'shared.ecs.client', 'shared.ecs.transport') if m in sys.modules]; "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
 # What a cold instance answering queries must never load: the store's library (a query needs no database, even
 # where one is configured) and the official SDK (a test-only oracle, never deployed).
 NOT_ON_THE_QUERY_PATH = (
