@@ -47,8 +47,6 @@ def start(deps: BotDeps, form_body: str, *, started: float) -> TaskQuery | None:
     if asked is None:
         return None
     query, ids = asked
-    if query.accounts:
-        return None
     if query.start_time is not None or query.end_time is not None:
         return None
     if query.all_regions and deps.settings.allowed_regions:
