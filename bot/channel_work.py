@@ -3,6 +3,9 @@
 Their work is `bot.watching`'s, which answers the user and posts in the channel itself. It gets a
 response_url and a Web API client that ask the attempt first (`Attempt.begin_side_effect`), so an abandoned
 attempt posts nothing, and one that has started posting is finished rather than repeated.
+
+`bot.watching` (and the channel-updates model and cards with it) is imported by the jobs that use it: a cold
+instance answering its first query never loads it.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Respond
 from slack_sdk import WebClient
@@ -27,18 +30,12 @@ from bot.inline import Attempt
 from bot.query_codec import TaskRef
 from bot.reply import Answer
 from bot.task_work import Deliver, Work, answering
-from bot.watching import (
-    Where,
-    channel_list,
-    remove_subscriptions,
-    subscribe,
-    unsubscribe,
-    unwatch_tasks,
-    watch_tasks,
-)
 from shared.cards.task_cards import notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.log import log_event
+
+if TYPE_CHECKING:
+    from bot.watching import Where
 
 NEEDS_DATABASE = (
     ":information_source: Channel updates (watch, subscribe, list) need a database, and this deployment has "
@@ -59,6 +56,8 @@ class SlackTarget:
 
 def command_work(deps: BotDeps, target: SlackTarget, parsed: ChannelCommand, where: Where) -> Work:
     def job(respond: Respond, client: WebClient) -> None:
+        from bot.watching import channel_list, subscribe, unsubscribe, unwatch_tasks, watch_tasks
+
         if isinstance(parsed, WatchCommand):
             watch_tasks(deps, respond, client, where, parsed.region, parsed.task_ids, parsed.account)
         elif isinstance(parsed, UnwatchCommand):
@@ -80,6 +79,8 @@ def watch_button_work(
     accounts)."""
 
     def job(respond: Respond, client: WebClient) -> None:
+        from bot.watching import watch_tasks
+
         watch_tasks(deps, respond, client, clicked_where(click), ref.region, (ref.task_id,), account)
 
     return _work(deps, target, f"watch task {ref.task_id}", job)
@@ -87,6 +88,8 @@ def watch_button_work(
 
 def unwatch_button_work(deps: BotDeps, target: SlackTarget, ref: UnwatchRef, click: Click) -> Work:
     def job(respond: Respond, client: WebClient) -> None:
+        from bot.watching import unwatch_tasks
+
         unwatch_tasks(
             deps, respond, client, clicked_where(click), UnwatchCommand(ref.region, (ref.task_id,), account=ref.account)
         )
@@ -97,6 +100,8 @@ def unwatch_button_work(deps: BotDeps, target: SlackTarget, ref: UnwatchRef, cli
 
 def unsubscribe_button_work(deps: BotDeps, target: SlackTarget, subscription_id: int, click: Click) -> Work:
     def job(respond: Respond, client: WebClient) -> None:
+        from bot.watching import remove_subscriptions
+
         removed = remove_subscriptions(deps, click.channel_id, [subscription_id])
         if not removed:
             reply.reply_ephemeral(respond, notice_message("That subscription was already removed."))
@@ -106,6 +111,8 @@ def unsubscribe_button_work(deps: BotDeps, target: SlackTarget, subscription_id:
 
 
 def clicked_where(click: Click) -> Where:
+    from bot.watching import Where
+
     anchor = None if click.is_ephemeral else click.message_ts
     return Where(team_id=click.team_id, channel_id=click.channel_id, user_id=click.user_id, anchor_ts=anchor)
 
@@ -113,6 +120,8 @@ def clicked_where(click: Click) -> Where:
 def _refresh_list(deps: BotDeps, respond: Respond, client: WebClient, click: Click) -> None:
     """A button clicked on the (ephemeral) list redraws the list in place."""
     if click.is_ephemeral:
+        from bot.watching import channel_list
+
         message = channel_list(deps, click.channel_id)
         reply.replace_in_place(respond, client, message, container=click.container)
 

@@ -36,7 +36,7 @@ from bot.regions import recognised_regions
 from bot.reply import reply_ephemeral
 from bot.runner import Runner
 from bot.task_work import Work
-from bot.watching import Where
+from shared.cards.parts import ACTION_UNSUBSCRIBE_PATTERN, ACTION_UNWATCH_PATTERN
 from shared.cards.task_cards import (
     ACTION_CANCEL_PATTERN,
     ACTION_DETAILS_PATTERN,
@@ -49,7 +49,6 @@ from shared.cards.task_cards import (
     notice_message,
 )
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
-from shared.updates.cards import ACTION_UNSUBSCRIBE_PATTERN, ACTION_UNWATCH_PATTERN
 
 NOT_IN_CHANNEL = "This command works in a channel."
 
@@ -100,6 +99,8 @@ def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any], target: SlackT
         return notice_message(NEEDS_DATABASE)
     if not command.get("channel_id") or not command.get("user_id"):
         return notice_message(NOT_IN_CHANNEL)
+    from bot.watching import Where  # channel updates load when first used (bot.channel_work)
+
     where = Where(command.get("team_id"), str(command["channel_id"]), str(command["user_id"]))
     return channel_work.command_work(deps, target, parsed, where)
 

@@ -30,6 +30,7 @@ from emulators.sts.server import StsEmulator
 from emulators.sts.service import Caller, Role
 from emulators.sts.sessions import IssuedSession, SessionRegistry
 from functions import http
+from shared.cards.parts import ACTION_UNWATCH
 from shared.cards.task_cards import (
     ACTION_CANCEL,
     ACTION_DETAILS,
@@ -40,7 +41,6 @@ from shared.cards.task_cards import (
     ACTION_WATCH,
 )
 from shared.ecs.query import ALL_REGIONS, TaskQuery
-from shared.updates.cards import ACTION_UNWATCH
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.test_slack_e2e import all_text, buttons
 

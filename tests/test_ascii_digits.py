@@ -6,7 +6,7 @@ import pytest
 
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
-from shared.updates.cards import ACTION_UNSUBSCRIBE
+from shared.cards.parts import ACTION_UNSUBSCRIBE
 from tests.test_channel_updates import CHANNEL, USER, command, fresh_poller, wait_for_store
 
 __all__ = ["fresh_poller"]  # the autouse fixture, for this module too

@@ -15,6 +15,7 @@ from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
 from functions import http
+from shared.cards.parts import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 from shared.cards.task_cards import (
     ACTION_CANCEL,
     ACTION_DETAILS,
@@ -25,7 +26,7 @@ from shared.cards.task_cards import (
     ACTION_WATCH,
 )
 from shared.ecs.query import TaskQuery
-from shared.updates.cards import ACTION_UNSUBSCRIBE, ACTION_UNWATCH, VALUE_SEPARATOR
+from shared.updates.cards import VALUE_SEPARATOR
 
 CHANNEL = "C0OPS"
 USER = "U0ALICE"

@@ -17,8 +17,8 @@ from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, FunctionMeta
 from emulators.slack import SlackEmulator, SlackSender
 from functions import timer
+from shared.cards.parts import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 from shared.cards.task_cards import ACTION_WATCH
-from shared.updates.cards import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 
 # These follow tasks from Waiting on, which only the emulator's lenient listing shows to DescribeTasks. The
 # same flows under the API page's strict reading (Waiting tasks found by DescribeTaskAttribute, subscriptions
@@ -263,6 +263,23 @@ def test_loading_the_listeners_loads_no_http_client() -> None:
     code = (
         "import sys, bot.dispatch, bot.channel_work, bot.watching, bot.task_work; "
         "loaded = [m for m in ('requests', 'shared.ecs.client', 'shared.ecs.transport') if m in sys.modules]; "
+        "print(loaded); sys.exit(1 if loaded else 0)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_registering_the_listeners_loads_no_channel_updates() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    # Given the listeners registered on an app, as a cold instance's first query has them,
+    # then channel updates (bot.watching, its model and its cards) are not loaded: they load when first used.
+    code = (
+        "import sys, bot.app, bot.dispatch, bot.channel_work; "
+        "loaded = [m for m in ('bot.watching', 'shared.updates.model', 'shared.updates.cards') if m in sys.modules]; "
         "print(loaded); sys.exit(1 if loaded else 0)"
     )
     root = Path(__file__).resolve().parents[1]

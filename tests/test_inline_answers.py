@@ -15,8 +15,8 @@ import pytest
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
+from shared.cards.parts import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 from shared.cards.task_cards import ACTION_CANCEL, ACTION_REFRESH, ACTION_WATCH, base_action_id
-from shared.updates.cards import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 from tests.conftest import SIGNING_SECRET, SLACK_PATH, fixed_task
 
 CHANNEL = "C0OPS"

@@ -7,10 +7,9 @@ import json
 from datetime import datetime, timedelta, timezone
 
 from shared.cards.limits import blocks_fit
+from shared.cards.parts import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 from shared.ecs.models import Task, TaskAttribute
 from shared.updates.cards import (
-    ACTION_UNSUBSCRIBE,
-    ACTION_UNWATCH,
     channel_problem_message,
     expiry_note,
     final_reply,

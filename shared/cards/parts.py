@@ -28,6 +28,10 @@ ACTION_DETAILS = "ecs_tasks_details"
 ACTION_CANCEL = "ecs_tasks_cancel"
 ACTION_WATCH = "ecs_tasks_watch"
 ACTION_TASK_MENU = "ecs_tasks_task_menu"
+# The channel-updates cards' buttons (shared.updates.cards draws them): named here, beside the others, so the
+# listeners can be registered without loading channel updates.
+ACTION_UNWATCH = "ecs_tasks_unwatch"
+ACTION_UNSUBSCRIBE = "ecs_tasks_unsubscribe"
 
 # Per-task buttons repeat in a list; each action_id must be unique within a message, so they carry a
 # `:<n>` suffix there. Listeners should match these patterns (bare ids, as in the detail card, match too).
@@ -35,6 +39,8 @@ _SUFFIX = ":"
 ACTION_DETAILS_PATTERN = re.compile(rf"^{ACTION_DETAILS}(?:{_SUFFIX}\d+)?$")
 ACTION_CANCEL_PATTERN = re.compile(rf"^{ACTION_CANCEL}(?:{_SUFFIX}\d+)?$")
 ACTION_WATCH_PATTERN = re.compile(rf"^{ACTION_WATCH}(?:{_SUFFIX}\d+)?$")
+ACTION_UNWATCH_PATTERN = re.compile(rf"^{ACTION_UNWATCH}(?:{_SUFFIX}\d+)?$")
+ACTION_UNSUBSCRIBE_PATTERN = re.compile(rf"^{ACTION_UNSUBSCRIBE}(?:{_SUFFIX}\d+)?$")
 
 STATUS_EMOJI: Mapping[str, str] = MappingProxyType(
     {

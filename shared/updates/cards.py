@@ -7,7 +7,6 @@ limits and condensed (no per-task buttons, packed lines, then "…and N more") u
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
@@ -16,6 +15,8 @@ from slack_sdk.models.blocks import Block, ContextBlock, HeaderBlock, SectionBlo
 from shared.cards.layout import BlockDicts, largest_fitting, pack_lines, plural, to_dicts
 from shared.cards.limits import BLOCK_KIT, blocks_fit
 from shared.cards.parts import (
+    ACTION_UNSUBSCRIBE,
+    ACTION_UNWATCH,
     ELLIPSIS,
     MESSAGE_CHARS,
     NAME_CHARS,
@@ -42,10 +43,6 @@ from shared.timefmt import format_duration
 from shared.updates.model import WATCH_ACTIVE, WATCH_ENDED, WATCH_EXPIRED, WATCH_STOPPED, Subscription, Watch
 from shared.updates.notifier import CHANNEL_NOT_FOUND, IS_ARCHIVED, NOT_IN_CHANNEL
 
-ACTION_UNWATCH = "ecs_tasks_unwatch"
-ACTION_UNSUBSCRIBE = "ecs_tasks_unsubscribe"
-ACTION_UNWATCH_PATTERN = re.compile(rf"^{ACTION_UNWATCH}(?::\d+)?$")
-ACTION_UNSUBSCRIBE_PATTERN = re.compile(rf"^{ACTION_UNSUBSCRIBE}(?::\d+)?$")
 LABEL_UNWATCH = "Unwatch"
 VALUE_SEPARATOR = "/"
 LABEL_UNSUBSCRIBE = "Unsubscribe"
