@@ -253,38 +253,32 @@ def test_the_ack_path_does_not_import_sqlalchemy() -> None:
     assert subprocess.run([sys.executable, "-c", code], cwd=root, check=False).returncode == 0
 
 
-def test_loading_the_listeners_loads_no_http_client() -> None:
+def _loaded_by_importing(imports: str, watched: tuple[str, ...]) -> list[str]:
+    """Which of `watched` a fresh interpreter has loaded after `import <imports>`."""
+    import json
     import subprocess
     import sys
     from pathlib import Path
 
+    code = f"import sys, json, {imports}; print(json.dumps([m for m in {watched!r} if m in sys.modules]))"
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, check=True, capture_output=True, text=True)
+    loaded: list[str] = json.loads(done.stdout)
+    return loaded
+
+
+def test_loading_the_listeners_loads_no_http_client() -> None:
     # The ECS client (and `requests` with it) is loaded by whoever makes the first call: on a cold instance the
     # head start does, before the listeners load, so the listeners must not pull it in themselves.
-    code = (
-        "import sys, bot.dispatch, bot.channel_work, bot.watching, bot.task_work; "
-        "loaded = [m for m in ('requests', 'shared.ecs.client', 'shared.ecs.transport') if m in sys.modules]; "
-        "print(loaded); sys.exit(1 if loaded else 0)"
-    )
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", code], cwd=root, check=False, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    watched = ("requests", "shared.ecs.client", "shared.ecs.transport")
+    assert _loaded_by_importing("bot.dispatch, bot.channel_work, bot.watching, bot.task_work", watched) == []
 
 
 def test_registering_the_listeners_loads_no_channel_updates() -> None:
-    import subprocess
-    import sys
-    from pathlib import Path
-
     # Given the listeners registered on an app, as a cold instance's first query has them,
     # then channel updates (bot.watching, its model and its cards) are not loaded: they load when first used.
-    code = (
-        "import sys, bot.app, bot.dispatch, bot.channel_work; "
-        "loaded = [m for m in ('bot.watching', 'shared.updates.model', 'shared.updates.cards') if m in sys.modules]; "
-        "print(loaded); sys.exit(1 if loaded else 0)"
-    )
-    root = Path(__file__).resolve().parents[1]
-    done = subprocess.run([sys.executable, "-c", code], cwd=root, check=False, capture_output=True, text=True)
-    assert done.returncode == 0, done.stdout + done.stderr
+    watched = ("bot.watching", "shared.updates.model", "shared.updates.cards")
+    assert _loaded_by_importing("bot.app, bot.dispatch, bot.channel_work", watched) == []
 
 
 # What a cold instance answering queries must never load: the store's library (a query needs no database, even
