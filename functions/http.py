@@ -18,8 +18,6 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from slack_sdk.signature import SignatureVerifier
-
 from bot.deferral import DEFERRED_KEY, STARTED_KEY, ThreadDeferral
 from functions.fc_deferral import DEFERRED_EVENT_KEY, DEFERRED_RUN_KEY, FC_EVENT_CONTEXT_KEY, FunctionComputeDeferral
 from functions.fc_event import (
@@ -31,7 +29,7 @@ from functions.fc_event import (
     to_bolt_request,
     to_fc_response,
 )
-from shared.config import load_signing_secret
+from functions.start_up import collector_paused_once
 from shared.errors import ConfigurationError
 from shared.log import configure_logging, log_context, log_event
 
@@ -118,7 +116,8 @@ def reset_app() -> None:
 
 def initialize(context: Any) -> None:
     """Function Compute initializer hook: build the app before the first request arrives."""
-    get_app()
+    with collector_paused_once():
+        get_app()
 
 
 def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:
@@ -127,7 +126,8 @@ def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]
         # Refusals come before the app (and its settings) exist; they are logged as JSON lines all the same.
         configure_logging()
     request_id = getattr(context, "request_id", None)
-    with log_context(request_id=request_id):
+    # On a cold instance, the first request is its start-up: see functions.start_up.
+    with collector_paused_once(), log_context(request_id=request_id):
         try:
             return _handle(event, started)
         except ConfigurationError as error:
@@ -193,6 +193,11 @@ def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
 
 def _verify(body: str, headers: Mapping[str, str | Sequence[str]]) -> dict[str, Any] | None:
     """Slack's own verifier on the raw bytes: None when signed by Slack within five minutes, else the 401."""
+    # Imported here, where a cold instance's start-up begins (functions.start_up); pydantic comes with the settings.
+    from slack_sdk.signature import SignatureVerifier
+
+    from shared.config import load_signing_secret
+
     secret = load_signing_secret()
     if secret is None or not secret.get_secret_value():
         log_event("config.error", level=logging.ERROR, outcome=500, setting=SIGNING_SECRET_SETTING, detail="not set")
