@@ -5,7 +5,8 @@ is built once per instance (on the first invocation, or by the `initialize` hook
 instance is warm. The same handler receives our own async invocations for deferred work.
 
 A cold instance's first request gets a head start (`bot.head_start`): once it is verified, its ECS query is
-started before Bolt and the listeners load, which is why Bolt is imported only where it is used.
+started before Bolt and the listeners load. It is also the instance's start-up, run with the garbage collector
+paused (`functions.start_up`). That is why the verifier, the settings and Bolt are imported where they are used.
 """
 
 from __future__ import annotations
