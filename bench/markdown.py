@@ -59,20 +59,28 @@ Issue 12, a cold start that loses no time:
   35 to 150 ms longer from source than from bytecode, by the machine's load). `cold_start` and `user_felt`
   now compile the checkout first (`compileall`); the "no bytecode" row looks past every cache and is
   unchanged by it.
-- What it comes to here: over four `bench.cold_start` runs on this shared machine the first slash command
-  took 0.60× to 0.72× the SDK's time (medians; the Refresh click 0.58× to 0.84×), by the machine's load. The
-  head start hides the ECS round trip only where the machine has the CPU to spare; under load the answer is
-  CPU-bound, and its CPU time is about 0.65× the SDK's (children's user + system time), as before the head
-  start. The goal of 0.6× is just reached on a quieter machine (0.60×, 0.61×) and missed under load.
+- **Channel updates load when first used** (`bot/channel_work.py`): the watch model and cards, about 5 ms of
+  imports, left the dispatcher's import path; the Unwatch and Unsubscribe action ids live with the other
+  buttons' in `shared/cards/parts.py` (pinned by `tests/test_channel_updates.py`).
+- **The first request runs with the garbage collector paused** (`functions/start_up.py`). A cold start
+  allocates some 80,000 objects that live as long as the instance, and the collector walked them again every
+  700 allocations. Now the first request (or the initializer) runs with it paused; then its objects are frozen
+  (`gc.freeze`, so no later collection walks them) and the collector resumes. The signature verifier and the
+  settings now load inside that request, not when `functions.http` is imported. In interleaved runs of the
+  commit before and after (12 rounds each, 50 ms ECS latency), the cold slash command's median fell from
+  378 to 359 ms and from 362 to 331 ms, the click's from 404 to 357 ms (`tests/test_start_up.py` pins the
+  pause, the freeze and the resume).
+- What it comes to here: before the pause, runs of `bench.cold_start`'s measurement on this machine gave the
+  slash command 0.56× and 0.59× the SDK's time and the click 0.62× and 0.64×; since, over four runs, 0.55× to
+  0.59× and 0.54× to 0.61× (the 0.61× from 11 rounds, the rest from 7 or 15). The machine's noise moved a
+  median of 7 runs by about 30 ms, so `bench.cold_start` now takes 15 of each kind.
 - Tried and not kept: `defer_build` on `AccountSetting` and `ApiErrorBody` (the same instruction count under
   cachegrind), `PYDANTIC_DISABLE_PLUGINS` (the entry-point scan is not what configuration's import costs).
 - Still on the path: pydantic-settings imports every source it has (dotenv, the CLI, the cloud secret
   managers) from its package `__init__`, with no public way to import less; Bolt's `App` imports
   `http.server` and slack_sdk's Web API client (and asyncio with it); `requests` imports charset_normalizer.
   Of the project's own modules the largest costs are pydantic schemas (configuration, the DescribeTasks
-  models) and frozen dataclasses (about 0.4 ms each to create); the channel-update modules (about 5 ms) still
-  load with the dispatcher, through the Unwatch / Unsubscribe button patterns. See the import profile in
-  "Cold start".
+  models) and frozen dataclasses. See the import profile in "Cold start".
 
 Issue 12, the poller (cProfile of a 100k tick with its regions one after another): the store's streaming took 4.7 s
 of the 10.2 CPU-seconds the profiled tick used (two queries a batch, the second with an IN list of its 100 task

@@ -133,3 +133,26 @@ def test_the_start_up_ends_when_the_first_request_is_refused() -> None:
     )
     # Then it is refused and the collector is back on all the same
     assert result == {"status": 400, "enabled": True}
+
+
+def test_the_initializer_is_the_start_up_when_function_compute_runs_it() -> None:
+    # Given a fresh interpreter whose runtime calls the initializer hook (template.yml names it)
+    result = run_fresh(
+        """
+        from functions import http
+        # When the hook builds the app, and then a request arrives
+        before = len(collections)
+        http.initialize(None)
+        during = len(collections) - before
+        enabled, frozen = gc.isenabled(), gc.get_freeze_count()
+        http.handler(b"not json", None)
+        print(json.dumps({"during": during, "enabled": enabled, "frozen": frozen, "built": http.get_app() is not None,
+                          "enabled_after_request": gc.isenabled()}))
+        """,
+        env={"SLACK_SIGNING_SECRET": "a-secret", "SLACK_BOT_TOKEN": "xoxb-0-start-up", "ECS_TASKS_DATABASE_URL": ""},
+    )
+    # Then the app was built with the collector paused, its objects frozen, and the first request finds it on
+    assert result["built"] is True
+    assert result["during"] == 0
+    assert result["enabled"] is True and result["frozen"] > 10_000
+    assert result["enabled_after_request"] is True
