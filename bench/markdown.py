@@ -67,12 +67,13 @@ Issue 12, a cold start that loses no time:
   700 allocations. Now the first request (or the initializer) runs with it paused; then its objects are frozen
   (`gc.freeze`, so no later collection walks them) and the collector resumes. The signature verifier and the
   settings now load inside that request, not when `functions.http` is imported. In interleaved runs of the
-  commit before and after (12 rounds each, 50 ms ECS latency), the cold slash command's median fell from
+  commit before and after (a one-off script ran `bench.cold_child` from both checkouts in turn, 12 rounds each,
+  50 ms ECS latency; not part of `make bench`), the cold slash command's median fell from
   378 to 359 ms and from 362 to 331 ms, the click's from 404 to 357 ms (`tests/test_start_up.py` pins the
   pause, the freeze and the resume).
 - What it comes to here: before the pause, runs of `bench.cold_start`'s measurement on this machine gave the
-  slash command 0.56× and 0.59× the SDK's time and the click 0.62× and 0.64×; since, over four runs, 0.55× to
-  0.59× and 0.54× to 0.61× (the 0.61× from 11 rounds, the rest from 7 or 15). The machine's noise moved a
+  slash command 0.56× and 0.59× the SDK's time and the click 0.62× and 0.64×; since, over six runs, 0.55× to
+  0.59× and 0.54× to 0.61× (the 0.61× from a side run of 11 rounds, the rest from 7 or 15). The machine's noise moved a
   median of 7 runs by about 30 ms, so `bench.cold_start` now takes 15 of each kind.
 - Tried and not kept: `defer_build` on `AccountSetting` and `ApiErrorBody` (the same instruction count under
   cachegrind), `PYDANTIC_DISABLE_PLUGINS` (the entry-point scan is not what configuration's import costs).

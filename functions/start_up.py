@@ -7,8 +7,8 @@ of the start-up's CPU (what pausing it saved is in docs/benchmarks.md, under iss
 
 So the first piece of work an instance does (its first request, or the initializer hook) runs with the
 collector paused. When it is done, what the start-up allocated is frozen (`gc.freeze`: later collections, warm
-requests' included, skip it) and the collector resumes. This is the order the `gc` documentation gives for a
-server's start-up: disable early, freeze, enable. Reference counting frees everything else as usual meanwhile;
+requests' included, skip it) and the collector resumes: the order `gc.freeze`'s documentation gives for a
+pre-fork server (disable early, freeze, enable). Reference counting frees everything else as usual meanwhile;
 only cycles wait, and only for the first request.
 """
 
