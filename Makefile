@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck unit soak bench package clean services serverless-devs
 
-# Serverless Devs' CLI, for the test that renders template.yml with `s preview` (tests/test_serverless_devs.py).
+# Serverless Devs' CLI, for the test that renders template.yml with `s preview` (tests/contract/test_serverless_devs.py).
 # Installed from npm into a project-local folder; without npm the install is skipped and so is that test.
 S_VERSION := 3.1.10
 S_PREFIX := .tools

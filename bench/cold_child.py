@@ -57,7 +57,7 @@ def cold_handler(spawned: float, event_path: str) -> dict[str, Any]:
 
 def cold_client(spawned: float) -> dict[str, Any]:
     started = time.monotonic()
-    from bot.compose import build_ecs_client
+    from bot.wiring.build import build_ecs_client
     from shared.config import Settings
 
     imported = time.monotonic()

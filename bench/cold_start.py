@@ -225,7 +225,7 @@ def run(quick: bool) -> Section:
             f"`functions.http`, serve one signed FC event: `/ecs-tasks {COMMAND_TEXT}` until its ack (which must "
             "carry the task card), or a Refresh click until its ack (the card must be at the Slack emulator's "
             "response_url by then). No run may defer (FC_ENDPOINT points nowhere) or import SQLAlchemy or the "
-            "SDK. Our client alone: import `bot.compose`, `build_ecs_client(Settings())`, one DescribeTasks. "
+            "SDK. Our client alone: import `bot.wiring.build`, `build_ecs_client(Settings())`, one DescribeTasks. "
             'Emulators run in a separate process. The "no bytecode" row repeats the slash command and the SDK\'s '
             "call with every module compiled from source (`PYTHONDONTWRITEBYTECODE=1` and an empty "
             "`PYTHONPYCACHEPREFIX`), as an instance that cannot write `__pycache__` beside the package."

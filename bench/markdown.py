@@ -28,7 +28,8 @@ per-call CPU). The figures above are after them.
   SDK sends its own.
 - **API times parsed without `strptime`** (`shared/ecs/models.py`): a compiled pattern parses the formats the service
   sends; tasks get their region before validation instead of a copy of each task afterwards.
-- **The ack path imports neither the ECS client nor `requests`** (`bot/deps.py`, `shared/ecs/results.py`): the client
+- **The ack path imports neither the ECS client nor `requests`** (`bot/wiring/deps.py`,
+  `shared/ecs/results.py`): the client
   is built on first use, in lazy work; the card formatter depends on plain result data only.
 - **Logging switches from the logging cookbook** (`shared/log.py`): no caller, thread or process lookups per line.
 
@@ -38,20 +39,20 @@ SDK sends through `requests` too, with less work of its own around it: no respon
 no log line), and `pydantic-settings` is in the import profile above.
 
 Issue 12 (one round trip): a query is answered inline, so the cold path no longer imports SQLAlchemy (pinned by
-`tests/test_channel_updates.py`); the models of other calls (DescribeTaskAttribute, DescribeRegions, CancelTask)
+`tests/e2e/test_channel_updates.py`); the models of other calls (DescribeTaskAttribute, DescribeRegions, CancelTask)
 build their pydantic schema when first used (`defer_build`).
 
 Issue 12, a cold start that loses no time:
 
-- **The first request's ECS query leaves before Bolt loads** (`bot/head_start.py`, `EcsClient.prefetch`,
+- **The first request's ECS query leaves before Bolt loads** (`bot/slack/answering/head_start.py`, `EcsClient.prefetch`,
   `functions/http.py`). A cold answer was imports, then one ECS round trip with nothing left to do. Once
   Slack's signature is verified, the handler reads the first request (a slash-command query, or a Refresh /
-  Prev / Next click) and checks it as its listener will (`bot.grammar.parse`, `bot.access`,
-  `bot.guard.check_click`), starts its query on the instance's ECS client, and loads Bolt, the listeners and
+  Prev / Next click) and checks it as its listener will (`bot.language.grammar.parse`, `bot.slack.access`,
+  `bot.slack.guard.check_click`), starts its query on the instance's ECS client, and loads Bolt, the listeners and
   the cards while ECS answers; the listener asks the same query and takes that answer, so there is still one
-  DescribeTasks (`tests/test_head_start.py`). A query that depends on the clock (`since 2h`) is not started
-  early. Bolt is imported where it is used in `functions/` and `bot/deferral.py`, so it loads after the
-  call has left; `bot/guard.py` loads the channel-update cards for an Unwatch click only.
+  DescribeTasks (`tests/e2e/test_head_start.py`). A query that depends on the clock (`since 2h`) is not started
+  early. Bolt is imported where it is used in `functions/` and `bot/slack/answering/deferral.py`, so it loads after the
+  call has left; `bot/slack/guard.py` loads the channel-update cards for an Unwatch click only.
 - **The benchmark loads the project from bytecode, as the package ships it** (`bench/procs.py`). With
   `PYTHONDONTWRITEBYTECODE` set in the environment that ran it, nothing ever wrote the checkout's
   `__pycache__`, so every cold child compiled the project's ~55 modules from source while the SDK's came from
@@ -59,9 +60,9 @@ Issue 12, a cold start that loses no time:
   35 to 150 ms longer from source than from bytecode, by the machine's load). `cold_start` and `user_felt`
   now compile the checkout first (`compileall`); the "no bytecode" row looks past every cache and is
   unchanged by it.
-- **Channel updates load when first used** (`bot/channel_work.py`): the watch model and cards, about 5 ms of
+- **Channel updates load when first used** (`bot/usecases/channels.py`): the watch model and cards, about 5 ms of
   imports, left the dispatcher's import path; the Unwatch and Unsubscribe action ids live with the other
-  buttons' in `shared/cards/parts.py` (pinned by `tests/test_channel_updates.py`).
+  buttons' in `shared/cards/parts.py` (pinned by `tests/e2e/test_channel_updates.py`).
 - **The first request runs with the garbage collector paused** (`functions/start_up.py`). A cold start
   allocates some 80,000 objects that live as long as the instance, and the collector walked them again every
   700 allocations. Now the first request (or the initializer) runs with it paused; then its objects are frozen
@@ -69,7 +70,7 @@ Issue 12, a cold start that loses no time:
   settings now load inside that request, not when `functions.http` is imported. In interleaved runs of the
   commit before and after (a one-off script ran `bench.cold_child` from both checkouts in turn, 12 rounds each,
   50 ms ECS latency; not part of `make bench`), the cold slash command's median fell from
-  378 to 359 ms and from 362 to 331 ms, the click's from 404 to 357 ms (`tests/test_start_up.py` pins the
+  378 to 359 ms and from 362 to 331 ms, the click's from 404 to 357 ms (`tests/unit/functions/test_start_up.py` pins the
   pause, the freeze and the resume).
 - What it comes to here: before the pause, runs of `bench.cold_start`'s measurement on this machine gave the
   slash command 0.56× and 0.59× the SDK's time and the click 0.62× and 0.64×; since, over six runs, 0.55× to
@@ -89,7 +90,7 @@ ids, both built anew each time, rows read by name), and its 8 region workers for
 50 calls at 50 ms, 7.5 s of waiting alone. Now `WatchStore.poll_batch` is one query a batch, which ends at the
 batch's last task id (found by a subquery: a join on the ids had SQLite scan the rest of the region for every
 batch), built once per shape, its rows unpacked by position; the poller works on every region at once
-(`bot.compose.POLLER_REGION_WORKERS`, with as many pooled connections: under `ECS_ENDPOINT` every region shares one
+(`bot.wiring.build.POLLER_REGION_WORKERS`, with as many pooled connections: under `ECS_ENDPOINT` every region shares one
 host, and requests' default pool keeps 10 connections and 10 hosts); today's policy is asked once per batch and
 (team, channel, region); and each value of a call is percent-encoded once, not once to sign and again to send.
 Kept: urllib3's re-encoding of the URL (TaskIds makes it a few kB), the pydantic validation of each page and the

@@ -41,12 +41,12 @@ def poller_ticks(ticks: int) -> dict[str, Any]:
 
 def naive_calls(watches: int, max_calls: int) -> dict[str, Any]:
     from bench import scaling_seed
-    from bot.compose import POLLER_REGION_WORKERS, build_ecs_client
+    from bot.wiring.build import POLLER_REGION_WORKERS, build_ecs_client
     from shared.config import Settings
     from shared.log import configure_logging
 
     configure_logging()
-    client = build_ecs_client(Settings(), max_region_workers=POLLER_REGION_WORKERS)  # as bot.compose.build_poller
+    client = build_ecs_client(Settings(), max_region_workers=POLLER_REGION_WORKERS)  # as bot.wiring.build.build_poller
     ids = scaling_seed.watched_ids(watches)
     per_region = math.ceil(max_calls / len(ids))
 

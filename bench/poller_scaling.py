@@ -19,7 +19,7 @@ from bench.procs import BenchError, EmulatorProcess, EmulatorUrls, run_child, se
 from bench.report import Figure, Goal, Section
 from bench.stats import median
 from bench.watch_seed import seed_watches
-from bot.compose import POLLER_REGION_WORKERS
+from bot.wiring.build import POLLER_REGION_WORKERS
 
 SIZES = (10_000, 100_000)
 QUICK_SIZES = (1_000, 5_000)
@@ -127,7 +127,7 @@ def run(quick: bool) -> Section:
             "have polled every watch with nothing carried over. One pass a tick (ECS_TASKS_REPOLL_INTERVAL=0): "
             "repolls only wait for their interval, and `bench.post_latency` measures their cost. Watches are "
             "streamed from the store per region batch (one query a batch of 100 task ids), every region at once "
-            f"(`bot.compose.POLLER_REGION_WORKERS`, {POLLER_REGION_WORKERS} workers, and as many pooled "
+            f"(`bot.wiring.build.POLLER_REGION_WORKERS`, {POLLER_REGION_WORKERS} workers, and as many pooled "
             "connections). Peak RSS is that process's VmHWM (not `ru_maxrss`, which Linux carries over from the "
             "parent that seeded the store; MB = 10^6 bytes)."
         ),

@@ -1,6 +1,6 @@
 """Change → post: how long after a watched task changes its post reaches Slack, one pass a tick against repolls.
 
-`python -m bench.post_latency`: the real poller (`shared.updates.poller.Poller`, built as `bot.compose` builds
+`python -m bench.post_latency`: the real poller (`shared.updates.poller.Poller`, built as `bot.wiring.build` builds
 it, against a SQLite store, the ECS emulator and the Slack emulator in their own process) runs in simulated
 time: its clock, monotonic clock and sleep are injected, and every simulated sleep moves the ECS emulator's task
 clock on by as much, so a timer tick every 60 s and the repolls between them cost no real waiting. Watched tasks
@@ -112,7 +112,7 @@ def use_emulators(urls: EmulatorUrls, scratch: Path) -> None:
 def one_run(urls: EmulatorUrls, scratch: Path, interval_s: float, watches: int, seed: int) -> Run:
     from slack_sdk import WebClient
 
-    from bot.compose import SLACK_CLIENT_POLICY, build_ecs_client
+    from bot.wiring.build import SLACK_CLIENT_POLICY, build_ecs_client
     from shared.config import Settings
     from shared.store import open_store
     from shared.updates.policy import AccessPolicy

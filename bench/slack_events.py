@@ -56,8 +56,8 @@ def find_button(blocks: list[dict[str, Any]], action_id: str) -> dict[str, Any]:
 
 def refresh_button_for(text: str) -> dict[str, Any]:
     """The Refresh button of the card a command answers with: the same value the card carries."""
-    from bot.grammar import QueryCommand, parse
-    from bot.query_codec import encode_query
+    from bot.language.codecs import encode_query
+    from bot.language.grammar import QueryCommand, parse
     from shared.cards.task_cards import ACTION_REFRESH
 
     command = parse(text, default_region=REGION, now=datetime.now(timezone.utc))

@@ -23,7 +23,7 @@ Call = Callable[[], int]
 
 
 def our_call() -> Call:
-    from bot.compose import build_ecs_client
+    from bot.wiring.build import build_ecs_client
     from shared.config import Settings
     from shared.log import configure_logging
 

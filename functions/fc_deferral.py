@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.deferral import DeferredRun
+from bot.slack.answering.deferral import DeferredRun
 from shared.errors import FcApiError
 from shared.log import log_event
 

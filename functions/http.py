@@ -4,7 +4,8 @@ Slack's signature is verified on the raw body and headers before anything parses
 is built once per instance (on the first invocation, or by the `initialize` hook) and reused while the
 instance is warm. The same handler receives our own async invocations for deferred work.
 
-A cold instance's first request gets a head start (`bot.head_start`): once it is verified, its ECS query is
+A cold instance's first request gets a head start (`bot.slack.answering.head_start`): once it is
+verified, its ECS query is
 started before Bolt and the listeners load. It is also the instance's start-up, run with the garbage collector
 paused (`functions.start_up`). That is why the verifier, the settings and Bolt are imported where they are used.
 """
@@ -19,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from bot.deferral import DEFERRED_KEY, STARTED_KEY, ThreadDeferral
+from bot.slack.answering.deferral import DEFERRED_KEY, STARTED_KEY, ThreadDeferral
 from functions.fc_deferral import DEFERRED_EVENT_KEY, DEFERRED_RUN_KEY, FC_EVENT_CONTEXT_KEY, FunctionComputeDeferral
 from functions.fc_event import (
     BadEvent,
@@ -37,7 +38,7 @@ from shared.log import configure_logging, log_context, log_event
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.deps import BotDeps
+    from bot.wiring.deps import BotDeps
 
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
 SIGNATURE_HEADER = "x-slack-signature"
@@ -57,7 +58,7 @@ _deps_lock = threading.Lock()
 
 def _instance_deps() -> BotDeps:
     """The settings and dependencies of this instance, built once."""
-    from bot.compose import build_bot_deps
+    from bot.wiring.build import build_bot_deps
     from shared.config import load_settings
 
     global _deps
@@ -72,8 +73,8 @@ def _instance_deps() -> BotDeps:
 def build_platform_app(*, async_invocations: bool = True) -> App:
     """The app wired for where it runs: deferred work as an async invocation on Function Compute 3.0, a
     thread elsewhere (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
-    from bot.app import build_app
-    from bot.compose import build_thread_deferral
+    from bot.slack.app import build_app
+    from bot.wiring.build import build_thread_deferral
 
     global _thread_deferral
     deps = _instance_deps()
@@ -171,7 +172,7 @@ def _head_start(body: str, started: float) -> None:
     """A cold instance starts the first request's ECS query now, and loads the app while ECS answers.
 
     Settings that do not load are reported by get_app, as without a head start."""
-    from bot import head_start
+    from bot.slack.answering import head_start
 
     deps = _instance_deps()
     try:

@@ -55,7 +55,7 @@ def get_poller() -> Poller:
     global _poller
     with _lock:
         if _poller is None:
-            from bot.compose import build_poller
+            from bot.wiring.build import build_poller
             from shared.config import load_settings
 
             settings = load_settings()

@@ -40,7 +40,7 @@ ENV_STS_ENDPOINT = "STS_ENDPOINT"
 # A short lower-case word, so it can be typed in a command (`/ecs-tasks prod cn-hangzhou`) and carried in a
 # button value without escaping.
 # The most accounts a channel may be bound to: a query covers all of them, and its card's buttons carry
-# every name within Slack's 2,000-character button value (bot/query_codec.py).
+# every name within Slack's 2,000-character button value (bot/language/codecs.py).
 MAX_ACCOUNTS_PER_BINDING = 8
 ACCOUNT_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
 # RAM role ARNs: acs:ram::<16-digit account id>:role/<role name>; RAM role names are 1-64 of [A-Za-z0-9.-].
@@ -129,7 +129,7 @@ def _json_object(value: Any) -> Any:
 
 _REGION_FORM = "lower-case letters, digits and hyphens, such as cn-hangzhou"
 # The form `shared.ecs.regions` checks every region against; config sits below ecs in the layers, so it
-# holds a copy, which tests/test_settings.py keeps equal to the original.
+# holds a copy, which tests/unit/shared/test_settings.py keeps equal to the original.
 REGION_ID_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+){1,4}")
 MAX_REGION_ID_CHARS = 40
 

@@ -15,14 +15,14 @@ from hypothesis import settings
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
+from tests.paths import FIXTURES  # reference material copied into the repository: a clone has nothing beside it
 
 SIGNING_SECRET = "test-signing-secret-8f2d41c9"
 BOT_TOKEN = "xoxb-test-token-5531"
 ACCESS_KEY_ID = "test-access-key-id"
 ACCESS_KEY_SECRET = "test-access-key-secret-77a1"
 SLACK_PATH = "/slack/events"
-# Reference material the tests need, copied into the repository (a clone has nothing beside it).
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
 # The database servers' test URLs (tests/poller_support.py reads them); under pytest-xdist each worker
 # gets its own database beside the named one, as the store tests empty the tables they use.
 DATABASE_URL_VARIABLES = {

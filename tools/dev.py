@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from bot.cli import POLL_ENV, environment_epilog
+from bot.cli.main import POLL_ENV, environment_epilog
 
 EXIT_OK = 0
 EXIT_FAILED = 1

@@ -2,7 +2,7 @@
 
 API for the Slack layer:
 
-- `AccountDirectory.from_settings(settings)` — built once per process (bot/compose.py does it); raises
+- `AccountDirectory.from_settings(settings)` — built once per process (bot/wiring/build.py does it); raises
   ConfigurationError naming the setting when a region id of an account is malformed (the rest of the
   settings' shape — names, ARNs, external ids, unknown names in bindings — is checked by load_settings).
 - `directory.accounts_for_channel(channel_id) -> tuple[Account, ...]` — the channel's accounts in the order

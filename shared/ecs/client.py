@@ -150,7 +150,7 @@ class EcsClient:
 
     def prefetch(self, query: TaskQuery, *, deadline: Deadline) -> None:
         """Start `query` now, on a thread of its own, for a caller that will ask it in a moment (a cold
-        instance's first request, while its app loads: `bot.head_start`). The next `query` of an equal
+        instance's first request, while its app loads: `bot.slack.answering.head_start`). The next `query` of an equal
         TaskQuery before `deadline` takes this answer instead of asking ECS again; after it, nobody does."""
         future: Future[MultiRegionResult] = Future()
         context = contextvars.copy_context()  # its log lines carry the request's ids

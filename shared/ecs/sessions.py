@@ -1,12 +1,12 @@
 """Who a session acts for and what it may do: RoleSessionName and the inline session policy (issue 13).
 
 Pure functions. The Slack layer asks for a `SessionSpec` per piece of work and hands it, with the account,
-to `bot.compose.ecs_client_for`:
+to `bot.wiring.build.ecs_client_for`:
 
 - `SessionSpec.for_user(user_id, Purpose.READ)` — a query, Refresh, Prev/Next, Details: the session is
   named `slack-<user id>` so the target account's ActionTrail shows who did it.
 - `SessionSpec.for_user(user_id, Purpose.CANCEL)` — a Cancel by a user the caller has already found may
-  cancel (bot.access decides; this module does not). Only `ecs:CancelTask` is allowed: the card shown
+  cancel (bot.slack.access decides; this module does not). Only `ecs:CancelTask` is allowed: the card shown
   afterwards is read through a READ session.
 - `SessionSpec.for_poller()` — the poller's reads, under the fixed name `ecs-tasks-poller`.
 

@@ -93,7 +93,7 @@ class OutboxConfig:
     # Do not start a post with less than this much lease (or tick time) left: room for a card update and
     # a reply at their full timeout.
     margin: timedelta = timedelta(seconds=30)
-    # Room for a card update and a reply at the Slack client's full timeout (set by bot.compose).
+    # Room for a card update and a reply at the Slack client's full timeout (set by bot.wiring.build).
     min_post_s: float = 10.0
     retry_not_in_channel: timedelta = timedelta(minutes=10)
     retry_rejected: timedelta = timedelta(minutes=5)

@@ -3,7 +3,8 @@ and post it (through the outbox, see `shared.updates.outbox`).
 
 A tick: load the subscriptions (bounded per channel) and the (account, region) groups with active watches
 → per group, concurrently on `EcsClient.map_regions`' bounded pool, each group with its account's own
-client (`ecs_for_account`, built by bot.compose under the poller's session): stream its active watches from the store
+client (`ecs_for_account`, built by bot.wiring.build under the poller's session): stream its active
+watches from the store
 in task-id order, ≤100 distinct ids at a time (keyset pagination, so memory does not grow with the number
 of watches), resuming where a throttled or out-of-time pass stopped; apply today's access policy to each
 (what it refuses is suspended: logged once, never asked about, never posted); expire those past their TTL;
@@ -75,7 +76,7 @@ EARLY_REPOLL_FRACTION = 1 / 3
 INVALID = "(invalid)"
 # What stops one group's work (and only that group's): an ECS error, or STS refusing the account's role.
 GROUP_FAILURES = (EcsApiError, StsApiError)
-# An account's ECS client (bot.compose builds them under the poller's session).
+# An account's ECS client (bot.wiring.build builds them under the poller's session).
 EcsForAccount = Callable[[str], EcsClient]
 
 # The bot's deferred work is redelivered within minutes (and re-verified against a 5-minute signature).

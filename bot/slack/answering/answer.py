@@ -1,0 +1,99 @@
+"""Inline or deferred: how every command and click that needs ECS or the store gets its answer.
+
+Inline (the request from Slack): the work gets the budget, counted from the start of the invocation; its
+answer goes out from the listener's thread before the acknowledgement returns (a slash command's card in
+the acknowledgement itself). Out of budget: the request is deferred and acknowledged empty. Deferred (the
+same request again, marked): acknowledged at once, the work runs once with the full ECS deadline, and
+answers through the response_url.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, BoltContext, BoltRequest, Respond
+from slack_sdk import WebClient
+
+from bot.slack.answering.attempt import Attempt, run_inline
+from bot.slack.answering.deferral import STARTED_KEY, Deferral, DeferredRun
+from bot.slack.answering.once import RecentKeys, deferred_work_key, request_digest, run_once
+from bot.slack.answering.reply import Answer
+from bot.usecases.tasks import Work
+from bot.wiring.deps import BotDeps
+from shared.cards.task_cards import notice_message
+from shared.log import log_event
+
+COULD_NOT_START = (  # shown to the user
+    ":warning: ecs-tasks could not start working on this (ECS was slow and the work could not be handed on). "
+    "Please try again in a moment."
+)
+DEFERRED_WORK_NAME = "slack"
+
+
+class Runner:
+    def __init__(self, deps: BotDeps, deferral: Deferral, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._deps = deps
+        self._deferral = deferral
+        self._monotonic = monotonic
+        self._requests = RecentKeys(monotonic=monotonic)  # replays of a request this instance answered
+        self._deferred = RecentKeys(monotonic=monotonic)  # deliveries of deferred work this instance ran
+
+    def is_deferred(self, context: BoltContext) -> bool:
+        return DeferredRun.of(context) is not None
+
+    def first_time(self, request: BoltRequest, context: BoltContext) -> bool:
+        """False for a replay of a request already answered here (the same signed bytes again)."""
+        if self.is_deferred(context) or self._requests.first_time(request_digest(request)):
+            return True
+        log_event("slack.replay", level=logging.WARNING, outcome="ignored")
+        return False
+
+    def answer(
+        self,
+        work: Work,
+        *,
+        request: BoltRequest,
+        context: BoltContext,
+        ack: Ack,
+        respond: Respond,
+        client: WebClient,
+        in_ack: bool,
+    ) -> None:
+        run = DeferredRun.of(context)
+        if run is not None:
+            ack()
+            self._run_deferred(work, run, request, Answer(respond, client))
+            return
+        started = context.get(STARTED_KEY)
+        started = started if isinstance(started, float) else self._monotonic()
+        attempt = Attempt(
+            inline=True,
+            ends_at=started + self._deps.settings.inline_budget_s,
+            monotonic=self._monotonic,
+            ecs_deadline_s=self._deps.settings.ecs_deadline_s,
+        )
+        outcome = run_inline(attempt, lambda a: work(a, None))
+        answer = Answer(respond, client, in_ack=in_ack)
+        if outcome.result is not None:
+            outcome.result(answer)
+            log_event("slack.answer", via="inline")
+        else:
+            queued = self._deferral.defer(request, DeferredRun(may_have_acted=attempt.may_have_acted))
+            log_event("slack.answer", via="deferred", outcome="queued" if queued else "not_queued")
+            if not queued:
+                answer.ephemeral(notice_message(COULD_NOT_START))
+        ack(**_ack_kwargs(answer))
+
+    def _run_deferred(self, work: Work, run: DeferredRun, request: BoltRequest, answer: Answer) -> None:
+        def do() -> None:
+            attempt = Attempt.deferred(ecs_deadline_s=self._deps.settings.ecs_deadline_s, monotonic=self._monotonic)
+            work(attempt, run)(answer)
+
+        run_once(self._deps, self._deferred, deferred_work_key(request, DEFERRED_WORK_NAME), do)
+
+
+def _ack_kwargs(answer: Answer) -> dict[str, Any]:
+    return dict(answer.ack_body) if answer.ack_body else {}

@@ -1,0 +1,210 @@
+"""The one guard every button click passes: the click read once, its value decoded for the button's kind,
+and the same checks as a typed command (team, channel, region, bounds, accounts), plus cancel permission.
+
+Cards outlive changes to the allow-lists and anyone can edit a value before Slack signs the click, so a
+value is checked exactly as strictly as the words a user types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+from bot.language.codecs import QueryCodecError, TaskRef, decode_query, decode_task_ref
+from bot.language.regions import recognised_regions
+from bot.language.words import MAX_PAGE, TASK_ID_RE
+from bot.slack import access
+from shared.config import ACCOUNT_NAME_RE, Settings
+from shared.ecs.query import ALL_REGIONS, TaskQuery
+from shared.ecs.regions import is_region_id
+
+if TYPE_CHECKING:
+    from shared.ecs.accounts import AccountDirectory
+
+STALE_BUTTON = "This button is from an older card; run the command again."
+# Subscription ids are database keys: 18 ASCII digits is more than any engine's BIGINT holds.
+MAX_ID_DIGITS = 18
+
+
+class ButtonKind(Enum):
+    QUERY = "query"  # Refresh, Prev, Next
+    TASK_REF = "task_ref"  # Details, the task menu, Cancel, Watch
+    UNWATCH_REF = "unwatch_ref"  # Unwatch
+    SUBSCRIPTION_ID = "subscription_id"  # Unsubscribe
+
+
+@dataclass(frozen=True)
+class UnwatchRef:
+    account: str
+    region: str
+    task_id: str
+
+
+Decoded: TypeAlias = TaskQuery | TaskRef | UnwatchRef | int
+
+
+@dataclass(frozen=True)
+class Click:
+    """`body["actions"][0]` and where it was clicked, read once."""
+
+    action_id: str
+    value: str
+    team_id: str | None
+    channel_id: str
+    user_id: str
+    container: Mapping[str, Any]
+
+    @property
+    def is_ephemeral(self) -> bool:
+        return bool(self.container.get("is_ephemeral"))
+
+    @property
+    def message_ts(self) -> str | None:
+        ts = self.container.get("message_ts")
+        return str(ts) if ts else None
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> Click | None:
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
+            return None
+        action = actions[0]
+        # Buttons carry `value`; the compact layout's select carries `selected_option.value`.
+        selected = action.get("selected_option")
+        value = action.get("value") or (selected.get("value") if isinstance(selected, Mapping) else None) or ""
+        container = _mapping(body.get("container"))
+        return cls(
+            action_id=str(action.get("action_id") or ""),
+            value=value if isinstance(value, str) else "",
+            team_id=_text(_mapping(body.get("team")).get("id")) or _text(_mapping(body.get("user")).get("team_id")),
+            channel_id=_text(_mapping(body.get("channel")).get("id")) or _text(container.get("channel_id")) or "",
+            user_id=_text(_mapping(body.get("user")).get("id")) or "",
+            container=container,
+        )
+
+
+@dataclass(frozen=True)
+class Allowed:
+    click: Click
+    value: Decoded
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: str
+
+
+def check_click(
+    settings: Settings,
+    kind: ButtonKind,
+    body: Mapping[str, Any],
+    *,
+    cancels: bool,
+    now: datetime,
+    accounts: AccountDirectory | None = None,
+) -> Allowed | Refused:
+    """`accounts`: the deployment's accounts and bindings (built from `settings` when not given)."""
+    click = Click.of(body)
+    if click is None:
+        return Refused(STALE_BUTTON)
+    denied = access.check_workspace(settings, team_id=click.team_id, channel_id=click.channel_id)
+    if denied is not None:
+        return Refused(denied.reason)
+    if cancels and not access.user_may_cancel(settings, click.user_id):
+        return Refused(access.cancel_denied().reason)
+    decoded = _decode(kind, click.value, known_regions=recognised_regions(settings.allowed_regions), now=now)
+    if decoded is None:
+        return Refused(STALE_BUTTON)
+    denied = access.check_regions(settings, _regions(decoded))
+    if denied is not None:
+        return Refused(denied.reason)
+    names = _accounts(decoded)
+    if names:
+        if accounts is None:
+            from shared.ecs.accounts import AccountDirectory
+
+            accounts = AccountDirectory.from_settings(settings)
+        denied = access.check_accounts(accounts, click.channel_id, names)
+        if denied is not None:
+            return Refused(denied.reason)
+    return Allowed(click, decoded)
+
+
+def _accounts(decoded: Decoded) -> tuple[str, ...]:
+    """The accounts a value names; a query or task value from before accounts names the function's own."""
+    from shared.ecs.accounts import HOME_ACCOUNT_NAME
+
+    if isinstance(decoded, TaskQuery):
+        return decoded.accounts or (HOME_ACCOUNT_NAME,)
+    if isinstance(decoded, TaskRef):
+        return (*decoded.query.accounts, decoded.account or HOME_ACCOUNT_NAME)
+    if isinstance(decoded, UnwatchRef):
+        return (decoded.account,)
+    return ()
+
+
+def _decode(kind: ButtonKind, value: str, *, known_regions: frozenset[str], now: datetime) -> Decoded | None:
+    """The value, or None when it is not one this button's card could have carried."""
+    decoded: Decoded
+    try:
+        if kind is ButtonKind.QUERY:
+            decoded = decode_query(value, known_regions=known_regions, now=now)
+        elif kind is ButtonKind.TASK_REF:
+            decoded = decode_task_ref(value, known_regions=known_regions, now=now)
+        elif kind is ButtonKind.UNWATCH_REF:
+            from shared.updates.cards import parse_unwatch_value  # channel updates: off the query path
+
+            parts = parse_unwatch_value(value)
+            if parts is None:
+                return None
+            decoded = UnwatchRef(*parts)
+        else:
+            # ASCII only: `'²'.isdigit()` is True, and int() then fails.
+            if not (value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS):
+                return None
+            decoded = int(value)
+    except QueryCodecError:
+        return None
+    return decoded if _in_bounds(decoded) else None
+
+
+def _in_bounds(decoded: Decoded) -> bool:
+    """The bounds typed words have: region-id form, task-id form, pages no further than MAX_PAGE."""
+    if isinstance(decoded, int):
+        return decoded > 0
+    if not all(r == ALL_REGIONS or is_region_id(r) for r in _regions(decoded)):
+        return False
+    if isinstance(decoded, (TaskRef, UnwatchRef)) and (
+        decoded.region == ALL_REGIONS or not is_region_id(decoded.region)
+    ):
+        return False  # a task lives in one region, never in `all`
+    query = decoded.query if isinstance(decoded, TaskRef) else decoded if isinstance(decoded, TaskQuery) else None
+    task_ids = tuple(query.task_ids) if query else ()
+    if isinstance(decoded, (TaskRef, UnwatchRef)):
+        task_ids += (decoded.task_id,)
+    if not all(TASK_ID_RE.fullmatch(t) for t in task_ids):
+        return False
+    if isinstance(decoded, UnwatchRef) and not ACCOUNT_NAME_RE.fullmatch(decoded.account):
+        return False
+    return query is None or query.page <= MAX_PAGE
+
+
+def _regions(decoded: Decoded) -> tuple[str, ...]:
+    if isinstance(decoded, TaskQuery):
+        return decoded.regions
+    if isinstance(decoded, TaskRef):
+        return (decoded.region, *decoded.query.regions)
+    if isinstance(decoded, UnwatchRef):
+        return (decoded.region,)
+    return ()
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

@@ -1,0 +1,372 @@
+"""The ECS work behind a query, Refresh / Prev / Next, Details and Cancel.
+
+Each function runs on a worker thread (inline) or in the deferred run, makes its ECS calls within the
+attempt's deadline, and returns a `Deliver`: what to send, sent later by the listener's thread. Failures
+become readable answers; an ECS timeout inline means the work did not fit the budget (OutOfBudget).
+
+Accounts (issue 13): a query naming accounts runs in each of them, per (account, region), and the answers
+are merged into one card whose groups name their account. Every call runs through `deps.ecs_for`: at home
+the function's own client, elsewhere a session named after the user (`slack-<user id>`) allowed only to
+read, or for CancelTask itself only to cancel.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
+
+from bot.language.codecs import TaskRef, encode_query, encode_task_ref
+from bot.language.grammar import describe_query
+from bot.slack import access
+from bot.slack.answering.attempt import Attempt, OutOfBudget
+from bot.slack.answering.deferral import DeferredRun
+from bot.slack.answering.reply import Answer
+from bot.slack.guard import Click
+from bot.wiring.deps import BotDeps
+from shared.cards.task_cards import (
+    CardButtons,
+    Message,
+    error_message,
+    notice_message,
+    sts_error_message,
+    task_detail_message,
+    task_list_message,
+)
+from shared.ecs.query import ALL_REGIONS, TaskQuery
+from shared.ecs.results import MultiRegionResult, RegionResult
+from shared.errors import (
+    CODE_CONNECTION,
+    CODE_DEADLINE,
+    CODE_TIMEOUT,
+    ConfigurationError,
+    CredentialsNotFoundError,
+    EcsApiError,
+    StsApiError,
+)
+from shared.log import log_event
+
+if TYPE_CHECKING:
+    from shared.ecs.accounts import Account
+    from shared.ecs.client import EcsClient
+
+Deliver = Callable[[Answer], None]
+Work = Callable[[Attempt, "DeferredRun | None"], Deliver]
+
+# ECS outcomes that mean "not yet known": inline, the deferred run tries again with the full deadline.
+UNFINISHED_CODES = frozenset({CODE_TIMEOUT, CODE_DEADLINE, CODE_CONNECTION})
+# A task in one of these may still be cancelled.
+CANCELLABLE = frozenset({"Waiting", "Processing", "Paused"})
+# Inline, CancelTask starts only with at least this long left: a call cut short leaves its outcome unknown.
+MIN_CANCEL_S = 0.3
+
+
+NOT_A_USER = ":warning: Could not {what}: work in an account is done in the name of a Slack user, and none was given."
+# Accounts queried at once; each one's regions are queried concurrently by its own client.
+MAX_ACCOUNT_WORKERS = 4
+
+
+class NotASlackUser(ValueError):
+    """Work in a configured account is named after a Slack user (its session); this had no user id."""
+
+
+class AccountRefused(Exception):
+    """The work names an account the channel is not bound to (the guard refuses it first; this is the last
+    line). `str()` is the answer for the user."""
+
+
+def misconfigured_text(what: str, setting: str | None) -> str:
+    named = f" (check {setting})" if setting else ""
+    return f":warning: Could not {what}: ecs-tasks is misconfigured{named}. An admin can find the details in the logs."
+
+
+def answering(what: str, attempt: Attempt, compute: Callable[[], Deliver]) -> Deliver:
+    """`compute`, with every ECS or configuration failure turned into an ephemeral answer."""
+    try:
+        return compute()
+    except EcsApiError as error:
+        if attempt.inline and error.code in UNFINISHED_CODES:
+            raise OutOfBudget from error
+        log_event(
+            "ecs.error",
+            level=logging.WARNING,
+            outcome=error.code,
+            ecs_request_id=error.request_id,
+            region_id=error.region_id,
+        )
+        message = error_message(error, what=what)
+    except StsApiError as error:
+        if attempt.inline and error.code in UNFINISHED_CODES:
+            raise OutOfBudget from error
+        log_sts_error(error)
+        message = sts_error_message(error, what=what)
+    except AccountRefused as refused:
+        message = notice_message(str(refused))
+    except NotASlackUser:
+        message = notice_message(NOT_A_USER.format(what=what))
+    except (CredentialsNotFoundError, ConfigurationError) as error:
+        setting = getattr(error, "setting", None)
+        # The message names where credentials were looked for, or the setting; never a value.
+        log_event("config.error", level=logging.ERROR, outcome=type(error).__name__, setting=setting, detail=str(error))
+        message = notice_message(misconfigured_text(what, setting))
+    return lambda answer: answer.ephemeral(message)
+
+
+def query_work(deps: BotDeps, query: TaskQuery, *, user_id: str | None, channel_id: str | None) -> Work:
+    def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
+        def compute() -> Deliver:
+            card = build_card(deps, attempt, query, user_id=user_id, channel_id=channel_id, public=query.public)
+            return lambda answer: answer.new(card, public=query.public, channel_id=channel_id)
+
+        return answering(f"list tasks ({describe_query(query)})", attempt, compute)
+
+    return work
+
+
+def refresh_work(deps: BotDeps, query: TaskQuery, click: Click) -> Work:
+    def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
+        def compute() -> Deliver:
+            public = query.public or not click.is_ephemeral
+            card = build_card(deps, attempt, query, user_id=click.user_id, channel_id=click.channel_id, public=public)
+            return lambda answer: answer.replace(card, container=click.container)
+
+        return answering(f"refresh ({describe_query(query)})", attempt, compute)
+
+    return work
+
+
+def details_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
+    def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
+        def compute() -> Deliver:
+            ecs = user_client(deps, _task_account(deps, ref, click.channel_id), click.user_id)
+            deadline = ecs.deadline(attempt.read_deadline_s())
+            attribute = ecs.describe_task_attribute(ref.region, ref.task_id, deadline=deadline)
+            message = task_detail_message(attribute, now=deps.clock())
+            return lambda answer: answer.ephemeral(message)
+
+        return answering(f"show task {ref.task_id}{_in_named(ref)}", attempt, compute)
+
+    return work
+
+
+def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
+    """CancelTask is not idempotent: inline it starts only while the attempt is live, with a deadline inside
+    the budget; a deferred run after an attempt that may have reached ECS asks first."""
+
+    def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
+        def compute() -> Deliver:
+            account = _task_account(deps, ref, click.channel_id)
+            if run is not None and run.may_have_acted:
+                reader = user_client(deps, account, click.user_id)
+                deadline = reader.deadline(attempt.read_deadline_s())
+                status = reader.describe_task_attribute(ref.region, ref.task_id, deadline=deadline).task_status
+                if status not in CANCELLABLE:
+                    log_event("cancel.skipped", outcome=status, task_id=ref.task_id)
+                    return _after_cancel(
+                        f"Task `{ref.task_id}` in {_where(ref)} is {status} now: it is not cancelled again.",
+                    )
+            # A session allowed CancelTask only (the card afterwards is read through a read session).
+            canceller = user_client(deps, account, click.user_id, cancel=True)
+            if attempt.inline and attempt.remaining() < MIN_CANCEL_S:
+                raise OutOfBudget
+            attempt.begin_side_effect()  # raises Abandoned: an abandoned attempt never sends CancelTask
+            attempt.may_have_acted = True
+            deadline = canceller.deadline(attempt.act_deadline_s())
+            result = canceller.cancel_task(ref.region, ref.task_id, deadline=deadline)
+            return _after_cancel(
+                f":octagonal_sign: <@{click.user_id}> cancelled task `{ref.task_id}` in {_where(ref)} "
+                f"(RequestId {result.request_id})."
+            )
+
+        def _after_cancel(text: str) -> Deliver:
+            public = ref.query.public or not click.is_ephemeral
+            card = build_card(
+                deps, attempt, ref.query, user_id=click.user_id, channel_id=click.channel_id, public=public
+            )
+
+            def deliver(answer: Answer) -> None:
+                answer.ephemeral(notice_message(text))
+                answer.replace(card, container=click.container)
+
+            return deliver
+
+        return answering(f"cancel task {ref.task_id}{_in_named(ref)}", attempt, compute)
+
+    return work
+
+
+def build_card(
+    deps: BotDeps,
+    attempt: Attempt,
+    query: TaskQuery,
+    *,
+    user_id: str | None,
+    channel_id: str | None,
+    public: bool,
+) -> Message:
+    """Run the query and lay out its card, with button values that re-run it.
+
+    A card everyone sees shows Cancel by the deployment's rule, not by whoever asked last; a card only its
+    user sees follows that user's permission. Either way the guard checks every click.
+    """
+    query = narrow_all_regions(deps, query)
+    result = run_query(deps, attempt, query, user_id=user_id, channel_id=channel_id)
+    if not result.regions and query.accounts:
+        return notice_message(_uncovered(deps, query, channel_id))
+    if attempt.inline and any(r.error and r.error.code in UNFINISHED_CODES for r in result.regions):
+        raise OutOfBudget
+    refresh = encode_query(query)
+    ref_query = _ref_query(query, refresh, result)
+    # Which account each listed task is in (task ids are unique across accounts: ECS makes them random).
+    account_of = {(t.region_id, t.task_id): r.account for r in result.regions if r.page for t in r.page.tasks}
+    can_cancel = access.anyone_may_cancel(deps.settings) if public else access.user_may_cancel(deps.settings, user_id)
+    buttons = CardButtons(
+        refresh=refresh,
+        prev=encode_query(dataclasses.replace(query, page=query.page - 1)) if query.page > 1 else None,
+        next=encode_query(dataclasses.replace(query, page=query.page + 1)) if has_more_pages(result) else None,
+        task_ref=lambda task: encode_task_ref(
+            task.region_id or query.regions[0],
+            task.task_id,
+            ref_query,
+            account_of.get((task.region_id, task.task_id)) if query.accounts else None,
+        ),
+        can_cancel=can_cancel,
+        can_watch=deps.settings.database_url is not None,
+    )
+    return task_list_message(result, title=describe_query(query), buttons=buttons, now=deps.clock())
+
+
+# Every per-task button carries the card's query (to refresh the card after a cancel). A query naming many
+# task ids encodes to up to 2,000 characters; copied into each button it would make the message huge.
+REF_QUERY_CHARS = 300
+
+
+def _ref_query(query: TaskQuery, encoded: str, result: MultiRegionResult) -> TaskQuery:
+    """The query per-task buttons carry: the card's own, or for a long task-id list, just the ids shown."""
+    if len(encoded) <= REF_QUERY_CHARS or not query.task_ids:
+        return query
+    return dataclasses.replace(query, task_ids=tuple(t.task_id for t in result.tasks)[: query.page_size], page=1)
+
+
+def has_more_pages(result: MultiRegionResult) -> bool:
+    return any(r.page and r.page.page_number * r.page.page_size < r.page.total_count for r in result.regions)
+
+
+def log_sts_error(error: StsApiError) -> None:
+    # The message says what to fix in which account (role, trust policy, external id); never a secret.
+    log_event(
+        "sts.error",
+        level=logging.WARNING,
+        outcome=error.code,
+        account=error.account,
+        sts_request_id=error.request_id,
+    )
+
+
+def narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
+    """`all` means every allowed region when ECS_TASKS_REGIONS restricts them."""
+    if query.all_regions and deps.settings.allowed_regions:
+        return dataclasses.replace(query, regions=tuple(sorted(deps.settings.allowed_regions)))
+    return query
+
+
+# --- accounts (issue 13) -----------------------------------------------------------------------------
+
+
+def user_client(deps: BotDeps, account: Account | None, user_id: str | None, *, cancel: bool = False) -> EcsClient:
+    """The function's own client for work from before accounts; else the account's, in the user's session
+    allowed to read, or (`cancel`) only to cancel. Sessions are imported here: the home path never needs them."""
+    if account is None or account.is_home:
+        return deps.ecs
+    from shared.ecs.sessions import Purpose, SessionSpec
+
+    try:
+        session = SessionSpec.for_user(user_id or "", Purpose.CANCEL if cancel else Purpose.READ)
+    except ValueError as error:
+        raise NotASlackUser(str(error)) from None
+    return deps.ecs_for(account, session)
+
+
+def _bound_account(deps: BotDeps, channel_id: str | None, name: str) -> Account:
+    account = deps.accounts.account_for_channel(channel_id, name)
+    if account is None:
+        # The one check's reason (it refuses exactly the names the channel is not bound to).
+        denied = access.check_accounts(deps.accounts, channel_id, (name,))
+        raise AccountRefused(denied.reason if denied else name)
+    return account
+
+
+def _where(ref: TaskRef) -> str:
+    """`prod · cn-hangzhou` for a task in an account, as its card names it; the region alone otherwise."""
+    return f"{ref.account} · {ref.region}" if ref.account else ref.region
+
+
+def _in_named(ref: TaskRef) -> str:
+    return f" in account {ref.account}" if ref.account else ""
+
+
+def _task_account(deps: BotDeps, ref: TaskRef, channel_id: str | None) -> Account | None:
+    """The account a task button's task is in; None for a button from before accounts (the function's own)."""
+    return None if ref.account is None else _bound_account(deps, channel_id, ref.account)
+
+
+def _in_account(query: TaskQuery, account: Account) -> TaskQuery | None:
+    """The query's part in one account: `all` means the regions the account covers (when it names any),
+    named regions only those it covers; None when it covers none of them."""
+    if query.all_regions and account.regions:
+        regions = account.regions
+    else:
+        regions = tuple(r for r in query.regions if r == ALL_REGIONS or account.covers(r))
+    return dataclasses.replace(query, regions=regions) if regions else None
+
+
+def run_query(
+    deps: BotDeps, attempt: Attempt, query: TaskQuery, *, user_id: str | None, channel_id: str | None
+) -> MultiRegionResult:
+    """One page of the query: at home as before accounts, else in each of its accounts, merged in order."""
+    if not query.accounts:
+        return deps.ecs.query(query, deadline=deps.ecs.deadline(attempt.read_deadline_s()))
+    seconds = attempt.read_deadline_s()
+    accounts = [_bound_account(deps, channel_id, name) for name in query.accounts]
+
+    def one(account: Account) -> tuple[RegionResult, ...]:
+        part = _in_account(query, account)
+        if part is None:
+            return ()
+        ecs = user_client(deps, account, user_id)
+        try:
+            answer = ecs.query(part, deadline=ecs.deadline(seconds))
+        except StsApiError as error:
+            if len(accounts) == 1 or (attempt.inline and error.code in UNFINISHED_CODES):
+                raise  # one account: its own card says what to fix; out of time: the deferred path tries again
+            # Several accounts: the others still answer; this one's groups carry what to fix in it.
+            log_sts_error(error)
+            return tuple(RegionResult(region, error=error, account=account.name) for region in part.regions)
+        return tuple(dataclasses.replace(r, account=account.name) for r in answer.regions)
+
+    parts = _each(one, accounts)
+    not_asked = tuple((a.name, a.regions) for a in accounts if _in_account(query, a) is None)
+    return MultiRegionResult(query, tuple(r for part in parts for r in part), not_asked)
+
+
+def _each(
+    work: Callable[[Account], tuple[RegionResult, ...]], accounts: Sequence[Account]
+) -> list[tuple[RegionResult, ...]]:
+    if len(accounts) <= 1:
+        return [work(a) for a in accounts]
+    with ThreadPoolExecutor(max_workers=min(MAX_ACCOUNT_WORKERS, len(accounts))) as pool:
+        # Each in a copy of the caller's context, so log lines keep the request's ids.
+        futures = [pool.submit(contextvars.copy_context().run, work, a) for a in accounts]
+        return [f.result() for f in futures]
+
+
+def _uncovered(deps: BotDeps, query: TaskQuery, channel_id: str | None) -> str:
+    covers = [
+        f"`{account.name}` covers {', '.join(account.regions)}"
+        for account in (_bound_account(deps, channel_id, name) for name in query.accounts)
+    ]
+    asked = ", ".join(query.regions)
+    return f":information_source: None of these accounts works in {asked}: {'; '.join(covers)}. Name their regions."

@@ -1,0 +1,475 @@
+"""The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe | list` and their buttons, run by
+`bot.usecases.channels` (inline or deferred). Each function answers the user itself and returns nothing.
+
+A watch's card is posted before its rows are stored, so a channel the bot cannot post in never gets a
+watch that could not be delivered: the user is told how to fix it instead (`/invite @ecs-tasks`).
+
+Accounts (issue 13): every command works in the channel's accounts (`AccountDirectory.accounts_for_channel`;
+with none configured, the home account alone, as before). A named account must be one of them. `watch`
+without one looks the task up in each (a task found in two is not guessed: the user is asked to name the
+account); `subscribe` without one subscribes in each, one subscription per account, and says so;
+`unwatch` / `unsubscribe` without one act in every account. Look-ups a user starts run under
+`SessionSpec.for_user(user, READ)` in a non-home account.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from slack_bolt import Respond
+from slack_sdk import WebClient
+
+from bot.language.grammar import SubscribeCommand, UnsubscribeCommand, UnwatchCommand
+from bot.slack import access
+from bot.slack.answering import reply
+from bot.usecases.tasks import log_sts_error, user_client
+from bot.wiring.deps import BotDeps
+from shared.cards.task_cards import Message, notice_message
+from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
+from shared.ecs.models import Task
+from shared.ecs.query import ALL_REGIONS
+from shared.errors import EcsApiError, StsApiError
+from shared.log import log_event
+from shared.updates.cards import channel_problem_message, describe_subscription, list_message, watch_card
+from shared.updates.model import TASK_NOT_FOUND, WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
+from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
+
+if TYPE_CHECKING:
+    from shared.ecs.client import EcsClient  # the client module (and `requests`) loads where a call is made
+
+BOT_MISSING = (
+    "I am not in this channel, so I could not post there. Invite me with `/invite @ecs-tasks`, then try again."
+)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Who asked, in which channel; `anchor_ts` is the channel card a Watch button was clicked on."""
+
+    team_id: str | None
+    channel_id: str
+    user_id: str
+    anchor_ts: str | None = None
+
+
+def watch_tasks(
+    deps: BotDeps,
+    respond: Respond,
+    client: WebClient,
+    where: Where,
+    region: str,
+    ids: Sequence[str],
+    account: str | None = None,
+) -> None:
+    """Watch these tasks in `account` (a name the user gave), or None: in whichever of the channel's
+    accounts knows each one."""
+    store = deps.store()
+    if _refused(deps, respond, where, _rate_refusal(deps, where)):
+        return
+    accounts = _accounts_for(deps, respond, where, account, region=region)
+    if not accounts:
+        return
+    # One card per task per channel: a task this channel follows already (watched, or found by one of its
+    # subscriptions) is answered with the card it has.
+    followed = store.watches.live_in_channel(where.channel_id, region, ids, accounts=[a.name for a in accounts])
+    known = {w.task_id for w in followed if w.card_ts}
+    wanted = [task_id for task_id in dict.fromkeys(ids) if task_id not in known]
+    if wanted and _refused(deps, respond, where, _watch_limit_refusal(deps, where, len(wanted))):
+        return
+    if followed and known:
+        shown_cards = [w for w in followed if w.task_id in known]
+        names = ", ".join(f"`{w.task_id}`" for w in shown_cards)
+        reply.reply_ephemeral(
+            respond, watch_card(shown_cards, now=deps.clock(), title=f"Already followed here: {names}")
+        )
+    lookup = _find_in_accounts(deps, where, region, wanted, accounts) if wanted else Lookup()
+    found = lookup.found
+    # "Not found" only from accounts that answered (one whose role could not be assumed has its own note).
+    answering_accounts = [a for a in accounts if a.name not in lookup.failed]
+    searched = _in_accounts(deps, answering_accounts)
+    missing = [t for t in wanted if t not in lookup.answered] if answering_accounts else []
+    notes = [f"`{t}` was not found in {region}{searched}." for t in missing]
+    notes += lookup.notes
+    notes += [
+        f"`{t.task_id}` already ended ({t.task_status}): nothing to watch."
+        for _, t in found
+        if is_terminal(t.task_status)
+    ]
+    running = [(a, t) for a, t in found if not is_terminal(t.task_status)]
+    if not running:
+        if notes or not known:
+            reply.reply_ephemeral(respond, notice_message("\n".join(notes) or "Nothing to watch."))
+        return
+    now = deps.clock()
+    shown = [_provisional(where, t, now, deps, account=a.name) for a, t in running]
+    card = watch_card(shown, now=now, title=f"Watching {_count([t for _, t in running])} in {region}")
+    posted = _post(respond, client, where.channel_id, card, thread_ts=where.anchor_ts)
+    if posted is None:
+        return
+    thread_ts = where.anchor_ts or posted
+    for found_in, task in running:
+        new = NewWatch(
+            where.team_id,
+            where.channel_id,
+            where.user_id,
+            region,
+            task,
+            card_ts=posted,
+            thread_ts=thread_ts,
+            account=found_in.name,
+        )
+        store.watches.add(new, now=now, ttl=deps.settings.watch_ttl)
+    names = ", ".join(f"`{t.task_id}`{_of_account(deps, a)}" for a, t in running)
+    lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
+    reply.reply_ephemeral(respond, notice_message("\n".join(lines)))
+
+
+@dataclass
+class Lookup:
+    """What the channel's accounts said about some task ids."""
+
+    found: list[tuple[Account, Task]] = field(default_factory=list)  # each with the one account that has it
+    answered: set[str] = field(default_factory=set)  # ids found (in one account or several)
+    failed: set[str] = field(default_factory=set)  # accounts whose role could not be assumed
+    notes: list[str] = field(default_factory=list)
+
+
+def _find_in_accounts(
+    deps: BotDeps, where: Where, region: str, task_ids: Sequence[str], accounts: Sequence[Account]
+) -> Lookup:
+    """Each task with the account that knows it. With several accounts, each is asked (a task in two is not
+    guessed: a note asks for the account); an account whose role cannot be assumed is named in a note and
+    the others still answer."""
+    lookup = Lookup()
+    seen: dict[str, list[tuple[Account, Task]]] = {}
+    for account in accounts:
+        try:
+            tasks = _find_tasks(deps, user_client(deps, account, where.user_id), region, task_ids)
+        except StsApiError as error:
+            log_sts_error(error)
+            lookup.failed.add(account.name)
+            lookup.notes.append(
+                f":warning: Could not look in account `{account.name}` ({error.code}): an admin can find the "
+                "details in the logs."
+            )
+            continue
+        for task in tasks:
+            seen.setdefault(task.task_id, []).append((account, task))
+    for task_id in dict.fromkeys(task_ids):
+        where_found = seen.get(task_id, [])
+        if where_found:
+            lookup.answered.add(task_id)
+        if len(where_found) == 1:
+            lookup.found.append(where_found[0])
+        elif len(where_found) > 1:
+            names = ", ".join(f"`{a.name}`" for a, _ in where_found)
+            lookup.notes.append(
+                f"`{task_id}` is in more than one of this channel's accounts ({names}): name the account in the "
+                "command to watch it there."
+            )
+    return lookup
+
+
+def _accounts_for(
+    deps: BotDeps, respond: Respond, where: Where, named: str | None, *, region: str | None = None
+) -> list[Account]:
+    """The accounts a command works in: the named one, if the channel is bound to it; else the channel's.
+    Those not covering `region` are left out. Empty (and the user told why) when none is left."""
+    directory = deps.accounts
+    bound = directory.accounts_for_channel(where.channel_id)
+    if named is not None:
+        account = directory.account_for_channel(where.channel_id, named)
+        denied = access.check_accounts(directory, where.channel_id, (named,))
+        if account is None or denied is not None:
+            # The one check's reason, as for a query or a button.
+            reply.reply_ephemeral(respond, notice_message(f":no_entry: {denied.reason if denied else named}"))
+            return []
+        bound = (account,)
+    covering = [a for a in bound if region is None or region == ALL_REGIONS or a.covers(region)]
+    if not covering:
+        shown = ", ".join(f"`{a.name}` ({', '.join(a.regions)})" for a in bound)
+        reply.reply_ephemeral(
+            respond, notice_message(f":no_entry: {region} is not a region of {shown}. Name one of their regions.")
+        )
+    return covering
+
+
+def _in_accounts(deps: BotDeps, accounts: Sequence[Account]) -> str:
+    if not deps.accounts.configured:
+        return ""
+    return " (account " + ", ".join(f"`{a.name}`" for a in accounts) + ")"
+
+
+def _of_account(deps: BotDeps, account: Account) -> str:
+    return f" (account `{account.name}`)" if deps.accounts.configured else ""
+
+
+def _find_tasks(deps: BotDeps, ecs: EcsClient, region: str, task_ids: Sequence[str]) -> list[Task]:
+    """DescribeTasks for the ids, then DescribeTaskAttribute for each it did not list: the API page's
+    listing leaves out Waiting (and Paused, Deleted) tasks, so "not found" is said only when ECS says so."""
+    deadline = ecs.deadline(deps.settings.ecs_deadline_s)
+    tasks = [t.with_region(region) for t in ecs.iter_tasks(region, task_ids=task_ids, deadline=deadline)]
+    listed = {t.task_id for t in tasks}
+    for task_id in task_ids:
+        if task_id in listed:
+            continue
+        try:
+            attribute = ecs.describe_task_attribute(region, task_id, deadline=deadline)
+        except EcsApiError as error:
+            if error.code == TASK_NOT_FOUND:
+                continue
+            raise
+        tasks.append(Task.model_validate(attribute.to_api_dict()).with_region(region))
+    return tasks
+
+
+def unwatch_tasks(
+    deps: BotDeps, respond: Respond, client: WebClient, where: Where, command: UnwatchCommand
+) -> list[Watch]:
+    """Stop the channel's watches of these tasks; their cards are redrawn. Returns the stopped watches."""
+    store = deps.store()
+    if _refused(deps, respond, where, _rate_refusal(deps, where)):
+        return []
+    chosen = [
+        w
+        for w in store.watches.for_channel(where.channel_id)
+        if w.task_id in command.task_ids
+        and (command.region is None or w.region_id == command.region)
+        and (command.account is None or w.account == command.account)
+    ]
+    store.watches.stop(where.channel_id, [w.id for w in chosen])
+    redraw_cards(deps, client, where.channel_id, {w.card_ts for w in chosen if w.card_ts})
+    if chosen:
+        names = ", ".join(f"`{w.task_id}`" for w in chosen)
+        text = f"Stopped watching {names} in <#{where.channel_id}>."
+    else:
+        text = "None of these tasks is watched in this channel. `/ecs-tasks list` shows what is."
+    reply.reply_ephemeral(respond, notice_message(text))
+    return chosen
+
+
+def redraw_cards(deps: BotDeps, client: WebClient, channel_id: str, card_ts: set[str]) -> None:
+    notifier = Notifier(client)
+    for ts in sorted(card_ts):
+        on_card = deps.store().watches.on_card(channel_id, ts)
+        if on_card:
+            try:
+                notifier.update(channel_id, ts, watch_card(on_card, now=deps.clock()))
+            except (ChannelUnavailable, SlackUnavailable, SlackRejected):
+                continue  # the card keeps its old look; the watch is stopped all the same (logged by the notifier)
+
+
+def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, command: SubscribeCommand) -> None:
+    store = deps.store()
+    if _refused(deps, respond, where, _rate_refusal(deps, where)):
+        return
+    status = command.status.value if command.status else None
+    action = command.action.value if command.action else None
+    regions = (ALL_REGIONS,) if ALL_REGIONS in command.regions else command.regions
+    # Without a named account: one subscription in each of the channel's accounts (the reply names them).
+    accounts = _accounts_for(deps, respond, where, command.account)
+    if not accounts:
+        return
+    existing = {
+        (s.account, s.region_id)
+        for s in store.subscriptions.for_channel(where.channel_id)
+        if s.status == status and s.action == action
+    }
+    wanted = [(a, r) for a in accounts for r in regions if a.covers(r) or r == ALL_REGIONS]
+    new = [(a, r) for a, r in wanted if (a.name, r) not in existing]
+    if not new:
+        text = "This channel already has that subscription (`/ecs-tasks list`)."
+        if not wanted:
+            text = "None of this channel's accounts covers these regions (`/ecs-tasks list` shows what it has)."
+        reply.reply_ephemeral(respond, notice_message(text))
+        return
+    if _refused(deps, respond, where, _subscription_limit_refusal(deps, where, len(new))):
+        return
+    show = deps.accounts.configured
+    now = deps.clock()
+    described = [
+        describe_subscription(_draft(where, r, status, action, now, account=a.name), show_account=show) for a, r in new
+    ]
+    text = (
+        f":bell: <@{where.user_id}> subscribed this channel to new tasks: "
+        + "; ".join(described)
+        + (" (one subscription per account)" if show and command.account is None and len(accounts) > 1 else "")
+        + ". Each new task gets a post here, then updates in its thread. Stop with `/ecs-tasks unsubscribe`."
+    )
+    # Posted first: if the bot cannot post here, no subscription is left that could never deliver.
+    if _post(respond, client, where.channel_id, notice_message(text)) is None:
+        return
+    for account, region in new:
+        store.subscriptions.add(
+            team_id=where.team_id,
+            channel_id=where.channel_id,
+            user_id=where.user_id,
+            region_id=region,
+            status=status,
+            action=action,
+            now=deps.clock(),
+            account=account.name,
+        )
+
+
+def unsubscribe(deps: BotDeps, respond: Respond, where: Where, command: UnsubscribeCommand) -> None:
+    store = deps.store()
+    if _refused(deps, respond, where, _rate_refusal(deps, where)):
+        return
+    chosen = [
+        s
+        for s in store.subscriptions.for_channel(where.channel_id)
+        if (command.regions is None or s.region_id in command.regions)
+        and (command.account is None or s.account == command.account)
+    ]
+    removed = remove_subscriptions(deps, where.channel_id, [s.id for s in chosen])
+    if removed:
+        show = deps.accounts.configured
+        text = "Unsubscribed: " + "; ".join(describe_subscription(s, show_account=show) for s in removed) + "."
+    else:
+        text = "This channel has no such subscription. `/ecs-tasks list` shows what it has."
+    reply.reply_ephemeral(respond, notice_message(text))
+
+
+def remove_subscriptions(deps: BotDeps, channel_id: str, ids: Sequence[int]) -> list[Subscription]:
+    store = deps.store()
+    removed = store.subscriptions.remove(channel_id, ids)
+    store.watches.stop_followups([s.id for s in removed])
+    return removed
+
+
+def channel_list(deps: BotDeps, channel_id: str) -> Message:
+    store = deps.store()
+    watches = [w for w in store.watches.for_channel(channel_id) if w.state == WATCH_ACTIVE]
+    subscriptions = store.subscriptions.for_channel(channel_id)
+    return list_message(watches, subscriptions, now=deps.clock(), show_accounts=deps.accounts.configured)
+
+
+# --- bounds (issue 10 item 2): each refusal names the limit, its setting, and how to make room -------
+
+HOW_TO_REMOVE = (
+    "See what this channel follows with `/ecs-tasks list` (it has Unwatch and Unsubscribe buttons), or remove "
+    "entries with `/ecs-tasks unwatch [REGION] t-ID ...` and `/ecs-tasks unsubscribe [REGION ...]`."
+)
+RATE_WINDOW = timedelta(minutes=1)
+# The rate limit's key: one count per person (per workspace) for every channel-update command.
+RATE_KEY_PREFIX = "channel-updates"
+RATE_SETTING = "ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE"
+WATCHES_SETTING = "ECS_TASKS_MAX_WATCHES_PER_CHANNEL"
+SUBSCRIPTIONS_SETTING = "ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL"
+
+
+@dataclass(frozen=True)
+class Refusal:
+    setting: str  # the limit's setting, for the log line
+    text: str
+
+
+def _refused(deps: BotDeps, respond: Respond, where: Where, refusal: Refusal | None) -> bool:
+    if refusal is None:
+        return False
+    log_event("updates.refused", channel_id=where.channel_id, user_id=where.user_id, outcome=refusal.setting)
+    reply.reply_ephemeral(respond, notice_message(refusal.text))
+    return True
+
+
+def _rate_refusal(deps: BotDeps, where: Where) -> Refusal | None:
+    limit = deps.settings.max_update_commands_per_minute
+    key = ":".join((RATE_KEY_PREFIX, where.team_id or "-", where.user_id))
+    if deps.store().rates.take(key, limit=limit, window=RATE_WINDOW, now=deps.clock()):
+        return None
+    return Refusal(
+        RATE_SETTING,
+        f":no_entry: Too many channel-update commands: at most {limit} a minute per person "
+        f"({RATE_SETTING}={limit}). Try again in a minute. {HOW_TO_REMOVE}",
+    )
+
+
+def _watch_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Refusal | None:
+    limit = deps.settings.max_watches_per_channel
+    active = deps.store().watches.count_active(where.channel_id)
+    if active + adding <= limit:
+        return None
+    room = max(0, limit - active)
+    return Refusal(
+        WATCHES_SETTING,
+        f":no_entry: This channel follows {_count_of(active, 'task')}; at most {limit} active watches are allowed "
+        f"per channel ({WATCHES_SETTING}={limit}), so {_count_of(room, 'more task')} can be watched here. "
+        f"{HOW_TO_REMOVE}",
+    )
+
+
+def _subscription_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Refusal | None:
+    limit = deps.settings.max_subscriptions_per_channel
+    existing = deps.store().subscriptions.count(where.channel_id)
+    if existing + adding <= limit:
+        return None
+    return Refusal(
+        SUBSCRIPTIONS_SETTING,
+        f":no_entry: This channel has {_count_of(existing, 'subscription')}; at most {limit} are allowed per "
+        f"channel ({SUBSCRIPTIONS_SETTING}={limit}). {HOW_TO_REMOVE}",
+    )
+
+
+def _count_of(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _post(
+    respond: Respond, client: WebClient, channel_id: str, message: Message, *, thread_ts: str | None = None
+) -> str | None:
+    """Post in the channel; None (and the user told why, and how to fix it) if the bot cannot."""
+    try:
+        return Notifier(client).post(channel_id, message, thread_ts=thread_ts).ts
+    except ChannelUnavailable as unavailable:
+        text = (
+            BOT_MISSING
+            if unavailable.recoverable
+            else channel_problem_message(channel_id, unavailable.problem, task_ids=(), kept=False).text
+        )
+        reply.reply_ephemeral(respond, notice_message(text))
+    except (SlackUnavailable, SlackRejected) as failed:
+        reply.reply_ephemeral(respond, notice_message(f":warning: Slack did not take the post ({failed}). Try again."))
+    return None
+
+
+def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, account: str = HOME_ACCOUNT_NAME) -> Watch:
+    """The watch as it will be stored, to draw its card before the rows exist."""
+    return Watch(
+        id=0,
+        team_id=where.team_id,
+        channel_id=where.channel_id,
+        user_id=where.user_id,
+        region_id=task.region_id or "",
+        task_id=task.task_id,
+        origin=origin_of(None),
+        subscription_id=None,
+        task=task,
+        last_status=task.task_status,
+        card_ts=None,
+        thread_ts=None,
+        state=WATCH_ACTIVE,
+        problem=None,
+        created_at=now,
+        expires_at=now + deps.settings.watch_ttl,
+        account=account,
+    )
+
+
+def _draft(
+    where: Where,
+    region: str,
+    status: str | None,
+    action: str | None,
+    now: datetime,
+    *,
+    account: str = HOME_ACCOUNT_NAME,
+) -> Subscription:
+    return Subscription(0, where.team_id, where.channel_id, where.user_id, region, status, action, now, account=account)
+
+
+def _count(tasks: Sequence[Task]) -> str:
+    return f"{len(tasks)} task" + ("" if len(tasks) == 1 else "s")

@@ -1,0 +1,1 @@
+"""The one place that builds each process's objects from settings."""

@@ -1,0 +1,324 @@
+"""template.yml and deploy/ram-policy.json: what `s deploy` would create matches the code and the fc3 schema.
+
+The template's `${...}` expressions are resolved the way Serverless Devs resolves them
+(`${env('NAME')}`: the variable, an error when unset or empty; `${env('NAME', 'default')}`;
+`${vars.key}`), from a representative environment, before schema validation: the schema's `region` is an
+enum, so `${vars.region}` could not validate as written. Numeric and boolean fields are literals in the
+template, so nothing else needs substituting. tests/contract/test_serverless_devs.py checks this resolution against
+Serverless Devs itself (`s preview`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import json
+import re
+from collections.abc import Callable, Iterator, Mapping
+from datetime import timedelta
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft7Validator
+
+from shared.config import Settings
+from shared.store.claims import DEFERRED_WORK_LEASE as LEASE
+from tests.paths import FIXTURES, REPO
+from tools.build_package import DEFAULT_PYTHON_VERSION
+
+SCHEMAS = FIXTURES / "schemas"  # copies, each with its licence
+TEMPLATE = REPO / "template.yml"
+POLICY = REPO / "deploy" / "ram-policy.json"
+POLLER_POLICY = REPO / "deploy" / "ram-policy-poller.json"
+# What the poller reads of the settings: no signing secret, no cancel list, no ECS deadline; the team,
+# channel and region allow-lists (not secrets), which it applies to every stored watch and subscription.
+POLLER_VARIABLES = {
+    "SLACK_BOT_TOKEN",
+    "SLACK_API_URL",
+    "ECS_ENDPOINT",
+    "ECS_SIGNATURE_VERSION",
+    "ECS_TASKS_DEFAULT_REGION",
+    "ECS_TASKS_ALLOWED_TEAM_IDS",
+    "ECS_TASKS_ALLOWED_CHANNEL_IDS",
+    "ECS_TASKS_REGIONS",
+    "ECS_TASKS_REPOLL_INTERVAL",
+    "ECS_TASKS_DATABASE_URL",
+    "ECS_TASKS_WATCH_TTL",
+    "ECS_TASKS_LOG_LEVEL",
+    "ECS_TASKS_ACCOUNTS",
+    "ECS_TASKS_CHANNEL_ACCOUNTS",
+    "ECS_TASKS_DEFAULT_ACCOUNTS",
+    "STS_ENDPOINT",
+}
+
+EXPRESSION = re.compile(r"\$\{(.*?)\}")
+ENV_CALL = re.compile(r"^env\('([A-Za-z_][A-Za-z0-9_]*)'(?:,\s*'([^']*)')?\)$")
+VARS_REF = re.compile(r"^vars\.([A-Za-z_][A-Za-z0-9_]*)$")
+
+# Set by Function Compute itself (and FC_ is a reserved prefix there), or by the role: never in the template.
+PLATFORM_PREFIXES = ("FC_", "ALIBABA_CLOUD_")
+REQUIRED = {
+    "SLACK_SIGNING_SECRET",
+    "SLACK_BOT_TOKEN",
+    "ECS_TASKS_DATABASE_URL",
+    "ECS_TASKS_FC_REGION",
+    "ECS_TASKS_ROLE_ARN",
+    "ECS_TASKS_POLLER_ROLE_ARN",
+    "ECS_TASKS_VPC_ID",
+    "ECS_TASKS_VSWITCH_ID",
+    "ECS_TASKS_SECURITY_GROUP_ID",
+    "ECS_TASKS_SLS_PROJECT",
+    "ECS_TASKS_SLS_LOGSTORE",
+}
+REPRESENTATIVE_ENV = {
+    "SLACK_SIGNING_SECRET": "8f2d41c98f2d41c98f2d41c98f2d41c9",
+    "SLACK_BOT_TOKEN": "xoxb-1111-2222-abcd",
+    "ECS_TASKS_DATABASE_URL": "postgresql+psycopg://ecs_tasks:secret@pgm-example.pg.rds.aliyuncs.com:5432/ecs_tasks",
+    "ECS_TASKS_FC_REGION": "cn-hangzhou",
+    "ECS_TASKS_ROLE_ARN": "acs:ram::1234567890123456:role/ecs-tasks-fc",
+    "ECS_TASKS_POLLER_ROLE_ARN": "acs:ram::1234567890123456:role/ecs-tasks-poller",
+    "ECS_TASKS_VPC_ID": "vpc-bp1example",
+    "ECS_TASKS_VSWITCH_ID": "vsw-bp1example",
+    "ECS_TASKS_SECURITY_GROUP_ID": "sg-bp1example",
+    "ECS_TASKS_SLS_PROJECT": "ecs-tasks-logs",
+    "ECS_TASKS_SLS_LOGSTORE": "functions",
+}
+POLICY_ACTIONS = {
+    "ecs:DescribeTasks",
+    "ecs:DescribeTaskAttribute",
+    "ecs:DescribeRegions",
+    "ecs:CancelTask",
+    "fc:InvokeFunction",
+    "log:PostLogStoreLogs",
+    "sts:AssumeRole",
+}
+SLACK_SIGNATURE_WINDOW_S = 300
+
+
+def load_template() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
+    return loaded
+
+
+def resolve(node: Any, env: Mapping[str, str], variables: Mapping[str, Any]) -> Any:
+    """Serverless Devs' substitution for the forms the template uses; KeyError for a missing variable."""
+    if isinstance(node, dict):
+        return {key: resolve(value, env, variables) for key, value in node.items()}
+    if isinstance(node, list):
+        return [resolve(item, env, variables) for item in node]
+    if not isinstance(node, str):
+        return node
+    return EXPRESSION.sub(lambda match: str(_evaluate(match.group(1), env, variables)), node)
+
+
+def _evaluate(expression: str, env: Mapping[str, str], variables: Mapping[str, Any]) -> Any:
+    if call := ENV_CALL.match(expression):
+        name, default = call.groups()
+        if env.get(name):
+            return env[name]
+        if default is not None:
+            return default
+        raise KeyError(f"env('{name}') not found")
+    if ref := VARS_REF.match(expression):
+        return variables[ref.group(1)]
+    raise AssertionError(f"the test does not know this expression: ${{{expression}}}")
+
+
+def env_references(node: Any) -> Iterator[tuple[str, str | None]]:
+    """Every `${env(...)}` in the node: (name, default or None)."""
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from env_references(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from env_references(item)
+    elif isinstance(node, str):
+        for expression in EXPRESSION.findall(node):
+            if call := ENV_CALL.match(expression):
+                yield call.group(1), call.group(2)
+
+
+def resolved_template(env: Mapping[str, str] = REPRESENTATIVE_ENV) -> dict[str, Any]:
+    template = load_template()
+    variables = resolve(template.get("vars", {}), env, {})
+    return {**template, "vars": variables, "resources": resolve(template["resources"], env, variables)}
+
+
+def props_of(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {name: resource["props"] for name, resource in template["resources"].items()}
+
+
+def function_by_handler(handler: str, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    found = [props for props in props_of(template or load_template()).values() if props["handler"] == handler]
+    assert len(found) == 1, f"expected one function with handler {handler}"
+    return found[0]
+
+
+def named_handlers() -> list[tuple[str, int]]:
+    """(dotted name, positional parameters FC passes): handlers get (event, context), initializers (context)."""
+    names: list[tuple[str, int]] = []
+    for props in props_of(load_template()).values():
+        names.append((props["handler"], 2))
+        initializer = props.get("instanceLifecycleConfig", {}).get("initializer")
+        if initializer:
+            names.append((initializer["handler"], 1))
+    return names
+
+
+def import_handler(dotted: str) -> Callable[..., Any]:
+    module_name, _, attribute = dotted.rpartition(".")
+    function: Callable[..., Any] = getattr(importlib.import_module(module_name), attribute)
+    return function
+
+
+def settings_variables() -> set[str]:
+    """The environment variable names shared.config.Settings reads (the first alias of each field)."""
+    names = set()
+    for field in Settings.model_fields.values():
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", [alias])
+        names.add(str(choices[0]))
+    return names
+
+
+def test_every_resource_is_an_fc3_function_valid_against_the_component_schema() -> None:
+    # Given the fc3 component's JSON Schema and the template resolved from a complete environment
+    schema = json.loads((SCHEMAS / "serverless-devs-fc3.schema.json").read_text())
+    validator = Draft7Validator(schema)
+    template = resolved_template()
+    assert template["edition"] == "3.0.0"
+    assert set(template["resources"]) == {"slack", "poller"}
+    for name, resource in template["resources"].items():
+        # When each resource's props are validated
+        errors = [
+            f"{'/'.join(map(str, error.path))}: {error.message}" for error in validator.iter_errors(resource["props"])
+        ]
+        # Then there is no error, and every resource uses the fc3 component
+        assert resource["component"] == "fc3"
+        assert errors == [], f"{name}: {errors}"
+
+
+def test_functions_run_the_built_package_on_the_runtime_it_was_built_for() -> None:
+    for props in props_of(load_template()).values():
+        assert props["code"] == "./.package"
+        assert props["runtime"] == f"python{DEFAULT_PYTHON_VERSION}"
+
+
+@pytest.mark.parametrize(("dotted", "parameters"), named_handlers(), ids=[name for name, _ in named_handlers()])
+def test_every_named_handler_imports_with_the_signature_fc_calls(dotted: str, parameters: int) -> None:
+    # When the handler the template names is imported
+    function = import_handler(dotted)
+    # Then FC can call it positionally with exactly its arguments (event, context) or (context)
+    signature = inspect.signature(function)
+    assert callable(function)
+    assert len(signature.parameters) == parameters
+    signature.bind(*([object()] * parameters))
+
+
+def test_slack_trigger_is_an_anonymous_post_only_http_trigger() -> None:
+    props = function_by_handler("functions.http.handler")
+    (trigger,) = props["triggers"]
+    assert trigger["triggerType"] == "http"
+    assert trigger["triggerConfig"]["authType"] == "anonymous"
+    assert trigger["triggerConfig"]["methods"] == ["POST"]
+
+
+def test_poller_timer_fires_once_every_minute() -> None:
+    props = function_by_handler("functions.timer.handler")
+    (trigger,) = props["triggers"]
+    assert trigger["triggerType"] == "timer"
+    assert trigger["triggerConfig"]["enable"] is True
+    fields = trigger["triggerConfig"]["cronExpression"].split()
+    # Six fields: seconds minutes hours day-of-month month day-of-week
+    assert len(fields) == 6
+    seconds, minutes, hours, day_of_month, month, day_of_week = fields
+    assert seconds.isdigit() and 0 <= int(seconds) <= 59, "one fixed second: once a minute, not every second"
+    assert minutes in {"*", "*/1", "0/1"}
+    assert (hours, day_of_month, month) == ("*", "*", "*")
+    assert day_of_week in {"*", "?"}
+
+
+def test_each_function_gets_exactly_the_variables_it_reads() -> None:
+    # Given the names Settings reads, less those the platform sets (FC_* is reserved on FC)
+    readable = {name for name in settings_variables() if not name.startswith(PLATFORM_PREFIXES)}
+    functions = props_of(load_template())
+    # Then the Slack function gets exactly that set, and the poller only its own part of it
+    assert set(functions["slack"]["environmentVariables"]) == readable
+    assert set(functions["poller"]["environmentVariables"]) == POLLER_VARIABLES
+    assert readable > POLLER_VARIABLES and "SLACK_SIGNING_SECRET" not in POLLER_VARIABLES
+
+
+def test_required_settings_have_no_default_so_s_stops_when_they_are_unset() -> None:
+    references = dict(env_references(load_template()))
+    assert {name for name, default in references.items() if default is None} == REQUIRED
+    # And a deploy without the database URL cannot resolve the template
+    without_database = {k: v for k, v in REPRESENTATIVE_ENV.items() if k != "ECS_TASKS_DATABASE_URL"}
+    with pytest.raises(KeyError, match="ECS_TASKS_DATABASE_URL"):
+        resolved_template(without_database)
+
+
+def test_template_defaults_are_values_the_settings_accept() -> None:
+    # Given the environment a function gets when only the required variables are set
+    environment = props_of(resolved_template())["slack"]["environmentVariables"]
+    # When Settings reads it
+    settings = Settings.model_validate(environment)
+    # Then the defaults mean what the README says they mean
+    assert settings.ecs_deadline_s == 20.0
+    assert settings.watch_ttl == timedelta(days=7)
+    assert settings.ecs_signature_version == "v3"
+    assert settings.allowed_regions == frozenset()
+    assert settings.cancel_user_ids == frozenset()
+    assert settings.database_url is not None
+
+
+def test_slack_function_outlives_the_ecs_deadline_and_not_the_claim_lease() -> None:
+    props = function_by_handler("functions.http.handler", resolved_template())
+    deadline = float(props["environmentVariables"]["ECS_TASKS_ECS_DEADLINE"])
+    assert props["timeout"] >= deadline + 30
+    assert props["timeout"] < LEASE.total_seconds()
+    assert props["instanceLifecycleConfig"]["initializer"]["timeout"] <= props["timeout"]
+    # Queued lazy work older than Slack's signature window can only fail verification
+    assert props["asyncInvokeConfig"]["maxAsyncEventAgeInSeconds"] <= SLACK_SIGNATURE_WINDOW_S
+
+
+def test_both_functions_reach_the_database_vpc_and_log_one_entry_per_line() -> None:
+    for name, props in props_of(resolved_template()).items():
+        assert props["vpcConfig"]["vSwitchIds"] == [REPRESENTATIVE_ENV["ECS_TASKS_VSWITCH_ID"]], name
+        assert props["logConfig"]["logBeginRule"] == "None", name
+        assert props["internetAccess"] is True, name
+    functions = props_of(resolved_template())
+    assert functions["slack"]["role"] == REPRESENTATIVE_ENV["ECS_TASKS_ROLE_ARN"]
+    assert functions["poller"]["role"] == REPRESENTATIVE_ENV["ECS_TASKS_POLLER_ROLE_ARN"]
+
+
+def test_the_pollers_role_can_only_read_tasks_and_write_its_logs() -> None:
+    statements = json.loads(POLLER_POLICY.read_text())["Statement"]
+    granted = sorted(action for statement in statements for action in statement["Action"])
+    assert granted == [
+        "ecs:DescribeRegions",
+        "ecs:DescribeTaskAttribute",
+        "ecs:DescribeTasks",
+        "log:PostLogStoreLogs",
+        "sts:AssumeRole",  # on the listed account roles only (tests/contract/test_deploy_accounts.py)
+    ]
+
+
+def test_role_policy_grants_only_the_listed_actions() -> None:
+    policy = json.loads(POLICY.read_text())
+    statements = policy["Statement"]
+    assert policy["Version"] == "1"
+    assert all(statement["Effect"] == "Allow" for statement in statements)
+    granted = [action for statement in statements for action in statement["Action"]]
+    assert sorted(granted) == sorted(POLICY_ACTIONS)
+    assert not any("*" in action for action in granted)
+
+
+def test_role_policy_scopes_invocation_to_the_slack_function_and_cancel_to_its_own_statement() -> None:
+    statements = json.loads(POLICY.read_text())["Statement"]
+    by_action = {action: statement for statement in statements for action in statement["Action"]}
+    slack_name = resolved_template()["vars"]["slack_function"]
+    assert by_action["fc:InvokeFunction"]["Resource"] == f"acs:fc:<region>:<account-id>:functions/{slack_name}"
+    assert by_action["log:PostLogStoreLogs"]["Resource"].endswith(":project/<sls-project>/logstore/<sls-logstore>")
+    # Deleting one statement removes cancellation and nothing else
+    assert by_action["ecs:CancelTask"]["Action"] == ["ecs:CancelTask"]

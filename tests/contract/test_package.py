@@ -1,0 +1,180 @@
+"""tools/build_package.py: the package holds our deployed code and its dependencies, and nothing else.
+
+The package is built by the same code `make package` runs, for this interpreter's Python (FC runs 3.12;
+the layout does not depend on the version) and this machine's manylinux platform. Its dependencies come
+from the project's wheel cache (`.cache/wheels`, filled from the configured package index on the first
+run and whenever a requirement changes), so a repeat run installs them offline.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from tests.paths import FIXTURES, REPO
+from tools.build_package import (
+    DEFAULT_EXTRAS,
+    DEPLOYED_PACKAGES,
+    MARKER_FILE,
+    BuildError,
+    BuildOptions,
+    PackageSize,
+    build,
+    deployed_requirements,
+    install_dependencies,
+    load_pyproject,
+    prepare_out_dir,
+)
+
+WHEEL_CACHE = REPO / ".cache" / "wheels"
+REFERENCE_EVENT = FIXTURES / "fc3-events" / "http-trigger-event.json"
+NEVER_DEPLOYED = ("emulators", "tests", "bench", "tools")
+ENTRY_MODULES = ("functions.http", "functions.wsgi") + (
+    ("functions.timer",) if (REPO / "functions" / "timer.py").exists() else ()
+)
+
+# Run in a fresh interpreter: `-I` ignores PYTHON* variables (PYTHONPATH included) and `-S` skips site, so
+# neither this virtualenv nor the system's packages are visible. The package folder goes on sys.path the
+# way Function Compute puts /code there; anything the handlers need must come from the package.
+IMPORT_CHECK = """
+import json, sys
+package, modules, event = sys.argv[1], sys.argv[2].split(","), sys.argv[3]
+sys.path.insert(0, package)
+import importlib
+report = {}
+for name in modules:
+    module = importlib.import_module(name)
+    report[name] = {"file": module.__file__, "callable": callable(getattr(module, "handler", None))}
+for dependency in ("slack_bolt", "pydantic_core", "sqlalchemy", "psycopg", "pymysql"):
+    report[dependency] = {"file": importlib.import_module(dependency).__file__}
+import functions.http
+report["get_reply"] = functions.http.handler(event.encode(), None)
+print(json.dumps(report))
+"""
+
+
+def manylinux_platform() -> str:
+    if sys.platform != "linux" or platform.machine() not in {"x86_64", "aarch64"}:
+        pytest.skip("the package is built from manylinux wheels: Linux x86_64 or aarch64 only")
+    return f"manylinux2014_{platform.machine()}"
+
+
+@pytest.fixture(scope="module")
+def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PackageSize]:
+    out = tmp_path_factory.mktemp("fc-package") / "package"
+    options = BuildOptions(
+        out=out,
+        python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
+        platforms=(manylinux_platform(),),
+        extras=DEFAULT_EXTRAS,
+        wheel_cache=WHEEL_CACHE,
+    )
+    return out, build(options)
+
+
+# One worker builds the package for every test that reads it, when the suite runs under pytest-xdist.
+@pytest.mark.xdist_group("package")
+def test_package_holds_our_deployed_packages_and_nothing_dev_only(package: tuple[Path, PackageSize]) -> None:
+    out, size = package
+    top_level = {path.name for path in out.iterdir()}
+    assert set(DEPLOYED_PACKAGES) <= top_level
+    assert not set(NEVER_DEPLOYED) & top_level
+    # The official SDKs are test-only oracles and clients (the emulators' signature checks, the conformance suite)
+    assert not {name for name in top_level if name.lower().startswith(("alibabacloud", "darabonba", "tea"))}
+    assert not (out / "bin").exists()
+    # Bytecode for the runtime's Python (here: this interpreter) is in, for every module of ours
+    tag = sys.implementation.cache_tag
+    for name in DEPLOYED_PACKAGES:
+        for source in (out / name).rglob("*.py"):
+            assert (source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc").is_file(), source
+    # Every source file of ours is there, byte for byte
+    for name in DEPLOYED_PACKAGES:
+        sources = {path.relative_to(REPO) for path in (REPO / name).rglob("*.py") if "__pycache__" not in path.parts}
+        copied = {path.relative_to(out) for path in (out / name).rglob("*.py") if "__pycache__" not in path.parts}
+        assert copied == sources
+        assert all((out / path).read_bytes() == (REPO / path).read_bytes() for path in sources)
+    # The measured size is the folder's
+    files = [path for path in out.rglob("*") if path.is_file()]
+    assert size == PackageSize(files=len(files), bytes=sum(path.stat().st_size for path in files))
+
+
+@pytest.mark.xdist_group("package")
+def test_handlers_import_from_the_package_alone_in_a_fresh_interpreter(package: tuple[Path, PackageSize]) -> None:
+    # Given a GET request as the FC 3.0 HTTP trigger delivers it
+    out, _ = package
+    event = json.loads(REFERENCE_EVENT.read_text())
+    event["requestContext"]["http"]["method"] = "GET"
+    # When a fresh interpreter that sees only the package imports the entry points and calls the handler
+    completed = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", IMPORT_CHECK, str(out), ",".join(ENTRY_MODULES), json.dumps(event)],
+        cwd=out,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    # Then every entry point and dependency came from the package, and the handler answered
+    for name in (*ENTRY_MODULES, "slack_bolt", "pydantic_core", "sqlalchemy", "psycopg", "pymysql"):
+        assert Path(report[name]["file"]).is_relative_to(out), name
+    assert all(report[name]["callable"] for name in ENTRY_MODULES)
+    assert report["get_reply"]["statusCode"] == 405
+
+
+def test_dependencies_are_pyprojects_plus_the_chosen_extras() -> None:
+    pyproject = load_pyproject(REPO)
+    requirements = deployed_requirements(pyproject, ["postgres"])
+    assert requirements[: len(pyproject["project"]["dependencies"])] == pyproject["project"]["dependencies"]
+    assert pyproject["project"]["optional-dependencies"]["postgres"][0] in requirements
+    assert not any(requirement.startswith(("pytest", "ruff", "mypy")) for requirement in requirements)
+    with pytest.raises(BuildError, match="unknown extra 'oracle'"):
+        deployed_requirements(pyproject, ["oracle"])
+
+
+def test_output_folder_is_cleared_only_when_this_tool_made_it(tmp_path: Path) -> None:
+    # Given a folder with someone else's file, and one from a previous build
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    previous = tmp_path / "previous"
+    prepare_out_dir(previous)
+    (previous / "stale.py").write_text("")
+    # When each is prepared as the output folder
+    with pytest.raises(BuildError, match="not empty"):
+        prepare_out_dir(foreign)
+    prepare_out_dir(previous)
+    # Then the foreign file survives and the previous build is gone
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    assert sorted(path.name for path in previous.iterdir()) == [MARKER_FILE]
+
+
+def test_a_wheel_cache_that_falls_short_is_filled_from_the_index_then_used_offline(tmp_path: Path) -> None:
+    # Given an output folder and a wheel cache that cannot satisfy the requirements yet
+    out, cache = tmp_path / "package", tmp_path / "wheels"
+    prepare_out_dir(out)
+    commands: list[list[str]] = []
+
+    def pip(command: Sequence[str]) -> None:
+        commands.append(list(command))
+        if "install" in command and not any(cache.iterdir()):
+            (out / "partial").mkdir()
+            raise BuildError("no matching distribution")
+        if "download" in command:
+            (cache / "requests-2.0-py3-none-any.whl").write_text("")
+
+    # When the dependencies are installed through the cache
+    options = BuildOptions(out=out, platforms=("manylinux2014_x86_64",), wheel_cache=cache)
+    install_dependencies(["requests>=2"], out, options, pip)
+    # Then pip tried offline, filled the cache from the index, and installed offline again into a clean folder
+    assert [command[3] for command in commands] == ["install", "download", "install"]
+    offline = ["--no-index", "--find-links", str(cache.resolve())]
+    assert all(" ".join(offline) in " ".join(command) for command in (commands[0], commands[2]))
+    assert "--no-index" not in commands[1] and str(cache.resolve()) in commands[1]
+    assert sorted(path.name for path in out.iterdir()) == [MARKER_FILE]

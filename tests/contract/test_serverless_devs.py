@@ -1,0 +1,118 @@
+"""template.yml as Serverless Devs itself renders it: `s preview -t template.yml -o json` (`@serverless-devs/s`
+from npm, installed into `.tools/` by `make test` or, failing that, by this module once), validated against the
+fc3 component's schema and compared with the hand resolution of tests/contract/test_deploy_template.py.
+
+`s preview` needs no network and no credentials: it is run with a fresh HOME (no `~/.s` access config), a
+proxy that goes nowhere (any network call would fail), placeholder settings in its environment and nothing
+else, on a copy of the template in an empty folder (so no `.env` beside the checkout's template is read).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft7Validator
+
+from tests.contract.test_deploy_template import REPRESENTATIVE_ENV, REQUIRED, SCHEMAS, TEMPLATE, resolved_template
+from tests.paths import REPO
+
+S_VERSION = "3.1.10"  # the Makefile's S_VERSION
+S_PREFIX = REPO / ".tools"
+S_BIN = S_PREFIX / "node_modules" / ".bin" / "s"
+INSTALL_TIMEOUT_S = 300
+PREVIEW_TIMEOUT_S = 120
+# Every network call `s` might try goes to a closed port and fails at once.
+NOWHERE = "http://127.0.0.1:9"
+
+
+@pytest.fixture(scope="session")
+def s_cli() -> Path:
+    if S_BIN.exists():
+        return S_BIN
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm not found: cannot install @serverless-devs/s to render template.yml")
+    command = [npm, "install", "--prefix", str(S_PREFIX), "--no-audit", "--no-fund", "--loglevel=error"]
+    subprocess.run([*command, f"@serverless-devs/s@{S_VERSION}"], check=True, timeout=INSTALL_TIMEOUT_S)
+    assert S_BIN.exists(), f"npm installed @serverless-devs/s but {S_BIN} is missing"
+    return S_BIN
+
+
+def preview(s_cli: Path, tmp_path: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    folder = tmp_path / "project"
+    home = tmp_path / "home"
+    folder.mkdir()
+    home.mkdir()
+    template = folder / "template.yml"
+    shutil.copyfile(TEMPLATE, template)
+    environment = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(home),
+        **{name: NOWHERE for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy")},
+        **env,
+    }
+    return subprocess.run(
+        [str(s_cli), "preview", "-t", str(template), "-o", "json"],
+        cwd=folder,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=PREVIEW_TIMEOUT_S,
+    )
+
+
+def rendered(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The JSON document `s` prints after its log lines."""
+    assert result.returncode == 0, result.stdout + result.stderr
+    start = result.stdout.find("{")
+    assert start >= 0, f"no JSON in the output of s preview: {result.stdout[:500]}"
+    document: dict[str, Any] = json.loads(result.stdout[start:])
+    return document
+
+
+# Both tests that read it run on one worker under pytest-xdist (their xdist_group), so `s` renders it once.
+@pytest.fixture(scope="module")
+def document(s_cli: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The template rendered from the settings a deployer must give (every optional one left to its default)."""
+    return rendered(preview(s_cli, tmp_path_factory.mktemp("preview"), REPRESENTATIVE_ENV))
+
+
+@pytest.mark.xdist_group("serverless-devs-document")
+def test_the_rendered_template_is_valid_against_the_fc3_schema(document: dict[str, Any]) -> None:
+    # When each resource Serverless Devs renders is validated against the fc3 component's schema
+    validator = Draft7Validator(json.loads((SCHEMAS / "serverless-devs-fc3.schema.json").read_text()))
+    assert set(document["resources"]) == {"slack", "poller"}
+    for name, resource in document["resources"].items():
+        errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(resource["props"])]
+        # Then there is no error
+        assert resource["component"] == "fc3"
+        assert errors == [], f"{name}: {errors}"
+
+
+@pytest.mark.xdist_group("serverless-devs-document")
+def test_serverless_devs_renders_what_the_hand_resolution_says(document: dict[str, Any]) -> None:
+    # Then the real CLI and the tests' own resolver agree on every resource and variable (defaults included)
+    by_hand = resolved_template(REPRESENTATIVE_ENV)
+    assert document["resources"] == by_hand["resources"]
+    assert document["vars"] == by_hand["vars"]
+    environment = document["resources"]["slack"]["props"]["environmentVariables"]
+    assert environment["ECS_SIGNATURE_VERSION"] == "v3" and environment["ECS_ENDPOINT"] == ""
+
+
+# One required setting read in `vars`, one in the functions' environment (each run of `s` takes about 2 s).
+@pytest.mark.parametrize("missing", ["ECS_TASKS_ROLE_ARN", "SLACK_SIGNING_SECRET"])
+def test_a_required_setting_unset_or_empty_stops_serverless_devs(s_cli: Path, tmp_path: Path, missing: str) -> None:
+    # Given every required setting but one, which is empty
+    assert missing in REQUIRED
+    env = {**REPRESENTATIVE_ENV, missing: ""}
+    # When the template is rendered, then `s` refuses, naming the setting
+    result = preview(s_cli, tmp_path, env)
+    assert result.returncode != 0
+    assert f"env('{missing}') not found" in result.stdout + result.stderr
