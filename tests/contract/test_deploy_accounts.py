@@ -57,8 +57,15 @@ def test_empty_account_settings_mean_the_functions_own_role() -> None:
     assert AccountDirectory.from_settings(settings).accounts_for_channel("C0ANY") == (HOME,)
 
 
+GUIDE = REPO / "docs" / "deploying.md"
 # The recipe of docs/deploying.md, step 3, for the functions in account 1234567890123456 in cn-hangzhou.
-RECIPE = ["-m", "tools.ram_policy", "--region", "cn-hangzhou", "--account-id", "1234567890123456"]
+REGION_AND_ACCOUNT = ["--region", "cn-hangzhou", "--account-id", "1234567890123456"]
+
+
+def recipe(policy: Path) -> list[str]:
+    return ["-m", "tools.ram_policy", str(policy.relative_to(REPO)), *REGION_AND_ACCOUNT]
+
+
 TWO_ACCOUNTS = {
     "prod": {"role_arn": "acs:ram::1111111111111111:role/ecs-tasks-read", "external_id": "x-1234"},
     "staging": {"role_arn": "acs:ram::2222222222222222:role/ecs-tasks-read"},
@@ -67,7 +74,7 @@ TWO_ACCOUNTS = {
 
 def run_recipe(policy: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     # A template folder with no .env, so only the given environment counts
-    command = [sys.executable, *RECIPE, str(policy), "--template", str(tmp_path / "template.yml")]
+    command = [sys.executable, *recipe(policy), "--template", str(tmp_path / "template.yml")]
     return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
 
 
@@ -129,7 +136,15 @@ def test_the_recipe_reads_the_env_file_beside_the_template_as_s_does(tmp_path: P
 def test_the_recipe_refuses_settings_it_cannot_trust(
     tmp_path: Path, env: dict[str, str], argv_tail: list[str], message: str
 ) -> None:
-    command = [sys.executable, *RECIPE, str(POLICIES[0]), "--template", str(tmp_path / "template.yml"), *argv_tail]
+    command = [sys.executable, *recipe(POLICIES[0]), "--template", str(tmp_path / "template.yml"), *argv_tail]
     completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 1
     assert message in completed.stderr and completed.stdout == ""
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_the_guide_shows_the_recipe_these_tests_run_and_no_hand_editing(path: Path) -> None:
+    guide = GUIDE.read_text()
+    assert f".venv/bin/python {' '.join(recipe(path))}" in guide
+    # No step tells the operator to replace placeholders by hand (the sed recipe left some behind)
+    assert "sed -e" not in guide and "<prod-" not in guide

@@ -237,6 +237,9 @@ def test_make_package_refuses_an_environment_over_4_kb_naming_its_largest_settin
         size = len(name) + len(large[name].encode())
         assert f"{name} {size} bytes" in message
     assert f"limit of {ENVIRONMENT_LIMIT_BYTES}" in message
+    # And it points at the guide's section on what to do, which exists
+    assert 'docs/deploying.md, "The 4 KB environment"' in message
+    assert "\n### The 4 KB environment\n" in (REPO / "docs" / "deploying.md").read_text()
     # And no value is shown: not the accounts, not a secret
     for value in (*large.values(), REPRESENTATIVE_ENV["SLACK_SIGNING_SECRET"], REPRESENTATIVE_ENV["SLACK_BOT_TOKEN"]):
         assert value not in message
