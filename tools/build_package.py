@@ -23,8 +23,9 @@ files' times change on upload. When no such interpreter is found the package shi
 and the build says so.
 
 Before anything is built, each function's environment is rendered from `template.yml` as `s deploy` would
-render it here (tools/deploy_template.py) and measured: Function Compute refuses a function whose environment
-is over 4 KB, so the build stops with the largest settings named instead of letting `s deploy` fail later.
+render it here (tools/deploy_template.py) and measured (tools/environment_limit.py): Function Compute refuses
+a function whose environment is over 4 KB, so the build stops with the largest settings named instead of
+letting `s deploy` fail later.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tools.deploy_template import ENVIRONMENT_LIMIT_BYTES, TemplateError, check_environment_size
+from tools.deploy_template import TemplateError
+from tools.environment_limit import ENVIRONMENT_LIMIT_BYTES, EnvironmentTooLarge, check_environment_size
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -330,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         environments = check_environment_size(template, os.environ)
         size = build(options)
-    except (TemplateError, BuildError) as error:
+    except (TemplateError, EnvironmentTooLarge, BuildError) as error:
         print(f"build_package: {error}", file=sys.stderr)
         return 1
     for environment in environments:

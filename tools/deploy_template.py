@@ -1,4 +1,4 @@
-"""A Serverless Devs template as `s deploy` renders it, and Function Compute's limit on a function's environment.
+"""A Serverless Devs template as `s deploy` renders it.
 
 `s` (Serverless Devs 3, the version the Makefile installs) reads the settings from its own environment plus a
 `.env` file beside the template, parsed by dotenv 16 and expanded by dotenv-expand 10; a variable set in the
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +20,6 @@ import yaml
 EXPRESSION = re.compile(r"\$\{(.*?)\}")
 ENV_CALL = re.compile(r"^env\('([A-Za-z_][A-Za-z0-9_]*)'(?:,\s*'([^']*)')?\)$")
 VARS_REF = re.compile(r"^vars\.([A-Za-z_][A-Za-z0-9_]*)$")
-
-# Function Compute: "The total size of all environment variables cannot exceed 4 KB"
-# (https://www.alibabacloud.com/help/en/functioncompute/fc/environment-variables). The page does not say how
-# the size is measured; we count every name and every value, in UTF-8 bytes, which is the larger reading.
-ENVIRONMENT_LIMIT_BYTES = 4096
-LARGEST_SHOWN = 5  # settings named in the refusal, largest first
 
 # dotenv 16.3.1's line grammar (`lib/main.js`, LINE), as `s` 3.1.10 bundles it.
 _DOTENV_LINE = re.compile(
@@ -42,22 +35,6 @@ _EXPANSION = re.compile(r"((?<!\\)\${?([A-Za-z0-9_]+)(?::-([^}\\]*))?}?)")
 
 class TemplateError(Exception):
     """The template cannot be rendered or deployed as it stands; the message says why."""
-
-
-@dataclass(frozen=True)
-class EnvironmentSize:
-    """One function's environment as Function Compute measures it: names plus values, in UTF-8 bytes."""
-
-    resource: str
-    sizes: tuple[tuple[str, int], ...]  # (setting, bytes of name and value), largest first
-
-    @property
-    def total(self) -> int:
-        return sum(size for _, size in self.sizes)
-
-    @property
-    def over_limit(self) -> bool:
-        return self.total > ENVIRONMENT_LIMIT_BYTES
 
 
 def load_template(path: Path) -> dict[str, Any]:
@@ -148,36 +125,3 @@ def render(template: Mapping[str, Any], env: Mapping[str, str], *, strict: bool 
     """The template with `vars` resolved, then `resources` (which may name `vars`)."""
     variables = resolve(template.get("vars", {}), env, {}, strict=strict)
     return {**template, "vars": variables, "resources": resolve(template["resources"], env, variables, strict=strict)}
-
-
-def environment_sizes(rendered: Mapping[str, Any]) -> list[EnvironmentSize]:
-    """Each fc3 function's environment, measured setting by setting."""
-    measured = []
-    for name, resource in rendered["resources"].items():
-        if resource.get("component") != "fc3":
-            continue
-        environment: Mapping[str, Any] = resource["props"].get("environmentVariables") or {}
-        sizes = [(key, len(key.encode()) + len(str(value).encode())) for key, value in environment.items()]
-        measured.append(EnvironmentSize(name, tuple(sorted(sizes, key=lambda item: (-item[1], item[0])))))
-    return measured
-
-
-def refusal(size: EnvironmentSize) -> str:
-    """What to tell the operator: the function, its total, and its largest settings by name and size only."""
-    largest = ", ".join(f"{name} {size_b} bytes" for name, size_b in size.sizes[:LARGEST_SHOWN])
-    return (
-        f"the {size.resource} function's environment would be {size.total} bytes, over Function Compute's limit "
-        f"of {ENVIRONMENT_LIMIT_BYTES} (names plus values), so `s deploy` would fail. Largest settings: {largest}. "
-        'See docs/deploying.md, "The 4 KB environment".'
-    )
-
-
-def check_environment_size(template: Path, environ: Mapping[str, str]) -> list[EnvironmentSize]:
-    """Each function's environment as `s deploy` would render it from `environ`; TemplateError when one is too
-    large. Required settings not set yet count as empty: `s deploy` stops on them anyway."""
-    rendered = render(load_template(template), deploy_environment(template, environ), strict=False)
-    sizes = environment_sizes(rendered)
-    problems = [refusal(size) for size in sizes if size.over_limit]
-    if problems:
-        raise TemplateError("\n".join(problems))
-    return sizes

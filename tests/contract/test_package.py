@@ -34,9 +34,9 @@ from tools.build_package import (
     load_pyproject,
     prepare_out_dir,
 )
-from tools.deploy_template import (
+from tools.environment_limit import (
     ENVIRONMENT_LIMIT_BYTES,
-    TemplateError,
+    EnvironmentTooLarge,
     check_environment_size,
     environment_sizes,
 )
@@ -282,5 +282,5 @@ def test_the_check_counts_required_settings_not_set_yet_as_empty(tmp_path: Path)
     sizes = check_environment_size(template, {})
     assert {size.resource for size in sizes} == {"slack", "poller"}
     # And an oversized one is still refused
-    with pytest.raises(TemplateError, match="ECS_TASKS_CHANNEL_ACCOUNTS"):
+    with pytest.raises(EnvironmentTooLarge, match="ECS_TASKS_CHANNEL_ACCOUNTS"):
         check_environment_size(template, many_accounts())

@@ -32,7 +32,8 @@ from tests.contract.test_deploy_template import (
 )
 from tests.contract.test_package import many_accounts
 from tests.paths import REPO
-from tools.deploy_template import deploy_environment, environment_sizes, load_template, render
+from tools.deploy_template import deploy_environment, load_template, render
+from tools.environment_limit import environment_sizes
 
 S_VERSION = "3.1.10"  # the Makefile's S_VERSION
 S_PREFIX = REPO / ".tools"
