@@ -1,8 +1,9 @@
 """A Serverless Devs template as `s deploy` renders it.
 
 `s` (Serverless Devs 3, the version the Makefile installs) reads the settings from its own environment plus a
-`.env` file beside the template, parsed by dotenv 16 and expanded by dotenv-expand 10; a variable set in the
-shell wins over the same name in `.env`. It then substitutes the template's `${...}` expressions:
+`.env` file beside the template (and one in each function's code folder, which `make package` never
+writes), parsed by dotenv 16 and expanded by dotenv-expand 10; a variable set in the shell wins over the same
+name in `.env`. It then substitutes the template's `${...}` expressions:
 `${env('NAME')}` is the variable, and an error when it is unset or empty; `${env('NAME', 'default')}` falls
 back to the default; `${vars.key}` is the template's `vars` entry, itself resolved first. Those are the only
 forms our templates use. tests/contract/test_serverless_devs.py holds this module to the real `s preview`.
