@@ -265,8 +265,8 @@ def test_the_limit_is_4096_bytes_of_names_and_values_in_utf8() -> None:
     def function(environment: dict[str, str]) -> dict[str, object]:
         return {"resources": {"f": {"component": "fc3", "props": {"environmentVariables": environment}}}}
 
-    # Exactly 4096 bytes (a 4-byte name, a value of 4092 bytes counting a 3-byte character) is allowed
-    at_limit = {"NAME": "é" * 2 + "x" * 4088}  # 2 x 2 bytes + 4088
+    # Exactly 4096 bytes is allowed: a 4-byte name and a 4092-byte value whose two `é` are 2 bytes each
+    at_limit = {"NAME": "é" * 2 + "x" * 4088}
     (size,) = environment_sizes(function(at_limit))
     assert size.total == ENVIRONMENT_LIMIT_BYTES and not size.over_limit
     # One byte more is not, and a non-fc3 resource (the custom domain) has no environment to measure
