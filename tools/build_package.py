@@ -21,11 +21,17 @@ where the runtime cannot write `__pycache__` beside the code, every cold start w
 every module from source (see docs/benchmarks.md, "no bytecode"). Unchecked-hash pycs are used, as the
 files' times change on upload. When no such interpreter is found the package ships without bytecode,
 and the build says so.
+
+Before anything is built, each function's environment is rendered from `template.yml` as `s deploy` would
+render it here (tools/deploy_template.py) and measured (tools/environment_limit.py): Function Compute refuses
+a function whose environment is over 4 KB, so the build stops with the largest settings named instead of
+letting `s deploy` fail later.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -35,6 +41,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from tools.deploy_template import TemplateError
+from tools.environment_limit import ENVIRONMENT_LIMIT_BYTES, EnvironmentTooLarge, check_environment_size
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -65,6 +74,7 @@ class BuildOptions:
     platforms: tuple[str, ...] = (DEFAULT_PLATFORM,)
     extras: tuple[str, ...] = DEFAULT_EXTRAS
     wheel_cache: Path | None = None  # install offline from here, filling it from the index when short
+    template: Path | None = None  # whose functions' environments are measured first; None: the project's
 
 
 @dataclass(frozen=True)
@@ -296,6 +306,11 @@ def parse_args(argv: Sequence[str] | None = None) -> BuildOptions:
         help=f"pyproject extras to install, comma-separated (default {','.join(DEFAULT_EXTRAS)})",
     )
     parser.add_argument(
+        "--template",
+        type=Path,
+        help="the Serverless Devs template whose environments are checked (default: the project's template.yml)",
+    )
+    parser.add_argument(
         "--wheel-cache",
         type=Path,
         help="install dependencies offline from this folder of wheels, filled from the index when short",
@@ -307,16 +322,24 @@ def parse_args(argv: Sequence[str] | None = None) -> BuildOptions:
         platforms=tuple(args.platforms or (DEFAULT_PLATFORM,)),
         extras=args.extras,
         wheel_cache=args.wheel_cache,
+        template=args.template,
     )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse_args(argv)
+    template = options.template or project_root() / "template.yml"
     try:
+        environments = check_environment_size(template, os.environ)
         size = build(options)
-    except BuildError as error:
+    except (TemplateError, EnvironmentTooLarge, BuildError) as error:
         print(f"build_package: {error}", file=sys.stderr)
         return 1
+    for environment in environments:
+        print(
+            f"environment of {environment.resource}: {environment.total} of {ENVIRONMENT_LIMIT_BYTES} bytes "
+            f"as rendered from {template.name} and this shell"
+        )
     zipped_mb = zipped_bytes(options.out) / 1_000_000
     print(
         f"package {options.out}: {size.megabytes:.1f} MB in {size.files} files ({zipped_mb:.1f} MB zipped); "

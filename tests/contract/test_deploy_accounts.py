@@ -1,10 +1,13 @@
-"""Deploy for accounts (issue 13 item 7): both functions' roles may assume exactly the listed account roles,
-and template.yml passes the account settings to both functions, empty by default (as before accounts)."""
+"""Deploy for accounts: both functions' roles may assume exactly the listed account roles (the policy files, and
+the policies tools/ram_policy.py fills in from them for docs/deploying.md, step 3), and template.yml passes the
+account settings to both functions, empty by default (one account: the functions' own)."""
 
 from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -52,3 +55,96 @@ def test_empty_account_settings_mean_the_functions_own_role() -> None:
     assert settings.accounts == {} and settings.channel_accounts == {} and settings.default_accounts == ()
     assert settings.sts_endpoint in (None, "")
     assert AccountDirectory.from_settings(settings).accounts_for_channel("C0ANY") == (HOME,)
+
+
+GUIDE = REPO / "docs" / "deploying.md"
+# The recipe of docs/deploying.md, step 3, for the functions in account 1234567890123456 in cn-hangzhou.
+REGION_AND_ACCOUNT = ["--region", "cn-hangzhou", "--account-id", "1234567890123456"]
+
+
+def recipe(policy: Path) -> list[str]:
+    return ["-m", "tools.ram_policy", str(policy.relative_to(REPO)), *REGION_AND_ACCOUNT]
+
+
+TWO_ACCOUNTS = {
+    "prod": {"role_arn": "acs:ram::1111111111111111:role/ecs-tasks-read", "external_id": "x-1234"},
+    "staging": {"role_arn": "acs:ram::2222222222222222:role/ecs-tasks-read"},
+}
+
+
+def run_recipe(policy: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    # A template folder with no .env, so only the given environment counts
+    command = [sys.executable, *recipe(policy), "--template", str(tmp_path / "template.yml")]
+    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_the_recipe_gives_a_single_account_deployment_a_policy_without_placeholders(path: Path, tmp_path: Path) -> None:
+    # Given no ECS_TASKS_ACCOUNTS (the functions work in their own account only)
+    completed = run_recipe(path, tmp_path, {})
+    assert completed.returncode == 0, completed.stderr
+    policy = json.loads(completed.stdout)
+    # Then the policy is valid RAM grammar, names the real region and account, and assumes no role at all
+    jsonschema.validate(policy, RAM_POLICY_SCHEMA)
+    assert "<" not in completed.stdout and ">" not in completed.stdout
+    assert not [s for s in policy["Statement"] if "sts:AssumeRole" in s["Action"]]
+    # And every other statement is kept as it was
+    original = json.loads(path.read_text())["Statement"]
+    assert len(policy["Statement"]) == len(original) - 1
+
+
+def test_the_recipe_fills_the_region_account_and_renamed_slack_function(tmp_path: Path) -> None:
+    completed = run_recipe(POLICIES[0], tmp_path, {"ECS_TASKS_SLACK_FUNCTION": "chatops-slack"})
+    assert completed.returncode == 0, completed.stderr
+    by_action = {a: s for s in json.loads(completed.stdout)["Statement"] for a in s["Action"]}
+    assert by_action["fc:InvokeFunction"]["Resource"] == "acs:fc:cn-hangzhou:1234567890123456:functions/chatops-slack"
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_the_recipe_lets_the_role_assume_exactly_the_listed_account_roles(path: Path, tmp_path: Path) -> None:
+    # Given two accounts in the settings, one of them twice under another name
+    accounts = {**TWO_ACCOUNTS, "prod-again": TWO_ACCOUNTS["prod"]}
+    completed = run_recipe(path, tmp_path, {"ECS_TASKS_ACCOUNTS": json.dumps(accounts)})
+    assert completed.returncode == 0, completed.stderr
+    policy = json.loads(completed.stdout)
+    jsonschema.validate(policy, RAM_POLICY_SCHEMA)
+    (assume,) = [s for s in policy["Statement"] if "sts:AssumeRole" in s["Action"]]
+    # Then the statement lists each role once, and no external id leaks into the policy
+    assert assume["Resource"] == [
+        "acs:ram::1111111111111111:role/ecs-tasks-read",
+        "acs:ram::2222222222222222:role/ecs-tasks-read",
+    ]
+    assert "x-1234" not in completed.stdout
+
+
+def test_the_recipe_reads_the_env_file_beside_the_template_as_s_does(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text(f"ECS_TASKS_ACCOUNTS='{json.dumps(TWO_ACCOUNTS)}'\n")
+    completed = run_recipe(POLICIES[1], tmp_path, {})
+    assert completed.returncode == 0, completed.stderr
+    (assume,) = [s for s in json.loads(completed.stdout)["Statement"] if "sts:AssumeRole" in s["Action"]]
+    assert len(assume["Resource"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("env", "argv_tail", "message"),
+    [
+        ({"ECS_TASKS_ACCOUNTS": '{"prod": {"role_arn": "acs:ram::1:role/x"}}'}, [], "role_arn is not a RAM role ARN"),
+        ({}, ["--region", "Hangzhou"], "is not a region id"),
+    ],
+    ids=["bad-account", "bad-region"],
+)
+def test_the_recipe_refuses_settings_it_cannot_trust(
+    tmp_path: Path, env: dict[str, str], argv_tail: list[str], message: str
+) -> None:
+    command = [sys.executable, *recipe(POLICIES[0]), "--template", str(tmp_path / "template.yml"), *argv_tail]
+    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 1
+    assert message in completed.stderr and completed.stdout == ""
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
+def test_the_guide_shows_the_recipe_these_tests_run_and_no_hand_editing(path: Path) -> None:
+    guide = GUIDE.read_text()
+    assert f".venv/bin/python {' '.join(recipe(path))}" in guide
+    # No step tells the operator to replace placeholders by hand (the sed recipe left some behind)
+    assert "sed -e" not in guide and "<prod-" not in guide

@@ -1,10 +1,9 @@
 """template.yml and deploy/ram-policy.json: what `s deploy` would create matches the code and the fc3 schema.
 
-The template's `${...}` expressions are resolved the way Serverless Devs resolves them
-(`${env('NAME')}`: the variable, an error when unset or empty; `${env('NAME', 'default')}`;
-`${vars.key}`), from a representative environment, before schema validation: the schema's `region` is an
-enum, so `${vars.region}` could not validate as written. Numeric and boolean fields are literals in the
-template, so nothing else needs substituting. tests/contract/test_serverless_devs.py checks this resolution against
+The template's `${...}` expressions are resolved by tools/deploy_template.py (as Serverless Devs resolves
+them), from a representative environment, before schema validation: the schema's `region` is an enum, so
+`${vars.region}` could not validate as written. Numeric and boolean fields are literals in the template, so
+nothing else needs substituting. tests/contract/test_serverless_devs.py checks that resolution against
 Serverless Devs itself (`s preview`).
 """
 
@@ -13,24 +12,31 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from jsonschema import Draft7Validator
 
 from shared.config import Settings
 from shared.store.claims import DEFERRED_WORK_LEASE as LEASE
 from tests.paths import FIXTURES, REPO
 from tools.build_package import DEFAULT_PYTHON_VERSION
+from tools.deploy_template import TemplateError, env_references, load_template, render
 
 SCHEMAS = FIXTURES / "schemas"  # copies, each with its licence
 TEMPLATE = REPO / "template.yml"
 POLICY = REPO / "deploy" / "ram-policy.json"
 POLLER_POLICY = REPO / "deploy" / "ram-policy-poller.json"
+DOMAIN_TEMPLATE = REPO / "deploy" / "custom-domain.yml"
+DOMAIN_REQUIRED = {"ECS_TASKS_FC_REGION", "ECS_TASKS_DOMAIN_NAME", "ECS_TASKS_DOMAIN_CERT_ID"}
+DOMAIN_ENV = {
+    "ECS_TASKS_FC_REGION": "cn-hangzhou",
+    "ECS_TASKS_DOMAIN_NAME": "ecs-tasks.example.com",
+    "ECS_TASKS_DOMAIN_CERT_ID": "12345678",
+}
 # What the poller reads of the settings: no signing secret, no cancel list, no ECS deadline; the team,
 # channel and region allow-lists (not secrets), which it applies to every stored watch and subscription.
 POLLER_VARIABLES = {
@@ -51,10 +57,6 @@ POLLER_VARIABLES = {
     "ECS_TASKS_DEFAULT_ACCOUNTS",
     "STS_ENDPOINT",
 }
-
-EXPRESSION = re.compile(r"\$\{(.*?)\}")
-ENV_CALL = re.compile(r"^env\('([A-Za-z_][A-Za-z0-9_]*)'(?:,\s*'([^']*)')?\)$")
-VARS_REF = re.compile(r"^vars\.([A-Za-z_][A-Za-z0-9_]*)$")
 
 # Set by Function Compute itself (and FC_ is a reserved prefix there), or by the role: never in the template.
 PLATFORM_PREFIXES = ("FC_", "ALIBABA_CLOUD_")
@@ -90,59 +92,13 @@ POLICY_ACTIONS = {
     "ecs:DescribeRegions",
     "ecs:CancelTask",
     "fc:InvokeFunction",
-    "log:PostLogStoreLogs",
     "sts:AssumeRole",
 }
 SLACK_SIGNATURE_WINDOW_S = 300
 
 
-def load_template() -> dict[str, Any]:
-    loaded: dict[str, Any] = yaml.safe_load(TEMPLATE.read_text())
-    return loaded
-
-
-def resolve(node: Any, env: Mapping[str, str], variables: Mapping[str, Any]) -> Any:
-    """Serverless Devs' substitution for the forms the template uses; KeyError for a missing variable."""
-    if isinstance(node, dict):
-        return {key: resolve(value, env, variables) for key, value in node.items()}
-    if isinstance(node, list):
-        return [resolve(item, env, variables) for item in node]
-    if not isinstance(node, str):
-        return node
-    return EXPRESSION.sub(lambda match: str(_evaluate(match.group(1), env, variables)), node)
-
-
-def _evaluate(expression: str, env: Mapping[str, str], variables: Mapping[str, Any]) -> Any:
-    if call := ENV_CALL.match(expression):
-        name, default = call.groups()
-        if env.get(name):
-            return env[name]
-        if default is not None:
-            return default
-        raise KeyError(f"env('{name}') not found")
-    if ref := VARS_REF.match(expression):
-        return variables[ref.group(1)]
-    raise AssertionError(f"the test does not know this expression: ${{{expression}}}")
-
-
-def env_references(node: Any) -> Iterator[tuple[str, str | None]]:
-    """Every `${env(...)}` in the node: (name, default or None)."""
-    if isinstance(node, dict):
-        for value in node.values():
-            yield from env_references(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from env_references(item)
-    elif isinstance(node, str):
-        for expression in EXPRESSION.findall(node):
-            if call := ENV_CALL.match(expression):
-                yield call.group(1), call.group(2)
-
-
 def resolved_template(env: Mapping[str, str] = REPRESENTATIVE_ENV) -> dict[str, Any]:
-    template = load_template()
-    variables = resolve(template.get("vars", {}), env, {})
-    return {**template, "vars": variables, "resources": resolve(template["resources"], env, variables)}
+    return render(load_template(TEMPLATE), env)
 
 
 def props_of(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -150,7 +106,7 @@ def props_of(template: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def function_by_handler(handler: str, template: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    found = [props for props in props_of(template or load_template()).values() if props["handler"] == handler]
+    found = [props for props in props_of(template or load_template(TEMPLATE)).values() if props["handler"] == handler]
     assert len(found) == 1, f"expected one function with handler {handler}"
     return found[0]
 
@@ -158,7 +114,7 @@ def function_by_handler(handler: str, template: Mapping[str, Any] | None = None)
 def named_handlers() -> list[tuple[str, int]]:
     """(dotted name, positional parameters FC passes): handlers get (event, context), initializers (context)."""
     names: list[tuple[str, int]] = []
-    for props in props_of(load_template()).values():
+    for props in props_of(load_template(TEMPLATE)).values():
         names.append((props["handler"], 2))
         initializer = props.get("instanceLifecycleConfig", {}).get("initializer")
         if initializer:
@@ -200,7 +156,7 @@ def test_every_resource_is_an_fc3_function_valid_against_the_component_schema() 
 
 
 def test_functions_run_the_built_package_on_the_runtime_it_was_built_for() -> None:
-    for props in props_of(load_template()).values():
+    for props in props_of(load_template(TEMPLATE)).values():
         assert props["code"] == "./.package"
         assert props["runtime"] == f"python{DEFAULT_PYTHON_VERSION}"
 
@@ -242,7 +198,7 @@ def test_poller_timer_fires_once_every_minute() -> None:
 def test_each_function_gets_exactly_the_variables_it_reads() -> None:
     # Given the names Settings reads, less those the platform sets (FC_* is reserved on FC)
     readable = {name for name in settings_variables() if not name.startswith(PLATFORM_PREFIXES)}
-    functions = props_of(load_template())
+    functions = props_of(load_template(TEMPLATE))
     # Then the Slack function gets exactly that set, and the poller only its own part of it
     assert set(functions["slack"]["environmentVariables"]) == readable
     assert set(functions["poller"]["environmentVariables"]) == POLLER_VARIABLES
@@ -250,11 +206,11 @@ def test_each_function_gets_exactly_the_variables_it_reads() -> None:
 
 
 def test_required_settings_have_no_default_so_s_stops_when_they_are_unset() -> None:
-    references = dict(env_references(load_template()))
+    references = dict(env_references(load_template(TEMPLATE)))
     assert {name for name, default in references.items() if default is None} == REQUIRED
     # And a deploy without the database URL cannot resolve the template
     without_database = {k: v for k, v in REPRESENTATIVE_ENV.items() if k != "ECS_TASKS_DATABASE_URL"}
-    with pytest.raises(KeyError, match="ECS_TASKS_DATABASE_URL"):
+    with pytest.raises(TemplateError, match="ECS_TASKS_DATABASE_URL"):
         resolved_template(without_database)
 
 
@@ -292,16 +248,23 @@ def test_both_functions_reach_the_database_vpc_and_log_one_entry_per_line() -> N
     assert functions["poller"]["role"] == REPRESENTATIVE_ENV["ECS_TASKS_POLLER_ROLE_ARN"]
 
 
-def test_the_pollers_role_can_only_read_tasks_and_write_its_logs() -> None:
+def test_the_pollers_role_can_only_read_tasks() -> None:
     statements = json.loads(POLLER_POLICY.read_text())["Statement"]
     granted = sorted(action for statement in statements for action in statement["Action"])
     assert granted == [
         "ecs:DescribeRegions",
         "ecs:DescribeTaskAttribute",
         "ecs:DescribeTasks",
-        "log:PostLogStoreLogs",
         "sts:AssumeRole",  # on the listed account roles only (tests/contract/test_deploy_accounts.py)
     ]
+
+
+@pytest.mark.parametrize("path", [POLICY, POLLER_POLICY], ids=lambda p: p.name)
+def test_no_functions_role_writes_logs_function_compute_does_that_with_its_service_linked_role(path: Path) -> None:
+    # FC 3.0 ships a function's stdout/stderr to its logConfig logstore as AliyunServiceRoleForFC
+    statements = json.loads(path.read_text())["Statement"]
+    assert not [action for statement in statements for action in statement["Action"] if action.startswith("log:")]
+    assert all(props["logConfig"]["project"] for props in props_of(resolved_template()).values())
 
 
 def test_role_policy_grants_only_the_listed_actions() -> None:
@@ -319,6 +282,43 @@ def test_role_policy_scopes_invocation_to_the_slack_function_and_cancel_to_its_o
     by_action = {action: statement for statement in statements for action in statement["Action"]}
     slack_name = resolved_template()["vars"]["slack_function"]
     assert by_action["fc:InvokeFunction"]["Resource"] == f"acs:fc:<region>:<account-id>:functions/{slack_name}"
-    assert by_action["log:PostLogStoreLogs"]["Resource"].endswith(":project/<sls-project>/logstore/<sls-logstore>")
     # Deleting one statement removes cancellation and nothing else
     assert by_action["ecs:CancelTask"]["Action"] == ["ecs:CancelTask"]
+
+
+def test_the_custom_domain_is_valid_against_the_fc3_domain_component_schema() -> None:
+    # Given the fc3-domain component's JSON Schema and deploy/custom-domain.yml resolved from its settings
+    validator = Draft7Validator(json.loads((SCHEMAS / "serverless-devs-fc3-domain.schema.json").read_text()))
+    rendered = render(load_template(DOMAIN_TEMPLATE), DOMAIN_ENV)
+    assert rendered["edition"] == "3.0.0"
+    (resource,) = rendered["resources"].values()
+    # When its props are validated, then there is no error
+    errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(resource["props"])]
+    assert resource["component"] == "fc3-domain"
+    assert errors == []
+
+
+def test_the_custom_domain_serves_only_slacks_path_over_https_to_the_slack_function() -> None:
+    domain = next(iter(render(load_template(DOMAIN_TEMPLATE), DOMAIN_ENV)["resources"].values()))["props"]
+    slack_trigger = function_by_handler("functions.http.handler", resolved_template())["triggers"][0]
+    # HTTPS only (Slack's request URLs are https), with a certificate, on TLS 1.2 or later
+    assert domain["protocol"] == "HTTPS"
+    assert domain["certConfig"] == {"certId": DOMAIN_ENV["ECS_TASKS_DOMAIN_CERT_ID"]}
+    assert domain["tlsConfig"]["minVersion"] == "TLSv1.2"
+    # One route: Slack's path, the trigger's methods, to the function template.yml deploys under the same settings
+    (route,) = domain["routeConfig"]["routes"]
+    assert route["path"] == "/slack/events"
+    assert route["methods"] == slack_trigger["triggerConfig"]["methods"]
+    assert route["functionName"] == resolved_template({**REPRESENTATIVE_ENV})["vars"]["slack_function"]
+    renamed = {**DOMAIN_ENV, "ECS_TASKS_SLACK_FUNCTION": "chatops-slack"}
+    renamed_domain = next(iter(render(load_template(DOMAIN_TEMPLATE), renamed)["resources"].values()))["props"]
+    assert renamed_domain["routeConfig"]["routes"][0]["functionName"] == "chatops-slack"
+    assert domain["region"] == resolved_template()["vars"]["region"]
+
+
+def test_the_custom_domain_needs_its_name_certificate_and_region_and_nothing_else() -> None:
+    references = dict(env_references(load_template(DOMAIN_TEMPLATE)))
+    assert {name for name, default in references.items() if default is None} == DOMAIN_REQUIRED
+    without_certificate = {k: v for k, v in DOMAIN_ENV.items() if k != "ECS_TASKS_DOMAIN_CERT_ID"}
+    with pytest.raises(TemplateError, match="ECS_TASKS_DOMAIN_CERT_ID"):
+        render(load_template(DOMAIN_TEMPLATE), without_certificate)

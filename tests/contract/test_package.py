@@ -9,6 +9,7 @@ run and whenever a requirement changes), so a repeat run installs them offline.
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from shared.config import Settings
+from tests.contract.test_deploy_template import REPRESENTATIVE_ENV, TEMPLATE
 from tests.paths import FIXTURES, REPO
 from tools.build_package import (
     DEFAULT_EXTRAS,
@@ -30,6 +33,12 @@ from tools.build_package import (
     install_dependencies,
     load_pyproject,
     prepare_out_dir,
+)
+from tools.environment_limit import (
+    ENVIRONMENT_LIMIT_BYTES,
+    EnvironmentTooLarge,
+    check_environment_size,
+    environment_sizes,
 )
 
 WHEEL_CACHE = REPO / ".cache" / "wheels"
@@ -178,3 +187,100 @@ def test_a_wheel_cache_that_falls_short_is_filled_from_the_index_then_used_offli
     assert all(" ".join(offline) in " ".join(command) for command in (commands[0], commands[2]))
     assert "--no-index" not in commands[1] and str(cache.resolve()) in commands[1]
     assert sorted(path.name for path in out.iterdir()) == [MARKER_FILE]
+
+
+def many_accounts(accounts: int = 10, channels: int = 30) -> dict[str, str]:
+    """A large deployment's account settings: `accounts` accounts, `channels` channels bound to four each."""
+    names = [f"unit{index:02d}-production" for index in range(accounts)]
+    listed = {
+        name: {
+            "role_arn": f"acs:ram::{1111111111111100 + index}:role/ecs-tasks-readonly",
+            "regions": ["cn-hangzhou", "cn-shanghai", "cn-beijing"],
+            "external_id": f"{index:02d}f1c2d3e4f5a6b7c8d9e0f1a2b3c4d5",
+        }
+        for index, name in enumerate(names)
+    }
+    bound = {f"C0{index:03d}ABCDEF": [names[(index + n) % accounts] for n in range(4)] for index in range(channels)}
+    return {"ECS_TASKS_ACCOUNTS": json.dumps(listed), "ECS_TASKS_CHANNEL_ACCOUNTS": json.dumps(bound)}
+
+
+def test_the_large_deployment_is_one_the_settings_accept() -> None:
+    # The refusal below is about size alone: the functions would accept these settings
+    settings = Settings.model_validate(many_accounts())
+    assert len(settings.accounts) == 10 and len(settings.channel_accounts) == 30
+
+
+@pytest.mark.parametrize("where", ["shell", "dotenv"])
+def test_make_package_refuses_an_environment_over_4_kb_naming_its_largest_settings(tmp_path: Path, where: str) -> None:
+    # Given a copy of template.yml, and the settings of 10 accounts and 30 channel bindings in the shell
+    # that builds, or in the .env beside the template (which `s deploy` reads too)
+    template = tmp_path / "template.yml"
+    template.write_text(TEMPLATE.read_text())
+    large = many_accounts()
+    # (pip may not reach an index: a build that got past the check fails fast instead of downloading)
+    env = {"PATH": os.environ.get("PATH", ""), "PIP_NO_INDEX": "1", **REPRESENTATIVE_ENV}
+    if where == "shell":
+        env.update(large)
+    else:
+        (tmp_path / ".env").write_text("".join(f"{name}='{value}'\n" for name, value in large.items()))
+    out = tmp_path / "package"
+    # When the package is built
+    command = [sys.executable, "-m", "tools.build_package", "--out", str(out), "--template", str(template)]
+    completed = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
+    # Then the build stops before anything is made, naming each function's largest settings with their sizes
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    assert not out.exists()
+    message = completed.stderr
+    for function in ("slack", "poller"):
+        assert f"the {function} function's environment would be" in message
+    for name in ("ECS_TASKS_CHANNEL_ACCOUNTS", "ECS_TASKS_ACCOUNTS"):
+        size = len(name) + len(large[name].encode())
+        assert f"{name} {size} bytes" in message
+    assert f"limit of {ENVIRONMENT_LIMIT_BYTES}" in message
+    # And it points at the guide's section on what to do, which exists
+    assert 'docs/deploying.md, "The 4 KB environment"' in message
+    assert "\n### The 4 KB environment\n" in (REPO / "docs" / "deploying.md").read_text()
+    # And no value is shown: not the accounts, not a secret
+    for value in (*large.values(), REPRESENTATIVE_ENV["SLACK_SIGNING_SECRET"], REPRESENTATIVE_ENV["SLACK_BOT_TOKEN"]):
+        assert value not in message
+    assert "acs:ram::" not in message and "ext-unit" not in message
+
+
+def test_a_usual_environment_passes_the_check_and_is_measured_as_names_plus_values(tmp_path: Path) -> None:
+    template = tmp_path / "template.yml"
+    template.write_text(TEMPLATE.read_text())
+    # Given the required settings and two accounts
+    env = {**REPRESENTATIVE_ENV, **many_accounts(accounts=2, channels=3)}
+    # When the check runs, then it passes and measures every setting of each function
+    sizes = {size.resource: size for size in check_environment_size(template, env)}
+    assert set(sizes) == {"slack", "poller"}
+    for size in sizes.values():
+        assert 0 < size.total <= ENVIRONMENT_LIMIT_BYTES
+    assert dict(sizes["slack"].sizes)["SLACK_SIGNING_SECRET"] == len("SLACK_SIGNING_SECRET") + len(
+        REPRESENTATIVE_ENV["SLACK_SIGNING_SECRET"]
+    )
+
+
+def test_the_limit_is_4096_bytes_of_names_and_values_in_utf8() -> None:
+    def function(environment: dict[str, str]) -> dict[str, object]:
+        return {"resources": {"f": {"component": "fc3", "props": {"environmentVariables": environment}}}}
+
+    # Exactly 4096 bytes is allowed: a 4-byte name and a 4092-byte value whose two `é` are 2 bytes each
+    at_limit = {"NAME": "é" * 2 + "x" * 4088}
+    (size,) = environment_sizes(function(at_limit))
+    assert size.total == ENVIRONMENT_LIMIT_BYTES and not size.over_limit
+    # One byte more is not, and a non-fc3 resource (the custom domain) has no environment to measure
+    (size,) = environment_sizes(function({**at_limit, "A": ""}))
+    assert size.total == ENVIRONMENT_LIMIT_BYTES + 1 and size.over_limit
+    assert environment_sizes({"resources": {"d": {"component": "fc3-domain", "props": {}}}}) == []
+
+
+def test_the_check_counts_required_settings_not_set_yet_as_empty(tmp_path: Path) -> None:
+    # Given a build machine with no deploy settings at all, then the template is still measured
+    template = tmp_path / "template.yml"
+    template.write_text(TEMPLATE.read_text())
+    sizes = check_environment_size(template, {})
+    assert {size.resource for size in sizes} == {"slack", "poller"}
+    # And an oversized one is still refused
+    with pytest.raises(EnvironmentTooLarge, match="ECS_TASKS_CHANNEL_ACCOUNTS"):
+        check_environment_size(template, many_accounts())

@@ -1,6 +1,7 @@
-"""template.yml as Serverless Devs itself renders it: `s preview -t template.yml -o json` (`@serverless-devs/s`
-from npm, installed into `.tools/` by `make test` or, failing that, by this module once), validated against the
-fc3 component's schema and compared with the hand resolution of tests/contract/test_deploy_template.py.
+"""template.yml and deploy/custom-domain.yml as Serverless Devs itself renders them: `s preview -t FILE -o json`
+(`@serverless-devs/s` from npm, installed into `.tools/` by `make test` or, failing that, by this module once),
+validated against the components' schemas and compared with tools/deploy_template.py's rendering, which
+`make package` uses to measure each function's environment (the `.env` beside the template included).
 
 `s preview` needs no network and no credentials: it is run with a fresh HOME (no `~/.s` access config), a
 proxy that goes nowhere (any network call would fail), placeholder settings in its environment and nothing
@@ -20,8 +21,19 @@ from typing import Any
 import pytest
 from jsonschema import Draft7Validator
 
-from tests.contract.test_deploy_template import REPRESENTATIVE_ENV, REQUIRED, SCHEMAS, TEMPLATE, resolved_template
+from tests.contract.test_deploy_template import (
+    DOMAIN_ENV,
+    DOMAIN_TEMPLATE,
+    REPRESENTATIVE_ENV,
+    REQUIRED,
+    SCHEMAS,
+    TEMPLATE,
+    resolved_template,
+)
+from tests.contract.test_package import many_accounts
 from tests.paths import REPO
+from tools.deploy_template import deploy_environment, load_template, render
+from tools.environment_limit import environment_sizes
 
 S_VERSION = "3.1.10"  # the Makefile's S_VERSION
 S_PREFIX = REPO / ".tools"
@@ -45,13 +57,18 @@ def s_cli() -> Path:
     return S_BIN
 
 
-def preview(s_cli: Path, tmp_path: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+def preview(
+    s_cli: Path, tmp_path: Path, env: Mapping[str, str], *, source: Path = TEMPLATE, dotenv: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`s preview` of a copy of `source`, alone in its folder but for the `.env` given (if any)."""
     folder = tmp_path / "project"
     home = tmp_path / "home"
     folder.mkdir()
     home.mkdir()
-    template = folder / "template.yml"
-    shutil.copyfile(TEMPLATE, template)
+    template = folder / source.name
+    shutil.copyfile(source, template)
+    if dotenv is not None:
+        (folder / ".env").write_text(dotenv)
     environment = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
@@ -116,3 +133,40 @@ def test_a_required_setting_unset_or_empty_stops_serverless_devs(s_cli: Path, tm
     result = preview(s_cli, tmp_path, env)
     assert result.returncode != 0
     assert f"env('{missing}') not found" in result.stdout + result.stderr
+
+
+def test_the_custom_domain_renders_valid_against_the_fc3_domain_schema(s_cli: Path, tmp_path: Path) -> None:
+    # When Serverless Devs renders deploy/custom-domain.yml from its settings
+    document = rendered(preview(s_cli, tmp_path, DOMAIN_ENV, source=DOMAIN_TEMPLATE))
+    # Then it is what tools/deploy_template.py renders, and valid against the fc3-domain component's schema
+    assert document["resources"] == render(load_template(DOMAIN_TEMPLATE), DOMAIN_ENV)["resources"]
+    validator = Draft7Validator(json.loads((SCHEMAS / "serverless-devs-fc3-domain.schema.json").read_text()))
+    for name, resource in document["resources"].items():
+        errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(resource["props"])]
+        assert resource["component"] == "fc3-domain"
+        assert errors == [], f"{name}: {errors}"
+
+
+def test_the_environment_make_package_measures_is_the_one_serverless_devs_renders(s_cli: Path, tmp_path: Path) -> None:
+    # Given settings split between the shell and a .env beside the template, as an operator may keep them:
+    # quoted JSON, an exported line, a comment, a shell value overriding the file, and a `${...}` reference
+    large = many_accounts()
+    shell = {**REPRESENTATIVE_ENV, "ECS_TASKS_LOG_LEVEL": "DEBUG"}
+    dotenv = (
+        "# accounts for the whole group\n"
+        f"ECS_TASKS_ACCOUNTS='{large['ECS_TASKS_ACCOUNTS']}'\n"
+        f"export ECS_TASKS_CHANNEL_ACCOUNTS={large['ECS_TASKS_CHANNEL_ACCOUNTS']}\n"
+        "ECS_TASKS_LOG_LEVEL=WARNING  # the shell's DEBUG wins\n"
+        'ECS_TASKS_DEFAULT_REGION="cn-hangzhou"\n'
+        "ECS_TASKS_REGIONS=${ECS_TASKS_DEFAULT_REGION},cn-shanghai\n"
+    )
+    # When Serverless Devs renders it, and tools/deploy_template.py renders it from the same two sources
+    document = rendered(preview(s_cli, tmp_path, shell, dotenv=dotenv))
+    ours = render(load_template(TEMPLATE), deploy_environment(tmp_path / "project" / "template.yml", shell))
+    # Then both give each function the same environment, hence the same measured sizes
+    assert document["resources"] == ours["resources"]
+    slack = document["resources"]["slack"]["props"]["environmentVariables"]
+    assert slack["ECS_TASKS_LOG_LEVEL"] == "DEBUG" and slack["ECS_TASKS_REGIONS"] == "cn-hangzhou,cn-shanghai"
+    assert slack["ECS_TASKS_CHANNEL_ACCOUNTS"] == large["ECS_TASKS_CHANNEL_ACCOUNTS"]
+    assert environment_sizes(document) == environment_sizes(ours)
+    assert all(size.over_limit for size in environment_sizes(document))
