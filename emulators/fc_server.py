@@ -258,12 +258,8 @@ def http_event(
 ) -> dict[str, Any]:
     """An FC 3.0 HTTP trigger event, shaped like `tests/fixtures/fc3-events/http-trigger-event.json`; the body
     is base64 when `as_base64` is set or when it is not UTF-8."""
-    try:
-        text, is_base64 = body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, is_base64 = base64.b64encode(body).decode(), True
-    if as_base64 and not is_base64:
-        text, is_base64 = base64.b64encode(body).decode(), True
+    is_base64 = as_base64 or not _is_utf8(body)
+    text = base64.b64encode(body).decode() if is_base64 else body.decode("utf-8")
     now = datetime.now(timezone.utc)
     return {
         "version": "v1",
@@ -394,6 +390,14 @@ def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return RequestHandler
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _media_type(headers: Mapping[str, str]) -> str:
