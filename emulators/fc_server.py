@@ -1,8 +1,10 @@
 """A local stand-in for Function Compute 3.0 (dev tooling): HTTP requests become FC 3.0 HTTP trigger events
 for the very handler that runs in the cloud, and `InvokeFunction` (async, V3-signed) re-invokes it.
 
-Used by `ecs-tasks-dev serve` and by the end-to-end tests. `duplicate_deliveries` makes every async invocation
-arrive more than once, as Function Compute's at-least-once delivery may.
+Used by `ecs-tasks-dev serve` and by the end-to-end tests. It answers as Function Compute does: the function's
+initializer runs once per instance before its first invocation (`emulators.fc.instance`), an async payload over
+128 KB is refused, HTTP trigger bodies are base64 on demand (`base64_bodies`), and each async invocation can be
+delivered more than once (`duplicate_deliveries`). `emulators/fc/README.md` gives each behaviour's source.
 """
 
 from __future__ import annotations
@@ -21,9 +23,18 @@ from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from emulators.fc.instance import (
+    ERROR_TYPE_HEADER,
+    INITIALIZATION_ERROR,
+    InitializationFailed,
+    Initializer,
+    Instances,
+)
 from emulators.serving import PromptlyStoppedHTTPServer
 
 Handler = Callable[[bytes, Any], dict[str, Any]]
+# Whether the HTTP trigger event carries a body of this media type (lower case, no parameters) as base64.
+Base64Bodies = Callable[[str], bool]
 INVOKE_PATH_PREFIX = "/2023-03-30/functions/"
 DEFAULT_ACCOUNT_ID = "1234567890123456"
 # A client that stops sending (half a body, or nothing after the headers) is dropped after this long, so it
@@ -31,6 +42,10 @@ DEFAULT_ACCOUNT_ID = "1234567890123456"
 DEFAULT_READ_TIMEOUT_S = 10.0
 # Function Compute's HTTP trigger takes request bodies up to 32 MB; Slack's are a few kilobytes.
 MAX_BODY_BYTES = 32 * 1024 * 1024
+# An async invocation's payload: 128 KB (emulators/fc/README.md gives the source).
+MAX_ASYNC_PAYLOAD_BYTES = 128 * 1024
+# template.yml gives the initializer 30 s.
+DEFAULT_INITIALIZATION_TIMEOUT_S = 30.0
 # How often `serve_forever()` (the dev server's foreground wait) looks for stop().
 SHUTDOWN_POLL_S = 0.05
 JSON_CONTENT_TYPE = "application/json"
@@ -54,12 +69,29 @@ class FcContext:
     account_id: str = DEFAULT_ACCOUNT_ID
 
 
+def plain_text_bodies(media_type: str) -> bool:
+    """No body is base64 unless it is not UTF-8."""
+    return False
+
+
+def all_bodies(media_type: str) -> bool:
+    """Every body is base64."""
+    return True
+
+
+def bodies_of(*media_types: str) -> Base64Bodies:
+    """Bodies of these media types (e.g. `application/x-www-form-urlencoded`) are base64."""
+    chosen = frozenset(media_type.lower() for media_type in media_types)
+    return lambda media_type: media_type in chosen
+
+
 @dataclass
 class Invocation:
     function_name: str
     payload: bytes
     invocation_type: str
     result: dict[str, Any] | None = None
+    failed: InitializationFailed | None = None  # the instance it ran on failed to initialize
 
 
 @dataclass
@@ -70,7 +102,11 @@ class FcServer:
     duplicate_deliveries: int = 1
     region: str = "cn-hangzhou"
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    initializer: Initializer | None = None  # run once per instance, before its first invocation
+    initialization_timeout_s: float = DEFAULT_INITIALIZATION_TIMEOUT_S
+    base64_bodies: Base64Bodies = plain_text_bodies
     invocations: list[Invocation] = field(default_factory=list)
+    instances: Instances = field(default_factory=Instances)
     _server: PromptlyStoppedHTTPServer | None = None
     _accept_thread: threading.Thread | None = None
     _threads: list[threading.Thread] = field(default_factory=list)
@@ -126,8 +162,18 @@ class FcServer:
     def context(self) -> FcContext:
         return FcContext(request_id=str(uuid.uuid4()), function=FunctionMeta(self.function_name), region=self.region)
 
+    def cold_start(self) -> None:
+        """The next invocation runs on a new instance, which runs the initializer first."""
+        self.instances.cold_start()
+
+    def invoke(self, payload: bytes) -> dict[str, Any]:
+        """Run the handler on the instance, initialized first; raises InitializationFailed when the
+        instance's initializer fails (Function Compute answers the invocation with the error)."""
+        self.instances.ready(self.initializer, self.context, self.initialization_timeout_s)
+        return self.handler(payload, self.context())
+
     def invoke_http(self, event: dict[str, Any]) -> dict[str, Any]:
-        return self.handler(json.dumps(event).encode(), self.context())
+        return self.invoke(json.dumps(event).encode())
 
     def invoke_async(self, payload: bytes) -> None:
         record = Invocation(self.function_name, payload, "Async")
@@ -140,7 +186,10 @@ class FcServer:
             thread.start()
 
     def _run_async(self, record: Invocation) -> None:
-        record.result = self.handler(record.payload, self.context())
+        try:
+            record.result = self.invoke(record.payload)
+        except InitializationFailed as failed:
+            record.failed = failed
 
     def verify_invoke_signature(
         self, method: str, path: str, query: dict[str, str], headers: Mapping[str, str], body: bytes
@@ -198,13 +247,19 @@ def read_body(headers: Any, stream: Any) -> bytes:
 
 
 def http_event(
-    *, method: str, path: str, query: Mapping[str, str], headers: Mapping[str, str], body: bytes, source_ip: str
+    *,
+    method: str,
+    path: str,
+    query: Mapping[str, str],
+    headers: Mapping[str, str],
+    body: bytes,
+    source_ip: str,
+    as_base64: bool = False,
 ) -> dict[str, Any]:
-    """An FC 3.0 HTTP trigger event, shaped like `tests/fixtures/fc3-events/http-trigger-event.json`."""
-    try:
-        text, is_base64 = body.decode("utf-8"), False
-    except UnicodeDecodeError:
-        text, is_base64 = base64.b64encode(body).decode(), True
+    """An FC 3.0 HTTP trigger event, shaped like `tests/fixtures/fc3-events/http-trigger-event.json`; the body
+    is base64 when `as_base64` is set or when it is not UTF-8."""
+    is_base64 = as_base64 or not _is_utf8(body)
+    text = base64.b64encode(body).decode() if is_base64 else body.decode("utf-8")
     now = datetime.now(timezone.utc)
     return {
         "version": "v1",
@@ -271,29 +326,51 @@ def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
                 headers=headers,
                 body=body,
                 source_ip=self.client_address[0],
+                as_base64=server.base64_bodies(_media_type(headers)),
             )
-            result = server.invoke_http(event)
+            try:
+                result = server.invoke_http(event)
+            except InitializationFailed as failed:
+                self._initialization_failed(failed)
+                return
             self._reply(result.get("statusCode", 200), result.get("headers") or {}, _body_bytes(result))
 
         def _invoke(self, path: str, query: dict[str, str], body: bytes) -> None:
             lowered = {k.lower(): v for k, v in self.headers.items()}
             error = server.verify_invoke_signature("POST", path, query, lowered, body)
             if error is not None:
-                payload = json.dumps({"Code": error, "Message": error, "RequestId": str(uuid.uuid4())}).encode()
-                self._reply(
-                    403 if error == "SignatureDoesNotMatch" else 400, {"content-type": "application/json"}, payload
-                )
+                self._api_error(403 if error == "SignatureDoesNotMatch" else 400, error, error)
                 return
             name = path[len(INVOKE_PATH_PREFIX) :].split("/", 1)[0]
             if name != server.function_name:
                 self._reply(404, {"content-type": "application/json"}, b'{"Code":"FunctionNotFound"}')
                 return
             if lowered.get("x-fc-invocation-type", "Sync").lower() == "async":
+                if len(body) > MAX_ASYNC_PAYLOAD_BYTES:
+                    message = f"payload size exceeds maximum allowed size ({MAX_ASYNC_PAYLOAD_BYTES} bytes)"
+                    self._api_error(400, "EntityTooLarge", message)
+                    return
                 server.invoke_async(body)
                 self._reply(202, {"x-fc-request-id": str(uuid.uuid4())}, b"")
                 return
-            result = server.handler(body, server.context())
+            try:
+                result = server.invoke(body)
+            except InitializationFailed as failed:
+                self._initialization_failed(failed)
+                return
             self._reply(200, {"content-type": "application/json"}, json.dumps(result).encode())
+
+        def _api_error(self, status: int, code: str, message: str) -> None:
+            payload = json.dumps({"Code": code, "Message": message, "RequestId": str(uuid.uuid4())}).encode()
+            self._reply(status, {"content-type": JSON_CONTENT_TYPE}, payload)
+
+        def _initialization_failed(self, failed: InitializationFailed) -> None:
+            headers = {
+                "content-type": JSON_CONTENT_TYPE,
+                ERROR_TYPE_HEADER: INITIALIZATION_ERROR,
+                "x-fc-request-id": str(uuid.uuid4()),
+            }
+            self._reply(200, headers, json.dumps(failed.answer()).encode())
 
         def _refuse(self, reason: str) -> None:
             # The rest of the stream cannot be trusted to start a new request: answer, then close.
@@ -313,6 +390,19 @@ def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return RequestHandler
+
+
+def _is_utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _media_type(headers: Mapping[str, str]) -> str:
+    content_type = next((value for name, value in headers.items() if name.lower() == "content-type"), "")
+    return content_type.split(";", 1)[0].strip().lower()
 
 
 def _body_bytes(result: Mapping[str, Any]) -> bytes:

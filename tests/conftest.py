@@ -163,11 +163,19 @@ def app_env(
     http.reset_app()
 
 
+# `functions.http.initialize` raises on a malformed setting: Function Compute, and the stand-in with it, then
+# answers the request with an InitializationError, and the product's own answer never reaches Slack. Strict, so
+# these tests report it the moment the initializer stops raising.
+INITIALIZER_RAISES_ON_A_MALFORMED_SETTING = pytest.mark.xfail(
+    strict=True, reason="functions.http.initialize raises on a malformed setting: FC answers InitializationError"
+)
+
+
 @pytest.fixture
 def fc(app_env: dict[str, str]) -> Iterator[FcServer]:
-    from functions.http import handler
+    from functions.http import handler, initialize
 
-    server = FcServer(handler=handler, credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET})
+    server = FcServer(handler=handler, initializer=initialize, credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET})
     server.start()
     yield server
     server.stop()
@@ -177,9 +185,11 @@ def fc(app_env: dict[str, str]) -> Iterator[FcServer]:
 def fc_async(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[FcServer]:
     """Lazy work through async InvokeFunction, exactly as on Function Compute, each delivered twice
     (Function Compute delivers at least once)."""
-    from functions.http import handler, reset_app
+    from functions.http import handler, initialize, reset_app
 
-    server = FcServer(handler=handler, credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, duplicate_deliveries=2)
+    server = FcServer(
+        handler=handler, initializer=initialize, credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, duplicate_deliveries=2
+    )
     url = server.start()
     monkeypatch.setenv("FC_FUNCTION_NAME", server.function_name)
     monkeypatch.setenv("FC_ENDPOINT", url)

@@ -100,10 +100,10 @@ def _run_emulator(args: argparse.Namespace) -> int:
 
 def _run_serve(args: argparse.Namespace) -> int:
     from emulators.fc_server import FcServer
-    from functions.http import handler
+    from functions.http import handler, initialize
     from shared.ecs.credentials import DefaultCredentialsProvider
 
-    server = FcServer(handler=handler)
+    server = FcServer(handler=handler, initializer=initialize)
     url = _listen(lambda: server.start(host=args.host, port=args.port), args.port)
     if url is None:
         return EXIT_FAILED

@@ -41,7 +41,7 @@ from shared.cards.task_cards import (
     ACTION_WATCH,
 )
 from shared.ecs.query import ALL_REGIONS, TaskQuery
-from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, INITIALIZER_RAISES_ON_A_MALFORMED_SETTING
 from tests.e2e.test_slack_e2e import all_text, buttons
 
 OPS, PROD_ONLY = "C0OPS", "C0PROD"
@@ -380,6 +380,7 @@ def test_in_two_accounts_one_refused_by_sts_the_other_still_answers(
     assert {account for account, _, _ in wire(ecs)} == {"staging"}
 
 
+@INITIALIZER_RAISES_ON_A_MALFORMED_SETTING
 @pytest.mark.usefixtures("accounts_env")
 def test_an_account_named_like_a_grammar_word_is_answered_as_a_misconfiguration(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch

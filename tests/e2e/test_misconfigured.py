@@ -14,6 +14,7 @@ from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
 from functions import http
 from shared.cards.task_cards import ACTION_REFRESH
+from tests.conftest import INITIALIZER_RAISES_ON_A_MALFORMED_SETTING
 
 CHANNEL = "C0OPS"
 USER = "U0ALICE"
@@ -39,6 +40,7 @@ def command(sender: SlackSender, slack: SlackEmulator, text: str) -> Any:
     )
 
 
+@INITIALIZER_RAISES_ON_A_MALFORMED_SETTING
 def test_a_malformed_ecs_endpoint_is_named_to_the_user_and_in_the_log(
     fc: FcServer,
     sender: SlackSender,
@@ -65,6 +67,7 @@ def test_a_malformed_ecs_endpoint_is_named_to_the_user_and_in_the_log(
     assert ecs.calls == []
 
 
+@INITIALIZER_RAISES_ON_A_MALFORMED_SETTING
 def test_a_click_while_misconfigured_is_answered_at_its_response_url(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -108,6 +111,7 @@ def test_a_database_url_with_an_unknown_scheme_breaks_channel_updates_only(
     assert "hunter2" not in err
 
 
+@INITIALIZER_RAISES_ON_A_MALFORMED_SETTING
 def test_without_a_signing_secret_every_request_is_a_500_with_a_clear_log(
     fc: FcServer,
     sender: SlackSender,

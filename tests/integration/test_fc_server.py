@@ -1,8 +1,10 @@
 """The local Function Compute stand-in (`ecs-tasks-dev serve`) over a raw socket: a malformed or short
-Content-Length gets a 400, a stalled body times out instead of holding a thread, and teardown is prompt."""
+Content-Length gets a 400, a stalled body times out instead of holding a thread, and teardown is prompt. Over
+HTTP: trigger bodies as base64 on demand, and InvokeFunction's signature check and async payload limit."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import socket
@@ -18,7 +20,7 @@ import pytest
 import requests
 from alibabacloud_openapi_util.client import Client as SdkSigner
 
-from emulators.fc_server import FcServer
+from emulators.fc_server import FcServer, all_bodies, bodies_of
 
 READ_TIMEOUT_S = 0.5
 
@@ -27,12 +29,14 @@ class Recorder:
     """The handler behind the stand-in: records each HTTP event's body (and each async payload) and answers 200."""
 
     def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
         self.bodies: list[str] = []
         self.async_payloads: list[bytes] = []
 
     def __call__(self, event: bytes, context: Any) -> dict[str, Any]:
         data = json.loads(event)
         if "rawPath" in data:
+            self.events.append(data)
             self.bodies.append(data["body"])
         else:
             self.async_payloads.append(event)
@@ -191,3 +195,65 @@ def test_invoke_function_accepts_the_official_sdks_signature_and_refuses_others(
     assert (wrong_secret.status_code, wrong_secret.json()["Code"]) == (403, "SignatureDoesNotMatch")
     assert (altered.status_code, altered.json()["Code"]) == (400, "ContentSHA256Mismatch")
     assert [i.payload for i in fc.invocations] == handler.async_payloads == [b'{"work": 1}']
+
+
+def test_an_async_payload_over_128_kb_is_refused_as_function_compute_refuses_it(handler: Recorder) -> None:
+    # Given the stand-in, and JSON payloads of exactly the limit and one byte over it
+    fc = FcServer(handler=handler, credentials={"fc-ak": "fc-secret"})
+    fc.start()
+    at_limit, over_limit = (json.dumps({"pad": "x" * (size - 11)}).encode() for size in (131072, 131073))
+    assert (len(at_limit), len(over_limit)) == (131072, 131073)  # 128 KB, and one byte more
+    try:
+        # When each is invoked asynchronously
+        accepted = invoke(fc, at_limit)
+        refused = invoke(fc, over_limit)
+        fc.wait_for_async()
+    finally:
+        fc.stop()
+    # Then the one at the limit runs, and the one over it is refused with FC's error before anything runs
+    assert accepted.status_code == 202
+    assert refused.status_code == 400
+    error = refused.json()
+    assert (error["Code"], error["Message"]) == (
+        "EntityTooLarge",
+        "payload size exceeds maximum allowed size (131072 bytes)",
+    )
+    assert error["RequestId"]
+    assert [i.payload for i in fc.invocations] == handler.async_payloads == [at_limit]
+
+
+# --- HTTP trigger bodies, plain or base64 ------------------------------------------------------------
+
+
+def post_to(fc: FcServer, body: bytes, content_type: str) -> requests.Response:
+    return requests.post(fc.base_url + "/slack/events", data=body, headers={"content-type": content_type}, timeout=5)
+
+
+def test_bodies_of_the_chosen_media_types_arrive_as_base64(handler: Recorder) -> None:
+    # Given the stand-in encoding form bodies as base64
+    fc = FcServer(handler=handler, base64_bodies=bodies_of("application/x-www-form-urlencoded"))
+    fc.start()
+    try:
+        # When a form body (with a charset parameter) and a JSON body arrive
+        post_to(fc, b"text=caf%C3%A9&x=1", "application/x-www-form-urlencoded; charset=utf-8")
+        post_to(fc, b'{"a": 1}', "application/json")
+    finally:
+        fc.stop()
+    # Then the form body is base64, flagged so, and decodes to the bytes sent; the JSON body is plain
+    form, other = handler.events
+    assert form["isBase64Encoded"] is True and base64.b64decode(form["body"]) == b"text=caf%C3%A9&x=1"
+    assert (other["isBase64Encoded"], other["body"]) == (False, '{"a": 1}')
+
+
+def test_all_bodies_are_base64_for_every_media_type_and_by_default_none_is(handler: Recorder) -> None:
+    always = FcServer(handler=handler, base64_bodies=all_bodies)
+    default = FcServer(handler=handler)
+    for fc in (always, default):
+        fc.start()
+        try:
+            post_to(fc, b'{"a": 1}', "application/json")
+        finally:
+            fc.stop()
+    encoded, plain = handler.events
+    assert encoded["isBase64Encoded"] is True and base64.b64decode(encoded["body"]) == b'{"a": 1}'
+    assert (plain["isBase64Encoded"], plain["body"]) == (False, '{"a": 1}')

@@ -16,7 +16,7 @@ from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
 from functions import http
-from tests.conftest import fixed_task
+from tests.conftest import INITIALIZER_RAISES_ON_A_MALFORMED_SETTING, fixed_task
 from tests.e2e.test_slack_e2e import send_command, wait_for_response
 
 USER, PASSWORD = "svc-ecs", "s3cr3t-pass"
@@ -63,7 +63,11 @@ def _answered_in_ack(response: object) -> bool:
 
 @pytest.mark.parametrize(
     "setting",
-    ["ECS_ENDPOINT unreachable", "ECS_ENDPOINT rejecting the signature", "ECS_ENDPOINT malformed"],
+    [
+        "ECS_ENDPOINT unreachable",
+        "ECS_ENDPOINT rejecting the signature",
+        pytest.param("ECS_ENDPOINT malformed", marks=INITIALIZER_RAISES_ON_A_MALFORMED_SETTING),
+    ],
 )
 def test_ecs_endpoint_credentials_never_show(
     fc: FcServer,
