@@ -32,7 +32,7 @@ from bot.language.times import EARLIEST_TIME, latest_time
 from bot.language.words import MAX_PAGE, TASK_ID_RE
 from shared.config import ACCOUNT_NAME_RE, MAX_ACCOUNTS_PER_BINDING
 from shared.ecs.query import ALL_REGIONS, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
-from shared.ecs.regions import is_region_id
+from shared.region_ids import is_region_id
 
 _T = TypeVar("_T")
 

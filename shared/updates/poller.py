@@ -37,11 +37,11 @@ from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.client import EcsClient
 from shared.ecs.models import Task
 from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskStatus
-from shared.ecs.regions import is_region_id
 from shared.ecs.retry import Deadline
 from shared.errors import CODE_TASK_NOT_FOUND as TASK_NOT_FOUND
 from shared.errors import EcsApiError, StsApiError
 from shared.log import log_context, log_event
+from shared.region_ids import is_region_id
 from shared.updates.model import (
     KIND_FINAL,
     KIND_GONE,
