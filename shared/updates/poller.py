@@ -67,7 +67,8 @@ DEFAULT_LEASE = timedelta(minutes=5)
 REGIONS_CACHE_S = 3600.0
 OWNER_CHARS = 64
 DEFAULT_BUDGET = TickBudget()
-# Watched tasks that change without anyone acting: what the tick polls again while they last.
+# Watched tasks that change without anyone acting: what the tick polls again while they last (the stored
+# strings, as the store filters on them).
 RUNNING_STATUSES = tuple(status.value for status in TaskStatus if status in TaskStatus.RUNNING)
 # A last repoll brought forward to fit the budget comes at least this much of an interval after the one before.
 EARLY_REPOLL_FRACTION = 1 / 3
