@@ -26,6 +26,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.errors import ConfigurationError
 from shared.log import register_secret
+from shared.region_ids import REGION_ID_FORM, is_region_id
 
 CsvSet = Annotated[frozenset[str], NoDecode]
 
@@ -127,21 +128,10 @@ def _json_object(value: Any) -> Any:
     return parsed
 
 
-_REGION_FORM = "lower-case letters, digits and hyphens, such as cn-hangzhou"
-# The form `shared.ecs.regions` checks every region against; config sits below ecs in the layers, so it
-# holds a copy, which tests/unit/shared/test_settings.py keeps equal to the original.
-REGION_ID_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+){1,4}")
-MAX_REGION_ID_CHARS = 40
-
-
-def is_region_id(value: str) -> bool:
-    return len(value) <= MAX_REGION_ID_CHARS and REGION_ID_PATTERN.fullmatch(value) is not None
-
-
 def _checked_region(value: Any) -> Any:
     # Messages quote nothing of the value (it may be hostile or secret); load_settings names the variable.
     if isinstance(value, str) and not is_region_id(value):
-        raise ValueError(f"is not a region id ({_REGION_FORM})")
+        raise ValueError(f"is not a region id ({REGION_ID_FORM})")
     return value
 
 
@@ -243,7 +233,7 @@ class Settings(BaseSettings):
     def _regions(cls, value: frozenset[str]) -> frozenset[str]:
         regions = frozenset(region.lower() for region in value)
         if not all(is_region_id(region) for region in regions):
-            raise ValueError(f"has an entry that is not a region id ({_REGION_FORM})")
+            raise ValueError(f"has an entry that is not a region id ({REGION_ID_FORM})")
         return regions
 
     @field_validator("ecs_endpoint", "slack_api_url", mode="before")

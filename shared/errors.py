@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 # ECS error codes the client makes decisions on; keyed on Code, never on the HTTP status.
 THROTTLING_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api", "Throttling.Resource"})
-RETRYABLE_CODES = THROTTLING_CODES | frozenset({"ServiceUnavailable", "InternalError"})
-# DescribeTaskAttribute / CancelTask on an id the region does not have.
+CODE_SERVICE_UNAVAILABLE = "ServiceUnavailable"
+CODE_INTERNAL_ERROR = "InternalError"
+RETRYABLE_CODES = THROTTLING_CODES | frozenset({CODE_SERVICE_UNAVAILABLE, CODE_INTERNAL_ERROR})
+# DescribeTaskAttribute / CancelTask on an id the region does not have (or no longer has).
 CODE_TASK_NOT_FOUND = "InvalidTaskId.NotFound"
 
 
@@ -64,7 +66,7 @@ class ApiError(EcsTasksError):
     @property
     def rejected_before_acting(self) -> bool:
         """The service provably did nothing, so even a non-idempotent call may be retried."""
-        return self.is_throttling or self.code in ("ServiceUnavailable", CODE_CONNECT_FAILED)
+        return self.is_throttling or self.code in (CODE_SERVICE_UNAVAILABLE, CODE_CONNECT_FAILED)
 
 
 class EcsApiError(ApiError):

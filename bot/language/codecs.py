@@ -27,12 +27,12 @@ from datetime import datetime, timedelta, timezone
 from typing import TypeVar
 
 from bot.language.grammar import QueryCommand, UsageError, parse, to_words
-from bot.language.regions import KNOWN_REGIONS
+from bot.language.regions import KNOWN_REGIONS, REGIONS_IN_ORDER_ADDED
 from bot.language.times import EARLIEST_TIME, latest_time
 from bot.language.words import MAX_PAGE, TASK_ID_RE
 from shared.config import ACCOUNT_NAME_RE, MAX_ACCOUNTS_PER_BINDING
 from shared.ecs.query import ALL_REGIONS, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
-from shared.ecs.regions import is_region_id
+from shared.region_ids import is_region_id
 
 _T = TypeVar("_T")
 
@@ -48,14 +48,8 @@ _ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 _ALPHABET_INDEX = {char: i for i, char in enumerate(_ALPHABET)}
 
 # Version 1 tables: index + 1 is the code, 0 means "spelled out". Radixes leave room to append.
-_REGIONS_V1 = (
-    "all", "cn-qingdao", "cn-beijing", "cn-zhangjiakou", "cn-huhehaote", "cn-wulanchabu", "cn-hangzhou",
-    "cn-shanghai", "cn-nanjing", "cn-fuzhou", "cn-wuhan-lr", "cn-shenzhen", "cn-heyuan", "cn-guangzhou",
-    "cn-chengdu", "cn-shanghai-finance-1", "cn-shenzhen-finance-1", "cn-hongkong", "ap-northeast-1",
-    "ap-northeast-2", "ap-southeast-1", "ap-southeast-3", "ap-southeast-5", "ap-southeast-6",
-    "ap-southeast-7", "us-east-1", "us-west-1", "na-south-1", "eu-west-1", "eu-central-1", "me-east-1",
-    "me-central-1",
-)  # fmt: skip
+# The regions are `all` and then every known region in the order each was added (append only, there).
+_REGIONS_V1 = (ALL_REGIONS, *REGIONS_IN_ORDER_ADDED)
 _REGION_RADIX = 128
 _STATUSES_V1 = ("Finished", "Processing", "Waiting", "Deleted", "Paused", "Failed")
 _ACTIONS_V1 = ("ImportImage", "ExportImage", "RedeployInstance", "ModifyDiskSpec", "ArchiveSnapshot")

@@ -68,7 +68,7 @@ from bot.language.words import (
 )
 from shared.cards.parts import escape
 from shared.ecs.query import ALL_REGIONS, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
-from shared.ecs.regions import is_region_id
+from shared.region_ids import is_region_id
 
 __all__ = [
     "AccountsCommand",

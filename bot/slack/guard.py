@@ -19,7 +19,7 @@ from bot.language.words import MAX_PAGE, TASK_ID_RE
 from bot.slack import access
 from shared.config import ACCOUNT_NAME_RE, Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
-from shared.ecs.regions import is_region_id
+from shared.region_ids import is_region_id
 
 if TYPE_CHECKING:
     from shared.ecs.accounts import AccountDirectory

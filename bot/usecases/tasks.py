@@ -36,7 +36,7 @@ from shared.cards.task_cards import (
     task_detail_message,
     task_list_message,
 )
-from shared.ecs.query import ALL_REGIONS, TaskQuery
+from shared.ecs.query import ALL_REGIONS, TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.errors import (
     CODE_CONNECTION,
@@ -58,8 +58,6 @@ Work = Callable[[Attempt, "DeferredRun | None"], Deliver]
 
 # ECS outcomes that mean "not yet known": inline, the deferred run tries again with the full deadline.
 UNFINISHED_CODES = frozenset({CODE_TIMEOUT, CODE_DEADLINE, CODE_CONNECTION})
-# A task in one of these may still be cancelled.
-CANCELLABLE = frozenset({"Waiting", "Processing", "Paused"})
 # Inline, CancelTask starts only with at least this long left: a call cut short leaves its outcome unknown.
 MIN_CANCEL_S = 0.3
 
@@ -163,7 +161,7 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
                 reader = user_client(deps, account, click.user_id)
                 deadline = reader.deadline(attempt.read_deadline_s())
                 status = reader.describe_task_attribute(ref.region, ref.task_id, deadline=deadline).task_status
-                if status not in CANCELLABLE:
+                if status not in TaskStatus.UNFINISHED:  # a task not over yet may still be cancelled
                     log_event("cancel.skipped", outcome=status, task_id=ref.task_id)
                     return _after_cancel(
                         f"Task `{ref.task_id}` in {_where(ref)} is {status} now: it is not cancelled again.",

@@ -29,12 +29,13 @@ from bot.usecases.tasks import log_sts_error, user_client
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
+from shared.ecs.finder import find_tasks
 from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS
-from shared.errors import EcsApiError, StsApiError
+from shared.errors import StsApiError
 from shared.log import log_event
 from shared.updates.cards import channel_problem_message, describe_subscription, list_message, watch_card
-from shared.updates.model import TASK_NOT_FOUND, WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
+from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
 from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
 
 if TYPE_CHECKING:
@@ -208,22 +209,9 @@ def _of_account(deps: BotDeps, account: Account) -> str:
 
 
 def _find_tasks(deps: BotDeps, ecs: EcsClient, region: str, task_ids: Sequence[str]) -> list[Task]:
-    """DescribeTasks for the ids, then DescribeTaskAttribute for each it did not list: the API page's
-    listing leaves out Waiting (and Paused, Deleted) tasks, so "not found" is said only when ECS says so."""
-    deadline = ecs.deadline(deps.settings.ecs_deadline_s)
-    tasks = [t.with_region(region) for t in ecs.iter_tasks(region, task_ids=task_ids, deadline=deadline)]
-    listed = {t.task_id for t in tasks}
-    for task_id in task_ids:
-        if task_id in listed:
-            continue
-        try:
-            attribute = ecs.describe_task_attribute(region, task_id, deadline=deadline)
-        except EcsApiError as error:
-            if error.code == TASK_NOT_FOUND:
-                continue
-            raise
-        tasks.append(Task.model_validate(attribute.to_api_dict()).with_region(region))
-    return tasks
+    """The tasks ECS knows of these ids (`shared.ecs.finder`: a Waiting task is found too), so "not found"
+    is said only when ECS says so."""
+    return list(find_tasks(ecs, region, task_ids, deadline=ecs.deadline(deps.settings.ecs_deadline_s)).tasks)
 
 
 def unwatch_tasks(

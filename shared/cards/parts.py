@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import ButtonElement, ConfirmObject, MarkdownTextOb
 
 from shared.cards.limits import BLOCK_KIT
 from shared.ecs.models import OperationProgress, Task
-from shared.ecs.query import CANCELLABLE_ACTIONS, TaskStatus
+from shared.ecs.query import TaskAction, TaskStatus
 from shared.errors import ApiError
 from shared.log import redact
 from shared.timefmt import format_duration, format_utc, task_duration
@@ -54,9 +54,6 @@ STATUS_EMOJI: Mapping[str, str] = MappingProxyType(
 )
 UNKNOWN_EMOJI = ":grey_question:"
 WARNING_EMOJI = ":warning:"
-
-# CancelTask accepts these only (the API's "running"); Paused is neither running nor finished.
-RUNNING_STATUSES = frozenset({TaskStatus.WAITING, TaskStatus.PROCESSING})
 
 ELLIPSIS = "…"
 BACKTICK = "`"
@@ -147,11 +144,12 @@ def status_emoji(status: str) -> str:
 
 
 def is_running(task: Task) -> bool:
-    return task.status in RUNNING_STATUSES
+    return task.status in TaskStatus.RUNNING
 
 
 def offers_cancel(task: Task, buttons: CardButtons) -> bool:
-    return bool(task.support_cancel and buttons.can_cancel and task.action in CANCELLABLE_ACTIONS and is_running(task))
+    cancellable = task.action in TaskAction.CANCELLABLE
+    return bool(task.support_cancel and buttons.can_cancel and cancellable and is_running(task))
 
 
 def offers_watch(task: Task, buttons: CardButtons) -> bool:

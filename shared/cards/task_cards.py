@@ -64,7 +64,7 @@ from shared.cards.parts import (
     task_status_line,
 )
 from shared.ecs.models import Task, TaskAttribute
-from shared.ecs.query import FILTERABLE_STATUSES, TaskQuery, TaskStatus
+from shared.ecs.query import TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.errors import EcsApiError, StsApiError
 
@@ -247,9 +247,9 @@ def _why_empty(result: MultiRegionResult) -> str | None:
     if window:
         words.append(window)
     lines = [" ".join(words)]
-    if query.status is not None and query.status not in FILTERABLE_STATUSES and not query.task_ids:
+    if query.status is not None and query.status not in TaskStatus.FILTERABLE and not query.task_ids:
         # DescribeTasks lists only these (API page); by id, the client asks DescribeTaskAttribute instead.
-        *first, last = [s.value for s in TaskStatus if s in FILTERABLE_STATUSES]
+        *first, last = [s.value for s in TaskStatus if s in TaskStatus.FILTERABLE]
         honoured = f"{', '.join(first)} and {last}"
         lines.append(
             f"_ECS lists only {honoured} tasks, so {query.status.value} tasks cannot be listed:"

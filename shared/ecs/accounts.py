@@ -28,8 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from shared.config import ENV_ACCOUNTS, ROLE_ARN_RE, Settings
-from shared.ecs.regions import is_region_id
 from shared.errors import ConfigurationError
+from shared.region_ids import is_region_id
 
 # The name shown for the function's own role when no accounts are configured for a channel.
 HOME_ACCOUNT_NAME = "home"

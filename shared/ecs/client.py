@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, TypedDict, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from shared.ecs.finder import find_tasks
 from shared.ecs.models import CancelResult, RegionList, Task, TaskAttribute, TaskPage
-from shared.ecs.query import FILTERABLE_STATUSES, MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.ecs.retry import Deadline, RetryPolicy
 from shared.ecs.signer import format_timestamp
 from shared.ecs.transport import EcsTransport
-from shared.errors import CODE_DEADLINE, CODE_MALFORMED, CODE_TASK_NOT_FOUND, EcsApiError
+from shared.errors import CODE_DEADLINE, CODE_MALFORMED, EcsApiError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11+; the runtime may be 3.10
@@ -223,19 +224,8 @@ class EcsClient:
     def _tasks_by_id(self, region_id: str, query: TaskQuery, deadline: Deadline) -> tuple[Task, ...]:
         """Every task the query names that matches it, newest first: what DescribeTasks lists, and the rest
         looked up one by one with DescribeTaskAttribute (ids the region does not have are left out)."""
-        listed = {t.task_id: t for t in self.iter_tasks(region_id, **_filters(query), deadline=deadline)}
-        found: list[Task] = list(listed.values())
-        for task_id in dict.fromkeys(query.task_ids):
-            if task_id in listed:
-                continue
-            try:
-                attribute = self.describe_task_attribute(region_id, task_id, deadline=deadline)
-                # The listing's shape, so a task found by id prints and renders as a listed one does.
-                found.append(Task.model_construct(**{name: getattr(attribute, name) for name in Task.model_fields}))
-            except EcsApiError as error:
-                if error.code != CODE_TASK_NOT_FOUND:
-                    raise
-        matching = [t for t in found if _matches(t, query)]
+        found = find_tasks(self, region_id, query.task_ids, deadline=deadline, filters=_filters(query))
+        matching = [t for t in found.tasks if _matches(t, query)]
         matching.sort(key=lambda t: (t.creation_time or _EPOCH, t.task_id), reverse=True)
         return tuple(matching)
 
@@ -329,7 +319,7 @@ def _filters(query: TaskQuery) -> TaskFilters:
         "task_ids": query.task_ids,
         "action": query.action,
         # ECS ignores other status values; those are filtered here instead (see _keep_status).
-        "status": query.status if query.status in FILTERABLE_STATUSES else None,
+        "status": query.status if query.status in TaskStatus.FILTERABLE else None,
         "start_time": query.start_time,
         "end_time": query.end_time,
         "resource_ids": query.resource_ids,
@@ -339,7 +329,7 @@ def _filters(query: TaskQuery) -> TaskFilters:
 def _finds_by_id(query: TaskQuery) -> bool:
     """Named tasks DescribeTasks may not list: no status (it lists only Finished, Processing and Failed), or a
     status it cannot filter on."""
-    return bool(query.task_ids) and (query.status is None or query.status not in FILTERABLE_STATUSES)
+    return bool(query.task_ids) and (query.status is None or query.status not in TaskStatus.FILTERABLE)
 
 
 def _matches(task: Task, query: TaskQuery) -> bool:
@@ -366,7 +356,7 @@ def _page_of(region_id: str, tasks: tuple[Task, ...], query: TaskQuery) -> Regio
 
 def _keep_status(tasks: tuple[Task, ...], query: TaskQuery) -> tuple[Task, ...]:
     """Apply a status filter the API cannot apply (Waiting, Paused, Deleted) to what it returned."""
-    if query.status is None or query.status in FILTERABLE_STATUSES:
+    if query.status is None or query.status in TaskStatus.FILTERABLE:
         return tasks
     return tuple(t for t in tasks if t.task_status == query.status.value)
 

@@ -5,9 +5,23 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
+from typing import ClassVar
 
 
-class TaskStatus(str, Enum):
+class _StatusSets:
+    """The sets of statuses TaskStatus carries, declared here and assigned below it: a name declared in an
+    Enum's own body is taken for a member by type checkers."""
+
+    FILTERABLE: ClassVar[frozenset[TaskStatus]]
+    TERMINAL: ClassVar[frozenset[TaskStatus]]
+    RUNNING: ClassVar[frozenset[TaskStatus]]
+    UNFINISHED: ClassVar[frozenset[TaskStatus]]
+
+
+class TaskStatus(_StatusSets, str, Enum):
+    """A task's status as ECS names it. A member hashes and compares as its value, so each set holds a
+    status string from the API as well as a member: `"Waiting" in TaskStatus.RUNNING`."""
+
     FINISHED = "Finished"
     PROCESSING = "Processing"
     WAITING = "Waiting"
@@ -16,12 +30,24 @@ class TaskStatus(str, Enum):
     FAILED = "Failed"
 
 
-# The API filters on these only; it silently ignores the others (DescribeTasks API page).
-FILTERABLE_STATUSES = frozenset({TaskStatus.FINISHED, TaskStatus.PROCESSING, TaskStatus.FAILED})
-TERMINAL_STATUSES = frozenset({TaskStatus.FINISHED, TaskStatus.FAILED, TaskStatus.DELETED})
+# DescribeTasks filters on these only; it silently ignores the others (DescribeTasks API page).
+TaskStatus.FILTERABLE = frozenset({TaskStatus.FINISHED, TaskStatus.PROCESSING, TaskStatus.FAILED})
+# Over for good: nothing changes any more.
+TaskStatus.TERMINAL = frozenset({TaskStatus.FINISHED, TaskStatus.FAILED, TaskStatus.DELETED})
+# The API's "running": what CancelTask accepts, and what changes without anyone acting. Paused is neither
+# running nor over.
+TaskStatus.RUNNING = frozenset({TaskStatus.WAITING, TaskStatus.PROCESSING})
+# Not over yet: running or Paused.
+TaskStatus.UNFINISHED = frozenset(TaskStatus) - TaskStatus.TERMINAL
 
 
-class TaskAction(str, Enum):
+class _ActionSets:
+    """The set of actions TaskAction carries, declared here and assigned below it (as for TaskStatus)."""
+
+    CANCELLABLE: ClassVar[frozenset[TaskAction]]
+
+
+class TaskAction(_ActionSets, str, Enum):
     IMPORT_IMAGE = "ImportImage"
     EXPORT_IMAGE = "ExportImage"
     REDEPLOY_INSTANCE = "RedeployInstance"
@@ -30,7 +56,7 @@ class TaskAction(str, Enum):
 
 
 # Only these can be cancelled, and only while running (CancelTask API).
-CANCELLABLE_ACTIONS = frozenset({TaskAction.IMPORT_IMAGE, TaskAction.EXPORT_IMAGE})
+TaskAction.CANCELLABLE = frozenset({TaskAction.IMPORT_IMAGE, TaskAction.EXPORT_IMAGE})
 
 ALL_REGIONS = "all"
 MAX_TASK_IDS = 100

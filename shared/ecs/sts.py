@@ -26,11 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.ecs.accounts import Account
 from shared.ecs.credentials import Credentials
-from shared.ecs.regions import checked_region_id
 from shared.ecs.retry import Deadline, RetryPolicy
 from shared.ecs.sessions import SessionSpec
 from shared.ecs.transport import EcsTransport
 from shared.errors import CODE_DEADLINE, CODE_MALFORMED, ApiError, StsApiError
+from shared.region_ids import checked_region_id
 from shared.timefmt import utc_now
 
 STS_API_VERSION = "2015-04-01"

@@ -25,8 +25,8 @@ from urllib3.exceptions import NewConnectionError
 from shared.ecs import signer
 from shared.ecs.credentials import Credentials, CredentialsProvider
 from shared.ecs.models import ApiErrorBody
-from shared.ecs.regions import checked_region_id
 from shared.errors import CODE_CONNECT_FAILED, CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, ApiError, EcsApiError
+from shared.region_ids import checked_region_id
 from shared.timefmt import utc_now
 
 ECS_API_VERSION = "2014-05-26"

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task
-from shared.ecs.query import ALL_REGIONS, TERMINAL_STATUSES
+from shared.ecs.query import ALL_REGIONS, TaskStatus
 
 WATCH_ACTIVE = "active"
 WATCH_ENDED = "ended"  # the task finished, failed or was deleted
@@ -40,9 +40,6 @@ ENTRY_ABANDONED = "abandoned"
 SCOPE_WATCHES = "watches"
 SCOPE_SUBSCRIPTIONS = "subscriptions"
 
-# What DescribeTaskAttribute answers for a task ECS does not know (or no longer knows).
-TASK_NOT_FOUND = "InvalidTaskId.NotFound"
-
 ANY = "*"  # in a subscription's filter key: no filter on that field
 
 
@@ -58,11 +55,8 @@ def task_from_json(text: str) -> Task:
     return Task.model_validate(json.loads(text))
 
 
-_TERMINAL_VALUES = frozenset(s.value for s in TERMINAL_STATUSES)
-
-
 def is_terminal(status: str | None) -> bool:
-    return status in _TERMINAL_VALUES
+    return status in TaskStatus.TERMINAL
 
 
 @dataclass(frozen=True)

@@ -35,10 +35,10 @@ from itertools import groupby
 from shared.ecs.client import EcsClient
 from shared.ecs.models import Task, TaskAttribute
 from shared.ecs.query import TaskStatus
-from shared.ecs.regions import InvalidRegionError, checked_region_id
 from shared.ecs.retry import Deadline
 from shared.errors import EcsApiError, StsApiError
 from shared.log import log_context, log_event
+from shared.region_ids import InvalidRegionError, checked_region_id
 from shared.updates.cards import (
     FINAL_SUBJECT,
     announce_title,

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from shared.config import ACCOUNT_NAME_RE, Settings
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, AccountDirectory
 from shared.ecs.query import ALL_REGIONS
-from shared.ecs.regions import InvalidRegionError, checked_region_id
+from shared.region_ids import InvalidRegionError, checked_region_id
 
 # Why a stored row is suspended (logged, and kept in its `suspended` column).
 TEAM_NOT_ALLOWED = "team_not_allowed"

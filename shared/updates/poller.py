@@ -37,17 +37,17 @@ from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.client import EcsClient
 from shared.ecs.models import Task
 from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskStatus
-from shared.ecs.regions import is_region_id
 from shared.ecs.retry import Deadline
+from shared.errors import CODE_TASK_NOT_FOUND as TASK_NOT_FOUND
 from shared.errors import EcsApiError, StsApiError
 from shared.log import log_context, log_event
+from shared.region_ids import is_region_id
 from shared.updates.model import (
     KIND_FINAL,
     KIND_GONE,
     KIND_UNLISTED,
     SCOPE_SUBSCRIPTIONS,
     SCOPE_WATCHES,
-    TASK_NOT_FOUND,
     Accepted,
     Lease,
     PollState,
@@ -67,8 +67,9 @@ DEFAULT_LEASE = timedelta(minutes=5)
 REGIONS_CACHE_S = 3600.0
 OWNER_CHARS = 64
 DEFAULT_BUDGET = TickBudget()
-# Watched tasks that change without anyone acting: what the tick polls again while they last.
-RUNNING_STATUSES = (TaskStatus.WAITING.value, TaskStatus.PROCESSING.value)
+# Watched tasks that change without anyone acting: what the tick polls again while they last (the stored
+# strings, as the store filters on them).
+RUNNING_STATUSES = tuple(status.value for status in TaskStatus if status in TaskStatus.RUNNING)
 # A last repoll brought forward to fit the budget comes at least this much of an interval after the one before.
 EARLY_REPOLL_FRACTION = 1 / 3
 

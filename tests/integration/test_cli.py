@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from emulators.ecs import EcsEmulator
-from shared.ecs.query import FILTERABLE_STATUSES, TaskAction, TaskStatus
+from shared.ecs.query import TaskAction, TaskStatus
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, LISTINGS, fixed_task
 
 CLI = str(Path(sys.executable).with_name("ecs-tasks"))
@@ -70,7 +70,7 @@ def seeded(ecs: EcsEmulator, now: datetime) -> EcsEmulator:
 
 
 @pytest.mark.parametrize("action", list(TaskAction))
-@pytest.mark.parametrize("status", sorted(FILTERABLE_STATUSES))
+@pytest.mark.parametrize("status", sorted(TaskStatus.FILTERABLE))
 def test_every_action_and_listed_status_as_json(
     seeded: EcsEmulator, tmp_path: Path, action: TaskAction, status: TaskStatus
 ) -> None:
@@ -86,7 +86,7 @@ def test_every_action_and_listed_status_as_json(
 
 
 @pytest.mark.parametrize("ecs", LISTINGS, indirect=True)
-@pytest.mark.parametrize("status", sorted(set(TaskStatus) - FILTERABLE_STATUSES))
+@pytest.mark.parametrize("status", sorted(set(TaskStatus) - TaskStatus.FILTERABLE))
 def test_a_status_ecs_cannot_list_is_found_by_id(seeded: EcsEmulator, tmp_path: Path, status: TaskStatus) -> None:
     # Given one ImportImage task in each status (Waiting, Paused, Deleted ones included)
     s = list(TaskStatus).index(status)

@@ -16,10 +16,10 @@ from emulators.ecs import EcsEmulator
 from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
-from shared.ecs.regions import InvalidRegionError
 from shared.ecs.retry import RetryPolicy
 from shared.ecs.transport import EcsTransport
 from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
+from shared.region_ids import InvalidRegionError
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, LISTINGS, fixed_task
 
 

@@ -52,6 +52,16 @@ GOLDEN_REF_VALUE = "r1.hix2ORRKXrK7bWLxnBKn1802GuOq92kBx8Dw6MMEtJYZGBICEl6dPk1-_
 OUT_OF_BOUNDS_GOLDEN_VALUE = (
     "q1.DDOlohL89F0Ol58N0gEVdy_aNiI1QOrmYiYJY0yWWiYBfHjwsD82EtsJwBYJz1Qv-g5cYiIQFuqcEJjktdHNhZWh0dW9zLXBhHAAcE"
 )
+# Every region known when format version 1 was frozen, each by its code, in a task button of a query that
+# names them all (as posted in Slack): codes never move, so this decodes for as long as it can be clicked.
+GOLDEN_ALL_KNOWN_REGIONS = (
+    "cn-qingdao", "cn-beijing", "cn-zhangjiakou", "cn-huhehaote", "cn-wulanchabu", "cn-hangzhou", "cn-shanghai",
+    "cn-nanjing", "cn-fuzhou", "cn-wuhan-lr", "cn-shenzhen", "cn-heyuan", "cn-guangzhou", "cn-chengdu",
+    "cn-shanghai-finance-1", "cn-shenzhen-finance-1", "cn-hongkong", "ap-northeast-1", "ap-northeast-2",
+    "ap-southeast-1", "ap-southeast-3", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "us-east-1",
+    "us-west-1", "na-south-1", "eu-west-1", "eu-central-1", "me-east-1", "me-central-1",
+)  # fmt: skip
+GOLDEN_ALL_REGIONS_REF_VALUE = "r1.BNN4zsxOjvp7692jitvj0yPDoYBAaA-eOnDZoyYLlipQmSIkB44aMFihIgOGChAYI-"
 # A clock after every time in these tests: decoding bounds times by it.
 DECODE_NOW = datetime(2026, 12, 1, tzinfo=UTC)
 
@@ -109,6 +119,28 @@ def test_golden_values_of_format_version_1_still_decode() -> None:
     ref = decode_task_ref(GOLDEN_REF_VALUE, known_regions=GOLDEN_REGIONS, now=DECODE_NOW)
     assert ref == TaskRef("cn-hangzhou", "t-bp1abc", GOLDEN_QUERY)
     assert encode_query(GOLDEN_QUERY) == GOLDEN_QUERY_VALUE
+
+
+def test_the_region_codes_posted_so_far_still_decode_to_their_regions() -> None:
+    # Given a task button whose query named every region known then, each by its code
+    ref = decode_task_ref(GOLDEN_ALL_REGIONS_REF_VALUE, now=DECODE_NOW)
+    # Then each code still means the region it meant (a region moved or removed would change them)
+    assert ref == TaskRef(
+        "me-central-1",
+        "t-golden1",
+        TaskQuery(regions=GOLDEN_ALL_KNOWN_REGIONS, status=TaskStatus.WAITING, task_ids=("t-golden1",)),
+    )
+
+
+@pytest.mark.parametrize("region", sorted(KNOWN_REGIONS))
+def test_every_known_region_travels_as_a_code_not_spelled_out(region: str) -> None:
+    # Given a task button for a known region, and one for the shortest region id no table holds
+    query = TaskQuery(regions=(ALL_REGIONS,), task_ids=("t-a",))
+    coded = encode_task_ref(region, "t-a", query)
+    spelled_out = encode_task_ref("a-b", "t-a", query)
+    # Then the known region costs a code, shorter than any name spelled out, and reads back
+    assert len(coded) < len(spelled_out)
+    assert decode_task_ref(coded, now=DECODE_NOW) == TaskRef(region, "t-a", query)
 
 
 def test_a_region_outside_the_accepted_set_is_refused_even_in_region_id_form() -> None:

@@ -9,10 +9,10 @@ import logging
 
 import pytest
 
-from shared.config import REGION_ID_PATTERN, Settings, load_settings
-from shared.ecs.regions import REGION_ID_RE
+from shared.config import Settings, load_settings
 from shared.errors import ConfigurationError
 from shared.log import configure_logging, log_event, redact
+from shared.region_ids import InvalidRegionError, checked_region_id
 
 HOSTILE = "x@127.0.0.1:9/#"
 
@@ -67,9 +67,32 @@ def test_well_formed_settings_load(
     assert getattr(load_settings(), field) == expected
 
 
-def test_the_config_copy_of_the_region_id_form_is_the_one_the_transport_checks() -> None:
-    # config sits below ecs in the layers and cannot import it; the two must not drift apart
-    assert REGION_ID_PATTERN.pattern == REGION_ID_RE.pattern
+@pytest.mark.parametrize(
+    "region",
+    ["cn-hangzhou", "cn-shanghai-finance-1", "ap-southeast-9", "a-" + "b" * 38, "a-" + "b" * 39, "cn", "cn-", "1a-b"],
+)
+@pytest.mark.parametrize(
+    ("name", "field"), [("ECS_TASKS_DEFAULT_REGION", "default_region"), ("ECS_TASKS_REGIONS", "allowed_regions")]
+)
+def test_a_region_setting_is_accepted_exactly_when_the_transport_would_sign_for_it(
+    monkeypatch: pytest.MonkeyPatch, region: str, name: str, field: str
+) -> None:
+    # Given a region the one region-id check (shared.region_ids, which builds every host name) says yes or no to
+    signed_for = True
+    try:
+        checked_region_id(region)
+    except InvalidRegionError:
+        signed_for = False
+    # When a region setting names it
+    monkeypatch.setenv(name, region)
+    try:
+        value = getattr(load_settings(), field)
+    except ConfigurationError:
+        accepted = False
+    else:
+        accepted = value in (region, frozenset({region}))
+    # Then the settings take it exactly when the transport would sign for it
+    assert accepted is signed_for
 
 
 @pytest.mark.parametrize("name", ["ECS_ENDPOINT", "SLACK_API_URL", "ECS_TASKS_DATABASE_URL"])

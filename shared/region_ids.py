@@ -1,5 +1,6 @@
 """What a region id may be: the one check every region passes wherever it comes from (typed text, a button
-value, a stored row, a setting) before it may become part of an endpoint's host name."""
+value, a stored row, a setting) before it may become part of an endpoint's host name. At the root of
+`shared`, below `shared.config`, so that settings are checked by it too."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import re
 # `ap-southeast-1`, `cn-shanghai-finance-1`). Nothing else can form a host name we would sign for.
 REGION_ID_RE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+){1,4}")
 MAX_REGION_ID_CHARS = 40
+# The form, as messages describe it; they quote nothing of the value (it may be hostile or secret).
+REGION_ID_FORM = "lower-case letters, digits and hyphens, such as cn-hangzhou"
 
 
 class InvalidRegionError(ValueError):
@@ -22,7 +25,5 @@ def is_region_id(value: object) -> bool:
 def checked_region_id(value: object) -> str:
     """The value itself when it is a region id; InvalidRegionError otherwise."""
     if not is_region_id(value):
-        raise InvalidRegionError(
-            "not a region id (expected lower-case letters, digits and hyphens, such as cn-hangzhou)"
-        )
+        raise InvalidRegionError(f"not a region id (expected {REGION_ID_FORM})")
     return str(value)
