@@ -12,6 +12,7 @@ from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
 from functions import http
 from shared.config import Settings
+from shared.policy import AccessPolicy
 from tests.conftest import fixed_task
 
 TEAM = "T0DEMO"  # the sender's default team
@@ -21,6 +22,10 @@ USER = "U0ALICE"
 
 def settings(**values: str) -> Settings:
     return Settings.model_validate(values)
+
+
+def policy(**values: str) -> AccessPolicy:
+    return AccessPolicy.from_settings(settings(**values))
 
 
 @pytest.mark.parametrize(
@@ -35,17 +40,17 @@ def settings(**values: str) -> Settings:
     ],
 )
 def test_workspace_matrix(config: dict[str, str], team: str, channel: str, refused: bool) -> None:
-    assert (check_workspace(settings(**config), team_id=team, channel_id=channel) is not None) is refused
+    assert (check_workspace(policy(**config), team_id=team, channel_id=channel) is not None) is refused
 
 
 def test_regions_and_cancel_rules() -> None:
-    limited = settings(ECS_TASKS_REGIONS="cn-hangzhou, cn-shanghai", ECS_TASKS_CANCEL_USER_IDS="U1")
+    limited = policy(ECS_TASKS_REGIONS="cn-hangzhou, cn-shanghai", ECS_TASKS_CANCEL_USER_IDS="U1")
     assert check_regions(limited, ("cn-hangzhou",)) is None
     denied = check_regions(limited, ("cn-hangzhou", "cn-beijing"))
     assert denied is not None and "cn-beijing" in denied.reason and "cn-shanghai" in denied.reason
     assert check_regions(limited, ("all",)) is None  # narrowed to the allowed ones instead
     assert user_may_cancel(limited, "U1") and not user_may_cancel(limited, "U2") and not user_may_cancel(limited, None)
-    assert not user_may_cancel(settings(), "U1"), "nobody may cancel when the list is unset"
+    assert not user_may_cancel(policy(), "U1"), "nobody may cancel when the list is unset"
 
 
 @pytest.mark.parametrize(
