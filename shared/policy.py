@@ -140,9 +140,9 @@ class PolicyHolder:
         self._asked_at = monotonic()
 
     @classmethod
-    def fixed(cls, policy: AccessPolicy) -> PolicyHolder:
+    def fixed(cls, policy: AccessPolicy, *, monotonic: Callable[[], float] = time.monotonic) -> PolicyHolder:
         """A holder whose source is the one policy given (settings: nothing changes while the process runs)."""
-        return cls(lambda: policy)
+        return cls(lambda: policy, monotonic=monotonic)
 
     def current(self) -> AccessPolicy:
         now = self._monotonic()

@@ -193,3 +193,36 @@ def test_each_ecs_call_in_an_account_is_logged_with_the_account(world: World) ->
     calls = [json.loads(line) for line in stream.getvalue().splitlines() if '"ecs.call"' in line]
     assert [c.get("account") for c in calls] == ["prod", None]
     assert all(c["ecs_request_id"] and c["outcome"] == "ok" for c in calls)
+
+
+def test_home_and_every_account_share_one_connection_pool(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    # Given every requests.Session this process makes from now on counted
+    sessions: list[requests.Session] = []
+
+    class CountedSession(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            sessions.append(self)
+
+    monkeypatch.setattr(requests, "Session", CountedSession)
+    clients = ecs_clients(world.settings)
+    prod, staging = build_policy(world.settings).accounts.accounts_for_channel("C0OPS")
+    # When home, two accounts (through STS) and the poller's session all make calls
+    assert _task_ids(clients.client_for(HOME, ALICE_READ), "cn-hangzhou") == {HOME_TASK}
+    assert _task_ids(clients.client_for(prod, ALICE_READ), "cn-hangzhou") == {PROD_TASK}
+    assert _task_ids(clients.client_for(staging, SessionSpec.for_poller()), "cn-shanghai") == {STAGING_TASK}
+    clients.client_for(HOME).describe_tasks("cn-shanghai")
+    # Then they all went through one session: one connection pool for the process
+    assert len(sessions) == 1
+    assert len(world.sts.calls) == 2 and {c.access_key_id for c in world.ecs.calls if c.access_key_id} > {HOME_KEY_ID}
+    # And the home account has one client, whoever its work is for (a head start's prefetch waits in it)
+    assert clients.client_for(HOME) is clients.client_for(HOME, ALICE_READ)
+
+
+def test_an_account_other_than_home_needs_a_session(world: World) -> None:
+    prod = build_policy(world.settings).accounts.accounts["prod"]
+    with pytest.raises(ValueError, match="needs a session"):
+        ecs_clients(world.settings).client_for(prod)
+    assert world.sts.calls == []
