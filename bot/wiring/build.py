@@ -149,8 +149,9 @@ def build_sts_client(settings: Settings, *, session: requests.Session | None = N
 
 class EcsClients:
     """The one ECS client factory of a process: `client_for(account, session)`. Every client it makes shares
-    one requests.Session (one connection pool) and one cache of assumed-role credentials, both built when
-    the first client is asked for, so building the factory loads no HTTP client.
+    one requests.Session (one connection pool), built when the first client is asked for (so building the
+    factory loads no HTTP client), and one cache of assumed-role credentials, built with the first client
+    of an account other than home.
 
     The home account's calls run under the function's own credentials, never AssumeRole, whoever they are
     for (its `session` may be None); its client is built once (per worker count and observer) and kept,
@@ -166,16 +167,22 @@ class EcsClients:
         self._assumed: AssumedRoleCache | None = None
         self._home: dict[tuple[int, EcsCallObserver | None], EcsClient] = {}
 
-    def _shared(self) -> tuple[requests.Session, AssumedRoleCache]:
+    def _pool(self) -> requests.Session:
         with self._lock:
-            if self._http is None or self._assumed is None:
-                from shared.ecs.sts import AssumedRoleCache
-
+            if self._http is None:
                 # As many connections as the poller's region workers (connections are opened only when needed).
                 self._http = pooled_session(POLLER_REGION_WORKERS)
-                sts = build_sts_client(self.settings, session=self._http)
-                self._assumed = AssumedRoleCache(sts, clock=self._clock)
-            return self._http, self._assumed
+            return self._http
+
+    def _assumed_roles(self) -> AssumedRoleCache:
+        """Built with the first client of an account other than home: a home-only process never loads STS."""
+        http = self._pool()
+        with self._lock:
+            if self._assumed is None:
+                from shared.ecs.sts import AssumedRoleCache
+
+                self._assumed = AssumedRoleCache(build_sts_client(self.settings, session=http), clock=self._clock)
+            return self._assumed
 
     def client_for(
         self,
@@ -211,20 +218,20 @@ class EcsClients:
     ) -> EcsClient:
         from shared.ecs.client import EcsClient
         from shared.ecs.credentials import DefaultCredentialsProvider
-        from shared.ecs.sts import AssumedRoleCredentialsProvider
         from shared.ecs.transport import EcsTransport
 
-        http, assumed = self._shared()
-        credentials: CredentialsProvider = (
-            DefaultCredentialsProvider()
-            if session is None
-            else AssumedRoleCredentialsProvider(assumed, account, session)
-        )
+        credentials: CredentialsProvider
+        if session is None:
+            credentials = DefaultCredentialsProvider()
+        else:
+            from shared.ecs.sts import AssumedRoleCredentialsProvider
+
+            credentials = AssumedRoleCredentialsProvider(self._assumed_roles(), account, session)
         transport = EcsTransport(
             credentials,
             endpoint=self.settings.ecs_endpoint,
             signature_version=self.settings.ecs_signature_version,
-            session=http,
+            session=self._pool(),
         )
         source = self.settings.default_region or (account.regions[0] if account.regions else "cn-hangzhou")
         return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
