@@ -128,9 +128,9 @@ def log_sts_call(
     )
 
 
-def build_sts_client(settings: Settings, *, session: requests.Session | None = None) -> StsClient:
+def build_sts_client(settings: Settings, *, session: requests.Session) -> StsClient:
     """AssumeRole under the function's own credentials, on STS_ENDPOINT or the global endpoint, signed as
-    ECS_SIGNATURE_VERSION says."""
+    ECS_SIGNATURE_VERSION says, over the process's connection pool (`session`)."""
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.sts import STS_API_VERSION, StsClient, endpoint_url
     from shared.ecs.transport import EcsTransport
