@@ -114,8 +114,8 @@ def one_run(urls: EmulatorUrls, scratch: Path, interval_s: float, watches: int, 
 
     from bot.wiring.build import SLACK_CLIENT_POLICY, build_ecs_client
     from shared.config import Settings
+    from shared.policy import AccessPolicy
     from shared.store import open_store
-    from shared.updates.policy import AccessPolicy
     from shared.updates.poller import Poller, PollerConfig
 
     sim = SimTime(urls.ecs_url)

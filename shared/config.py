@@ -32,17 +32,18 @@ CsvSet = Annotated[frozenset[str], NoDecode]
 
 DEFAULT_WATCH_TTL = timedelta(days=7)
 
-# --- accounts (issue 13): the settings' shape; shared.ecs.accounts turns them into Account values -------------
+# --- accounts: the settings' shape; shared.policy checks the names and turns them into Account values -------
 
 ENV_ACCOUNTS = "ECS_TASKS_ACCOUNTS"
 ENV_CHANNEL_ACCOUNTS = "ECS_TASKS_CHANNEL_ACCOUNTS"
 ENV_DEFAULT_ACCOUNTS = "ECS_TASKS_DEFAULT_ACCOUNTS"
 ENV_STS_ENDPOINT = "STS_ENDPOINT"
-# A short lower-case word, so it can be typed in a command (`/ecs-tasks prod cn-hangzhou`) and carried in a
-# button value without escaping.
 # The most accounts a channel may be bound to: a query covers all of them, and its card's buttons carry
 # every name within Slack's 2,000-character button value (bot/language/codecs.py).
 MAX_ACCOUNTS_PER_BINDING = 8
+# An account name's form: a short lower-case word, so it can be typed in a command (`/ecs-tasks prod
+# cn-hangzhou`) and carried in a button value without escaping. Configured names are checked against it by
+# shared.policy; names read back from the store or a button value by whoever reads them.
 ACCOUNT_NAME_RE = re.compile(r"[a-z][a-z0-9_-]{0,19}")
 # RAM role ARNs: acs:ram::<16-digit account id>:role/<role name>; RAM role names are 1-64 of [A-Za-z0-9.-].
 ROLE_ARN_RE = re.compile(r"acs:ram::(?P<account_id>[0-9]{16}):role/(?P<role_name>[A-Za-z0-9.-]{1,64})")
@@ -52,19 +53,10 @@ EXTERNAL_ID_RE = re.compile(r"[A-Za-z0-9=,.@:/_-]{2,1224}")
 CHANNEL_ID_RE = re.compile(r"[A-Z0-9]{2,32}")
 
 
-def check_account_name(value: str) -> str:
-    if not ACCOUNT_NAME_RE.fullmatch(value):
-        raise ValueError(
-            f"account name {value[:24]!r} is not a short lower-case word (expected 1-20 of a-z, 0-9, '-', '_', "
-            "starting with a letter, such as prod or staging)"
-        )
-    return value
-
-
 class AccountSetting(BaseModel):
     """One entry of ECS_TASKS_ACCOUNTS: `{"role_arn": ..., "regions": [...], "external_id": ...}`.
 
-    Region ids are checked for their form by shared.ecs.accounts (the region rule lives in shared.ecs).
+    Region ids are checked for their form by shared.policy (the region rule lives in shared.ecs).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -203,7 +195,7 @@ class Settings(BaseSettings):
     # Seconds between polls of running watched tasks within one tick; 0 polls once a tick.
     repoll_interval_s: float = _env("ECS_TASKS_REPOLL_INTERVAL", 15.0, ge=0)
 
-    # Accounts (issue 13). All unset: everything runs under the function's own role, as before.
+    # Accounts. All unset: everything runs under the function's own role. Names: see ACCOUNT_NAME_RE.
     # NoDecode: the JSON is parsed by _json_object, so malformed JSON is a validation error like any other.
     accounts: Annotated[dict[str, AccountSetting], NoDecode] = _env(ENV_ACCOUNTS, {})
     channel_accounts: Annotated[dict[str, tuple[str, ...]], NoDecode] = _env(ENV_CHANNEL_ACCOUNTS, {})
@@ -285,13 +277,6 @@ class Settings(BaseSettings):
     @classmethod
     def _accounts_json(cls, value: Any) -> Any:
         return _json_object(value)
-
-    @field_validator("accounts")
-    @classmethod
-    def _account_names(cls, value: dict[str, AccountSetting]) -> dict[str, AccountSetting]:
-        for name in value:
-            check_account_name(name)
-        return value
 
     @field_validator("channel_accounts", mode="before")
     @classmethod

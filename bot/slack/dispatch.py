@@ -208,8 +208,7 @@ def register(app: App, deps: BotDeps, runner: Runner) -> None:
             configured_accounts=tuple(deps.accounts.accounts),
         )
         denied = access.check_command(
-            deps.settings,
-            deps.accounts,
+            deps.policy.current(),
             team_id=command.get("team_id"),
             channel_id=channel_id,
             regions=_command_regions(parsed),
@@ -243,7 +242,7 @@ def _button_listener(deps: BotDeps, runner: Runner, button: Button) -> Callable[
             ack()
             return
         checked = check_click(
-            deps.settings, button.kind, body, cancels=button.cancels, now=deps.clock(), accounts=deps.accounts
+            deps.settings, button.kind, body, cancels=button.cancels, now=deps.clock(), policy=deps.policy.current()
         )
         if isinstance(checked, Refused) or (button.needs_database and deps.settings.database_url is None):
             if not runner.is_deferred(context):  # the inline attempt already told the user

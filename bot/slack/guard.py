@@ -22,7 +22,7 @@ from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.region_ids import is_region_id
 
 if TYPE_CHECKING:
-    from shared.ecs.accounts import AccountDirectory
+    from shared.policy import AccessPolicy
 
 STALE_BUTTON = "This button is from an older card; run the command again."
 # Subscription ids are database keys: 18 ASCII digits is more than any engine's BIGINT holds.
@@ -104,32 +104,26 @@ def check_click(
     *,
     cancels: bool,
     now: datetime,
-    accounts: AccountDirectory | None = None,
+    policy: AccessPolicy,
 ) -> Allowed | Refused:
-    """`accounts`: the deployment's accounts and bindings (built from `settings` when not given)."""
+    """`policy`: the process's access policy (its accounts and bindings included)."""
     click = Click.of(body)
     if click is None:
         return Refused(STALE_BUTTON)
-    denied = access.check_workspace(settings, team_id=click.team_id, channel_id=click.channel_id)
+    denied = access.check_workspace(policy, team_id=click.team_id, channel_id=click.channel_id)
     if denied is not None:
         return Refused(denied.reason)
-    if cancels and not access.user_may_cancel(settings, click.user_id):
+    if cancels and not access.user_may_cancel(policy, click.user_id):
         return Refused(access.cancel_denied().reason)
     decoded = _decode(kind, click.value, known_regions=recognised_regions(settings.allowed_regions), now=now)
     if decoded is None:
         return Refused(STALE_BUTTON)
-    denied = access.check_regions(settings, _regions(decoded))
+    denied = access.check_regions(policy, _regions(decoded))
     if denied is not None:
         return Refused(denied.reason)
-    names = _accounts(decoded)
-    if names:
-        if accounts is None:
-            from shared.ecs.accounts import AccountDirectory
-
-            accounts = AccountDirectory.from_settings(settings)
-        denied = access.check_accounts(accounts, click.channel_id, names)
-        if denied is not None:
-            return Refused(denied.reason)
+    denied = access.check_accounts(policy, click.channel_id, _accounts(decoded))
+    if denied is not None:
+        return Refused(denied.reason)
     return Allowed(click, decoded)
 
 

@@ -5,9 +5,9 @@ attempt's deadline, and returns a `Deliver`: what to send, sent later by the lis
 become readable answers; an ECS timeout inline means the work did not fit the budget (OutOfBudget).
 
 Accounts (issue 13): a query naming accounts runs in each of them, per (account, region), and the answers
-are merged into one card whose groups name their account. Every call runs through `deps.ecs_for`: at home
-the function's own client, elsewhere a session named after the user (`slack-<user id>`) allowed only to
-read, or for CancelTask itself only to cancel.
+are merged into one card whose groups name their account. Every call runs on a client from `deps.ecs`: at
+home under the function's own credentials, elsewhere in a session named after the user (`slack-<user id>`)
+allowed only to read, or for CancelTask itself only to cancel.
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from shared.cards.task_cards import (
     task_detail_message,
     task_list_message,
 )
+from shared.ecs.accounts import HOME
 from shared.ecs.query import ALL_REGIONS, TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.errors import (
@@ -220,7 +221,8 @@ def build_card(
     ref_query = _ref_query(query, refresh, result)
     # Which account each listed task is in (task ids are unique across accounts: ECS makes them random).
     account_of = {(t.region_id, t.task_id): r.account for r in result.regions if r.page for t in r.page.tasks}
-    can_cancel = access.anyone_may_cancel(deps.settings) if public else access.user_may_cancel(deps.settings, user_id)
+    policy = deps.policy.current()
+    can_cancel = access.anyone_may_cancel(policy) if public else access.user_may_cancel(policy, user_id)
     buttons = CardButtons(
         refresh=refresh,
         prev=encode_query(dataclasses.replace(query, page=query.page - 1)) if query.page > 1 else None,
@@ -275,24 +277,26 @@ def narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
 
 
 def user_client(deps: BotDeps, account: Account | None, user_id: str | None, *, cancel: bool = False) -> EcsClient:
-    """The function's own client for work from before accounts; else the account's, in the user's session
-    allowed to read, or (`cancel`) only to cancel. Sessions are imported here: the home path never needs them."""
+    """The home account's client for work from before accounts or at home (the function's own credentials,
+    whoever asks); else the account's, in the user's session allowed to read, or (`cancel`) only to cancel.
+    Sessions are imported here: the home path never needs them."""
     if account is None or account.is_home:
-        return deps.ecs
+        return deps.ecs(HOME, None)
     from shared.ecs.sessions import Purpose, SessionSpec
 
     try:
         session = SessionSpec.for_user(user_id or "", Purpose.CANCEL if cancel else Purpose.READ)
     except ValueError as error:
         raise NotASlackUser(str(error)) from None
-    return deps.ecs_for(account, session)
+    return deps.ecs(account, session)
 
 
 def _bound_account(deps: BotDeps, channel_id: str | None, name: str) -> Account:
-    account = deps.accounts.account_for_channel(channel_id, name)
+    policy = deps.policy.current()
+    account = policy.accounts.account_for_channel(channel_id, name)
     if account is None:
         # The one check's reason (it refuses exactly the names the channel is not bound to).
-        denied = access.check_accounts(deps.accounts, channel_id, (name,))
+        denied = access.check_accounts(policy, channel_id, (name,))
         raise AccountRefused(denied.reason if denied else name)
     return account
 
@@ -326,7 +330,8 @@ def run_query(
 ) -> MultiRegionResult:
     """One page of the query: at home as before accounts, else in each of its accounts, merged in order."""
     if not query.accounts:
-        return deps.ecs.query(query, deadline=deps.ecs.deadline(attempt.read_deadline_s()))
+        home = user_client(deps, None, user_id)
+        return home.query(query, deadline=home.deadline(attempt.read_deadline_s()))
     seconds = attempt.read_deadline_s()
     accounts = [_bound_account(deps, channel_id, name) for name in query.accounts]
 

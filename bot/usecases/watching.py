@@ -179,11 +179,11 @@ def _accounts_for(
 ) -> list[Account]:
     """The accounts a command works in: the named one, if the channel is bound to it; else the channel's.
     Those not covering `region` are left out. Empty (and the user told why) when none is left."""
-    directory = deps.accounts
-    bound = directory.accounts_for_channel(where.channel_id)
+    policy = deps.policy.current()
+    bound = policy.accounts.accounts_for_channel(where.channel_id)
     if named is not None:
-        account = directory.account_for_channel(where.channel_id, named)
-        denied = access.check_accounts(directory, where.channel_id, (named,))
+        account = policy.accounts.account_for_channel(where.channel_id, named)
+        denied = access.check_accounts(policy, where.channel_id, (named,))
         if account is None or denied is not None:
             # The one check's reason, as for a query or a button.
             reply.reply_ephemeral(respond, notice_message(f":no_entry: {denied.reason if denied else named}"))

@@ -1,6 +1,6 @@
-"""The one place that builds each process's objects from settings: the ECS client, every Slack Web API
-client, the store, the bot's dependencies and the poller. Entry points (`functions/`, the CLI) call these
-and build nothing themselves.
+"""The one place that builds each process's objects from settings: the access policy, the ECS clients (one
+factory, one connection pool), every Slack Web API client, the store, the bot's dependencies and the poller.
+Entry points (`functions/`, the CLI) call these and build nothing themselves.
 
 Heavy libraries (`requests`, SQLAlchemy) are imported inside the builders that need them, so the path to
 Slack's first answer on a cold start pays only for what it uses.
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from shared.ecs.credentials import CredentialsProvider
     from shared.ecs.sessions import SessionSpec
     from shared.ecs.sts import AssumedRoleCache, StsClient
+    from shared.policy import AccessPolicy
     from shared.store import SqlStore
     from shared.updates.outbox import Faults
     from shared.updates.poller import Poller
@@ -82,27 +83,13 @@ def log_ecs_call(
 
 
 def build_ecs_client(
-    settings: Settings,
-    *,
-    credentials: CredentialsProvider | None = None,
-    on_call: EcsCallObserver | None = log_ecs_call,
-    max_region_workers: int | None = None,
+    settings: Settings, *, on_call: EcsCallObserver | None = log_ecs_call, max_region_workers: int | None = None
 ) -> EcsClient:
-    """The function's own client. `max_region_workers`: regions worked on at once, with a connection pool to
-    match (the bench's one-call-per-watch baseline uses the poller's); the client's default if None."""
-    from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
-    from shared.ecs.credentials import DefaultCredentialsProvider
-    from shared.ecs.transport import EcsTransport
+    """The home account's client, for a process that works at home alone (the CLI, the benches): the one
+    factory's (`ecs_clients`). `max_region_workers`: regions worked on at once, the client's default if None."""
+    from shared.ecs.accounts import HOME
 
-    transport = EcsTransport(
-        credentials or DefaultCredentialsProvider(),
-        endpoint=settings.ecs_endpoint,
-        signature_version=settings.ecs_signature_version,
-        session=pooled_session(max_region_workers) if max_region_workers else None,
-    )
-    source = settings.default_region or "cn-hangzhou"
-    workers = max_region_workers or MAX_REGION_WORKERS
-    return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
+    return ecs_clients(settings).client_for(HOME, on_call=on_call, max_region_workers=max_region_workers)
 
 
 def pooled_session(connections: int) -> requests.Session:
@@ -118,7 +105,13 @@ def pooled_session(connections: int) -> requests.Session:
     return session
 
 
-# --- accounts (issue 13) -------------------------------------------------------------------------
+def build_policy(settings: Settings) -> AccessPolicy:
+    """The process's access policy. ConfigurationError naming the setting for a bad account name, such as one
+    named like a word of the grammar (`failed`, `all`, `cn-hangzhou`), which could never be typed."""
+    from bot.language.words import grammar_word_in
+    from shared.policy import AccessPolicy
+
+    return AccessPolicy.from_settings(settings, reserved_word=grammar_word_in)
 
 
 def log_sts_call(
@@ -135,27 +128,9 @@ def log_sts_call(
     )
 
 
-def account_directory(settings: Settings) -> AccountDirectory:
-    """The configured accounts and channel bindings. ConfigurationError on a malformed region id, or on an
-    account named like a word of the grammar (`failed`, `all`, `cn-hangzhou`), which could never be typed."""
-    from bot.language.words import grammar_word_in
-    from shared.config import ENV_ACCOUNTS
-    from shared.ecs.accounts import AccountDirectory
-
-    for name in settings.accounts:
-        meaning = grammar_word_in(name)
-        if meaning is not None:
-            raise ConfigurationError(
-                f"invalid settings: {ENV_ACCOUNTS}: the account name {name!r} is {meaning} in /ecs-tasks, so it "
-                "could not be typed as an account; name it otherwise, such as prod or staging-eu",
-                setting=ENV_ACCOUNTS,
-            )
-    return AccountDirectory.from_settings(settings)
-
-
-def build_sts_client(settings: Settings, *, session: requests.Session | None = None) -> StsClient:
+def build_sts_client(settings: Settings, *, session: requests.Session) -> StsClient:
     """AssumeRole under the function's own credentials, on STS_ENDPOINT or the global endpoint, signed as
-    ECS_SIGNATURE_VERSION says."""
+    ECS_SIGNATURE_VERSION says, over the process's connection pool (`session`)."""
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.sts import STS_API_VERSION, StsClient, endpoint_url
     from shared.ecs.transport import EcsTransport
@@ -172,74 +147,107 @@ def build_sts_client(settings: Settings, *, session: requests.Session | None = N
     return StsClient(transport, on_call=log_sts_call)
 
 
-@dataclass
-class AccountClients:
-    """What every account's clients share in one process: one requests.Session (one connection pool) and
-    one credentials cache. `ecs_client_for` below uses a process-wide one."""
+class EcsClients:
+    """The one ECS client factory of a process: `client_for(account, session)`. Every client it makes shares
+    one requests.Session (one connection pool), built when the first client is asked for (so building the
+    factory loads no HTTP client), and one cache of assumed-role credentials, built with the first client
+    of an account other than home.
 
-    settings: Settings
-    http: requests.Session
-    cache: AssumedRoleCache
+    The home account's calls run under the function's own credentials, never AssumeRole, whoever they are
+    for (its `session` may be None); its client is built once (per worker count and observer) and kept,
+    because a head start's prefetch waits in it for the listener. Any other account's client works under the
+    account's role assumed for `session`: named after the Slack user (or the poller), allowed only its purpose.
+    """
 
-    @classmethod
-    def build(cls, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> AccountClients:
+    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+        self.settings = settings
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._http: requests.Session | None = None
+        self._assumed: AssumedRoleCache | None = None
+        self._home: dict[tuple[int, EcsCallObserver | None], EcsClient] = {}
 
-        from shared.ecs.sts import AssumedRoleCache
+    def _pool(self) -> requests.Session:
+        with self._lock:
+            if self._http is None:
+                # As many connections as the poller's region workers (connections are opened only when needed).
+                self._http = pooled_session(POLLER_REGION_WORKERS)
+            return self._http
 
-        # As many connections as the poller's region workers (connections are opened only when needed).
-        http = pooled_session(POLLER_REGION_WORKERS)
-        return cls(settings, http, AssumedRoleCache(build_sts_client(settings, session=http), clock=clock))
+    def _assumed_roles(self) -> AssumedRoleCache:
+        """Built with the first client of an account other than home: a home-only process never loads STS."""
+        http = self._pool()
+        with self._lock:
+            if self._assumed is None:
+                from shared.ecs.sts import AssumedRoleCache
 
-    def ecs_client_for(
+                self._assumed = AssumedRoleCache(build_sts_client(self.settings, session=http), clock=self._clock)
+            return self._assumed
+
+    def client_for(
         self,
         account: Account,
-        session: SessionSpec,
+        session: SessionSpec | None = None,
         *,
         on_call: EcsCallObserver | None = log_ecs_call,
         max_region_workers: int | None = None,
     ) -> EcsClient:
-        """An EcsClient working in `account`: the home account under the function's own credentials, any
-        other under the account's role assumed for `session` (its name and its policy). `max_region_workers`:
-        regions worked on at once, the client's default if None."""
-        from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
+        """An EcsClient working in `account` for `session` (see the class). `max_region_workers`: regions
+        worked on at once, the client's default if None. ValueError: an account other than home without a
+        session."""
+        from shared.ecs.client import MAX_REGION_WORKERS
+
+        workers = max_region_workers or MAX_REGION_WORKERS
+        if account.is_home:
+            key = (workers, on_call)
+            with self._lock:
+                kept = self._home.get(key)
+            if kept is not None:
+                return kept
+            built = self._client(account, None, on_call, workers)
+            with self._lock:
+                return self._home.setdefault(key, built)
+        if session is None:
+            raise ValueError(f"account {account.name!r} works under an assumed role: its client needs a session")
+        if on_call is log_ecs_call:
+            on_call = functools.partial(log_ecs_call, account=account.name)
+        return self._client(account, session, on_call, workers)
+
+    def _client(
+        self, account: Account, session: SessionSpec | None, on_call: EcsCallObserver | None, workers: int
+    ) -> EcsClient:
+        from shared.ecs.client import EcsClient
         from shared.ecs.credentials import DefaultCredentialsProvider
-        from shared.ecs.sts import AssumedRoleCredentialsProvider
         from shared.ecs.transport import EcsTransport
 
-        credentials: CredentialsProvider = (
-            DefaultCredentialsProvider()
-            if account.is_home
-            else AssumedRoleCredentialsProvider(self.cache, account, session)
-        )
+        credentials: CredentialsProvider
+        if session is None:
+            credentials = DefaultCredentialsProvider()
+        else:
+            from shared.ecs.sts import AssumedRoleCredentialsProvider
+
+            credentials = AssumedRoleCredentialsProvider(self._assumed_roles(), account, session)
         transport = EcsTransport(
             credentials,
             endpoint=self.settings.ecs_endpoint,
             signature_version=self.settings.ecs_signature_version,
-            session=self.http,
+            session=self._pool(),
         )
         source = self.settings.default_region or (account.regions[0] if account.regions else "cn-hangzhou")
-        if on_call is log_ecs_call and not account.is_home:
-            on_call = functools.partial(log_ecs_call, account=account.name)
-        workers = max_region_workers or MAX_REGION_WORKERS
         return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
 
 
-_account_clients: AccountClients | None = None
-_account_clients_lock = threading.Lock()
+_ecs_clients: EcsClients | None = None
+_ecs_clients_lock = threading.Lock()
 
 
-def account_clients(settings: Settings) -> AccountClients:
-    """The process's AccountClients for these settings (built on first use; rebuilt for other settings)."""
-    global _account_clients
-    with _account_clients_lock:
-        if _account_clients is None or _account_clients.settings is not settings:
-            _account_clients = AccountClients.build(settings)
-        return _account_clients
-
-
-def ecs_client_for(settings: Settings, account: Account, session: SessionSpec) -> EcsClient:
-    """An EcsClient for one account and session, sharing the process's connection pool and credentials cache."""
-    return account_clients(settings).ecs_client_for(account, session)
+def ecs_clients(settings: Settings) -> EcsClients:
+    """The process's one EcsClients for these settings (rebuilt for other settings: tests change them)."""
+    global _ecs_clients
+    with _ecs_clients_lock:
+        if _ecs_clients is None or _ecs_clients.settings is not settings:
+            _ecs_clients = EcsClients(settings)
+        return _ecs_clients
 
 
 def slack_bot_token(settings: Settings, *, needed_by: str) -> str:
@@ -302,18 +310,18 @@ def open_configured_store(settings: Settings) -> SqlStore:
 
 
 def build_bot_deps(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> BotDeps:
-    deps = BotDeps(
+    """The Slack function's dependencies. The policy is built here, once, while the app is built: a misnamed
+    account is then answered as a misconfiguration naming the setting, like any other bad setting."""
+    from shared.policy import PolicyHolder
+
+    return BotDeps(
         settings=settings,
         clock=clock,
-        ecs_factory=build_ecs_client,
+        # Settings are the policy's only source: nothing changes while the process runs.
+        policy=PolicyHolder.fixed(build_policy(settings)),
+        ecs=ecs_clients(settings).client_for,
         store_factory=open_configured_store,
-        account_ecs_factory=ecs_client_for,
     )
-    if settings.accounts:
-        # Checked now, while the app is built: a misnamed account is then answered as a misconfiguration
-        # naming the setting, like any other bad setting, instead of failing inside a listener.
-        deps.accounts  # noqa: B018 - built for its check
-    return deps
 
 
 def build_poller(
@@ -322,15 +330,12 @@ def build_poller(
     from shared.ecs.accounts import HOME_ACCOUNT_NAME
     from shared.updates.notifier import Notifier
     from shared.updates.outbox import no_faults
-    from shared.updates.policy import AccessPolicy
     from shared.updates.poller import Poller, PollerConfig
 
-    if settings.accounts:
-        account_directory(settings)  # the same account-name checks as the Slack function's
     config = PollerConfig(
         ttl=settings.watch_ttl,
         allowed_regions=settings.allowed_regions,
-        policy=AccessPolicy.from_settings(settings),
+        policy=build_policy(settings),
         repoll_interval_s=settings.repoll_interval_s,
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,  # a card update and a reply at the full timeout
     )
@@ -354,7 +359,7 @@ def poller_ecs_clients(settings: Settings, directory: AccountDirectory) -> Calla
     policy admitted; any other name is a programming error (KeyError)."""
     from shared.ecs.sessions import SessionSpec
 
-    clients = account_clients(settings)
+    clients = ecs_clients(settings)
     session = SessionSpec.for_poller()
     built: dict[str, EcsClient] = {}
     lock = threading.Lock()
@@ -366,9 +371,7 @@ def poller_ecs_clients(settings: Settings, directory: AccountDirectory) -> Calla
                 account = directory.named(name)
                 if account is None:
                     raise KeyError(f"account {name[:24]!r} is not configured")
-                client = built[name] = clients.ecs_client_for(
-                    account, session, max_region_workers=POLLER_REGION_WORKERS
-                )
+                client = built[name] = clients.client_for(account, session, max_region_workers=POLLER_REGION_WORKERS)
             return client
 
     return ecs_for

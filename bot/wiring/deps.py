@@ -14,53 +14,32 @@ if TYPE_CHECKING:
     from shared.ecs.accounts import Account, AccountDirectory
     from shared.ecs.client import EcsClient
     from shared.ecs.sessions import SessionSpec
+    from shared.policy import PolicyHolder
     from shared.store import SqlStore
 
-AccountEcsFactory = Callable[["Settings", "Account", "SessionSpec"], "EcsClient"]
+# An EcsClient working in an account for a session (None only for the home account, whose calls run under
+# the function's own credentials whoever they are for).
+EcsFactory = Callable[["Account", "SessionSpec | None"], "EcsClient"]
 
 
 @dataclass
 class BotDeps:
     settings: Settings
     clock: Callable[[], datetime]
-    # Built on first use: a plain answer never opens the store, and an answer from the ack alone (help, a
-    # usage error, a refusal) never builds the ECS client.
-    ecs_factory: Callable[[Settings], EcsClient]
+    # The process's access policy (built once by bot.wiring.build); `policy.current()` is the one in force.
+    policy: PolicyHolder
+    # `ecs(account, session)`: the one client factory. It builds nothing until first asked, so an answer from
+    # the ack alone (help, a usage error, a refusal) never loads the HTTP client.
+    ecs: EcsFactory
+    # Opened on first use: a plain answer never opens the store.
     store_factory: Callable[[Settings], SqlStore]
-    # Issue 13: an account's client for a session; None: bot.wiring.build.ecs_client_for. The home account's
-    # client is always `ecs` (the function's own role, as before accounts existed).
-    account_ecs_factory: AccountEcsFactory | None = None
-    _ecs: EcsClient | None = field(default=None, init=False, repr=False)
-    _accounts: AccountDirectory | None = field(default=None, init=False, repr=False)
     _store: SqlStore | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
-    def ecs(self) -> EcsClient:
-        with self._lock:
-            if self._ecs is None:
-                self._ecs = self.ecs_factory(self.settings)
-            return self._ecs
-
-    @property
     def accounts(self) -> AccountDirectory:
-        """The configured accounts and channel bindings (built on first use, by bot.wiring.build)."""
-        from bot.wiring.build import account_directory  # at call time: bot.wiring.build imports this module
-
-        with self._lock:
-            if self._accounts is None:
-                self._accounts = account_directory(self.settings)
-            return self._accounts
-
-    def ecs_for(self, account: Account, session: SessionSpec) -> EcsClient:
-        """An EcsClient working in `account` for `session` (the home account: `ecs`)."""
-        if account.is_home:
-            return self.ecs
-        if self.account_ecs_factory is not None:
-            return self.account_ecs_factory(self.settings, account, session)
-        from bot.wiring.build import ecs_client_for
-
-        return ecs_client_for(self.settings, account, session)
+        """The configured accounts and channel bindings of the policy in force."""
+        return self.policy.current().accounts
 
     def store(self) -> SqlStore:
         with self._lock:

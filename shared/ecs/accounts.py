@@ -1,13 +1,11 @@
-"""Named Alibaba Cloud accounts and which Slack channels work in which (issue 13). Pure, no I/O.
+"""Named Alibaba Cloud accounts and which Slack channels work in which. Pure values, no I/O.
 
-API for the Slack layer:
+`shared.policy.AccessPolicy.from_settings` builds the directory from settings, once per process, after
+checking every configured name; this module only answers questions about it:
 
-- `AccountDirectory.from_settings(settings)` — built once per process (bot/wiring/build.py does it); raises
-  ConfigurationError naming the setting when a region id of an account is malformed (the rest of the
-  settings' shape — names, ARNs, external ids, unknown names in bindings — is checked by load_settings).
 - `directory.accounts_for_channel(channel_id) -> tuple[Account, ...]` — the channel's accounts in the order
   configured: its own binding (ECS_TASKS_CHANNEL_ACCOUNTS), else the default binding
-  (ECS_TASKS_DEFAULT_ACCOUNTS), else `(HOME,)`: the function's own role, as before accounts existed.
+  (ECS_TASKS_DEFAULT_ACCOUNTS), else `(HOME,)`: the function's own role.
   Never empty.
 - `directory.account_for_channel(channel_id, name) -> Account | None` — the named account if the channel
   is bound to it; None is a refusal (the one check for the command path, buttons and stored watches).
@@ -27,9 +25,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from shared.config import ENV_ACCOUNTS, ROLE_ARN_RE, Settings
+from shared.config import ROLE_ARN_RE
 from shared.errors import ConfigurationError
-from shared.region_ids import is_region_id
 
 # The name shown for the function's own role when no accounts are configured for a channel.
 HOME_ACCOUNT_NAME = "home"
@@ -69,36 +66,11 @@ HOME = Account(HOME_ACCOUNT_NAME)
 
 @dataclass(frozen=True)
 class AccountDirectory:
-    """The configured accounts and the channel bindings. Build with `from_settings`."""
+    """The configured accounts and the channel bindings (shared.policy builds it from settings)."""
 
     accounts: Mapping[str, Account] = field(default_factory=dict)
     channel_bindings: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     default_binding: tuple[str, ...] = ()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> AccountDirectory:
-        accounts: dict[str, Account] = {}
-        for name, spec in settings.accounts.items():
-            if name == HOME_ACCOUNT_NAME:
-                raise ConfigurationError(
-                    f"invalid settings: {ENV_ACCOUNTS}: the name {HOME_ACCOUNT_NAME!r} is reserved for the function's "
-                    "own role; name the account after what it is (prod, staging, ...)"
-                )
-            for index, region in enumerate(spec.regions):
-                if not is_region_id(region):
-                    raise ConfigurationError(
-                        f"invalid settings: {ENV_ACCOUNTS}.{name}.regions[{index}] is not a region id "
-                        "(expected lower-case letters, digits and hyphens, such as cn-hangzhou)"
-                    )
-            accounts[name] = Account(
-                name=name,
-                role_arn=spec.role_arn,
-                regions=tuple(dict.fromkeys(spec.regions)),
-                external_id=spec.external_id.get_secret_value() if spec.external_id else None,
-            )
-        directory = cls(accounts, dict(settings.channel_accounts), settings.default_accounts)
-        directory.check()
-        return directory
 
     def check(self) -> None:
         """Every bound name is a configured account (load_settings checks it too; this guards hand-built ones)."""
@@ -125,8 +97,3 @@ class AccountDirectory:
         if name == HOME_ACCOUNT_NAME and HOME_ACCOUNT_NAME not in self.accounts:
             return HOME
         return self.accounts.get(name)
-
-
-def accounts_for_channel(settings: Settings, channel_id: str | None) -> tuple[Account, ...]:
-    """The channel's accounts straight from settings (prefer a directory built once when asking often)."""
-    return AccountDirectory.from_settings(settings).accounts_for_channel(channel_id)

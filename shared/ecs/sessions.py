@@ -1,7 +1,8 @@
-"""Who a session acts for and what it may do: RoleSessionName and the inline session policy (issue 13).
+"""Who a session acts for and what it may do: RoleSessionName and the inline session policy.
 
 Pure functions. The Slack layer asks for a `SessionSpec` per piece of work and hands it, with the account,
-to `bot.wiring.build.ecs_client_for`:
+to the one client factory (`deps.ecs(account, session)`, bot.wiring.build.EcsClients.client_for); the home
+account needs none, its calls running under the function's own credentials:
 
 - `SessionSpec.for_user(user_id, Purpose.READ)` — a query, Refresh, Prev/Next, Details: the session is
   named `slack-<user id>` so the target account's ActionTrail shows who did it.

@@ -1,6 +1,6 @@
 """STS AssumeRole over our own signer and transport, with credentials cached until shortly before expiry.
 
-API (bot/wiring/build.py builds these; the Slack layer only sees `ecs_client_for`):
+API (bot/wiring/build.py builds these; the Slack layer only sees the clients of `EcsClients.client_for`):
 
 - `StsClient(transport).assume_role(account, session) -> TemporaryCredentials` — one AssumeRole (API version
   2015-04-01, signed V3 or V1 like ECS, on `sts.aliyuncs.com`, `sts.<region>.aliyuncs.com` or STS_ENDPOINT),

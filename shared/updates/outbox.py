@@ -38,6 +38,7 @@ from shared.ecs.query import TaskStatus
 from shared.ecs.retry import Deadline
 from shared.errors import EcsApiError, StsApiError
 from shared.log import log_context, log_event
+from shared.policy import AccessPolicy, stored_refusal
 from shared.region_ids import InvalidRegionError, checked_region_id
 from shared.updates.cards import (
     FINAL_SUBJECT,
@@ -71,7 +72,6 @@ from shared.updates.notifier import (
     SlackRejected,
     SlackUnavailable,
 )
-from shared.updates.policy import AccessPolicy, stored_refusal
 from shared.updates.storage import UpdatesStorage
 
 STEP_AFTER_CARD = "after_card_update"

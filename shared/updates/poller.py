@@ -41,6 +41,7 @@ from shared.ecs.retry import Deadline
 from shared.errors import CODE_TASK_NOT_FOUND as TASK_NOT_FOUND
 from shared.errors import EcsApiError, StsApiError
 from shared.log import log_context, log_event
+from shared.policy import AccessPolicy, stored_refusal
 from shared.region_ids import is_region_id
 from shared.updates.model import (
     KIND_FINAL,
@@ -57,7 +58,6 @@ from shared.updates.model import (
 from shared.updates.notifier import Notifier
 from shared.updates.outbox import Faults, OutboxConfig, OutboxSender, no_faults
 from shared.updates.plan import Group, Scan, TickBudget, decide, discoveries, plan_account_scans
-from shared.updates.policy import AccessPolicy, stored_refusal
 from shared.updates.storage import UpdatesStorage
 
 STEP_AFTER_ACCEPT = "after_accept"

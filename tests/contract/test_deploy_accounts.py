@@ -15,7 +15,8 @@ import pytest
 import yaml
 
 from shared.config import Settings
-from shared.ecs.accounts import HOME, AccountDirectory
+from shared.ecs.accounts import HOME
+from shared.policy import AccessPolicy
 from tests.paths import FIXTURES, REPO
 
 POLICIES = [REPO / "deploy" / "ram-policy.json", REPO / "deploy" / "ram-policy-poller.json"]
@@ -54,7 +55,7 @@ def test_empty_account_settings_mean_the_functions_own_role() -> None:
     # Then no account is configured and every channel works under the function's own role
     assert settings.accounts == {} and settings.channel_accounts == {} and settings.default_accounts == ()
     assert settings.sts_endpoint in (None, "")
-    assert AccountDirectory.from_settings(settings).accounts_for_channel("C0ANY") == (HOME,)
+    assert AccessPolicy.from_settings(settings).accounts.accounts_for_channel("C0ANY") == (HOME,)
 
 
 GUIDE = REPO / "docs" / "deploying.md"

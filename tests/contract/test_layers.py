@@ -44,3 +44,14 @@ def test_an_upward_import_breaks_the_layering(tmp_path: Path) -> None:
     result = _lint(tree)
     assert result.returncode != 0
     assert "shared.ecs.models -> bot.language.grammar" in result.stdout
+
+
+def test_the_dependencies_never_import_the_wiring_that_builds_them(tmp_path: Path) -> None:
+    # Given a copy of the tree where bot.wiring.deps asks bot.wiring.build for something (a cycle)
+    tree = _copy_tree(tmp_path)
+    deps = tree / "bot" / "wiring" / "deps.py"
+    deps.write_text(deps.read_text() + "\nfrom bot.wiring import build  # noqa: E402, F401\n")
+    # When the contracts are checked, then that contract is reported broken
+    result = _lint(tree)
+    assert result.returncode != 0
+    assert "bot.wiring.deps -> bot.wiring.build" in result.stdout

@@ -12,6 +12,7 @@ from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
 from functions import http
 from shared.config import Settings
+from shared.policy import AccessPolicy, ReservedWord
 from tests.conftest import fixed_task
 
 TEAM = "T0DEMO"  # the sender's default team
@@ -21,6 +22,10 @@ USER = "U0ALICE"
 
 def settings(**values: str) -> Settings:
     return Settings.model_validate(values)
+
+
+def policy(**values: str) -> AccessPolicy:
+    return AccessPolicy.from_settings(settings(**values))
 
 
 @pytest.mark.parametrize(
@@ -35,17 +40,17 @@ def settings(**values: str) -> Settings:
     ],
 )
 def test_workspace_matrix(config: dict[str, str], team: str, channel: str, refused: bool) -> None:
-    assert (check_workspace(settings(**config), team_id=team, channel_id=channel) is not None) is refused
+    assert (check_workspace(policy(**config), team_id=team, channel_id=channel) is not None) is refused
 
 
 def test_regions_and_cancel_rules() -> None:
-    limited = settings(ECS_TASKS_REGIONS="cn-hangzhou, cn-shanghai", ECS_TASKS_CANCEL_USER_IDS="U1")
+    limited = policy(ECS_TASKS_REGIONS="cn-hangzhou, cn-shanghai", ECS_TASKS_CANCEL_USER_IDS="U1")
     assert check_regions(limited, ("cn-hangzhou",)) is None
     denied = check_regions(limited, ("cn-hangzhou", "cn-beijing"))
     assert denied is not None and "cn-beijing" in denied.reason and "cn-shanghai" in denied.reason
     assert check_regions(limited, ("all",)) is None  # narrowed to the allowed ones instead
     assert user_may_cancel(limited, "U1") and not user_may_cancel(limited, "U2") and not user_may_cancel(limited, None)
-    assert not user_may_cancel(settings(), "U1"), "nobody may cancel when the list is unset"
+    assert not user_may_cancel(policy(), "U1"), "nobody may cancel when the list is unset"
 
 
 @pytest.mark.parametrize(
@@ -139,3 +144,41 @@ def test_buttons_on_an_old_card_are_checked_like_commands(
     assert len(answers) == 2 and all("not enabled in this channel" in a.args["text"] for a in answers)
     fc.wait_for_async()
     assert len(ecs.calls) == calls_before
+
+
+def test_the_policy_is_built_once_per_process(
+    fc: FcServer,
+    sender: SlackSender,
+    slack: SlackEmulator,
+    ecs: EcsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    now: datetime,
+) -> None:
+    # Given a fresh instance, and every policy built from settings counted
+    built: list[Settings] = []
+    from_settings = AccessPolicy.from_settings
+
+    def counted(cls: type[AccessPolicy], /, settings: Settings, **kwargs: ReservedWord) -> AccessPolicy:
+        built.append(settings)
+        return from_settings(settings, **kwargs)
+
+    monkeypatch.setattr(AccessPolicy, "from_settings", classmethod(counted))
+    monkeypatch.setenv("ECS_TASKS_ALLOWED_CHANNEL_IDS", CHANNEL)
+    http.reset_app()
+    ecs.add_task(**fixed_task("t-onepolicy1", status="Failed", created=now, finished=now))
+    # When it answers two commands (one refused) and the Refresh and Details clicks on the card
+    response_url = slack.new_response_url(channel_id=CHANNEL, user_id=USER)
+    card = sender.slash_command("cn-hangzhou failed", user_id=USER, channel_id=CHANNEL, response_url=response_url)
+    elsewhere = slack.new_response_url(channel_id="C0ELSEWHERE", user_id=USER)
+    refused = sender.slash_command("cn-hangzhou", user_id=USER, channel_id="C0ELSEWHERE", response_url=elsewhere)
+    blocks = card.json()["blocks"]
+    buttons = [e for b in blocks for e in b.get("elements", []) if e.get("action_id") == "ecs_tasks_refresh"]
+    buttons += [b["accessory"] for b in blocks if "accessory" in b]
+    for button in buttons:
+        sender.block_action(action_id=button["action_id"], value=button["value"], channel_id=CHANNEL,
+                            user_id=USER, response_url=response_url, is_ephemeral=True)  # fmt: skip
+    fc.wait_for_async()
+    # Then every check asked the one policy the instance built
+    assert "t-onepolicy1" in str(blocks) and len(buttons) >= 2
+    assert refused.status_code == 200 and "not enabled in this channel" in refused.json()["text"]
+    assert len(built) == 1

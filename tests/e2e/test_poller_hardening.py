@@ -16,10 +16,10 @@ import pytest
 from emulators.ecs import EcsEmulator
 from emulators.slack import SlackEmulator
 from shared.log import LOGGER_NAME
+from shared.policy import AccessPolicy
 from shared.store import SqlStore
 from shared.updates.model import WATCH_ACTIVE, WATCH_ENDED
 from shared.updates.plan import TickBudget
-from shared.updates.policy import AccessPolicy
 from shared.updates.poller import PollerConfig
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, fixed_task
 from tests.poller_support import (

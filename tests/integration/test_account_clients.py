@@ -1,4 +1,4 @@
-"""An EcsClient per account and session (bot.wiring.build.ecs_client_for), end to end over loopback HTTP: our STS
+"""An EcsClient per account and session (bot.wiring.build.EcsClients.client_for), end to end over loopback HTTP: our STS
 client assumes each account's role at the STS emulator, and the ECS emulator serves each account's own tasks
 to the temporary credentials, refusing what the session policy does not allow."""
 
@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.wiring.build import account_clients, account_directory, ecs_client_for
+from bot.wiring.build import build_policy, ecs_clients
 from emulators.ecs.server import EcsEmulator
 from emulators.sts.server import StsEmulator
 from emulators.sts.sessions import IssuedSession, Policy, SessionRegistry
@@ -76,22 +76,24 @@ def _task_ids(client: EcsClient, region: str) -> set[str]:
 
 def test_each_account_sees_only_its_own_tasks(world: World) -> None:
     # Given a channel bound to prod and staging
-    prod, staging = account_directory(world.settings).accounts_for_channel("C0OPS")
+    prod, staging = build_policy(world.settings).accounts.accounts_for_channel("C0OPS")
 
     # When Alice queries each account, and the home account
     # Then each answer holds that account's tasks and no other's
-    assert _task_ids(ecs_client_for(world.settings, prod, ALICE_READ), "cn-hangzhou") == {PROD_TASK}
-    assert _task_ids(ecs_client_for(world.settings, staging, ALICE_READ), "cn-shanghai") == {STAGING_TASK}
-    assert _task_ids(ecs_client_for(world.settings, staging, ALICE_READ), "cn-hangzhou") == set()
-    assert _task_ids(ecs_client_for(world.settings, HOME, ALICE_READ), "cn-hangzhou") == {HOME_TASK}
+    assert _task_ids(ecs_clients(world.settings).client_for(prod, ALICE_READ), "cn-hangzhou") == {PROD_TASK}
+    assert _task_ids(ecs_clients(world.settings).client_for(staging, ALICE_READ), "cn-shanghai") == {STAGING_TASK}
+    assert _task_ids(ecs_clients(world.settings).client_for(staging, ALICE_READ), "cn-hangzhou") == set()
+    assert _task_ids(ecs_clients(world.settings).client_for(HOME, ALICE_READ), "cn-hangzhou") == {HOME_TASK}
 
 
 def test_every_request_carries_the_accounts_temporary_credentials_and_the_users_session(world: World) -> None:
-    directory = account_directory(world.settings)
+    directory = build_policy(world.settings).accounts
     prod, staging = directory.accounts["prod"], directory.accounts["staging"]
-    ecs_client_for(world.settings, prod, ALICE_READ).describe_tasks("cn-hangzhou")
-    ecs_client_for(world.settings, staging, SessionSpec.for_user("U0BOB", Purpose.READ)).describe_tasks("cn-shanghai")
-    ecs_client_for(world.settings, prod, SessionSpec.for_poller()).describe_tasks("cn-hangzhou")
+    ecs_clients(world.settings).client_for(prod, ALICE_READ).describe_tasks("cn-hangzhou")
+    ecs_clients(world.settings).client_for(staging, SessionSpec.for_user("U0BOB", Purpose.READ)).describe_tasks(
+        "cn-shanghai"
+    )
+    ecs_clients(world.settings).client_for(prod, SessionSpec.for_poller()).describe_tasks("cn-hangzhou")
 
     assert world.ecs.accounts is not None
     seen = [(c.account_id, c.session_name, c.action) for c in world.ecs.accounts.calls]
@@ -107,16 +109,16 @@ def test_every_request_carries_the_accounts_temporary_credentials_and_the_users_
 
 
 def test_credentials_are_assumed_once_per_session_and_shared_by_clients(world: World) -> None:
-    prod = account_directory(world.settings).accounts["prod"]
+    prod = build_policy(world.settings).accounts.accounts["prod"]
     for _ in range(3):
-        ecs_client_for(world.settings, prod, ALICE_READ).describe_tasks("cn-hangzhou")
+        ecs_clients(world.settings).client_for(prod, ALICE_READ).describe_tasks("cn-hangzhou")
     assert len(world.sts.calls) == 1
-    assert account_clients(world.settings) is account_clients(world.settings)
+    assert ecs_clients(world.settings) is ecs_clients(world.settings)
 
 
 def test_a_read_session_cannot_cancel_and_a_cancel_session_can_only_cancel(world: World) -> None:
-    prod = account_directory(world.settings).accounts["prod"]
-    reader = ecs_client_for(world.settings, prod, ALICE_READ)
+    prod = build_policy(world.settings).accounts.accounts["prod"]
+    reader = ecs_clients(world.settings).client_for(prod, ALICE_READ)
 
     # When a read session tries to cancel, ECS refuses it under the session policy
     with pytest.raises(EcsApiError) as refused:
@@ -125,7 +127,7 @@ def test_a_read_session_cannot_cancel_and_a_cancel_session_can_only_cancel(world
     assert reader.describe_task_attribute("cn-hangzhou", PROD_TASK).task_status == "Processing"
 
     # When a cancel session cancels, it works; and that session may do nothing else
-    canceller = ecs_client_for(world.settings, prod, ALICE_CANCEL)
+    canceller = ecs_clients(world.settings).client_for(prod, ALICE_CANCEL)
     canceller.cancel_task("cn-hangzhou", PROD_TASK)
     with pytest.raises(EcsApiError, match=r"Forbidden\.RAM"):
         canceller.describe_tasks("cn-hangzhou")
@@ -152,7 +154,7 @@ def test_the_ecs_emulator_refuses_expired_session_credentials(world: World) -> N
 
 def test_the_home_account_keeps_todays_behaviour(world: World) -> None:
     # The function's own key still authenticates through the emulator's own checks and sees the home tasks.
-    client = ecs_client_for(world.settings, HOME, ALICE_READ)
+    client = ecs_clients(world.settings).client_for(HOME, ALICE_READ)
     assert _task_ids(client, "cn-hangzhou") == {HOME_TASK}
     assert world.sts.calls == []
     assert world.ecs.calls[-1].access_key_id == HOME_KEY_ID
@@ -160,8 +162,8 @@ def test_the_home_account_keeps_todays_behaviour(world: World) -> None:
 
 def test_the_ecs_emulator_checks_session_signatures_with_the_official_utilities(world: World) -> None:
     # Given a key STS issued, used with a wrong secret
-    prod = account_directory(world.settings).accounts["prod"]
-    ecs_client_for(world.settings, prod, ALICE_READ).describe_tasks("cn-hangzhou")
+    prod = build_policy(world.settings).accounts.accounts["prod"]
+    ecs_clients(world.settings).client_for(prod, ALICE_READ).describe_tasks("cn-hangzhou")
     issued = world.sts.registry.sessions[0]
     forged = Credentials(issued.access_key_id, "not-the-secret", issued.security_token)
     for signature in ("v3", "v1"):
@@ -180,14 +182,47 @@ def test_each_ecs_call_in_an_account_is_logged_with_the_account(world: World) ->
     # Given JSON logging to a stream
     stream = io.StringIO()
     configure_logging(stream=stream)
-    directory = account_directory(world.settings)
+    directory = build_policy(world.settings).accounts
     # When a call is made in prod and one at home
     try:
-        ecs_client_for(world.settings, directory.accounts["prod"], ALICE_READ).describe_tasks("cn-hangzhou")
-        ecs_client_for(world.settings, HOME, ALICE_READ).describe_tasks("cn-hangzhou")
+        ecs_clients(world.settings).client_for(directory.accounts["prod"], ALICE_READ).describe_tasks("cn-hangzhou")
+        ecs_clients(world.settings).client_for(HOME, ALICE_READ).describe_tasks("cn-hangzhou")
     finally:
         configure_logging()  # back to stderr for the tests after this one
     # Then prod's ecs.call line names the account (its RequestId is that account's), home's names none
     calls = [json.loads(line) for line in stream.getvalue().splitlines() if '"ecs.call"' in line]
     assert [c.get("account") for c in calls] == ["prod", None]
     assert all(c["ecs_request_id"] and c["outcome"] == "ok" for c in calls)
+
+
+def test_home_and_every_account_share_one_connection_pool(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    import requests
+
+    # Given every requests.Session this process makes from now on counted
+    sessions: list[requests.Session] = []
+
+    class CountedSession(requests.Session):
+        def __init__(self) -> None:
+            super().__init__()
+            sessions.append(self)
+
+    monkeypatch.setattr(requests, "Session", CountedSession)
+    clients = ecs_clients(world.settings)
+    prod, staging = build_policy(world.settings).accounts.accounts_for_channel("C0OPS")
+    # When home, two accounts (through STS) and the poller's session all make calls
+    assert _task_ids(clients.client_for(HOME, ALICE_READ), "cn-hangzhou") == {HOME_TASK}
+    assert _task_ids(clients.client_for(prod, ALICE_READ), "cn-hangzhou") == {PROD_TASK}
+    assert _task_ids(clients.client_for(staging, SessionSpec.for_poller()), "cn-shanghai") == {STAGING_TASK}
+    clients.client_for(HOME).describe_tasks("cn-shanghai")
+    # Then they all went through one session: one connection pool for the process
+    assert len(sessions) == 1
+    assert len(world.sts.calls) == 2 and {c.access_key_id for c in world.ecs.calls if c.access_key_id} > {HOME_KEY_ID}
+    # And the home account has one client, whoever its work is for (a head start's prefetch waits in it)
+    assert clients.client_for(HOME) is clients.client_for(HOME, ALICE_READ)
+
+
+def test_an_account_other_than_home_needs_a_session(world: World) -> None:
+    prod = build_policy(world.settings).accounts.accounts["prod"]
+    with pytest.raises(ValueError, match="needs a session"):
+        ecs_clients(world.settings).client_for(prod)
+    assert world.sts.calls == []

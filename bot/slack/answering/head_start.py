@@ -30,6 +30,7 @@ from bot.slack.answering.attempt import GRACE_S
 from bot.slack.guard import Allowed, ButtonKind, check_click
 from bot.wiring.deps import BotDeps
 from shared.cards.parts import ACTION_NEXT, ACTION_PREV, ACTION_REFRESH
+from shared.ecs.accounts import HOME
 from shared.ecs.query import TaskQuery
 from shared.log import log_context
 
@@ -56,8 +57,9 @@ def start(deps: BotDeps, form_body: str, *, started: float) -> TaskQuery | None:
     if budget_left <= 0:
         return None  # no inline answer is coming (ECS_TASKS_INLINE_BUDGET=0, or already spent): it is deferred
     seconds = budget_left + GRACE_S
+    home = deps.ecs(HOME, None)  # the one the listener asks: the factory keeps the home account's client
     with log_context(**ids):  # the prefetch's log lines carry the ids the listener's would
-        deps.ecs.prefetch(query, deadline=deps.ecs.deadline(seconds))
+        home.prefetch(query, deadline=home.deadline(seconds))
     return query
 
 
@@ -79,8 +81,7 @@ def _slash_query(deps: BotDeps, command: Mapping[str, str]) -> Asked | None:
         return None
     # The listener's own checks (bot.slack.dispatch); no accounts are configured here (see `start`).
     denied = access.check_command(
-        settings,
-        None,
+        deps.policy.current(),
         team_id=command.get("team_id"),
         channel_id=command.get("channel_id"),
         regions=parsed.query.regions,
@@ -105,7 +106,7 @@ def _click_query(deps: BotDeps, payload: str | None) -> Asked | None:
     if actions[0].get("action_id") not in QUERY_BUTTONS:
         return None
     checked = check_click(
-        deps.settings, ButtonKind.QUERY, body, cancels=False, now=deps.clock(), accounts=deps.accounts
+        deps.settings, ButtonKind.QUERY, body, cancels=False, now=deps.clock(), policy=deps.policy.current()
     )
     if not isinstance(checked, Allowed) or not isinstance(checked.value, TaskQuery):
         return None

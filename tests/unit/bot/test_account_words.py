@@ -42,8 +42,8 @@ from bot.language.grammar import (
 )
 from bot.slack import access
 from shared.config import Settings
-from shared.ecs.accounts import AccountDirectory
 from shared.ecs.query import ALL_REGIONS, TaskQuery, TaskStatus
+from shared.policy import AccessPolicy
 from tests.unit.bot.test_query_codec import (
     GOLDEN_QUERY,
     GOLDEN_QUERY_VALUE,
@@ -281,32 +281,32 @@ def test_the_two_versions_do_not_read_each_others_values() -> None:
 # --- the one check -------------------------------------------------------------------------------
 
 
-def _directory() -> AccountDirectory:
+def _policy() -> AccessPolicy:
     role = "acs:ram::1111111111111111:role/ecs-tasks-read"
     settings = Settings(
         accounts=json.dumps({name: {"role_arn": role} for name in CONFIGURED}),
         channel_accounts=json.dumps({"C0OPS": list(CHANNEL), "C0AUDIT": ["audit"]}),
     )
-    return AccountDirectory.from_settings(settings)
+    return AccessPolicy.from_settings(settings)
 
 
 def test_check_accounts_allows_only_the_channels_own_accounts() -> None:
-    directory = _directory()
-    assert access.check_accounts(directory, "C0OPS", ("prod", "staging")) is None
-    denied = access.check_accounts(directory, "C0OPS", ("prod", "audit"))
+    policy = _policy()
+    assert access.check_accounts(policy, "C0OPS", ("prod", "staging")) is None
+    denied = access.check_accounts(policy, "C0OPS", ("prod", "audit"))
     assert denied is not None and "`audit`" in denied.reason and "`prod`, `staging`" in denied.reason
     assert "`prod` is" not in denied.reason
     # A value from before accounts (the function's own account) only where a channel has no accounts
-    assert access.check_accounts(directory, "C0OPS", ("home",)) is not None
-    assert access.check_accounts(directory, "C0ELSE", ("home",)) is None
-    assert access.check_accounts(directory, "C0ELSE", ("audit",)) is not None
+    assert access.check_accounts(policy, "C0OPS", ("home",)) is not None
+    assert access.check_accounts(policy, "C0ELSE", ("home",)) is None
+    assert access.check_accounts(policy, "C0ELSE", ("audit",)) is not None
 
 
 def test_without_accounts_every_channel_works_at_home() -> None:
-    directory = AccountDirectory.from_settings(Settings())
-    assert access.check_accounts(directory, "C0ANY", ("home",)) is None
-    assert access.check_accounts(directory, "C0ANY", ()) is None
-    assert access.check_accounts(directory, "C0ANY", ("prod",)) is not None
+    policy = AccessPolicy.from_settings(Settings())
+    assert access.check_accounts(policy, "C0ANY", ("home",)) is None
+    assert access.check_accounts(policy, "C0ANY", ()) is None
+    assert access.check_accounts(policy, "C0ANY", ("prod",)) is not None
 
 
 @pytest.mark.parametrize(
@@ -325,15 +325,15 @@ def test_without_accounts_every_channel_works_at_home() -> None:
 def test_an_account_named_like_a_word_of_the_grammar_is_a_configuration_error_naming_it(
     name: str, meaning: str
 ) -> None:
-    from bot.wiring.build import account_directory
+    from bot.wiring.build import build_policy
     from shared.config import Settings
     from shared.errors import ConfigurationError
 
     # Given an account whose name the grammar would read as something else
     settings = Settings(accounts=json.dumps({name: {"role_arn": "acs:ram::1111111111111111:role/ecs-tasks-read"}}))
-    # When the bot builds its account directory, then it refuses, naming the setting, the name and its meaning
+    # When the bot builds its policy, then it refuses, naming the setting, the name and its meaning
     with pytest.raises(ConfigurationError) as raised:
-        account_directory(settings)
+        build_policy(settings)
     assert raised.value.setting == "ECS_TASKS_ACCOUNTS"
     assert repr(name) in str(raised.value) and meaning in str(raised.value)
 

@@ -9,7 +9,7 @@ import pytest
 
 from shared.config import Settings
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
-from shared.updates.policy import (
+from shared.policy import (
     ACCOUNT_INVALID,
     ACCOUNT_NOT_BOUND,
     CHANNEL_NOT_ALLOWED,

@@ -1,4 +1,4 @@
-"""Accounts (issue 13 items 1, 3, 4): the settings, the channel bindings, session names and session policies.
+"""Accounts: the settings, the channel bindings, session names and session policies.
 
 Settings are read from the environment through load_settings, as in production; the session policies are
 checked against a JSON Schema of the RAM policy grammar (tests/fixtures/ram-policy.schema.json).
@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 
 from shared.config import Settings, load_settings
-from shared.ecs.accounts import HOME, Account, AccountDirectory, accounts_for_channel
+from shared.ecs.accounts import HOME, Account, AccountDirectory
 from shared.ecs.sessions import (
     MAX_POLICY_CHARS,
     POLLER_SESSION_NAME,
@@ -23,6 +23,7 @@ from shared.ecs.sessions import (
     user_session_name,
 )
 from shared.errors import ConfigurationError
+from shared.policy import AccessPolicy
 from tests.paths import FIXTURES
 
 RAM_POLICY_SCHEMA = json.loads((FIXTURES / "ram-policy.schema.json").read_text(encoding="utf-8"))
@@ -47,6 +48,10 @@ def _settings(monkeypatch: pytest.MonkeyPatch, **env: object) -> Settings:
     return load_settings()
 
 
+def _directory(settings: Settings) -> AccountDirectory:
+    return AccessPolicy.from_settings(settings).accounts
+
+
 # --- settings and bindings ------------------------------------------------------------------------------
 
 
@@ -54,7 +59,7 @@ def test_without_any_account_setting_every_channel_works_under_the_functions_own
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = _settings(monkeypatch)
-    directory = AccountDirectory.from_settings(settings)
+    directory = _directory(settings)
     assert not directory.configured
     assert directory.accounts_for_channel("C0ANY") == (HOME,)
     assert directory.accounts_for_channel(None) == (HOME,)
@@ -69,7 +74,7 @@ def test_channels_get_their_bound_accounts_and_others_the_default(monkeypatch: p
         ECS_TASKS_CHANNEL_ACCOUNTS={"C0PROD": ["prod"], "C0OPS": ["staging", "prod"]},
         ECS_TASKS_DEFAULT_ACCOUNTS="staging",
     )
-    directory = AccountDirectory.from_settings(settings)
+    directory = _directory(settings)
 
     # Then each channel gets its accounts, in the configured order, and other channels the default
     assert [a.name for a in directory.accounts_for_channel("C0PROD")] == ["prod"]
@@ -84,13 +89,12 @@ def test_channels_get_their_bound_accounts_and_others_the_default(monkeypatch: p
     assert directory.account_for_channel("C0PROD", "prod") == prod
     assert directory.account_for_channel("C0PROD", "staging") is None
     assert directory.account_for_channel("C0ELSE", "prod") is None
-    assert accounts_for_channel(settings, "C0OPS") == directory.accounts_for_channel("C0OPS")
 
 
 def test_accounts_without_a_default_leave_unbound_channels_under_the_functions_role(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    directory = AccountDirectory.from_settings(
+    directory = _directory(
         _settings(monkeypatch, ECS_TASKS_ACCOUNTS=ACCOUNTS, ECS_TASKS_CHANNEL_ACCOUNTS={"C0PROD": "prod"})
     )
     assert directory.accounts_for_channel("C0PROD")[0].name == "prod"
@@ -100,7 +104,7 @@ def test_accounts_without_a_default_leave_unbound_channels_under_the_functions_r
 def test_the_external_id_never_shows_in_a_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = _settings(monkeypatch, ECS_TASKS_ACCOUNTS=ACCOUNTS)
     assert "prod-ext-4242" not in repr(settings)
-    assert "prod-ext-4242" not in repr(AccountDirectory.from_settings(settings))
+    assert "prod-ext-4242" not in repr(_directory(settings))
 
 
 @pytest.mark.parametrize(
@@ -128,11 +132,6 @@ def test_the_external_id_never_shows_in_a_repr(monkeypatch: pytest.MonkeyPatch) 
             {"ECS_TASKS_ACCOUNTS": {"prod": {"role_arn": "arn:aws:iam::123456789012:role/x"}}},
             "role_arn is not a RAM role ARN (expected acs:ram::<16-digit account id>:role/<role name>",
         ),
-        ({"ECS_TASKS_ACCOUNTS": {"Prod": {"role_arn": PROD_ARN}}}, "account name 'Prod' is not a short lower-case"),
-        (
-            {"ECS_TASKS_ACCOUNTS": {"a-very-long-account-name-indeed": {"role_arn": PROD_ARN}}},
-            "is not a short lower-case word",
-        ),
         ({"ECS_TASKS_ACCOUNTS": {"prod": {"role_arn": PROD_ARN, "external_id": "x"}}}, "external_id must be 2-1224"),
         ({"ECS_TASKS_ACCOUNTS": {"prod": {"role_arn": PROD_ARN, "rgions": []}}}, "ECS_TASKS_ACCOUNTS.prod.rgions"),
         (
@@ -157,13 +156,35 @@ def test_a_malformed_region_of_an_account_is_a_configuration_error(
 ) -> None:
     settings = _settings(monkeypatch, ECS_TASKS_ACCOUNTS={"prod": {"role_arn": PROD_ARN, "regions": [region]}})
     with pytest.raises(ConfigurationError, match=r"ECS_TASKS_ACCOUNTS\.prod\.regions\[0\] is not a region id"):
-        AccountDirectory.from_settings(settings)
+        _directory(settings)
 
 
-def test_home_is_a_reserved_account_name(monkeypatch: pytest.MonkeyPatch) -> None:
-    settings = _settings(monkeypatch, ECS_TASKS_ACCOUNTS={"home": {"role_arn": PROD_ARN}})
-    with pytest.raises(ConfigurationError, match="'home' is reserved"):
-        AccountDirectory.from_settings(settings)
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("Prod", "account name 'Prod' is not a short lower-case"),
+        ("a-very-long-account-name-indeed", "is not a short lower-case word"),
+        ("prod!", "is not a short lower-case word"),
+        ("home", "'home' is reserved"),
+    ],
+)
+def test_a_bad_account_name_is_a_configuration_error_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, name: str, expected: str
+) -> None:
+    # Given an account whose name is not one an account may have; when the policy is built from the settings
+    settings = _settings(monkeypatch, ECS_TASKS_ACCOUNTS={name: {"role_arn": PROD_ARN}})
+    with pytest.raises(ConfigurationError) as raised:
+        AccessPolicy.from_settings(settings)
+    # Then it refuses, naming the setting and the problem
+    assert expected in str(raised.value)
+    assert raised.value.setting == "ECS_TASKS_ACCOUNTS"
+
+
+def test_the_caller_reserves_words_an_account_may_not_be_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = _settings(monkeypatch, ECS_TASKS_ACCOUNTS={"prod": {"role_arn": PROD_ARN}})
+    assert AccessPolicy.from_settings(settings, reserved_word=lambda name: None).accounts.configured
+    with pytest.raises(ConfigurationError, match="'prod' is a keyword in /ecs-tasks"):
+        AccessPolicy.from_settings(settings, reserved_word=lambda name: "a keyword" if name == "prod" else None)
 
 
 def test_sts_endpoint_setting(monkeypatch: pytest.MonkeyPatch) -> None:
