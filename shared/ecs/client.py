@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, TypedDict, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from shared.ecs.finder import find_tasks
 from shared.ecs.models import CancelResult, RegionList, Task, TaskAttribute, TaskPage
-from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
+from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskFilters, TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.ecs.retry import Deadline, RetryPolicy
 from shared.ecs.signer import format_timestamp
@@ -29,17 +29,6 @@ from shared.errors import CODE_DEADLINE, CODE_MALFORMED, EcsApiError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11+; the runtime may be 3.10
-
-
-class TaskFilters(TypedDict, total=False):
-    """What DescribeTasks can filter on, named once for describe_tasks, iter_tasks and the parameters."""
-
-    task_ids: Sequence[str]
-    action: TaskAction | str | None
-    status: TaskStatus | str | None
-    start_time: datetime | None
-    end_time: datetime | None
-    resource_ids: Sequence[str]
 
 
 DEFAULT_DEADLINE_S = 20.0

@@ -7,16 +7,29 @@ call's InvalidTaskId.NotFound means ECS does not know the id in the region; ever
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from shared.ecs.models import Task, TaskAttribute
+from shared.ecs.query import TaskFilters
 from shared.ecs.retry import Deadline
 from shared.errors import CODE_TASK_NOT_FOUND, EcsApiError
 
 if TYPE_CHECKING:
-    from shared.ecs.client import EcsClient, TaskFilters  # the client module (and `requests`) loads with it
+    from typing_extensions import Unpack  # typing.Unpack is 3.11+; the runtime may be 3.10
+
+
+class TaskReader(Protocol):
+    """The two reads the finder makes (EcsClient has them), so the finder needs no client module."""
+
+    def iter_tasks(
+        self, region_id: str, *, deadline: Deadline | None = None, **filters: Unpack[TaskFilters]
+    ) -> Iterator[Task]: ...
+
+    def describe_task_attribute(
+        self, region_id: str, task_id: str, *, deadline: Deadline | None = None
+    ) -> TaskAttribute: ...
 
 
 @dataclass(frozen=True)
@@ -33,7 +46,7 @@ class FoundTasks:
 
 
 def find_tasks(
-    client: EcsClient,
+    client: TaskReader,
     region_id: str,
     task_ids: Sequence[str],
     *,
@@ -58,7 +71,7 @@ def find_tasks(
     return FoundTasks(tuple(listed.values()), tuple(looked_up), tuple(unknown))
 
 
-def look_up_task(client: EcsClient, region_id: str, task_id: str, *, deadline: Deadline) -> Task | None:
+def look_up_task(client: TaskReader, region_id: str, task_id: str, *, deadline: Deadline) -> Task | None:
     """DescribeTaskAttribute for one task, in the listing's shape; None when ECS does not know the id."""
     try:
         attribute = client.describe_task_attribute(region_id, task_id, deadline=deadline)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 
 class _StatusSets:
@@ -87,3 +88,14 @@ class TaskQuery:
     @property
     def all_regions(self) -> bool:
         return self.regions == (ALL_REGIONS,)
+
+
+class TaskFilters(TypedDict, total=False):
+    """What DescribeTasks can filter on, named once for describe_tasks, iter_tasks and the parameters."""
+
+    task_ids: Sequence[str]
+    action: TaskAction | str | None
+    status: TaskStatus | str | None
+    start_time: datetime | None
+    end_time: datetime | None
+    resource_ids: Sequence[str]

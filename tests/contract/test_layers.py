@@ -1,5 +1,6 @@
-"""The layering is enforced by import-linter's contracts (pyproject.toml), and the check can fail: an upward
-import in a copy of the tree breaks a contract."""
+"""The layering is enforced by import-linter's contracts (pyproject.toml), and no module imports itself
+through others: grimp (import-linter's own graph) finds every cycle. Both checks can fail: an upward import,
+or a cycle, in a copy of the tree is reported."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import grimp
 
 from tests.paths import REPO
 
@@ -55,3 +58,60 @@ def test_the_dependencies_never_import_the_wiring_that_builds_them(tmp_path: Pat
     result = _lint(tree)
     assert result.returncode != 0
     assert "bot.wiring.deps -> bot.wiring.build" in result.stdout
+
+
+def import_cycles(tree: Path) -> list[list[str]]:
+    """Every group of modules that import one another, directly or not (Tarjan's strongly connected
+    components over grimp's graph). Imports under TYPE_CHECKING and inside functions count too."""
+    sys.path.insert(0, str(tree))
+    try:
+        graph = grimp.build_graph(*PACKAGES, cache_dir=None)
+    finally:
+        sys.path.remove(str(tree))
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        on_stack.add(module)
+        for imported in graph.find_modules_directly_imported_by(module):
+            if imported not in index:
+                visit(imported)
+                low[module] = min(low[module], low[imported])
+            elif imported in on_stack:
+                low[module] = min(low[module], index[imported])
+        if low[module] == index[module]:
+            component = []
+            while True:
+                member = stack.pop()
+                on_stack.discard(member)
+                component.append(member)
+                if member == module:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_module_imports_itself_through_others() -> None:
+    assert import_cycles(REPO) == []
+
+
+def test_a_cycle_is_found(tmp_path: Path) -> None:
+    # Given a copy of the tree where the errors module imports the logging module, which imports it back
+    tree = _copy_tree(tmp_path)
+    errors = tree / "shared" / "errors.py"
+    errors.write_text(errors.read_text() + "\nimport shared.log  # noqa: E402, F401\n")
+    log = tree / "shared" / "log.py"
+    if "shared.errors" not in log.read_text():
+        log.write_text(log.read_text() + "\nimport shared.errors  # noqa: E402, F401\n")
+    # When the cycles are looked for, then that one is reported
+    assert ["shared.errors", "shared.log"] in import_cycles(tree)
