@@ -4,13 +4,12 @@ or a cycle, in a copy of the tree is reported."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-
-import grimp
 
 from tests.paths import REPO
 
@@ -61,43 +60,19 @@ def test_the_dependencies_never_import_the_wiring_that_builds_them(tmp_path: Pat
 
 
 def import_cycles(tree: Path) -> list[list[str]]:
-    """Every group of modules that import one another, directly or not (Tarjan's strongly connected
-    components over grimp's graph). Imports under TYPE_CHECKING and inside functions count too."""
-    sys.path.insert(0, str(tree))
-    try:
-        graph = grimp.build_graph(*PACKAGES, cache_dir=None)
-    finally:
-        sys.path.remove(str(tree))
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    cycles: list[list[str]] = []
-
-    def visit(module: str) -> None:
-        index[module] = low[module] = len(index)
-        stack.append(module)
-        on_stack.add(module)
-        for imported in graph.find_modules_directly_imported_by(module):
-            if imported not in index:
-                visit(imported)
-                low[module] = min(low[module], low[imported])
-            elif imported in on_stack:
-                low[module] = min(low[module], index[imported])
-        if low[module] == index[module]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == module:
-                    break
-            if len(component) > 1:
-                cycles.append(sorted(component))
-
-    for module in sorted(graph.modules):
-        if module not in index:
-            visit(module)
+    """The cycles in `tree`, found by `tests/import_cycles.py` in a fresh interpreter (so the graph is the
+    tree's, never the modules this process already imported)."""
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    result = subprocess.run(
+        [sys.executable, "-m", "tests.import_cycles"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    cycles: list[list[str]] = json.loads(result.stdout)
     return cycles
 
 
