@@ -2,7 +2,8 @@
 
 https://docs.slack.dev/apis/web-api/rate-limits: chat.postMessage allows about one message per second per
 channel, with short bursts tolerated (the burst size is unpublished: 3 is this emulator's choice);
-chat.update is Tier 3 (50+ per minute), chat.postEphemeral Tier 4 (100+ per minute), both per workspace.
+chat.update is Tier 3 (50+ per minute), chat.postEphemeral Tier 4 (100+ per minute, unverified), both per
+workspace.
 Past a limit Slack answers HTTP 429, `{"ok": false, "error": "ratelimited"}` and `Retry-After` in seconds.
 """
 
