@@ -88,10 +88,10 @@ def update_refusal(
     channel: Channel, scopes: frozenset[str], *, archived_edit: ArchivedEdit = "is_inactive"
 ) -> str | None:
     """The error chat.update answers here, or None when the edit may go ahead."""
-    if channel.private and not channel.bot_is_member and not channel.deleted:
-        return ERROR_CHANNEL_NOT_FOUND
     if channel.deleted:
         return ERROR_IS_INACTIVE
+    if channel.private and not channel.bot_is_member:
+        return ERROR_CHANNEL_NOT_FOUND
     if channel.archived:
         return archived_edit
     return _membership(channel, scopes)

@@ -5,7 +5,7 @@ Sources (names only; the descriptions stay on Slack's pages):
     `paths./<method>.<verb>.responses.default.schema.properties.error.enum`;
   - the errors table of each method's page, https://docs.slack.dev/reference/methods/<method>, which lists
     errors the spec predates (`ratelimited`, `restricted_action_*`, `is_inactive` ...), as mirrored in
-    slack-ruby/slack-api-ref `methods/<group>/<method>.json` (`errors` keys).
+    slack-ruby/slack-api-ref `methods/<group>/<method>.json` (`errors` keys, at f4837c0).
 The lists below are the union of both. `response_url` is no Web API method: Slack publishes no error list for
 it, so its names are the ones Slack is seen to answer (see the README's table).
 """
@@ -20,7 +20,8 @@ METHOD_POST_EPHEMERAL = "chat.postEphemeral"
 METHOD_UPDATE = "chat.update"
 METHOD_RESPONSE_URL = "response_url"  # the `method` recorded for posts to a response_url
 
-# Errors every Web API method's page lists (docs.slack.dev "Common errors" in each table).
+# Errors the pages list for every Web API method (Slack's common errors); `internal_error` and
+# `team_access_not_granted` appear in some versions of the pages only.
 COMMON_ERRORS: frozenset[str] = frozenset(
     {
         "access_denied",

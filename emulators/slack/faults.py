@@ -16,8 +16,6 @@ from emulators.slack.answers import SlackApiFailure
 TokenError = Literal["token_revoked", "invalid_auth", "account_inactive", "not_authed", "missing_scope"]
 TOKEN_ERRORS: frozenset[str] = frozenset(get_args(TokenError))
 
-HTTP_TOO_MANY_REQUESTS = 429
-
 
 @dataclass(frozen=True)
 class Fault:

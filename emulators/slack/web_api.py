@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from emulators.slack.answers import HttpAnswer, SlackApiFailure
-from emulators.slack.channels import post_refusal, update_refusal
+from emulators.slack.channels import ERROR_CHANNEL_NOT_FOUND, SCOPE_CHAT_WRITE_PUBLIC, post_refusal, update_refusal
 from emulators.slack.content import checked_blocks, message_content
 from emulators.slack.errors import METHOD_AUTH_TEST, METHOD_POST_EPHEMERAL, METHOD_POST_MESSAGE, METHOD_UPDATE
 from emulators.slack.workspace import Message, Workspace
@@ -30,7 +30,7 @@ HTTP_TOO_MANY_REQUESTS = 429
 # The scopes of the product's manifest but chat:write.public, so a public channel the bot is not in answers
 # `not_in_channel` unless a test grants it (`BotIdentity(scopes=MANIFEST_SCOPES)`).
 DEFAULT_SCOPES: frozenset[str] = frozenset({"commands", "chat:write"})
-MANIFEST_SCOPES: frozenset[str] = DEFAULT_SCOPES | {"chat:write.public"}
+MANIFEST_SCOPES: frozenset[str] = DEFAULT_SCOPES | {SCOPE_CHAT_WRITE_PUBLIC}
 # The scope a `missing_scope` answer names as `needed`.
 NEEDED_SCOPE = {METHOD_POST_MESSAGE: "chat:write", METHOD_POST_EPHEMERAL: "chat:write", METHOD_UPDATE: "chat:write"}
 
@@ -126,7 +126,7 @@ def auth_test(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]) -> dict[
 
 def _require_postable(ws: Workspace, bot: BotIdentity, channel_id: str, *, reply: bool) -> None:
     if not channel_id:
-        raise SlackApiFailure("channel_not_found")
+        raise SlackApiFailure(ERROR_CHANNEL_NOT_FOUND)
     refusal = post_refusal(ws.channel(channel_id), bot.scopes, reply=reply)
     if refusal is not None:
         raise SlackApiFailure(refusal)
@@ -175,7 +175,7 @@ def chat_update(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]) -> dic
     refusal = (
         update_refusal(ws.channel(channel), bot.scopes, archived_edit=ws.archived_edit)
         if channel
-        else "channel_not_found"
+        else ERROR_CHANNEL_NOT_FOUND
     )
     if refusal is not None:
         raise SlackApiFailure(refusal)
