@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import requests
+from slack_bolt import App, BoltRequest
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry import builtin_handlers
@@ -21,10 +22,11 @@ from slack_sdk.http_retry.builtin_interval_calculators import FixedValueRetryInt
 from slack_sdk.web import SlackResponse
 from slack_sdk.webhook import WebhookClient
 
-from emulators.slack import MANIFEST_SCOPES, SLACK_RATE_LIMITS, BotIdentity, Channel, SlackEmulator
+from emulators.slack import MANIFEST_SCOPES, SLACK_RATE_LIMITS, BotIdentity, Channel, SlackEmulator, SlackSender
 from emulators.slack.errors import DOCUMENTED_ERRORS
 
 TOKEN = "xoxb-test-token"
+SECRET = "test-signing-secret"
 CHANNEL, OTHER, USER = "C0TEST", "C0OTHER", "U0TEST"
 START = 1_700_000_000.0
 
@@ -504,3 +506,40 @@ def test_failures_can_be_set_up_over_http(client: WebClient, emulator: SlackEmul
     assert inspect("token", {"error": "expired"}) == 400
     assert inspect("channel", {"channel_id": OTHER, "restriction": "nope"}) == 400
     assert inspect("channel", {"channel_id": OTHER, "archived": "yes"}) == 400
+
+
+# --- a Bolt app ------------------------------------------------------------------------------------------
+
+
+def test_a_bolt_app_meets_the_refusals_as_slack_api_errors(emulator: SlackEmulator) -> None:
+    client = WebClient(base_url=emulator.api_url, token=TOKEN, retry_handlers=[])
+    app = App(
+        signing_secret=SECRET, client=client, process_before_response=True, raise_error_for_unhandled_request=True
+    )
+    errors: list[str] = []
+    responded: list[int] = []
+
+    @app.command("/ecs-tasks")
+    def on_command(ack: Any, say: Any, respond: Any) -> None:
+        ack()
+        say(text="in the channel")
+        responded.append(respond(text="to the user").status_code)
+
+    @app.error
+    def on_error(error: Exception) -> None:
+        errors.append(str(error.response["error"]) if isinstance(error, SlackApiError) else repr(error))
+
+    sender = SlackSender(signing_secret=SECRET, target_url="http://127.0.0.1:9/unused")
+
+    def command() -> None:
+        url = emulator.new_response_url(channel_id=CHANNEL, user_id=USER)
+        body = sender.slash_command_body("list", channel_id=CHANNEL, user_id=USER, response_url=url)
+        app.dispatch(BoltRequest(body=body, headers=dict(sender.signed_headers(body))))
+
+    emulator.set_channel(CHANNEL, ARCHIVED)
+    command()
+    emulator.set_channel(CHANNEL, "ok")
+    emulator.fail_http("response_url", 500)
+    command()
+    assert (errors, responded) == (["is_archived"], [500])  # respond() hands the outage's status back
+    assert [(m.text, m.ephemeral_to) for m in emulator.messages(CHANNEL)] == [("in the channel", None)]
