@@ -7,8 +7,8 @@ import contextlib
 import logging
 from typing import cast
 
+from emulators.slack.channels import CHANNEL_STATES, ChannelState
 from emulators.slack.server import SlackEmulator
-from emulators.slack.workspace import CHANNEL_STATES, ChannelState
 
 
 def _channel(spec: str) -> tuple[str, ChannelState]:

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from emulators.slack.answers import SlackApiFailure
 from emulators.slack.blockkit import BlocksRejected, Surface, parse_blocks, validate_blocks
 from emulators.slack.limits import BLOCK_KIT_LIMITS
-from emulators.slack.workspace import SlackApiFailure
 
 ERROR_NO_TEXT = "no_text"
 ERROR_MSG_TOO_LONG = "msg_too_long"

@@ -11,14 +11,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from emulators.slack.answers import HttpAnswer, SlackApiFailure
 from emulators.slack.content import message_content
-from emulators.slack.workspace import (
-    METHOD_RESPONSE_URL,
-    Message,
-    ResponseUrlTarget,
-    SlackApiFailure,
-    Workspace,
-)
+from emulators.slack.errors import METHOD_RESPONSE_URL
+from emulators.slack.workspace import Message, ResponseUrlTarget, Workspace
 
 MAX_USES = 5
 LIFETIME_S = 30 * 60
@@ -31,7 +27,6 @@ ERROR_NO_SERVICE = "no_service"  # an id this emulator never issued
 ERROR_INVALID_PAYLOAD = "invalid_payload"
 ERROR_MESSAGE_NOT_FOUND = "message_not_found"
 
-HTTP_OK = 200
 HTTP_BAD_REQUEST = 400
 HTTP_NOT_FOUND = 404
 
@@ -106,17 +101,27 @@ def _apply(ws: Workspace, target: ResponseUrlTarget, payload: dict[str, Any]) ->
         target.original_ts = message.ts
 
 
-def post_to_response_url(ws: Workspace, url_id: str, body: bytes) -> tuple[int, dict[str, Any]]:
-    """Handle one POST to a response_url; returns (HTTP status, JSON body) and records the call."""
+# The HTTP status Slack answers each response_url error with.
+ERROR_STATUS = {
+    ERROR_USED_URL: HTTP_NOT_FOUND,
+    ERROR_EXPIRED_URL: HTTP_NOT_FOUND,
+    ERROR_NO_SERVICE: HTTP_NOT_FOUND,
+    ERROR_MESSAGE_NOT_FOUND: HTTP_NOT_FOUND,
+}
+
+
+def post_to_response_url(ws: Workspace, url_id: str, body: bytes) -> HttpAnswer:
+    """Handle one POST to a response_url (or answer the fault injected for it) and record the call."""
     with ws.lock:
         payload: dict[str, Any] = {}
         try:
             target = _usable_target(ws, url_id)
             payload = _decode(body)
+            ws.raise_injected_fault(METHOD_RESPONSE_URL)
             _apply(ws, target, payload)
             target.uses += 1  # only accepted posts spend a use
         except SlackApiFailure as failure:
             ws.record(METHOD_RESPONSE_URL, {**payload, "url_id": url_id}, failure.error)
-            return failure.status, failure.body()
+            return failure.answer()
         ws.record(METHOD_RESPONSE_URL, {**payload, "url_id": url_id}, None)
-        return HTTP_OK, {"ok": True}
+        return HttpAnswer.of({"ok": True})

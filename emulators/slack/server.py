@@ -7,7 +7,10 @@ Routes:
   GET      /_emulator/messages?channel=C…   current messages of a channel
   POST     /_emulator/reset         forget calls, messages, views and response URLs
   POST     /_emulator/response-url  {channel_id, user_id[, message_ts]} -> {url}
-  POST     /_emulator/channel       {channel_id, state}
+  POST     /_emulator/channel       {channel_id, state} or {channel_id[, private, bot_is_member, archived,
+                                    deleted, restriction]}
+  POST     /_emulator/fault         {method, error[, times]} or {method, status (5xx)[, times]}
+  POST     /_emulator/token         {error[, until]}: refuse the bot token until `until` (epoch seconds)
 """
 
 from __future__ import annotations
@@ -24,32 +27,71 @@ from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from emulators.serving import PromptlyStoppedHTTPServer
-from emulators.slack.response_url import RESPONSE_PATH_PREFIX, new_target, post_to_response_url
-from emulators.slack.web_api import ApiRequest, BotIdentity, call_method, message_json
-from emulators.slack.workspace import CHANNEL_STATES, ChannelState, Message, RecordedCall, Workspace
+from emulators.slack.answers import HttpAnswer
+from emulators.slack.channels import (
+    ARCHIVED_EDITS,
+    CHANNEL_STATES,
+    PRESETS,
+    RESTRICTIONS,
+    ArchivedEdit,
+    Channel,
+    ChannelState,
+    Restriction,
+)
+from emulators.slack.errors import METHOD_RESPONSE_URL, documented_errors
+from emulators.slack.faults import TOKEN_ERRORS, Fault, TokenError, TokenRefusal
+from emulators.slack.rate_limits import RateLimits
+from emulators.slack.response_url import (
+    ERROR_STATUS,
+    HTTP_BAD_REQUEST,
+    RESPONSE_PATH_PREFIX,
+    new_target,
+    post_to_response_url,
+)
+from emulators.slack.web_api import (
+    ERROR_RATELIMITED,
+    HTTP_TOO_MANY_REQUESTS,
+    ApiRequest,
+    BotIdentity,
+    call_method,
+    message_json,
+)
+from emulators.slack.workspace import MISSING_PARENT_MODES, Message, MissingParent, RecordedCall, Workspace
 
 log = logging.getLogger(__name__)
 
 API_PREFIX = "/api/"
 INSPECT_PREFIX = "/_emulator/"
-JSON_TYPE = "application/json; charset=utf-8"
+OUTAGE_TEXT = "Service Unavailable"  # an outage's body is a bare page, not Slack JSON
 
 
 class SlackEmulator:
-    """A Slack stand-in on loopback; state is inspectable in-process or over `/_emulator/`."""
+    """A Slack stand-in on loopback; state is inspectable in-process or over `/_emulator/`.
+
+    `rate_limits` None (the default) lets every call through, as tests that send many messages a second
+    need; `SLACK_RATE_LIMITS` applies Slack's. `missing_parent` chooses what a reply to a gone thread parent
+    gets (see `workspace.MissingParent`); `archived_edit` what chat.update answers in an archived channel
+    (see `channels.ArchivedEdit`).
+    """
 
     def __init__(
         self,
         *,
         bot_token: str = "xoxb-demo-token",
-        channels: Mapping[str, ChannelState] | None = None,
+        channels: Mapping[str, ChannelState | Channel] | None = None,
         clock: Callable[[], float] | None = None,
         identity: BotIdentity | None = None,
+        rate_limits: RateLimits | None = None,
+        missing_parent: MissingParent = "hidden",
+        archived_edit: ArchivedEdit = "is_inactive",
     ) -> None:
         self.identity = dataclasses.replace(identity or BotIdentity(), token=bot_token)
-        for state in (channels or {}).values():
-            _check_state(state)
-        self.workspace = Workspace(clock=clock or time.time, initial_channels=dict(channels or {}))
+        initial = {channel_id: _channel(state) for channel_id, state in (channels or {}).items()}
+        _check_missing_parent(missing_parent)
+        _check_archived_edit(archived_edit)
+        self.workspace = Workspace(clock=clock or time.time, initial_channels=initial, missing_parent=missing_parent)
+        self.workspace.rate_limiter.limits = rate_limits
+        self.workspace.archived_edit = archived_edit
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -153,18 +195,104 @@ class SlackEmulator:
             message = self.workspace.find_message(channel_id, ts)
             return json.loads(json.dumps(message_json(message, self.identity))) if message else None
 
-    def set_channel(self, channel_id: str, state: ChannelState) -> None:
-        _check_state(state)
+    def hidden_messages(self, channel_id: str) -> list[Message]:
+        """Messages Slack accepted but shows nobody (replies to a gone thread parent)."""
         with self.workspace.lock:
-            self.workspace.channels[channel_id] = state
+            return self.workspace.snapshot_messages(channel_id, hidden=True)
+
+    def delete_message(self, channel_id: str, ts: str) -> bool:
+        """Delete a message as a person would in Slack; False if there was none."""
+        with self.workspace.lock:
+            return self.workspace.delete_message(channel_id, ts)
+
+    def set_channel(self, channel_id: str, state: ChannelState | Channel) -> None:
+        """A preset state (`"is_archived"` ...) or a whole `Channel`."""
+        channel = _channel(state)
+        with self.workspace.lock:
+            self.workspace.channels[channel_id] = channel
+
+    def channel(self, channel_id: str) -> Channel:
+        with self.workspace.lock:
+            return self.workspace.channel(channel_id)
+
+    def set_missing_parent(self, mode: MissingParent) -> None:
+        _check_missing_parent(mode)
+        with self.workspace.lock:
+            self.workspace.missing_parent = mode
+
+    def set_archived_edit(self, answer: ArchivedEdit) -> None:
+        _check_archived_edit(answer)
+        with self.workspace.lock:
+            self.workspace.archived_edit = answer
+
+    def set_rate_limits(self, limits: RateLimits | None) -> None:
+        """Apply `limits` from now on (counting afresh); None turns rate limiting off."""
+        with self.workspace.lock:
+            self.workspace.rate_limiter.limits = limits
+            self.workspace.rate_limiter.reset()
+
+    # --- fault injection ---------------------------------------------------------------------
+
+    def fail_next(self, method: str, error: str) -> None:
+        """The next call of `method` answers `error` (one of the method's documented errors)."""
+        self.fail_method(method, error)
+
+    def fail_method(self, method: str, error: str, *, times: int | None = 1, retry_after_s: int = 1) -> None:
+        """The next `times` calls of `method` (None: every call until `clear_faults`) answer `error`.
+
+        `error` must be documented for `method` (`errors.DOCUMENTED_ERRORS`). `ratelimited` is answered as
+        Slack does, HTTP 429 with `Retry-After: retry_after_s`; response_url errors with their 4xx status.
+        """
+        if error not in documented_errors(method):
+            raise ValueError(f"{error!r} is not a documented error of {method}")
+        fault = Fault(error)
+        if error == ERROR_RATELIMITED:
+            fault = Fault(error, status=HTTP_TOO_MANY_REQUESTS, retry_after_s=retry_after_s)
+        elif method == METHOD_RESPONSE_URL:
+            fault = Fault(error, status=ERROR_STATUS.get(error, HTTP_BAD_REQUEST))
+        with self.workspace.lock:
+            self.workspace.faults.add(method, fault, times)
+
+    def fail_http(self, method: str, status: int = 503, *, times: int | None = 1) -> None:
+        """The next `times` calls of `method` answer HTTP `status` (5xx) with a page that is no Slack JSON."""
+        documented_errors(method)  # a known method
+        if not 500 <= status <= 599:
+            raise ValueError(f"an outage answers a 5xx status, not {status}")
+        with self.workspace.lock:
+            self.workspace.faults.add(method, Fault(f"http_{status}", status=status, text=OUTAGE_TEXT), times)
+
+    def revoke_token(self, error: TokenError = "token_revoked", *, until: float | None = None) -> None:
+        """Every Web API call answers `error` until the emulator's clock reaches `until` (None: until cleared)."""
+        if error not in TOKEN_ERRORS:
+            raise ValueError(f"expected one of {sorted(TOKEN_ERRORS)}, not {error!r}")
+        with self.workspace.lock:
+            self.workspace.faults.token_refusal = TokenRefusal(error, until)
+
+    def clear_faults(self) -> None:
+        """Forget injected faults and any token refusal (`reset` does too)."""
+        with self.workspace.lock:
+            self.workspace.faults.clear()
 
     def reset(self) -> None:
         self.workspace.reset()
 
 
-def _check_state(state: str) -> None:
+def _channel(state: ChannelState | Channel) -> Channel:
+    if isinstance(state, Channel):
+        return state
     if state not in CHANNEL_STATES:
         raise ValueError(f"unknown channel state {state!r}; expected one of {sorted(CHANNEL_STATES)}")
+    return PRESETS[state]
+
+
+def _check_archived_edit(answer: str) -> None:
+    if answer not in ARCHIVED_EDITS:
+        raise ValueError(f"unknown archived_edit {answer!r}; expected one of {sorted(ARCHIVED_EDITS)}")
+
+
+def _check_missing_parent(mode: str) -> None:
+    if mode not in MISSING_PARENT_MODES:
+        raise ValueError(f"unknown missing_parent {mode!r}; expected one of {sorted(MISSING_PARENT_MODES)}")
 
 
 class _Server(PromptlyStoppedHTTPServer):
@@ -193,13 +321,17 @@ class _Handler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
 
-    def _send_json(self, status: int, body: Mapping[str, Any]) -> None:
-        data = json.dumps(body).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", JSON_TYPE)
-        self.send_header("Content-Length", str(len(data)))
+    def _send(self, answer: HttpAnswer) -> None:
+        self.send_response(answer.status)
+        self.send_header("Content-Type", answer.content_type)
+        self.send_header("Content-Length", str(len(answer.body)))
+        for name, value in answer.headers.items():
+            self.send_header(name, value)
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.write(answer.body)
+
+    def _send_json(self, status: int, body: Mapping[str, Any]) -> None:
+        self._send(HttpAnswer.of(body, status=status))
 
     def do_GET(self) -> None:
         self._route("GET")
@@ -218,10 +350,10 @@ class _Handler(BaseHTTPRequestHandler):
                 content_type=self.headers.get("Content-Type") or "",
                 authorization=self.headers.get("Authorization"),
             )
-            self._send_json(200, call_method(self.emulator.workspace, self.emulator.identity, request))
+            self._send(call_method(self.emulator.workspace, self.emulator.identity, request))
         elif url.path.startswith(RESPONSE_PATH_PREFIX) and verb == "POST":
             url_id = url.path[len(RESPONSE_PATH_PREFIX) :]
-            self._send_json(*post_to_response_url(self.emulator.workspace, url_id, body))
+            self._send(post_to_response_url(self.emulator.workspace, url_id, body))
         elif url.path.startswith(INSPECT_PREFIX):
             try:
                 self._send_json(200, self._inspect(verb, url.path[len(INSPECT_PREFIX) :], url.query, body))
@@ -251,12 +383,46 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return {"ok": True, "url": url}
         if (verb, action) == ("POST", "channel"):
-            state = str(args.get("state", ""))
-            if state not in CHANNEL_STATES or not args.get("channel_id"):
-                raise _BadRequest(f"channel_id and a state in {sorted(CHANNEL_STATES)} are required")
-            emulator.set_channel(str(args["channel_id"]), cast(ChannelState, state))
+            emulator.set_channel(_required(args, "channel_id"), _channel_from_json(args))
             return {"ok": True}
+        try:
+            if (verb, action) == ("POST", "fault"):
+                method, times = _required(args, "method"), args.get("times", 1)
+                if "status" in args:
+                    emulator.fail_http(method, int(args["status"]), times=times)
+                else:
+                    emulator.fail_method(method, _required(args, "error"), times=times)
+                return {"ok": True}
+            if (verb, action) == ("POST", "token"):
+                until = args.get("until")
+                error = cast(TokenError, _required(args, "error"))
+                emulator.revoke_token(error, until=float(until) if until is not None else None)
+                return {"ok": True}
+        except (ValueError, TypeError) as exc:
+            raise _BadRequest(str(exc)) from exc
         raise _BadRequest(f"unknown inspection call {verb} {INSPECT_PREFIX}{action}")
+
+
+def _required(args: Mapping[str, Any], name: str) -> str:
+    value = args.get(name)
+    if not isinstance(value, str) or not value:
+        raise _BadRequest(f"{name} is required")
+    return value
+
+
+def _channel_from_json(args: Mapping[str, Any]) -> Channel:
+    if "state" in args:
+        state = str(args["state"])
+        if state not in CHANNEL_STATES:
+            raise _BadRequest(f"state must be one of {sorted(CHANNEL_STATES)}")
+        return PRESETS[cast(ChannelState, state)]
+    restriction = args.get("restriction")
+    if restriction is not None and restriction not in RESTRICTIONS:
+        raise _BadRequest(f"restriction must be one of {sorted(RESTRICTIONS)}")
+    flags = {name: args[name] for name in ("private", "bot_is_member", "archived", "deleted") if name in args}
+    if not all(isinstance(value, bool) for value in flags.values()):
+        raise _BadRequest("private, bot_is_member, archived and deleted are booleans")
+    return Channel(**flags, restriction=cast("Restriction | None", restriction))
 
 
 def _json_object(body: bytes) -> dict[str, Any]:

@@ -8,8 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
+from emulators.slack.answers import HttpAnswer, SlackApiFailure
+from emulators.slack.channels import ERROR_CHANNEL_NOT_FOUND, SCOPE_CHAT_WRITE_PUBLIC, post_refusal, update_refusal
 from emulators.slack.content import checked_blocks, message_content
-from emulators.slack.workspace import Message, SlackApiFailure, Workspace
+from emulators.slack.errors import METHOD_AUTH_TEST, METHOD_POST_EPHEMERAL, METHOD_POST_MESSAGE, METHOD_UPDATE
+from emulators.slack.workspace import Message, Workspace
 
 ERROR_NOT_AUTHED = "not_authed"
 ERROR_INVALID_AUTH = "invalid_auth"
@@ -18,8 +21,18 @@ ERROR_INVALID_JSON = "invalid_json"
 ERROR_INVALID_ARGUMENTS = "invalid_arguments"
 ERROR_MESSAGE_NOT_FOUND = "message_not_found"
 ERROR_CANT_UPDATE = "cant_update_message"
-ERROR_THREAD_NOT_FOUND = "thread_not_found"  # unconfirmed for chat.postMessage; strict on purpose
+ERROR_THREAD_NOT_FOUND = "thread_not_found"  # the strict answer to a reply whose parent is gone
 ERROR_USER_NOT_FOUND = "user_not_found"
+ERROR_MISSING_SCOPE = "missing_scope"
+ERROR_RATELIMITED = "ratelimited"
+HTTP_TOO_MANY_REQUESTS = 429
+
+# The scopes of the product's manifest but chat:write.public, so a public channel the bot is not in answers
+# `not_in_channel` unless a test grants it (`BotIdentity(scopes=MANIFEST_SCOPES)`).
+DEFAULT_SCOPES: frozenset[str] = frozenset({"commands", "chat:write"})
+MANIFEST_SCOPES: frozenset[str] = DEFAULT_SCOPES | {SCOPE_CHAT_WRITE_PUBLIC}
+# The scope a `missing_scope` answer names as `needed`.
+NEEDED_SCOPE = {METHOD_POST_MESSAGE: "chat:write", METHOD_POST_EPHEMERAL: "chat:write", METHOD_UPDATE: "chat:write"}
 
 JSON_CONTENT_TYPE = "application/json"
 BEARER_PREFIX = "Bearer "
@@ -37,6 +50,7 @@ class BotIdentity:
     user_id: str = "U0ECSBOT"
     bot_id: str = "B0ECSBOT"
     app_id: str = "A0DEMO"
+    scopes: frozenset[str] = DEFAULT_SCOPES
 
     @property
     def url(self) -> str:
@@ -110,25 +124,47 @@ def auth_test(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]) -> dict[
     }
 
 
+def _require_postable(ws: Workspace, bot: BotIdentity, channel_id: str, *, reply: bool) -> None:
+    if not channel_id:
+        raise SlackApiFailure(ERROR_CHANNEL_NOT_FOUND)
+    refusal = post_refusal(ws.channel(channel_id), bot.scopes, reply=reply)
+    if refusal is not None:
+        raise SlackApiFailure(refusal)
+
+
+def _reply_is_hidden(ws: Workspace, channel_id: str, thread_ts: str | None) -> bool:
+    """Whether a reply to `thread_ts` is shown nowhere; raises thread_not_found where Slack (or the mode) does."""
+    if thread_ts is None:
+        return False
+    parent = ws.find_message(channel_id, thread_ts)
+    if parent is not None and not parent.hidden:
+        return False
+    if parent is None and not ws.was_deleted(channel_id, thread_ts):
+        raise SlackApiFailure(ERROR_THREAD_NOT_FOUND)  # never a message here: unconfirmed, see the README
+    if ws.missing_parent == ERROR_THREAD_NOT_FOUND:
+        raise SlackApiFailure(ERROR_THREAD_NOT_FOUND)
+    return True
+
+
 def chat_post_message(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]) -> dict[str, Any]:
     channel = _text_arg(args, "channel")
-    ws.require_postable(channel)
-    content = message_content(args)
     thread_ts = _text_arg(args, "thread_ts") or None
-    if thread_ts is not None and ws.find_message(channel, thread_ts) is None:
-        raise SlackApiFailure(ERROR_THREAD_NOT_FOUND)
-    message = ws.add_message(Message(ws.next_ts(), channel, content.text, content.blocks or [], thread_ts=thread_ts))
+    _require_postable(ws, bot, channel, reply=thread_ts is not None)
+    content = message_content(args)
+    hidden = _reply_is_hidden(ws, channel, thread_ts)
+    message = Message(ws.next_ts(), channel, content.text, content.blocks or [], thread_ts=thread_ts, hidden=hidden)
+    ws.add_message(message)
     return {"channel": channel, "ts": message.ts, "message": message_json(message, bot)}
 
 
 def chat_post_ephemeral(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]) -> dict[str, Any]:
     channel = _text_arg(args, "channel")
-    ws.require_postable(channel)
+    thread_ts = _text_arg(args, "thread_ts") or None
+    _require_postable(ws, bot, channel, reply=thread_ts is not None)
     user = _text_arg(args, "user")
     if not user:
         raise SlackApiFailure(ERROR_USER_NOT_FOUND)
     content = message_content(args)
-    thread_ts = _text_arg(args, "thread_ts") or None
     message = Message(ws.next_ts(), channel, content.text, content.blocks or [], thread_ts, ephemeral_to=user)
     ws.add_message(message)
     return {"message_ts": message.ts}
@@ -136,7 +172,13 @@ def chat_post_ephemeral(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]
 
 def chat_update(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]) -> dict[str, Any]:
     channel = _text_arg(args, "channel")
-    ws.require_postable(channel)
+    refusal = (
+        update_refusal(ws.channel(channel), bot.scopes, archived_edit=ws.archived_edit)
+        if channel
+        else ERROR_CHANNEL_NOT_FOUND
+    )
+    if refusal is not None:
+        raise SlackApiFailure(refusal)
     message = ws.find_message(channel, _text_arg(args, "ts"))
     if message is None:
         raise SlackApiFailure(ERROR_MESSAGE_NOT_FOUND)
@@ -179,10 +221,10 @@ def views_publish(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]) -> d
 
 
 METHODS: dict[str, Handler] = {
-    "auth.test": auth_test,
-    "chat.postMessage": chat_post_message,
-    "chat.postEphemeral": chat_post_ephemeral,
-    "chat.update": chat_update,
+    METHOD_AUTH_TEST: auth_test,
+    METHOD_POST_MESSAGE: chat_post_message,
+    METHOD_POST_EPHEMERAL: chat_post_ephemeral,
+    METHOD_UPDATE: chat_update,
     "views.publish": views_publish,
 }
 
@@ -198,8 +240,30 @@ class ApiRequest:
     authorization: str | None
 
 
-def call_method(ws: Workspace, bot: BotIdentity, request: ApiRequest) -> dict[str, Any]:
-    """Run one Web API method and record it; returns the JSON body (Slack answers HTTP 200 either way)."""
+def _refuse_revoked_token(ws: Workspace, bot: BotIdentity, method: str) -> None:
+    error = ws.faults.refused_token(ws.clock())
+    if error is None:
+        return
+    extra = {}
+    if error == ERROR_MISSING_SCOPE:
+        extra = {"needed": NEEDED_SCOPE.get(method, ""), "provided": ",".join(sorted(bot.scopes))}
+    raise SlackApiFailure(error, extra=extra)
+
+
+def _refuse_past_rate_limit(ws: Workspace, method: str, args: Mapping[str, Any]) -> None:
+    retry_after = ws.rate_limiter.retry_after(method, _text_arg(args, "channel"), ws.clock())
+    if retry_after is not None:
+        raise SlackApiFailure(
+            ERROR_RATELIMITED, status=HTTP_TOO_MANY_REQUESTS, headers={"Retry-After": str(retry_after)}
+        )
+
+
+def call_method(ws: Workspace, bot: BotIdentity, request: ApiRequest) -> HttpAnswer:
+    """Run one Web API method and record it.
+
+    In order: the method must exist, the arguments parse, the token authenticates, no token refusal is in
+    force, no fault is injected for this call, the rate limit allows it; then the method runs.
+    """
     with ws.lock:
         recorded: dict[str, Any] = {}
         try:
@@ -209,9 +273,12 @@ def call_method(ws: Workspace, bot: BotIdentity, request: ApiRequest) -> dict[st
             args = parse_api_args(request.query, request.body, request.content_type)
             recorded = {k: v for k, v in args.items() if k != "token"}  # keep no credentials in the log
             authenticate(request.authorization, args, bot.token)
+            _refuse_revoked_token(ws, bot, request.method)
+            ws.raise_injected_fault(request.method)
+            _refuse_past_rate_limit(ws, request.method, args)
             body = {"ok": True, **handler(ws, bot, args)}
         except SlackApiFailure as failure:
             ws.record(request.method, recorded, failure.error)
-            return failure.body()
+            return failure.answer()
         ws.record(request.method, recorded, None)
-        return body
+        return HttpAnswer.of(body)

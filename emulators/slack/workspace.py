@@ -1,4 +1,5 @@
-"""The emulated workspace's state: channels, messages, App Home views, response URLs, recorded calls.
+"""The emulated workspace's state: channels, messages, App Home views, response URLs, recorded calls,
+injected faults and rate-limit counts.
 
 Thread-safe: the HTTP server is threaded, so every read and write happens under one lock, and
 whole API operations run under it (see `Workspace.lock`) so each call is atomic.
@@ -13,24 +14,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
-ChannelState = Literal["ok", "not_in_channel", "channel_not_found", "is_archived"]
-CHANNEL_STATES: frozenset[str] = frozenset(get_args(ChannelState))
-CHANNEL_OK: ChannelState = "ok"
+from emulators.slack.channels import OPEN_CHANNEL, ArchivedEdit, Channel
+from emulators.slack.faults import FaultPlan
+from emulators.slack.rate_limits import RateLimiter
 
-METHOD_RESPONSE_URL = "response_url"  # the `method` recorded for posts to a response_url
-
-
-class SlackApiFailure(Exception):
-    """An `ok: false` answer: the Slack error code, HTTP status and any extra fields Slack adds."""
-
-    def __init__(self, error: str, *, status: int = 200, extra: Mapping[str, Any] | None = None) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
-        self.extra: dict[str, Any] = dict(extra or {})
-
-    def body(self) -> dict[str, Any]:
-        return {"ok": False, "error": self.error, **self.extra}
+# What chat.postMessage answers for a reply whose parent was deleted: Slack is reported to answer `ok` and
+# show the reply nowhere ("hidden"); "thread_not_found" is the stricter, kinder answer. A parent ts that was
+# never a message answers `thread_not_found` in both modes.
+MissingParent = Literal["hidden", "thread_not_found"]
+MISSING_PARENT_MODES: frozenset[str] = frozenset(get_args(MissingParent))
 
 
 @dataclass
@@ -43,6 +35,7 @@ class Message:
     blocks: list[dict[str, Any]] = field(default_factory=list)
     thread_ts: str | None = None
     ephemeral_to: str | None = None
+    hidden: bool = False  # accepted but shown nowhere (a reply whose thread parent is gone)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -79,13 +72,18 @@ class Workspace:
     """All mutable state of one emulator; methods expect the caller to hold `lock`."""
 
     clock: Callable[[], float] = time.time
-    initial_channels: Mapping[str, ChannelState] = field(default_factory=dict)
+    initial_channels: Mapping[str, Channel] = field(default_factory=dict)
+    missing_parent: MissingParent = "hidden"
+    archived_edit: ArchivedEdit = "is_inactive"
     lock: threading.RLock = field(default_factory=threading.RLock)
-    channels: dict[str, ChannelState] = field(default_factory=dict)
+    channels: dict[str, Channel] = field(default_factory=dict)
     messages: dict[str, list[Message]] = field(default_factory=dict)
+    deleted_ts: dict[str, set[str]] = field(default_factory=dict)  # per channel, messages deleted so far
     home_views: dict[str, dict[str, Any]] = field(default_factory=dict)
     response_urls: dict[str, ResponseUrlTarget] = field(default_factory=dict)
     calls: list[RecordedCall] = field(default_factory=list)
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    rate_limiter: RateLimiter = field(default_factory=RateLimiter)
     _calls_changed: threading.Condition = field(init=False)
     _last_ts: float = field(default=0.0, init=False)
     _sequence: int = field(default=0, init=False)  # never reset: ids from before a reset stay unique
@@ -98,9 +96,12 @@ class Workspace:
         with self.lock:
             self.channels = dict(self.initial_channels)
             self.messages = {}
+            self.deleted_ts = {}
             self.home_views = {}
             self.response_urls = {}
             self.calls = []
+            self.faults.clear()
+            self.rate_limiter.reset()
             self._calls_changed.notify_all()
 
     # --- identifiers -------------------------------------------------------------------------
@@ -117,16 +118,9 @@ class Workspace:
 
     # --- channels and messages ---------------------------------------------------------------
 
-    def channel_state(self, channel_id: str) -> ChannelState:
-        # Channels never configured behave as a channel the bot is in: the emulator has no directory.
-        return self.channels.get(channel_id, CHANNEL_OK)
-
-    def require_postable(self, channel_id: str) -> None:
-        if not channel_id:
-            raise SlackApiFailure("channel_not_found")
-        state = self.channel_state(channel_id)
-        if state != CHANNEL_OK:
-            raise SlackApiFailure(state)
+    def channel(self, channel_id: str) -> Channel:
+        # Channels never configured behave as a public channel the bot is in: the emulator has no directory.
+        return self.channels.get(channel_id, OPEN_CHANNEL)
 
     def add_message(self, message: Message) -> Message:
         self.messages.setdefault(message.channel_id, []).append(message)
@@ -139,10 +133,24 @@ class Workspace:
         kept = [m for m in self.messages.get(channel_id, []) if m.ts != ts]
         deleted = len(kept) != len(self.messages.get(channel_id, []))
         self.messages[channel_id] = kept
+        if deleted:
+            self.deleted_ts.setdefault(channel_id, set()).add(ts)
         return deleted
 
-    def snapshot_messages(self, channel_id: str) -> list[Message]:
-        return [copy.deepcopy(m) for m in self.messages.get(channel_id, [])]
+    def was_deleted(self, channel_id: str, ts: str) -> bool:
+        return ts in self.deleted_ts.get(channel_id, set())
+
+    def snapshot_messages(self, channel_id: str, *, hidden: bool = False) -> list[Message]:
+        """Copies of the messages people see in a channel (or, with `hidden`, of those nobody sees)."""
+        return [copy.deepcopy(m) for m in self.messages.get(channel_id, []) if m.hidden == hidden]
+
+    # --- faults ------------------------------------------------------------------------------
+
+    def raise_injected_fault(self, method: str) -> None:
+        """Raise the failure injected for this call of `method`, if one is due."""
+        fault = self.faults.take(method)
+        if fault is not None:
+            raise fault.failure()
 
     # --- calls -------------------------------------------------------------------------------
 
