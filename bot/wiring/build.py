@@ -92,9 +92,9 @@ def build_ecs_client(
     match (the bench's one-call-per-watch baseline uses the poller's); the client's default if None."""
     from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
     from shared.ecs.credentials import DefaultCredentialsProvider
-    from shared.ecs.transport import EcsTransport
+    from shared.ecs.transport import ApiTransport
 
-    transport = EcsTransport(
+    transport = ApiTransport(
         credentials or DefaultCredentialsProvider(),
         endpoint=settings.ecs_endpoint,
         signature_version=settings.ecs_signature_version,
@@ -158,10 +158,10 @@ def build_sts_client(settings: Settings, *, session: requests.Session | None = N
     ECS_SIGNATURE_VERSION says."""
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.sts import STS_API_VERSION, StsClient, endpoint_url
-    from shared.ecs.transport import EcsTransport
+    from shared.ecs.transport import ApiTransport
     from shared.errors import StsApiError
 
-    transport = EcsTransport(
+    transport = ApiTransport(
         DefaultCredentialsProvider(),
         endpoint=endpoint_url(settings.sts_endpoint),
         signature_version=settings.ecs_signature_version,
@@ -204,14 +204,14 @@ class AccountClients:
         from shared.ecs.client import MAX_REGION_WORKERS, EcsClient
         from shared.ecs.credentials import DefaultCredentialsProvider
         from shared.ecs.sts import AssumedRoleCredentialsProvider
-        from shared.ecs.transport import EcsTransport
+        from shared.ecs.transport import ApiTransport
 
         credentials: CredentialsProvider = (
             DefaultCredentialsProvider()
             if account.is_home
             else AssumedRoleCredentialsProvider(self.cache, account, session)
         )
-        transport = EcsTransport(
+        transport = ApiTransport(
             credentials,
             endpoint=self.settings.ecs_endpoint,
             signature_version=self.settings.ecs_signature_version,
