@@ -247,14 +247,14 @@ class ApiTransport:
     ) -> requests.Response:
         host = endpoint.host
         try:
-            # Session.send, not Session.request: nothing to merge per call, the endpoint settled it.
-            return self._session.send(
-                prepared,
-                timeout=timeout,
-                proxies=endpoint.proxies,
-                verify=endpoint.verify,
-                allow_redirects=False,
+            # The session's adapter (its connection pool), not Session.send: the endpoint settled what the
+            # session would merge, redirects are not followed, and the session's cookies are never sent (the
+            # template was not prepared by the session), so there is nothing of Session.send's left to do.
+            response = self._session.get_adapter(endpoint.url).send(
+                prepared, stream=False, timeout=timeout, verify=endpoint.verify, cert=None, proxies=endpoint.proxies
             )
+            response.content  # noqa: B018 - read whole, within this attempt's timeout
+            return response
         except requests.ConnectTimeout as exc:
             error = self._error_type
             raise error(CODE_CONNECT_FAILED, f"could not connect to {host} in time", region_id=region_id) from exc

@@ -425,13 +425,16 @@ def test_the_transport_never_builds_an_endpoint_from_anything_but_a_region_id(re
     # Given a transport with no fixed endpoint, and a session that records what would be sent
     sent: list[str] = []
 
-    class Recording(requests.Session):
-        def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+    class Recording(requests.adapters.HTTPAdapter):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
             sent.append(str(request.url))
             raise AssertionError("nothing may be sent")
 
+    session = requests.Session()
+    session.mount("https://", Recording())
+    session.mount("http://", Recording())
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET, "sts-token"))
-    transport = ApiTransport(credentials, session=Recording())
+    transport = ApiTransport(credentials, session=session)
     # When a call names a region that is not in region-id form
     with pytest.raises(InvalidRegionError):
         transport.call("DescribeTasks", region, {"RegionId": region}, timeout=1)
@@ -452,30 +455,32 @@ def test_a_fixed_endpoint_is_used_as_is(ecs: EcsEmulator, now: datetime) -> None
     assert ApiTransport(credentials).base_url("ap-southeast-1") == "https://ecs.ap-southeast-1.aliyuncs.com"
 
 
-class RecordingSession(requests.Session):
-    """A real session that also keeps each request it sends."""
+class RecordingAdapter(requests.adapters.HTTPAdapter):
+    """A real adapter (the transport sends through its session's) that also keeps each request it sends."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[requests.PreparedRequest] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self.sent.append(request)
-        return super().send(request, **kwargs)
+        return super().send(request, *args, **kwargs)
 
 
 @pytest.mark.parametrize(("version", "accept"), [("v3", "application/json"), ("v1", None)])
 def test_v3_requests_accept_json_as_the_official_sdk_sends_them(
     ecs: EcsEmulator, version: str, accept: str | None
 ) -> None:
-    # Given a transport over a recording session
-    session = RecordingSession()
+    # Given a transport over a session with a recording adapter
+    recording = RecordingAdapter()
+    session = requests.Session()
+    session.mount("http://", recording)
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
     transport = ApiTransport(credentials, endpoint=ecs.base_url, signature_version=version, session=session)  # type: ignore[arg-type]
     # When one call is made
     EcsClient(transport).describe_regions()
     # Then a V3 request says Accept: application/json (V1 asks with Format=JSON instead), and it verified
-    (sent,) = session.sent
+    (sent,) = recording.sent
     assert sent.headers.get("Accept") == accept if accept else "Format=JSON" in str(sent.url)
     assert ecs.calls[-1].http_status == 200
 
