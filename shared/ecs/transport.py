@@ -1,7 +1,7 @@
 """One signed Alibaba Cloud API request over a pooled `requests.Session`: the HTTP edge of every client.
 
 RPC-style calls (`call`: ECS, and STS in shared.ecs.sts with its own `api_version`, `endpoint_for` and
-`error_type`) and ROA-style ones (`call_roa`: FC's InvokeFunction, shared.ecs.invoke) share the signer, the
+`error_type`) and ROA-style ones (`call_roa`: FC's InvokeFunction, through `AsyncInvoker`) share the signer, the
 per-endpoint request template, the timeouts and the error mapping. A single attempt, no retries (callers
 retry through shared.ecs.retry). Every failure becomes the transport's `error_type`, an `ApiError`; the
 transport never lets a secret reach a message.
