@@ -23,11 +23,13 @@ per-call CPU). The figures above are after them.
 
 - **The transport works out per endpoint, once, what `requests` looked up per call** (`shared/ecs/transport.py`):
   the session no longer reads the proxy environment and netrc on each request (`trust_env` off; proxies and CA
-  bundle resolved once per endpoint), and each call copies a request prepared once for its endpoint instead of
-  re-parsing the URL and re-merging the session's settings; it is sent with `Session.send`, as the official
-  SDK sends its own.
+  bundle resolved once per endpoint), and each call builds its request from the parts of one prepared once for
+  its endpoint instead of re-parsing the URL and re-merging the session's settings (without copying the empty
+  cookie jar that preparing made); it is sent through the session's adapter, since `Session.send`'s cookie
+  jar, hooks and redirect probe did nothing for a call.
 - **API times parsed without `strptime`** (`shared/ecs/models.py`): a compiled pattern parses the formats the service
-  sends; tasks get their region before validation instead of a copy of each task afterwards.
+  sends, and recent times are parsed once (a Refresh or a poller tick asks about the same tasks again); tasks get
+  their region before validation instead of a copy of each task afterwards.
 - **The ack path imports neither the ECS client nor `requests`** (`bot/wiring/deps.py`,
   `shared/ecs/results.py`): the client
   is built on first use, in lazy work; the card formatter depends on plain result data only.

@@ -1,28 +1,33 @@
-"""Asynchronous InvokeFunction (Function Compute 3.0 API, signature V3) — how lazy work leaves the ack path."""
+"""Asynchronous InvokeFunction (Function Compute 3.0 API, signature V3): how deferred work leaves the ack path."""
 
 from __future__ import annotations
 
 import json
+import random
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import requests
 
 from shared.config import Settings
-from shared.ecs import signer
 from shared.ecs.credentials import CredentialsProvider
-from shared.ecs.transport import random_nonce
-from shared.errors import CODE_CONNECTION, CODE_TIMEOUT, ConfigurationError, FcApiError
+from shared.ecs.retry import Deadline, Retrying, RetryPolicy, Timeout
+from shared.ecs.transport import JSON_MEDIA_TYPE, ApiTransport, random_nonce
+from shared.errors import ConfigurationError, FcApiError
 from shared.timefmt import utc_now
 
 FC_API_VERSION = "2023-03-30"
 INVOKE_ACTION = "InvokeFunction"
 INVOCATION_TYPE_HEADER = "x-fc-invocation-type"
+FC_REQUEST_ID_HEADER = "x-fc-request-id"
 ASYNC = "Async"
-# On the ack path: the whole hand-off must leave room in Slack's 3 seconds.
+ACCEPTED_STATUSES = frozenset({200, 202})
+# On the ack path: the whole hand-off must leave room in Slack's 3 seconds. Retries (only of refusals) fit
+# in what one attempt may take at most.
 INVOKE_TIMEOUT_S = (1.0, 1.5)
+INVOKE_DEADLINE_S = sum(INVOKE_TIMEOUT_S)
 
 
 def fc_endpoint(settings: Settings) -> str:
@@ -34,6 +39,9 @@ def fc_endpoint(settings: Settings) -> str:
 
 
 class AsyncInvoker:
+    """InvokeFunction on the shared transport (signing, timeouts, errors) under the one retry rule: it changes
+    something, so it is tried again only when Function Compute provably refused it before acting."""
+
     def __init__(
         self,
         credentials: CredentialsProvider,
@@ -44,59 +52,47 @@ class AsyncInvoker:
         clock: Callable[[], datetime] = utc_now,
         nonce: Callable[[], str] = random_nonce,
         qualifier: str | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        monotonic: Callable[[], float] = time.monotonic,
+        rand: Callable[[], float] = random.random,
     ) -> None:
-        self._credentials = credentials
-        self._endpoint = endpoint.rstrip("/")
-        self._host = urlsplit(self._endpoint).netloc
+        self._transport = ApiTransport(
+            credentials,
+            endpoint=endpoint,
+            session=session,
+            clock=clock,
+            nonce=nonce,
+            api_version=FC_API_VERSION,
+            error_type=FcApiError,
+        )
         self._path = f"/{FC_API_VERSION}/functions/{function_name}/invocations"
-        self._session = session or requests.Session()
-        self._clock = clock
-        self._nonce = nonce
         self._query = {"qualifier": qualifier} if qualifier else {}
+        self._retrying = Retrying(retry or RetryPolicy(), INVOKE_TIMEOUT_S, sleep, rand, monotonic)
+        self._monotonic = monotonic
 
     def invoke_async(self, payload: Mapping[str, Any]) -> str | None:
         """Queue one asynchronous invocation; returns FC's request id. Raises FcApiError on failure."""
         body = json.dumps(payload, separators=(",", ":")).encode()
-        creds = self._credentials.get()
-        headers = signer.v3_signed_headers(
-            method="POST",
-            host=self._host,
-            pathname=self._path,
-            query=self._query,
-            action=INVOKE_ACTION,
-            version=FC_API_VERSION,
-            body=body,
-            access_key_id=creds.access_key_id,
-            access_key_secret=creds.access_key_secret,
-            security_token=creds.security_token,
-            timestamp=self._clock(),
-            nonce=self._nonce(),
-            content_type="application/json",
-            extra_headers={INVOCATION_TYPE_HEADER: ASYNC},
-        )
-        query = f"?{signer.canonical_query(self._query)}" if self._query else ""
-        try:
-            response = self._session.post(
-                f"{self._endpoint}{self._path}{query}", data=body, headers=headers, timeout=INVOKE_TIMEOUT_S
+
+        def attempt(timeout: Timeout) -> str | None:
+            answer = self._transport.call_roa(
+                INVOKE_ACTION,
+                self._path,
+                body=body,
+                content_type=JSON_MEDIA_TYPE,
+                signed_headers={INVOCATION_TYPE_HEADER: ASYNC},
+                query=self._query,
+                accepted=ACCEPTED_STATUSES,
+                request_id_header=FC_REQUEST_ID_HEADER,
+                timeout=timeout,
             )
-        except requests.Timeout as exc:
-            raise FcApiError(CODE_TIMEOUT, "InvokeFunction did not answer in time") from exc
-        except requests.ConnectionError as exc:
-            raise FcApiError(CODE_CONNECTION, f"could not reach {self._host}") from exc
-        request_id = response.headers.get("x-fc-request-id") or response.headers.get("x-acs-request-id")
-        if response.status_code not in (200, 202):
-            code, message = _error_of(response)
-            raise FcApiError(code, message, request_id=request_id, http_status=response.status_code)
-        return request_id
+            return answer.request_id or None
 
-
-def _error_of(response: requests.Response) -> tuple[str, str]:
-    try:
-        body = response.json()
-    except ValueError:
-        return f"HTTP{response.status_code}", response.reason or ""
-    if isinstance(body, dict):
-        return str(body.get("Code") or body.get("code") or f"HTTP{response.status_code}"), str(
-            body.get("Message") or body.get("message") or ""
+        return self._retrying.call(
+            attempt,
+            deadline=Deadline.after(INVOKE_DEADLINE_S, self._monotonic),
+            changes_something=True,
+            errors=FcApiError,
+            what=INVOKE_ACTION,
         )
-    return f"HTTP{response.status_code}", ""

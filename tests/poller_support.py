@@ -19,7 +19,7 @@ from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.models import Task
 from shared.ecs.retry import RetryPolicy
-from shared.ecs.transport import EcsTransport
+from shared.ecs.transport import ApiTransport
 from shared.store import SqlStore, open_store
 from shared.store.claims import ClaimKind
 from shared.store.schema import claims, poll_state, rate_limits, subscriptions, transitions, watches
@@ -70,7 +70,7 @@ def fresh_store(url: str) -> Iterator[SqlStore]:
 def ecs_client(ecs: EcsEmulator, *, attempts: int = 2) -> EcsClient:
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
     return EcsClient(
-        EcsTransport(credentials, endpoint=ecs.base_url),
+        ApiTransport(credentials, endpoint=ecs.base_url),
         retry=RetryPolicy(max_attempts=attempts, base_delay_s=0.01, max_delay_s=0.02),
         timeout=(1.0, 5.0),
         rand=lambda: 0.5,

@@ -133,10 +133,10 @@ def build_sts_client(settings: Settings, *, session: requests.Session) -> StsCli
     ECS_SIGNATURE_VERSION says, over the process's connection pool (`session`)."""
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.sts import STS_API_VERSION, StsClient, endpoint_url
-    from shared.ecs.transport import EcsTransport
+    from shared.ecs.transport import ApiTransport
     from shared.errors import StsApiError
 
-    transport = EcsTransport(
+    transport = ApiTransport(
         DefaultCredentialsProvider(),
         endpoint=endpoint_url(settings.sts_endpoint),
         signature_version=settings.ecs_signature_version,
@@ -218,7 +218,7 @@ class EcsClients:
     ) -> EcsClient:
         from shared.ecs.client import EcsClient
         from shared.ecs.credentials import DefaultCredentialsProvider
-        from shared.ecs.transport import EcsTransport
+        from shared.ecs.transport import ApiTransport
 
         credentials: CredentialsProvider
         if session is None:
@@ -227,7 +227,7 @@ class EcsClients:
             from shared.ecs.sts import AssumedRoleCredentialsProvider
 
             credentials = AssumedRoleCredentialsProvider(self._assumed_roles(), account, session)
-        transport = EcsTransport(
+        transport = ApiTransport(
             credentials,
             endpoint=self.settings.ecs_endpoint,
             signature_version=self.settings.ecs_signature_version,

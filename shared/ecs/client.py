@@ -1,7 +1,8 @@
 """The ECS task API: DescribeTasks, DescribeTaskAttribute, CancelTask, DescribeRegions.
 
-Retries are decided here, on the error `Code`, within a deadline the caller passes; the transport makes
-single attempts. Sleep, randomness and the monotonic clock are injected so faults are testable.
+Retries follow the one rule of every Alibaba Cloud call (shared.ecs.retry), on the error `Code`, within a
+deadline the caller passes; the transport makes single attempts. Sleep, randomness and the monotonic clock
+are injected so faults are testable.
 """
 
 from __future__ import annotations
@@ -22,10 +23,10 @@ from shared.ecs.finder import find_tasks
 from shared.ecs.models import CancelResult, RegionList, Task, TaskAttribute, TaskPage
 from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskAction, TaskFilters, TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
-from shared.ecs.retry import Deadline, RetryPolicy
+from shared.ecs.retry import Deadline, Retrying, RetryPolicy, Timeout
 from shared.ecs.signer import format_timestamp
-from shared.ecs.transport import EcsTransport
-from shared.errors import CODE_DEADLINE, CODE_MALFORMED, EcsApiError
+from shared.ecs.transport import ApiResponse, ApiTransport
+from shared.errors import CODE_MALFORMED, ApiError, EcsApiError
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack  # typing.Unpack is 3.11+; the runtime may be 3.10
@@ -46,7 +47,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 class EcsClient:
     def __init__(
         self,
-        transport: EcsTransport,
+        transport: ApiTransport,
         *,
         retry: RetryPolicy | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT_S,
@@ -55,14 +56,11 @@ class EcsClient:
         rand: Callable[[], float] = random.random,
         max_region_workers: int = MAX_REGION_WORKERS,
         regions_source: str = DEFAULT_REGIONS_SOURCE,
-        on_call: Callable[[str, str, str | None, EcsApiError | None, float], None] | None = None,
+        on_call: Callable[[str, str, str | None, ApiError | None, float], None] | None = None,
     ) -> None:
         self._transport = transport
-        self._retry = retry or RetryPolicy()
-        self._timeout = timeout
-        self._sleep = sleep
+        self._retrying = Retrying(retry or RetryPolicy(), timeout, sleep, rand, monotonic)
         self._monotonic = monotonic
-        self._rand = rand
         self._max_region_workers = max_region_workers
         self._regions_source = regions_source
         # Called once per attempt: (action, region, request id, error, seconds) — for structured logs.
@@ -242,61 +240,34 @@ class EcsClient:
         *,
         idempotent: bool,
     ) -> ModelT:
-        deadline = deadline or self.deadline()
-        attempt = 0
-        while True:
-            attempt += 1
-            started = self._monotonic()
-            try:
-                response = self._transport.call(action, region_id, params, timeout=self._attempt_timeout(deadline))
-            except EcsApiError as error:
-                self._report(action, region_id, error.request_id, error, started)
-                wait = self._wait_before_retry(error, attempt, deadline, idempotent)
-                if wait is None:
-                    raise
-                self._sleep(wait)
-                continue
-            self._report(action, region_id, response.request_id, None, started)
-            try:
-                return model.model_validate(response.body)
-            except ValidationError as error:
-                # A JSON object of an unexpected shape: as unusable as a garbled body, and said the same way.
-                raise EcsApiError(
-                    CODE_MALFORMED,
-                    f"the {action} answer had an unexpected shape ({error.error_count()} problems)",
-                    request_id=response.request_id or None,
-                    http_status=response.http_status,
-                    region_id=region_id,
-                ) from None
+        def attempt(timeout: Timeout) -> ApiResponse:
+            return self._transport.call(action, region_id, params, timeout=timeout)
 
-    def _report(
-        self, action: str, region_id: str, request_id: str | None, error: EcsApiError | None, started: float
-    ) -> None:
-        if self._on_call is not None:
-            self._on_call(action, region_id, request_id, error, self._monotonic() - started)
+        def report(response: ApiResponse | None, error: ApiError | None, seconds: float) -> None:
+            if self._on_call is not None:
+                request_id = response.request_id if response is not None else error.request_id if error else None
+                self._on_call(action, region_id, request_id, error, seconds)
 
-    def _attempt_timeout(self, deadline: Deadline) -> float | tuple[float, float]:
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise EcsApiError(CODE_DEADLINE, "the deadline passed before the call could be made")
-        if isinstance(self._timeout, tuple):
-            connect, read = self._timeout
-            return (min(connect, remaining), min(read, remaining))
-        return min(self._timeout, remaining)
-
-    def _wait_before_retry(
-        self, error: EcsApiError, attempt: int, deadline: Deadline, idempotent: bool
-    ) -> float | None:
-        """Seconds to sleep before the next attempt, or None to give up with this error."""
-        if attempt >= self._retry.max_attempts or not _may_retry(error, idempotent):
-            return None
-        wait = self._retry.delay(attempt, self._rand())
-        if error.retry_after_s is not None:
-            wait = max(wait, error.retry_after_s)
-        # Give up now rather than sleep past the deadline: the caller gets the real error in time.
-        if wait >= deadline.remaining():
-            return None
-        return wait
+        response = self._retrying.call(
+            attempt,
+            deadline=deadline or self.deadline(),
+            # Not idempotent (CancelTask): a timed-out call may have acted.
+            changes_something=not idempotent,
+            errors=EcsApiError,
+            what="the call",
+            observe=report,
+        )
+        try:
+            return model.model_validate(response.body)
+        except ValidationError as error:
+            # A JSON object of an unexpected shape: as unusable as a garbled body, and said the same way.
+            raise EcsApiError(
+                CODE_MALFORMED,
+                f"the {action} answer had an unexpected shape ({error.error_count()} problems)",
+                request_id=response.request_id or None,
+                http_status=response.http_status,
+                region_id=region_id,
+            ) from None
 
 
 RegionResultT = TypeVar("RegionResultT")
@@ -348,10 +319,6 @@ def _keep_status(tasks: tuple[Task, ...], query: TaskQuery) -> tuple[Task, ...]:
     if query.status is None or query.status in TaskStatus.FILTERABLE:
         return tasks
     return tuple(t for t in tasks if t.task_status == query.status.value)
-
-
-def _may_retry(error: EcsApiError, idempotent: bool) -> bool:
-    return error.retryable and (idempotent or error.rejected_before_acting)
 
 
 def describe_tasks_params(

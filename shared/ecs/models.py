@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +31,9 @@ def normalise_action(value: str) -> str:
     return value
 
 
+# Every DescribeTasks answer carries two times per task, mostly the same ones again (a Refresh, a poller
+# tick): recent answers are kept, as datetimes are immutable (a few hundred kB at most).
+@lru_cache(maxsize=2048)
 def parse_api_time(value: str) -> datetime | None:
     """Parse an API time (UTC, with or without seconds); empty means "not yet"."""
     text = value.strip()

@@ -9,7 +9,7 @@ API (bot/wiring/build.py builds these; the Slack layer only sees the clients of 
   `StsApiError` whose message says what to fix, in which account.
 - `AssumedRoleCache(sts, clock=...)` — credentials per (role, external id, session name, session policy),
   reused until `REFRESH_MARGIN` (5 minutes) before they expire. Thread-safe; one AssumeRole per key at a time.
-- `AssumedRoleCredentialsProvider(cache, account, session)` — a `CredentialsProvider` for EcsTransport.
+- `AssumedRoleCredentialsProvider(cache, account, session)` — a `CredentialsProvider` for ApiTransport.
 """
 
 from __future__ import annotations
@@ -26,10 +26,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.ecs.accounts import Account
 from shared.ecs.credentials import Credentials
-from shared.ecs.retry import Deadline, RetryPolicy
+from shared.ecs.retry import Deadline, Retrying, RetryPolicy, Timeout
 from shared.ecs.sessions import SessionSpec
-from shared.ecs.transport import EcsTransport
-from shared.errors import CODE_DEADLINE, CODE_MALFORMED, ApiError, StsApiError
+from shared.ecs.transport import ApiResponse, ApiTransport
+from shared.errors import CODE_MALFORMED, ApiError, StsApiError
 from shared.region_ids import checked_region_id
 from shared.timefmt import utc_now
 
@@ -172,7 +172,7 @@ class StsClient:
 
     def __init__(
         self,
-        transport: EcsTransport,
+        transport: ApiTransport,
         *,
         retry: RetryPolicy | None = None,
         timeout: float | tuple[float, float] = DEFAULT_TIMEOUT_S,
@@ -186,13 +186,10 @@ class StsClient:
         if duration_s < MIN_DURATION_S:
             raise ValueError(f"duration_s must be at least {MIN_DURATION_S}")
         self._transport = transport
-        self._retry = retry or RetryPolicy()
-        self._timeout = timeout
+        self._retrying = Retrying(retry or RetryPolicy(), timeout, sleep, rand, monotonic)
         self._deadline_s = deadline_s
         self._duration_s = duration_s
-        self._sleep = sleep
         self._monotonic = monotonic
-        self._rand = rand
         # Called once per attempt: (account, session name, request id, error, seconds) — for structured logs.
         self._on_call = on_call
 
@@ -215,46 +212,27 @@ class StsClient:
         self, account: Account, session: SessionSpec, *, deadline: Deadline | None = None
     ) -> TemporaryCredentials:
         params = self.params(account, session, self._duration_s)
-        deadline = deadline or Deadline.after(self._deadline_s, self._monotonic)
-        attempt = 0
-        while True:
-            attempt += 1
-            started = self._monotonic()
-            try:
-                response = self._transport.call(ACTION_ASSUME_ROLE, "", params, timeout=self._attempt_timeout(deadline))
-            except ApiError as error:
-                self._report(account, session, error.request_id, error, started)
-                wait = self._wait_before_retry(error, attempt, deadline)
-                if wait is None:
-                    raise _sts_error(error, account, session, self._duration_s) from None
-                self._sleep(wait)
-                continue
-            self._report(account, session, response.request_id, None, started)
-            return _temporary(response.body, response.request_id, account, response.http_status)
 
-    def _report(
-        self, account: Account, session: SessionSpec, request_id: str | None, error: ApiError | None, started: float
-    ) -> None:
-        if self._on_call is not None:
-            self._on_call(account.name, session.name, request_id, error, self._monotonic() - started)
+        def attempt(timeout: Timeout) -> ApiResponse:
+            return self._transport.call(ACTION_ASSUME_ROLE, "", params, timeout=timeout)
 
-    def _attempt_timeout(self, deadline: Deadline) -> float | tuple[float, float]:
-        remaining = deadline.remaining()
-        if remaining <= 0:
-            raise StsApiError(CODE_DEADLINE, "the deadline passed before AssumeRole could be made")
-        if isinstance(self._timeout, tuple):
-            connect, read = self._timeout
-            return (min(connect, remaining), min(read, remaining))
-        return min(self._timeout, remaining)
+        def report(response: ApiResponse | None, error: ApiError | None, seconds: float) -> None:
+            if self._on_call is not None:
+                request_id = response.request_id if response is not None else error.request_id if error else None
+                self._on_call(account.name, session.name, request_id, error, seconds)
 
-    def _wait_before_retry(self, error: ApiError, attempt: int, deadline: Deadline) -> float | None:
-        # AssumeRole changes nothing: any retryable failure may be tried again.
-        if attempt >= self._retry.max_attempts or not error.retryable:
-            return None
-        wait = self._retry.delay(attempt, self._rand())
-        if error.retry_after_s is not None:
-            wait = max(wait, error.retry_after_s)
-        return None if wait >= deadline.remaining() else wait
+        try:
+            response = self._retrying.call(
+                attempt,
+                deadline=deadline or Deadline.after(self._deadline_s, self._monotonic),
+                changes_something=False,  # AssumeRole changes nothing: any retryable failure may be tried again
+                errors=ApiError,
+                what=ACTION_ASSUME_ROLE,
+                observe=report,
+            )
+        except ApiError as error:
+            raise _sts_error(error, account, session, self._duration_s) from None
+        return _temporary(response.body, response.request_id, account, response.http_status)
 
 
 def _temporary(body: dict[str, object], request_id: str, account: Account, status: int) -> TemporaryCredentials:

@@ -1,10 +1,10 @@
-"""One signed ECS API call over a pooled `requests.Session`: the HTTP edge of the ECS client.
+"""One signed Alibaba Cloud API request over a pooled `requests.Session`: the HTTP edge of every client.
 
-A single attempt, no retries (the client decides those on the error `Code`). Every failure becomes an
-`EcsApiError`; the transport never lets a secret reach a message.
-
-The same RPC call serves other Alibaba Cloud APIs: STS (shared.ecs.sts) passes its own `api_version`,
-`endpoint_for` and `error_type`, and shares the `requests.Session`.
+RPC-style calls (`call`: ECS, and STS in shared.ecs.sts with its own `api_version`, `endpoint_for` and
+`error_type`) and ROA-style ones (`call_roa`: FC's InvokeFunction, through `AsyncInvoker`) share the signer, the
+per-endpoint request template, the timeouts and the error mapping. A single attempt, no retries (callers
+retry through shared.ecs.retry). Every failure becomes the transport's `error_type`, an `ApiError`; the
+transport never lets a secret reach a message.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class Endpoint:
     path: str
     proxies: dict[str, str]
     verify: bool | str
-    # A request prepared once (method, URL, fixed headers, empty body); each call copies it.
+    # A request prepared once (method, URL, fixed headers, empty body); each call starts from its parts.
     template: requests.PreparedRequest
 
     @classmethod
@@ -83,10 +83,22 @@ class Endpoint:
         """This endpoint's request with a query and signed headers. The query is already percent-encoded
         (canonical, ASCII) and the headers are our own, so requests' URL and header preparation, the costly
         part of a call, is done once in `template`, not again here."""
-        prepared = self.template.copy()
-        if query:
-            prepared.url = f"{self.url}?{query}"
+        return self._prepared(f"{self.url}?{query}" if query else str(self.template.url), headers, None)
+
+    def resource(self, pathname: str, query: str, headers: Mapping[str, str], body: bytes) -> requests.PreparedRequest:
+        """An ROA request: this endpoint's origin with the resource's path, a query, signed headers, a body."""
+        url = f"{self.url[: -len(self.path)]}{pathname}" + (f"?{query}" if query else "")
+        return self._prepared(url, {**headers, "Content-Length": str(len(body))}, body)
+
+    def _prepared(self, url: str, headers: Mapping[str, str], body: bytes | None) -> requests.PreparedRequest:
+        # A new PreparedRequest from the template's parts, not `template.copy()`: that also copies the empty
+        # cookie jar `prepare` made, a third of the cost of this step (session cookies are never sent).
+        prepared = requests.PreparedRequest()
+        prepared.method = self.template.method
+        prepared.url = url
+        prepared.headers = self.template.headers.copy()
         prepared.headers.update(headers)
+        prepared.body = body
         return prepared
 
 
@@ -97,8 +109,8 @@ class ApiResponse:
     http_status: int
 
 
-class EcsTransport:
-    """Signs and sends one request; the endpoint, clock and nonce are injectable."""
+class ApiTransport:
+    """Signs and sends one request to one Alibaba Cloud API; the endpoint, clock and nonce are injectable."""
 
     def __init__(
         self,
@@ -184,15 +196,68 @@ class EcsTransport:
             # As the official SDK sends it (alibabacloud_tea_openapi: `accept: application/json`); unsigned.
             headers[ACCEPT_HEADER] = JSON_MEDIA_TYPE
         prepared = endpoint.request(signer.canonical_query(query), headers)
+        response = self._send(prepared, endpoint, timeout, region_id)
+        return _parse(response, region_id, creds, self._error_type)
+
+    def call_roa(
+        self,
+        action: str,
+        pathname: str,
+        *,
+        body: bytes,
+        content_type: str,
+        signed_headers: Mapping[str, str],
+        query: Mapping[str, str],
+        accepted: frozenset[int],
+        request_id_header: str,
+        timeout: float | tuple[float, float],
+    ) -> ApiResponse:
+        """One ROA-style request (the resource in `pathname`, the payload in `body`), signed V3 as every ROA
+        API requires, on the fixed endpoint. Any status but an `accepted` one is an error; a successful
+        answer's body is not read (InvokeFunction's asynchronous answer has none)."""
+        creds = self._credentials.get()
+        endpoint = self._endpoint_of(self.base_url(""))
+        headers = signer.v3_signed_headers(
+            method="POST",
+            host=endpoint.host,
+            pathname=pathname,
+            query=query,
+            action=action,
+            version=self._api_version,
+            body=body,
+            access_key_id=creds.access_key_id,
+            access_key_secret=creds.access_key_secret,
+            security_token=creds.security_token,
+            timestamp=self._clock(),
+            nonce=self._nonce(),
+            content_type=content_type,
+            extra_headers=signed_headers,
+        )
+        headers[ACCEPT_HEADER] = JSON_MEDIA_TYPE
+        prepared = endpoint.resource(pathname, signer.canonical_query(query), headers, body)
+        response = self._send(prepared, endpoint, timeout, None)
+        request_id = response.headers.get(request_id_header) or response.headers.get(REQUEST_ID_HEADER, "")
+        if response.status_code not in accepted:
+            raise _error(response, _error_body(response), request_id, None, creds, self._error_type)
+        return ApiResponse({}, request_id, response.status_code)
+
+    def _send(
+        self,
+        prepared: requests.PreparedRequest,
+        endpoint: Endpoint,
+        timeout: float | tuple[float, float],
+        region_id: str | None,
+    ) -> requests.Response:
+        host = endpoint.host
         try:
-            # Session.send, not Session.request: nothing to merge per call, the endpoint settled it.
-            response = self._session.send(
-                prepared,
-                timeout=timeout,
-                proxies=endpoint.proxies,
-                verify=endpoint.verify,
-                allow_redirects=False,
+            # The session's adapter (its connection pool), not Session.send: the endpoint settled what the
+            # session would merge, redirects are not followed, and the session's cookies are never sent (the
+            # template was not prepared by the session), so there is nothing of Session.send's left to do.
+            response = self._session.get_adapter(endpoint.url).send(
+                prepared, stream=False, timeout=timeout, verify=endpoint.verify, cert=None, proxies=endpoint.proxies
             )
+            response.content  # noqa: B018 - read whole, within this attempt's timeout
+            return response
         except requests.ConnectTimeout as exc:
             error = self._error_type
             raise error(CODE_CONNECT_FAILED, f"could not connect to {host} in time", region_id=region_id) from exc
@@ -203,7 +268,6 @@ class EcsTransport:
             code = CODE_CONNECT_FAILED if _never_connected(exc) else CODE_CONNECTION
             message = f"could not reach {host}: {type(exc).__name__}"
             raise self._error_type(code, message, region_id=region_id) from exc
-        return _parse(response, region_id, creds, self._error_type)
 
 
 def _parse(
@@ -226,17 +290,43 @@ def _parse(
             region_id=region_id,
         )
     if response.status_code >= 400:
-        error = ApiErrorBody.model_validate(body)
-        raise error_type(
-            error.code or f"HTTP{response.status_code}",
-            safe_message(error.message or response.reason or "", credentials),
-            request_id=error.request_id or header_request_id or None,
-            http_status=response.status_code,
-            recommend=error.recommend,
-            region_id=region_id,
-            retry_after_s=_retry_after(response.headers),
-        )
+        raise _error(response, body, header_request_id, region_id, credentials, error_type)
     return ApiResponse(body, str(body.get("RequestId") or header_request_id), response.status_code)
+
+
+def _error_body(response: requests.Response) -> dict[str, Any]:
+    """An ROA error's JSON object, its field names as RPC's (FC 3.0 has been seen to send `code`, `message`);
+    empty when the answer is not one."""
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return {}
+    if not isinstance(body, dict):
+        return {}
+    return {_ROA_FIELDS.get(str(name), str(name)): value for name, value in body.items()}
+
+
+_ROA_FIELDS = {"code": "Code", "message": "Message", "requestId": "RequestId"}
+
+
+def _error(
+    response: requests.Response,
+    body: dict[str, Any],
+    header_request_id: str,
+    region_id: str | None,
+    credentials: Credentials,
+    error_type: type[ApiError],
+) -> ApiError:
+    error = ApiErrorBody.model_validate(body)
+    return error_type(
+        error.code or f"HTTP{response.status_code}",
+        safe_message(error.message or response.reason or "", credentials),
+        request_id=error.request_id or header_request_id or None,
+        http_status=response.status_code,
+        recommend=error.recommend,
+        region_id=region_id,
+        retry_after_s=_retry_after(response.headers),
+    )
 
 
 def _never_connected(error: requests.ConnectionError) -> bool:

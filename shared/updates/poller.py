@@ -39,7 +39,7 @@ from shared.ecs.models import Task
 from shared.ecs.query import MAX_PAGE_SIZE, MAX_TASK_IDS, TaskStatus
 from shared.ecs.retry import Deadline
 from shared.errors import CODE_TASK_NOT_FOUND as TASK_NOT_FOUND
-from shared.errors import EcsApiError, StsApiError
+from shared.errors import ApiError, EcsApiError, StsApiError
 from shared.log import log_context, log_event
 from shared.policy import AccessPolicy, stored_refusal
 from shared.region_ids import is_region_id
@@ -75,8 +75,6 @@ EARLY_REPOLL_FRACTION = 1 / 3
 
 
 INVALID = "(invalid)"
-# What stops one group's work (and only that group's): an ECS error, or STS refusing the account's role.
-GROUP_FAILURES = (EcsApiError, StsApiError)
 # An account's ECS client (bot.wiring.build builds them under the poller's session).
 EcsForAccount = Callable[[str], EcsClient]
 
@@ -475,7 +473,7 @@ class Poller:
             page = self._client(outcome.account).describe_tasks(
                 outcome.region_id, task_ids=task_ids, page_size=MAX_PAGE_SIZE, deadline=deadline
             )
-        except GROUP_FAILURES as error:
+        except ApiError as error:  # an ECS error, or STS refusing the account's role: this group's alone
             self._region_failed(outcome, error)
             return False
         outcome.describe_calls += 1
@@ -538,7 +536,7 @@ class Poller:
             attribute = self._client(outcome.account).describe_task_attribute(
                 outcome.region_id, target.task_id, deadline=deadline
             )
-        except GROUP_FAILURES as error:
+        except ApiError as error:
             if isinstance(error, StsApiError) or error.code != TASK_NOT_FOUND:
                 outcome.lookups_left = 0  # throttled or failing: no more look-ups in this region this tick
                 log_event("poller.lookup_failed", level=logging.WARNING, outcome=error.code)
@@ -564,7 +562,7 @@ class Poller:
         client = self._client(account)
         try:
             tasks = list(client.iter_tasks(region_id, start_time=scan.start, end_time=scan.end, deadline=deadline))
-        except GROUP_FAILURES as error:
+        except ApiError as error:
             self._region_failed(outcome, error)
             return
         # One follow per channel and task: of several subscriptions that found it, one that announces goes
@@ -598,7 +596,7 @@ class Poller:
         )
         outcome.scanned = True
 
-    def _region_failed(self, outcome: RegionOutcome, error: EcsApiError | StsApiError) -> None:
+    def _region_failed(self, outcome: RegionOutcome, error: ApiError) -> None:
         outcome.throttled = error.is_throttling
         outcome.error = error.code
         # An STS error names the account and its role (no secret); the request id is STS's then.

@@ -26,7 +26,7 @@ from shared.ecs.accounts import Account
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.sessions import Purpose, SessionSpec
 from shared.ecs.sts import STS_API_VERSION, StsClient
-from shared.ecs.transport import EcsTransport
+from shared.ecs.transport import ApiTransport
 from shared.errors import StsApiError
 from tests.sts_support import PROD, STAGING, RawRequest, recorder, sdk_sts_client
 
@@ -58,7 +58,7 @@ def _both_send(
                 external_id=account.external_id,
             )
         )
-        transport = EcsTransport(
+        transport = ApiTransport(
             StaticCredentialsProvider(Credentials(KEY_ID, SECRET, token)),
             endpoint=f"http://{host_port}",
             signature_version="v1" if signature == "v1" else "v3",

@@ -20,7 +20,7 @@ from emulators.slack import SlackEmulator, SlackSender
 from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.query import TaskQuery, TaskStatus
-from shared.ecs.transport import EcsTransport
+from shared.ecs.transport import ApiTransport
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, SIGNING_SECRET, SLACK_PATH, fixed_task
 from tests.paths import REPO
 
@@ -31,7 +31,7 @@ USER = "U0ALICE"
 
 def make_client(ecs: EcsEmulator) -> EcsClient:
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET, None))
-    return EcsClient(EcsTransport(credentials, endpoint=ecs.base_url, signature_version="v3"), timeout=(1.0, 2.0))
+    return EcsClient(ApiTransport(credentials, endpoint=ecs.base_url, signature_version="v3"), timeout=(1.0, 2.0))
 
 
 def seed(ecs: EcsEmulator, now: datetime, count: int = 3) -> None:

@@ -20,7 +20,7 @@ from shared.ecs.accounts import HOME
 from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.sessions import Purpose, SessionSpec
-from shared.ecs.transport import EcsTransport
+from shared.ecs.transport import ApiTransport
 from shared.errors import EcsApiError
 from tests.sts_support import CALLERS, HOME_KEY_ID, HOME_KEY_SECRET, PROD_ROLE, ROLES, STAGING_ROLE
 
@@ -143,7 +143,7 @@ def test_the_ecs_emulator_refuses_expired_session_credentials(world: World) -> N
         IssuedSession("STS.expired", "expired-secret", "expired-token", PROD_ID, PROD_ROLE, "slack-U0ALICE", past,
                       Policy.allowing(["ecs:*"]), None)
     )  # fmt: skip
-    transport = EcsTransport(
+    transport = ApiTransport(
         StaticCredentialsProvider(Credentials("STS.expired", "expired-secret", "expired-token")),
         endpoint=world.ecs.base_url,
     )
@@ -167,7 +167,7 @@ def test_the_ecs_emulator_checks_session_signatures_with_the_official_utilities(
     issued = world.sts.registry.sessions[0]
     forged = Credentials(issued.access_key_id, "not-the-secret", issued.security_token)
     for signature in ("v3", "v1"):
-        transport = EcsTransport(StaticCredentialsProvider(forged), endpoint=world.ecs.base_url,
+        transport = ApiTransport(StaticCredentialsProvider(forged), endpoint=world.ecs.base_url,
                                  signature_version=signature)  # fmt: skip
         with pytest.raises(EcsApiError) as refused:
             EcsClient(transport).describe_tasks("cn-hangzhou")

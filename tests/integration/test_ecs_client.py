@@ -17,7 +17,7 @@ from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
 from shared.ecs.retry import RetryPolicy
-from shared.ecs.transport import EcsTransport
+from shared.ecs.transport import ApiTransport
 from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
 from shared.region_ids import InvalidRegionError
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, LISTINGS, fixed_task
@@ -44,7 +44,7 @@ def make_client(
     attempts: int = 4,
 ) -> EcsClient:
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, secret, token))
-    transport = EcsTransport(credentials, endpoint=ecs.base_url, signature_version=version)  # type: ignore[arg-type]
+    transport = ApiTransport(credentials, endpoint=ecs.base_url, signature_version=version)  # type: ignore[arg-type]
     return EcsClient(
         transport,
         retry=RetryPolicy(max_attempts=attempts, base_delay_s=0.01, max_delay_s=0.05),
@@ -311,7 +311,7 @@ def test_retry_after_in_real_time_waits_about_the_milliseconds_asked(ecs: EcsEmu
     ecs.add_task(**fixed_task("t-after2", created=now))
     ecs.faults.update({"throttle_next": 1, "throttle_retry_after_ms": 300})
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-    client = EcsClient(EcsTransport(credentials, endpoint=ecs.base_url), rand=lambda: 0.0)
+    client = EcsClient(ApiTransport(credentials, endpoint=ecs.base_url), rand=lambda: 0.0)
     # When the tasks are asked for
     started = time.monotonic()
     page = client.describe_tasks("cn-hangzhou", deadline=client.deadline(10))
@@ -342,7 +342,7 @@ def test_retry_after_header_values_read_as_the_sdk_reads_them(header: str, expec
         )
         credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
         with pytest.raises(EcsApiError) as raised:
-            EcsTransport(credentials, endpoint="http://ecs.test").call("DescribeRegions", "cn-hangzhou", {}, timeout=1)
+            ApiTransport(credentials, endpoint="http://ecs.test").call("DescribeRegions", "cn-hangzhou", {}, timeout=1)
     # Then both agree, in seconds
     assert raised.value.retry_after_s == sdk_seconds == expected
 
@@ -412,7 +412,7 @@ def test_a_refused_connection_is_known_to_have_sent_nothing() -> None:
         port = probe.getsockname()[1]
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
     sleeps = Sleeps()
-    client = EcsClient(EcsTransport(credentials, endpoint=f"http://127.0.0.1:{port}"), sleep=sleeps, rand=lambda: 0.5)
+    client = EcsClient(ApiTransport(credentials, endpoint=f"http://127.0.0.1:{port}"), sleep=sleeps, rand=lambda: 0.5)
     with pytest.raises(EcsApiError) as error:
         client.cancel_task("cn-hangzhou", "t-x", deadline=client.deadline(30))
     # Nothing reached the service, so even a cancel is safely retried
@@ -425,13 +425,16 @@ def test_the_transport_never_builds_an_endpoint_from_anything_but_a_region_id(re
     # Given a transport with no fixed endpoint, and a session that records what would be sent
     sent: list[str] = []
 
-    class Recording(requests.Session):
-        def send(self, request: requests.PreparedRequest, **kwargs: object) -> requests.Response:
+    class Recording(requests.adapters.HTTPAdapter):
+        def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
             sent.append(str(request.url))
             raise AssertionError("nothing may be sent")
 
+    session = requests.Session()
+    session.mount("https://", Recording())
+    session.mount("http://", Recording())
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET, "sts-token"))
-    transport = EcsTransport(credentials, session=Recording())
+    transport = ApiTransport(credentials, session=session)
     # When a call names a region that is not in region-id form
     with pytest.raises(InvalidRegionError):
         transport.call("DescribeTasks", region, {"RegionId": region}, timeout=1)
@@ -448,34 +451,36 @@ def test_a_fixed_endpoint_is_used_as_is(ecs: EcsEmulator, now: datetime) -> None
     # Then calls go there, and the regional form is still checked to be a region id
     assert [t.task_id for t in client.describe_tasks("cn-hangzhou").tasks] == ["t-fixed1"]
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-    assert EcsTransport(credentials, endpoint=ecs.base_url + "/").base_url("cn-hangzhou") == ecs.base_url
-    assert EcsTransport(credentials).base_url("ap-southeast-1") == "https://ecs.ap-southeast-1.aliyuncs.com"
+    assert ApiTransport(credentials, endpoint=ecs.base_url + "/").base_url("cn-hangzhou") == ecs.base_url
+    assert ApiTransport(credentials).base_url("ap-southeast-1") == "https://ecs.ap-southeast-1.aliyuncs.com"
 
 
-class RecordingSession(requests.Session):
-    """A real session that also keeps each request it sends."""
+class RecordingAdapter(requests.adapters.HTTPAdapter):
+    """A real adapter (the transport sends through its session's) that also keeps each request it sends."""
 
     def __init__(self) -> None:
         super().__init__()
         self.sent: list[requests.PreparedRequest] = []
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
         self.sent.append(request)
-        return super().send(request, **kwargs)
+        return super().send(request, *args, **kwargs)
 
 
 @pytest.mark.parametrize(("version", "accept"), [("v3", "application/json"), ("v1", None)])
 def test_v3_requests_accept_json_as_the_official_sdk_sends_them(
     ecs: EcsEmulator, version: str, accept: str | None
 ) -> None:
-    # Given a transport over a recording session
-    session = RecordingSession()
+    # Given a transport over a session with a recording adapter
+    recording = RecordingAdapter()
+    session = requests.Session()
+    session.mount("http://", recording)
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-    transport = EcsTransport(credentials, endpoint=ecs.base_url, signature_version=version, session=session)  # type: ignore[arg-type]
+    transport = ApiTransport(credentials, endpoint=ecs.base_url, signature_version=version, session=session)  # type: ignore[arg-type]
     # When one call is made
     EcsClient(transport).describe_regions()
     # Then a V3 request says Accept: application/json (V1 asks with Format=JSON instead), and it verified
-    (sent,) = session.sent
+    (sent,) = recording.sent
     assert sent.headers.get("Accept") == accept if accept else "Format=JSON" in str(sent.url)
     assert ecs.calls[-1].http_status == 200
 

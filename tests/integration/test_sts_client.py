@@ -23,7 +23,7 @@ from shared.ecs.sts import (
     endpoint_url,
     sts_endpoint,
 )
-from shared.ecs.transport import EcsTransport, SignatureVersion
+from shared.ecs.transport import ApiTransport, SignatureVersion
 from shared.errors import ApiError, StsApiError
 from tests.sts_support import (
     CALLERS,
@@ -59,7 +59,7 @@ def _client(
     duration_s: int = 3600,
     observed: list[tuple[str, str, str | None]] | None = None,
 ) -> StsClient:
-    transport = EcsTransport(
+    transport = ApiTransport(
         StaticCredentialsProvider(Credentials(HOME_KEY_ID, HOME_KEY_SECRET)),
         endpoint=base_url,
         signature_version=signature,

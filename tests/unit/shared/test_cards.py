@@ -44,7 +44,7 @@ from shared.ecs.models import Task, TaskAttribute, TaskPage
 from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
 from shared.ecs.results import MultiRegionResult, RegionResult
 from shared.ecs.retry import RetryPolicy
-from shared.ecs.transport import EcsTransport
+from shared.ecs.transport import ApiTransport
 from shared.errors import EcsApiError
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 
@@ -638,7 +638,7 @@ def test_a_throttled_answer_says_the_wait_in_seconds_from_the_milliseconds_heade
     # makes one attempt
     ecs.faults.update({"throttle_next": 5, "throttle_retry_after_ms": 1500})
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
-    transport = EcsTransport(credentials, endpoint=ecs.base_url, signature_version=version)  # type: ignore[arg-type]
+    transport = ApiTransport(credentials, endpoint=ecs.base_url, signature_version=version)  # type: ignore[arg-type]
     client = EcsClient(transport, retry=RetryPolicy(max_attempts=1))
     with pytest.raises(EcsApiError) as raised:
         client.describe_tasks(REGION)
