@@ -127,10 +127,19 @@ def check_click(
             from shared.ecs.accounts import AccountDirectory
 
             accounts = AccountDirectory.from_settings(settings)
-        denied = access.check_accounts(accounts, click.channel_id, names)
+        denied = access.check_accounts(accounts, click.channel_id, names) or _check_task_region(
+            accounts, click.channel_id, decoded
+        )
         if denied is not None:
             return Refused(denied.reason)
     return Allowed(click, decoded)
+
+
+def _check_task_region(directory: AccountDirectory, channel_id: str, decoded: Decoded) -> access.Denied | None:
+    """A value naming a task's account and region: the account must cover the region."""
+    if isinstance(decoded, (TaskRef, UnwatchRef)) and decoded.account:
+        return access.check_account_region(directory, channel_id, decoded.account, decoded.region)
+    return None
 
 
 def _accounts(decoded: Decoded) -> tuple[str, ...]:
