@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 from bot.language.codecs import QueryCodecError, TaskRef, decode_query, decode_task_ref
 from bot.language.regions import recognised_regions
 from bot.language.words import MAX_PAGE, TASK_ID_RE
 from bot.slack import access
+from bot.slack.buttons import Button, ButtonKind
 from shared.config import ACCOUNT_NAME_RE, Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.ecs.regions import is_region_id
@@ -27,13 +27,6 @@ if TYPE_CHECKING:
 STALE_BUTTON = "This button is from an older card; run the command again."
 # Subscription ids are database keys: 18 ASCII digits is more than any engine's BIGINT holds.
 MAX_ID_DIGITS = 18
-
-
-class ButtonKind(Enum):
-    QUERY = "query"  # Refresh, Prev, Next
-    TASK_REF = "task_ref"  # Details, the task menu, Cancel, Watch
-    UNWATCH_REF = "unwatch_ref"  # Unwatch
-    SUBSCRIPTION_ID = "subscription_id"  # Unsubscribe
 
 
 @dataclass(frozen=True)
@@ -99,23 +92,24 @@ class Refused:
 
 def check_click(
     settings: Settings,
-    kind: ButtonKind,
+    button: Button,
     body: Mapping[str, Any],
     *,
-    cancels: bool,
     now: datetime,
     accounts: AccountDirectory | None = None,
 ) -> Allowed | Refused:
-    """`accounts`: the deployment's accounts and bindings (built from `settings` when not given)."""
+    """The click on `button` checked by the button's rule. `accounts`: the deployment's accounts and
+    bindings (built from `settings` when not given)."""
     click = Click.of(body)
     if click is None:
         return Refused(STALE_BUTTON)
     denied = access.check_workspace(settings, team_id=click.team_id, channel_id=click.channel_id)
     if denied is not None:
         return Refused(denied.reason)
-    if cancels and not access.user_may_cancel(settings, click.user_id):
+    if button.cancels and not access.user_may_cancel(settings, click.user_id):
         return Refused(access.cancel_denied().reason)
-    decoded = _decode(kind, click.value, known_regions=recognised_regions(settings.allowed_regions), now=now)
+    known_regions = recognised_regions(settings.allowed_regions)
+    decoded = _decode(button.kind, click.value, known_regions=known_regions, now=now)
     if decoded is None:
         return Refused(STALE_BUTTON)
     denied = access.check_regions(settings, _regions(decoded))

@@ -37,10 +37,6 @@ from shared.log import log_event
 if TYPE_CHECKING:
     from bot.usecases.watching import Where
 
-NEEDS_DATABASE = (
-    ":information_source: Channel updates (watch, subscribe, list) need a database, and this deployment has "
-    "none: an admin can set ECS_TASKS_DATABASE_URL. Queries and their buttons work without one."
-)
 STORE_DOWN = ":warning: Could not {what}: the ecs-tasks database is not reachable. Please try again in a moment."
 ChannelCommand = WatchCommand | UnwatchCommand | SubscribeCommand | UnsubscribeCommand | ListCommand
 Job = Callable[[Respond, WebClient], None]

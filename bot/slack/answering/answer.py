@@ -14,11 +14,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, BoltContext, BoltRequest, Respond
+from slack_bolt import Ack, BoltRequest, Respond
 from slack_sdk import WebClient
 
 from bot.slack.answering.attempt import Attempt, run_inline
-from bot.slack.answering.deferral import STARTED_KEY, Deferral, DeferredRun
+from bot.slack.answering.deferral import Arrival, Deferral, DeferredRun
 from bot.slack.answering.once import RecentKeys, deferred_work_key, request_digest, run_once
 from bot.slack.answering.reply import Answer
 from bot.usecases.tasks import Work
@@ -41,12 +41,12 @@ class Runner:
         self._requests = RecentKeys(monotonic=monotonic)  # replays of a request this instance answered
         self._deferred = RecentKeys(monotonic=monotonic)  # deliveries of deferred work this instance ran
 
-    def is_deferred(self, context: BoltContext) -> bool:
-        return DeferredRun.of(context) is not None
+    def is_deferred(self, request: BoltRequest) -> bool:
+        return _deferred(request) is not None
 
-    def first_time(self, request: BoltRequest, context: BoltContext) -> bool:
+    def first_time(self, request: BoltRequest) -> bool:
         """False for a replay of a request already answered here (the same signed bytes again)."""
-        if self.is_deferred(context) or self._requests.first_time(request_digest(request)):
+        if self.is_deferred(request) or self._requests.first_time(request_digest(request)):
             return True
         log_event("slack.replay", level=logging.WARNING, outcome="ignored")
         return False
@@ -56,29 +56,30 @@ class Runner:
         work: Work,
         *,
         request: BoltRequest,
-        context: BoltContext,
         ack: Ack,
         respond: Respond,
         client: WebClient,
         in_ack: bool,
     ) -> None:
-        run = DeferredRun.of(context)
+        """The one way a request that needs ECS or the store is answered: inline within the budget, or
+        deferred; a deferred run does the work once. Acknowledges the request."""
+        run = _deferred(request)
         if run is not None:
             ack()
             self._run_deferred(work, run, request, Answer(respond, client))
             return
-        started = context.get(STARTED_KEY)
-        started = started if isinstance(started, float) else self._monotonic()
+        arrival = Arrival.of(request.context)
+        started = arrival.started if arrival is not None and arrival.started is not None else self._monotonic()
         attempt = Attempt(
             inline=True,
             ends_at=started + self._deps.settings.inline_budget_s,
             monotonic=self._monotonic,
             ecs_deadline_s=self._deps.settings.ecs_deadline_s,
         )
-        outcome = run_inline(attempt, lambda a: work(a, None))
+        deliver = run_inline(attempt, lambda a: work(a, None))
         answer = Answer(respond, client, in_ack=in_ack)
-        if outcome.result is not None:
-            outcome.result(answer)
+        if deliver is not None:
+            deliver(answer)
             log_event("slack.answer", via="inline")
         else:
             queued = self._deferral.defer(request, DeferredRun(may_have_acted=attempt.may_have_acted))
@@ -97,3 +98,8 @@ class Runner:
 
 def _ack_kwargs(answer: Answer) -> dict[str, Any]:
     return dict(answer.ack_body) if answer.ack_body else {}
+
+
+def _deferred(request: BoltRequest) -> DeferredRun | None:
+    arrival = Arrival.of(request.context)
+    return arrival.deferred if arrival is not None else None
