@@ -236,6 +236,49 @@ def test_a_cold_instance_starts_a_refresh_clicks_query_early(
     assert posted and "t-headstart0000" in json.dumps(posted[-1].args)
 
 
+def test_a_cold_instances_first_request_is_parsed_and_checked_once(
+    app_env: dict[str, str],
+    ecs: EcsEmulator,
+    slack: SlackEmulator,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import bot.slack.checked as checked
+    from bot.language.codecs import encode_query
+    from functions import http
+    from shared.cards.task_cards import ACTION_REFRESH
+
+    parsed: list[str] = []
+    guarded: list[str] = []
+    parse, check_click = checked.parse, checked.check_click
+    monkeypatch.setattr(checked, "parse", lambda text, **kw: parsed.append(text) or parse(text, **kw))
+    monkeypatch.setattr(
+        checked, "check_click", lambda s, b, body, **kw: guarded.append(b) or check_click(s, b, body, **kw)
+    )
+    seed(ecs, now)
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"http://127.0.0.1{SLACK_PATH}")
+    # When a cold instance answers a slash command (the head start reads it before Bolt loads)
+    answer = http.handler(slash_event(sender, slack, f"{REGION} finished"), Context())
+    # Then the listener took the head start's reading: the words were parsed once
+    assert "t-headstart0000" in answer["body"] and parsed == [f"{REGION} finished"]
+    # And a cold instance's first click is guarded once
+    http.reset_app()
+    body = sender.block_actions_body(
+        sender.block_actions_payload(
+            action_id=ACTION_REFRESH,
+            value=encode_query(TaskQuery(regions=(REGION,))),
+            user_id=USER,
+            channel_id=CHANNEL,
+            response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER),
+            is_ephemeral=True,
+        )
+    )
+    headers = {"Host": "127.0.0.1", **sender.signed_headers(body)}
+    event = http_event(method="POST", path=SLACK_PATH, query={}, headers=headers, body=body.encode(), source_ip="::1")
+    assert http.handler(json.dumps(event).encode(), Context())["statusCode"] == 200
+    assert len(guarded) == 1 and "t-headstart0000" in json.dumps(slack.calls_to("response_url")[-1].args)
+
+
 _COLD_FIRST_COMMAND = """
 import json, sys
 from shared.ecs.client import EcsClient
