@@ -29,8 +29,7 @@ from shared.cards.parts import (
 
 if TYPE_CHECKING:
     from bot.slack.guard import Click
-    from bot.usecases.channels import SlackTarget
-    from bot.usecases.tasks import Work
+    from bot.usecases.work import Work
     from bot.wiring.deps import BotDeps
 
 
@@ -43,8 +42,8 @@ class ButtonKind(Enum):
     SUBSCRIPTION_ID = "subscription_id"  # a subscription's database id
 
 
-# The decoded value (its type follows the kind), the checked click, and where the work answers.
-ButtonHandler = Callable[["BotDeps", Any, "Click", "SlackTarget"], "Work"]
+# The decoded value (its type follows the kind) and the checked click.
+ButtonHandler = Callable[["BotDeps", Any, "Click"], "Work"]
 
 
 @dataclass(frozen=True)
@@ -66,42 +65,42 @@ class Button:
         return self.kind is ButtonKind.QUERY
 
 
-def _refresh(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
+def _refresh(deps: BotDeps, value: Any, click: Click) -> Work:
     from bot.usecases import tasks
 
     return tasks.refresh_work(deps, value, click)
 
 
-def _details(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
+def _details(deps: BotDeps, value: Any, click: Click) -> Work:
     from bot.usecases import tasks
 
     return tasks.details_work(deps, value, click)
 
 
-def _cancel(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
+def _cancel(deps: BotDeps, value: Any, click: Click) -> Work:
     from bot.usecases import tasks
 
     return tasks.cancel_work(deps, value, click)
 
 
-def _watch(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
+def _watch(deps: BotDeps, value: Any, click: Click) -> Work:
     from bot.usecases import channels
     from shared.ecs.accounts import HOME_ACCOUNT_NAME
 
     # The task's account as its card's button carries it; a button from before accounts: the function's own.
-    return channels.watch_button_work(deps, target, value, click, value.account or HOME_ACCOUNT_NAME)
+    return channels.watch_button_work(deps, value, click, value.account or HOME_ACCOUNT_NAME)
 
 
-def _unwatch(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
+def _unwatch(deps: BotDeps, value: Any, click: Click) -> Work:
     from bot.usecases import channels
 
-    return channels.unwatch_button_work(deps, target, value, click)
+    return channels.unwatch_button_work(deps, value, click)
 
 
-def _unsubscribe(deps: BotDeps, value: Any, click: Click, target: SlackTarget) -> Work:
+def _unsubscribe(deps: BotDeps, value: Any, click: Click) -> Work:
     from bot.usecases import channels
 
-    return channels.unsubscribe_button_work(deps, target, value, click)
+    return channels.unsubscribe_button_work(deps, value, click)
 
 
 BUTTONS = (

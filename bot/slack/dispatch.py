@@ -41,8 +41,7 @@ from bot.slack.checked import (
 from bot.slack.guard import Refused
 from bot.usecases import channels as channel_work
 from bot.usecases import tasks as task_work
-from bot.usecases.channels import SlackTarget
-from bot.usecases.tasks import Work
+from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
 
@@ -50,7 +49,7 @@ NOT_IN_CHANNEL = "This command works in a channel."
 
 
 # What a typed command becomes: an answer for the ack (no ECS, no store), or work for the runner.
-CommandHandler = Callable[[BotDeps, Any, dict[str, Any], SlackTarget], "Message | Work"]
+CommandHandler = Callable[[BotDeps, Any, dict[str, Any]], "Message | Work"]
 
 
 NO_ROOM_FOR_ACCOUNTS = (
@@ -59,20 +58,20 @@ NO_ROOM_FOR_ACCOUNTS = (
 )
 
 
-def _help(deps: BotDeps, parsed: HelpCommand, command: dict[str, Any], target: SlackTarget) -> Message | Work:
+def _help(deps: BotDeps, parsed: HelpCommand, command: dict[str, Any]) -> Message | Work:
     return help_message(deps.settings, accounts=channel_accounts(deps, command.get("channel_id")))
 
 
-def _accounts(deps: BotDeps, parsed: AccountsCommand, command: dict[str, Any], target: SlackTarget) -> Message | Work:
+def _accounts(deps: BotDeps, parsed: AccountsCommand, command: dict[str, Any]) -> Message | Work:
     return accounts_message(deps.settings, deps.accounts.accounts_for_channel(command.get("channel_id")))
 
 
-def _usage(deps: BotDeps, parsed: UsageError, command: dict[str, Any], target: SlackTarget) -> Message | Work:
+def _usage(deps: BotDeps, parsed: UsageError, command: dict[str, Any]) -> Message | Work:
     # The grammar's message already names the word, what was expected and the closest valid word.
     return notice_message(f":warning: {parsed.message}\nType `/ecs-tasks help` for the full syntax.")
 
 
-def _query(deps: BotDeps, parsed: QueryCommand, command: dict[str, Any], target: SlackTarget) -> Message | Work:
+def _query(deps: BotDeps, parsed: QueryCommand, command: dict[str, Any]) -> Message | Work:
     if parsed.query.accounts:
         try:
             # Its card's buttons must carry it, accounts and all, as the card will run it (`all` narrowed).
@@ -84,7 +83,7 @@ def _query(deps: BotDeps, parsed: QueryCommand, command: dict[str, Any], target:
     )
 
 
-def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any], target: SlackTarget) -> Message | Work:
+def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any]) -> Message | Work:
     if deps.settings.database_url is None:
         return notice_message(NEEDS_DATABASE)
     if not command.get("channel_id") or not command.get("user_id"):
@@ -92,7 +91,7 @@ def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any], target: SlackT
     from bot.usecases.watching import Where  # channel updates load when first used (bot.usecases.channels)
 
     where = Where(command.get("team_id"), str(command["channel_id"]), str(command["user_id"]))
-    return channel_work.command_work(deps, target, parsed, where)
+    return channel_work.command_work(deps, parsed, where)
 
 
 COMMANDS: dict[type, CommandHandler] = {
@@ -126,8 +125,7 @@ def register(app: App, deps: BotDeps, runner: Runner) -> None:
             ack(**notice_message(checked.refusal).as_kwargs())
             return
         parsed, fields = checked.parsed, checked.fields
-        target = SlackTarget(respond.response_url, request.context.bot_token)
-        handled = COMMANDS[type(parsed)](deps, parsed, dict(fields), target)
+        handled = COMMANDS[type(parsed)](deps, parsed, dict(fields))
         if isinstance(handled, Message):
             ack(**handled.as_kwargs())
             return
@@ -159,8 +157,7 @@ def _button_listener(deps: BotDeps, runner: Runner, button: Button) -> Callable[
                 reply_ephemeral(respond, notice_message(checked.reason))
             ack()
             return
-        target = SlackTarget(respond.response_url, request.context.bot_token)
-        work = button.handler(deps, checked.value, checked.click, target)
+        work = button.handler(deps, checked.value, checked.click)
         runner.answer(work, request=request, ack=ack, respond=respond, client=client, in_ack=False)
 
     return on_click

@@ -1,5 +1,7 @@
-"""The one guard every button click passes: the click read once, its value decoded for the button's kind,
-and the same checks as a typed command (team, channel, region, bounds, accounts), plus cancel permission.
+"""The one guard every button click passes: the click read once, its value decoded for the button's kind
+(`bot.slack.buttons`), and the same checks as a typed command (team, channel, region, bounds, accounts),
+plus the button's rule (cancel permission) and, for a value naming a task's account and region, that the
+account covers the region.
 
 Cards outlive changes to the allow-lists and anyone can edit a value before Slack signs the click, so a
 value is checked exactly as strictly as the words a user types.

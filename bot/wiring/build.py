@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.wiring.deps import BotDeps
 from shared.config import Settings
@@ -258,24 +258,6 @@ def slack_web_client(settings: Settings, *, token: str | None) -> WebClient:
     from slack_sdk import WebClient
 
     return WebClient(
-        token=token,
-        base_url=settings.slack_api_url or SLACK_API_URL,
-        timeout=SLACK_CLIENT_POLICY.timeout_s,
-        retry_handlers=[],
-    )
-
-
-def guarded_web_client(settings: Settings, *, token: str | None, before_call: Callable[[], None]) -> WebClient:
-    """A client under SLACK_CLIENT_POLICY that calls `before_call` before every Web API call (work that may
-    be abandoned asks its attempt first: see `bot.slack.answering.attempt`)."""
-    from slack_sdk import WebClient
-
-    class GuardedWebClient(WebClient):
-        def api_call(self, api_method: str, **kwargs: Any) -> Any:
-            before_call()
-            return super().api_call(api_method, **kwargs)
-
-    return GuardedWebClient(
         token=token,
         base_url=settings.slack_api_url or SLACK_API_URL,
         timeout=SLACK_CLIENT_POLICY.timeout_s,

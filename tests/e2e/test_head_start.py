@@ -243,18 +243,27 @@ def test_a_cold_instances_first_request_is_parsed_and_checked_once(
     now: datetime,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import bot.slack.checked as checked
     from bot.language.codecs import encode_query
+    from bot.language.grammar import Command, parse
+    from bot.slack.buttons import Button
+    from bot.slack.guard import Allowed, Refused, check_click
     from functions import http
     from shared.cards.task_cards import ACTION_REFRESH
 
     parsed: list[str] = []
-    guarded: list[str] = []
-    parse, check_click = checked.parse, checked.check_click
-    monkeypatch.setattr(checked, "parse", lambda text, **kw: parsed.append(text) or parse(text, **kw))
-    monkeypatch.setattr(
-        checked, "check_click", lambda s, b, body, **kw: guarded.append(b) or check_click(s, b, body, **kw)
-    )
+    guarded: list[Button] = []
+
+    def parse_spy(text: str, **kwargs: Any) -> Command:
+        parsed.append(text)
+        return parse(text, **kwargs)
+
+    def guard_spy(settings: Any, button: Button, body: Any, **kwargs: Any) -> Allowed | Refused:
+        guarded.append(button)
+        return check_click(settings, button, body, **kwargs)
+
+    # The one place a request is read (bot.slack.checked), spied on
+    monkeypatch.setattr("bot.slack.checked.parse", parse_spy)
+    monkeypatch.setattr("bot.slack.checked.check_click", guard_spy)
     seed(ecs, now)
     sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"http://127.0.0.1{SLACK_PATH}")
     # When a cold instance answers a slash command (the head start reads it before Bolt loads)

@@ -20,8 +20,8 @@ from slack_sdk import WebClient
 from bot.slack.answering.attempt import Attempt, run_inline
 from bot.slack.answering.deferral import Arrival, Deferral, DeferredRun
 from bot.slack.answering.once import RecentKeys, deferred_work_key, request_digest, run_once
-from bot.slack.answering.reply import Answer
-from bot.usecases.tasks import Work
+from bot.slack.answering.reply import Answer, send
+from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import notice_message
 from shared.log import log_event
@@ -76,10 +76,10 @@ class Runner:
             monotonic=self._monotonic,
             ecs_deadline_s=self._deps.settings.ecs_deadline_s,
         )
-        deliver = run_inline(attempt, lambda a: work(a, None))
+        replies = run_inline(attempt, lambda a: work(a, None))
         answer = Answer(respond, client, in_ack=in_ack)
-        if deliver is not None:
-            deliver(answer)
+        if replies is not None:
+            send(answer, replies)
             log_event("slack.answer", via="inline")
         else:
             queued = self._deferral.defer(request, DeferredRun(may_have_acted=attempt.may_have_acted))
@@ -91,7 +91,7 @@ class Runner:
     def _run_deferred(self, work: Work, run: DeferredRun, request: BoltRequest, answer: Answer) -> None:
         def do() -> None:
             attempt = Attempt.deferred(ecs_deadline_s=self._deps.settings.ecs_deadline_s, monotonic=self._monotonic)
-            work(attempt, run)(answer)
+            send(answer, work(attempt, run))
 
         run_once(self._deps, self._deferred, deferred_work_key(request, DEFERRED_WORK_NAME), do)
 

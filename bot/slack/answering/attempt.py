@@ -3,9 +3,9 @@
 The work runs on a worker thread and computes what to send; the listener's thread waits for it until the
 budget ends and only then sends. An attempt the listener gave up on is *abandoned*: on Function Compute its
 thread may resume whenever the frozen instance thaws, so every side effect it could still cause (an ECS call
-that changes something, a Slack post made by the work itself) asks `attempt.begin_side_effect()` first,
-which refuses once the attempt is abandoned. The first side effect *commits* the attempt instead: from then
-on it is never abandoned (it is finished, not done twice).
+that changes something; the work's Slack posts are sent by the listener, never by the work) asks
+`attempt.begin_side_effect()` first, which refuses once the attempt is abandoned. The first side effect
+*commits* the attempt instead: from then on it is never abandoned (it is finished, not done twice).
 """
 
 from __future__ import annotations

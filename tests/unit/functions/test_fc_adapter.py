@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from bot.slack.answering.deferral import DeferredInvocation, DeferredRun
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, http_event
 from emulators.slack import SlackEmulator, SlackSender
-from bot.slack.answering.deferral import DeferredInvocation, DeferredRun
 from functions.fc_event import MAX_BODY_BYTES, to_bolt_request, to_fc_response
 from functions.http import handler, reset_app
 from tests.conftest import SIGNING_SECRET, SLACK_PATH, fc3_reference_event
