@@ -38,7 +38,7 @@ class ButtonKind(Enum):
 
     QUERY = "query"  # a card's query (bot.language.codecs.decode_query)
     TASK_REF = "task_ref"  # a task on a card, with the card's query (bot.language.codecs.decode_task_ref)
-    UNWATCH_REF = "unwatch_ref"  # a watched task (shared.updates.cards.parse_unwatch_value)
+    UNWATCH_REF = "unwatch_ref"  # a watched task (bot.language.codecs.decode_unwatch_ref)
     SUBSCRIPTION_ID = "subscription_id"  # a subscription's database id
 
 

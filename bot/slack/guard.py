@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from bot.language.codecs import QueryCodecError, TaskRef, decode_query, decode_task_ref
+from bot.language.codecs import QueryCodecError, TaskRef, UnwatchRef, decode_query, decode_task_ref, decode_unwatch_ref
 from bot.language.regions import recognised_regions
 from bot.language.words import MAX_PAGE, TASK_ID_RE
 from bot.slack import access
@@ -29,13 +29,6 @@ if TYPE_CHECKING:
 STALE_BUTTON = "This button is from an older card; run the command again."
 # Subscription ids are database keys: 18 ASCII digits is more than any engine's BIGINT holds.
 MAX_ID_DIGITS = 18
-
-
-@dataclass(frozen=True)
-class UnwatchRef:
-    account: str
-    region: str
-    task_id: str
 
 
 Decoded: TypeAlias = TaskQuery | TaskRef | UnwatchRef | int
@@ -160,12 +153,7 @@ def _decode(kind: ButtonKind, value: str, *, known_regions: frozenset[str], now:
         elif kind is ButtonKind.TASK_REF:
             decoded = decode_task_ref(value, known_regions=known_regions, now=now)
         elif kind is ButtonKind.UNWATCH_REF:
-            from shared.updates.cards import parse_unwatch_value  # channel updates: off the query path
-
-            parts = parse_unwatch_value(value)
-            if parts is None:
-                return None
-            decoded = UnwatchRef(*parts)
+            decoded = decode_unwatch_ref(value)
         else:
             # ASCII only: `'²'.isdigit()` is True, and int() then fails.
             if not (value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS):

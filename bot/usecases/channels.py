@@ -15,11 +15,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from bot.language.codecs import TaskRef
+from bot.language.codecs import TaskRef, UnwatchRef
 from bot.language.grammar import ListCommand, SubscribeCommand, UnsubscribeCommand, UnwatchCommand, WatchCommand
 from bot.slack.answering.attempt import Attempt
 from bot.slack.answering.deferral import DeferredRun
-from bot.slack.guard import Click, UnwatchRef
+from bot.slack.guard import Click
 from bot.usecases.tasks import answering
 from bot.usecases.work import ChannelPost, Ephemeral, Replace, Replies, Reply, Work
 from bot.wiring.deps import BotDeps
