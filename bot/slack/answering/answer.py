@@ -34,6 +34,8 @@ DEFERRED_WORK_NAME = "slack"
 
 
 class Runner:
+    """The one path by which a command or click that needs ECS or the store is answered: `answer`."""
+
     def __init__(self, deps: BotDeps, deferral: Deferral, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._deps = deps
         self._deferral = deferral
