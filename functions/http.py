@@ -5,9 +5,10 @@ is built once per instance (on the first invocation, or by the `initialize` hook
 instance is warm. The same handler receives our own async invocations for deferred work.
 
 A cold instance's first request gets a head start (`bot.slack.answering.head_start`): once it is
-verified, its ECS query is
-started before Bolt and the listeners load. It is also the instance's start-up, run with the garbage collector
-paused (`functions.start_up`). That is why the verifier, the settings and Bolt are imported where they are used.
+verified, it is read and checked, and its ECS query started, before Bolt and the listeners load; what was
+read goes to the listener in the request's `Arrival`. It is also the instance's start-up, run with the
+garbage collector paused (`functions.start_up`). That is why the verifier, the settings and Bolt are imported
+where they are used. The app, its deferral and every other object are built by `bot.wiring.build`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from bot.slack.answering.deferral import DEFERRED_KEY, STARTED_KEY, ThreadDeferral
-from functions.fc_deferral import DEFERRED_EVENT_KEY, DEFERRED_RUN_KEY, FC_EVENT_CONTEXT_KEY, FunctionComputeDeferral
+from bot.slack.answering.deferral import Arrival, DeferredInvocation, DeferredRun, ThreadDeferral
 from functions.fc_event import (
     BadEvent,
     event_body,
@@ -38,6 +38,7 @@ from shared.log import configure_logging, log_context, log_event
 if TYPE_CHECKING:
     from slack_bolt import App
 
+    from bot.slack.checked import Checked
     from bot.wiring.deps import BotDeps
 
 TIMESTAMP_HEADER = "x-slack-request-timestamp"
@@ -58,47 +59,24 @@ _deps_lock = threading.Lock()
 
 def _instance_deps() -> BotDeps:
     """The settings and dependencies of this instance, built once."""
-    from bot.wiring.build import build_bot_deps
-    from shared.config import load_settings
+    from bot.wiring.build import load_bot_deps
 
     global _deps
     with _deps_lock:
         if _deps is None:
-            settings = load_settings()
-            configure_logging(logging.getLevelName(settings.log_level))
-            _deps = build_bot_deps(settings)
+            _deps = load_bot_deps()
         return _deps
 
 
-def build_platform_app(*, async_invocations: bool = True) -> App:
-    """The app wired for where it runs: deferred work as an async invocation on Function Compute 3.0, a
-    thread elsewhere (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
-    from bot.slack.app import build_app
-    from bot.wiring.build import build_thread_deferral
-
-    global _thread_deferral
-    deps = _instance_deps()
-    settings = deps.settings
-    if settings.on_function_compute and async_invocations:
-        from functions.fc_invoke import AsyncInvoker, fc_endpoint
-        from shared.ecs.credentials import DefaultCredentialsProvider
-
-        invoker = AsyncInvoker(
-            DefaultCredentialsProvider(), endpoint=fc_endpoint(settings), function_name=settings.fc_function_name or ""
-        )
-        return build_app(deps, deferral=FunctionComputeDeferral(invoker))
-    deferral = build_thread_deferral()
-    app = build_app(deps, deferral=deferral)
-    deferral.bind(app.dispatch)
-    _thread_deferral = deferral
-    return app
-
-
 def get_app(*, async_invocations: bool = True) -> App:
-    global _app
+    """The instance's app, built once (`bot.wiring.build.build_slack_app`)."""
+    from bot.wiring.build import build_slack_app
+
+    global _app, _thread_deferral
     with _app_lock:
         if _app is None:
-            _app = build_platform_app(async_invocations=async_invocations)
+            built = build_slack_app(_instance_deps(), async_invocations=async_invocations)
+            _app, _thread_deferral = built.app, built.thread_deferral
         return _app
 
 
@@ -145,11 +123,10 @@ def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]
 def _handle(event: bytes | str | dict[str, Any], started: float) -> dict[str, Any]:
     try:
         parsed = _load(event)
-        deferred = parsed.get(DEFERRED_EVENT_KEY)
-        marker: dict[str, Any] | None = None
-        if isinstance(deferred, dict):
-            run = parsed.get(DEFERRED_RUN_KEY)
-            parsed, marker = deferred, (run if isinstance(run, dict) else {})
+        invocation = DeferredInvocation.from_dict(parsed)
+        run: DeferredRun | None = None
+        if invocation is not None:
+            parsed, run = dict(invocation.event), invocation.run
         elif http_method(parsed) != "POST":
             return plain_response(405, "ecs-tasks accepts Slack's POST requests only")
         body = event_body(parsed)
@@ -159,26 +136,28 @@ def _handle(event: bytes | str | dict[str, Any], started: float) -> dict[str, An
     refused = _verify(body, headers)
     if refused is not None:
         return refused
+    checked: Checked | None = None
     try:
-        if _app is None and marker is None:
-            _head_start(body, started)
+        if _app is None and run is None:
+            checked = _head_start(body, started)
         app = get_app()
     except ConfigurationError as error:
         return _misconfigured(error, body)
-    return _dispatch(app, parsed, started, marker)
+    return _dispatch(app, parsed, Arrival(started=started, deferred=run, event=parsed, checked=checked), started)
 
 
-def _head_start(body: str, started: float) -> None:
-    """A cold instance starts the first request's ECS query now, and loads the app while ECS answers.
+def _head_start(body: str, started: float) -> Checked | None:
+    """A cold instance reads and checks the first request, and starts its ECS query now, loading the app
+    while ECS answers; what it read goes to the listener.
 
     Settings that do not load are reported by get_app, as without a head start."""
     from bot.slack.answering import head_start
 
     deps = _instance_deps()
     try:
-        head_start.start(deps, body, started=started)
+        return head_start.start(deps, body, started=started)
     except ConfigurationError:
-        return  # the ECS client cannot be built: the listener's work says so to the user, as it always did
+        return None  # the ECS client cannot be built: the listener's work says so to the user, as it always did
 
 
 def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
@@ -213,10 +192,8 @@ def _verify(body: str, headers: Mapping[str, str | Sequence[str]]) -> dict[str, 
     return None
 
 
-def _dispatch(app: App, event: dict[str, Any], started: float, marker: dict[str, Any] | None) -> dict[str, Any]:
-    context: dict[str, Any] = {STARTED_KEY: started, FC_EVENT_CONTEXT_KEY: event}
-    if marker is not None:
-        context[DEFERRED_KEY] = marker
+def _dispatch(app: App, event: dict[str, Any], arrival: Arrival, started: float) -> dict[str, Any]:
+    context = arrival.as_context()
     try:
         request = to_bolt_request(event, context=context)
     except BadEvent as bad:
@@ -231,7 +208,7 @@ def _dispatch(app: App, event: dict[str, Any], started: float, marker: dict[str,
         actions = parsed.get("actions")
         if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
             return _rejected(400, "the click carries no action")
-    with log_context(**_slack_ids(parsed), deferred=marker is not None):
+    with log_context(**_slack_ids(parsed), deferred=arrival.deferred is not None):
         response = app.dispatch(request)
         log_event(
             "slack.request",
@@ -273,8 +250,10 @@ def _misconfigured(error: ConfigurationError, body: str) -> dict[str, Any]:
     return plain_response(200, "")
 
 
-def _rejected(status: int, reason: str, *, status_level: int = logging.WARNING, **fields: object) -> dict[str, Any]:
-    log_event("http.rejected", level=status_level, outcome=status, reason=fields.get("reason", reason))
+def _rejected(status: int, reason: str, *, cause: str | None = None) -> dict[str, Any]:
+    """`cause`: what failed inside, for the log only (the caller gets the reason)."""
+    fields = {"cause": cause} if cause else {}
+    log_event("http.rejected", level=logging.WARNING, outcome=status, reason=reason, **fields)
     return plain_response(status, reason)
 
 

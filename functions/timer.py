@@ -3,7 +3,7 @@
 The event arrives as bytes of JSON, `{"triggerTime", "triggerName", "payload"}`. A tick keeps within a
 budget below the function's timeout, so it ends on its own (releasing what it holds) instead of being
 killed; a retried or overlapping invocation is harmless (see `shared.updates.outbox`). The poller is
-built once per instance and reused while the instance is warm. One JSON log line per tick.
+built once per instance by `bot.wiring.build` and reused while the instance is warm. One JSON log line per tick.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from shared.errors import ConfigurationError, CredentialsNotFoundError
-from shared.log import configure_logging, log_context, log_event
+from shared.log import log_context, log_event
 from shared.updates.poller import Poller, log_tick
 
 # What stops a whole tick (the next one, a minute later, tries again); per-region ECS errors never do.
@@ -55,12 +55,9 @@ def get_poller() -> Poller:
     global _poller
     with _lock:
         if _poller is None:
-            from bot.wiring.build import build_poller
-            from shared.config import load_settings
+            from bot.wiring.build import load_poller
 
-            settings = load_settings()
-            configure_logging(logging.getLevelName(settings.log_level))
-            _poller = build_poller(settings)
+            _poller = load_poller()
         return _poller
 
 

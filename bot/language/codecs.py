@@ -91,6 +91,31 @@ class TaskRef:
     account: str | None = None
 
 
+@dataclass(frozen=True)
+class UnwatchRef:
+    """What an Unwatch button carries (`shared.updates.cards.unwatch_value`): a watched task, by account."""
+
+    account: str
+    region: str
+    task_id: str
+
+
+def decode_unwatch_ref(value: str) -> UnwatchRef:
+    """`region/task` (the function's own account, from before accounts) or `account/region/task`; the
+    guard checks each part's form."""
+    # Channel updates' cards are loaded by an Unwatch click only (off the query path).
+    from shared.ecs.accounts import HOME_ACCOUNT_NAME
+    from shared.updates.cards import VALUE_SEPARATOR
+
+    parts = value.split(VALUE_SEPARATOR)
+    if len(parts) == 2:
+        parts.insert(0, HOME_ACCOUNT_NAME)
+    if len(parts) != 3 or not all(parts):
+        raise QueryCodecError("not an unwatch button value")
+    account, region, task_id = parts
+    return UnwatchRef(account, region, task_id)
+
+
 def encode_query(q: TaskQuery) -> str:
     """A button value for `q`, at most BUTTON_VALUE_LIMIT characters for every query the grammar makes
     without accounts; with accounts, QueryCodecError when they do not fit beside the rest."""

@@ -80,3 +80,11 @@ def check_accounts(policy: AccessPolicy, channel_id: str | None, names: Sequence
         f"{', '.join(f'`{name}`' for name in mine)}. An admin binds channels to accounts with "
         "ECS_TASKS_CHANNEL_ACCOUNTS."
     )
+
+
+def check_account_region(policy: AccessPolicy, channel_id: str | None, name: str, region: str) -> Denied | None:
+    """A task named with its account and region: the account (one of the channel's) must cover the region."""
+    account = policy.accounts.account_for_channel(channel_id, name)
+    if account is None or account.covers(region):
+        return None
+    return Denied(f"{region} is not a region of `{name}` ({', '.join(account.regions)}): the task cannot be there.")

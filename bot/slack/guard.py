@@ -1,5 +1,7 @@
-"""The one guard every button click passes: the click read once, its value decoded for the button's kind,
-and the same checks as a typed command (team, channel, region, bounds, accounts), plus cancel permission.
+"""The one guard every button click passes: the click read once, its value decoded for the button's kind
+(`bot.slack.buttons`), and the same checks as a typed command (team, channel, region, bounds, accounts),
+plus the button's rule (cancel permission) and, for a value naming a task's account and region, that the
+account covers the region.
 
 Cards outlive changes to the allow-lists and anyone can edit a value before Slack signs the click, so a
 value is checked exactly as strictly as the words a user types.
@@ -10,13 +12,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from bot.language.codecs import QueryCodecError, TaskRef, decode_query, decode_task_ref
+from bot.language.codecs import QueryCodecError, TaskRef, UnwatchRef, decode_query, decode_task_ref, decode_unwatch_ref
 from bot.language.regions import recognised_regions
 from bot.language.words import MAX_PAGE, TASK_ID_RE
 from bot.slack import access
+from bot.slack.buttons import Button, ButtonKind
 from shared.config import ACCOUNT_NAME_RE, Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.region_ids import is_region_id
@@ -27,20 +29,6 @@ if TYPE_CHECKING:
 STALE_BUTTON = "This button is from an older card; run the command again."
 # Subscription ids are database keys: 18 ASCII digits is more than any engine's BIGINT holds.
 MAX_ID_DIGITS = 18
-
-
-class ButtonKind(Enum):
-    QUERY = "query"  # Refresh, Prev, Next
-    TASK_REF = "task_ref"  # Details, the task menu, Cancel, Watch
-    UNWATCH_REF = "unwatch_ref"  # Unwatch
-    SUBSCRIPTION_ID = "subscription_id"  # Unsubscribe
-
-
-@dataclass(frozen=True)
-class UnwatchRef:
-    account: str
-    region: str
-    task_id: str
 
 
 Decoded: TypeAlias = TaskQuery | TaskRef | UnwatchRef | int
@@ -99,32 +87,42 @@ class Refused:
 
 def check_click(
     settings: Settings,
-    kind: ButtonKind,
+    button: Button,
     body: Mapping[str, Any],
     *,
-    cancels: bool,
     now: datetime,
     policy: AccessPolicy,
 ) -> Allowed | Refused:
-    """`policy`: the process's access policy (its accounts and bindings included)."""
+    """The click on `button` checked by the button's rule, under `policy` (the process's access policy, its
+    accounts and bindings included)."""
     click = Click.of(body)
     if click is None:
         return Refused(STALE_BUTTON)
     denied = access.check_workspace(policy, team_id=click.team_id, channel_id=click.channel_id)
     if denied is not None:
         return Refused(denied.reason)
-    if cancels and not access.user_may_cancel(policy, click.user_id):
+    if button.cancels and not access.user_may_cancel(policy, click.user_id):
         return Refused(access.cancel_denied().reason)
-    decoded = _decode(kind, click.value, known_regions=recognised_regions(settings.allowed_regions), now=now)
+    known_regions = recognised_regions(settings.allowed_regions)
+    decoded = _decode(button.kind, click.value, known_regions=known_regions, now=now)
     if decoded is None:
         return Refused(STALE_BUTTON)
     denied = access.check_regions(policy, _regions(decoded))
     if denied is not None:
         return Refused(denied.reason)
-    denied = access.check_accounts(policy, click.channel_id, _accounts(decoded))
+    denied = access.check_accounts(policy, click.channel_id, _accounts(decoded)) or _check_task_region(
+        policy, click.channel_id, decoded
+    )
     if denied is not None:
         return Refused(denied.reason)
     return Allowed(click, decoded)
+
+
+def _check_task_region(policy: AccessPolicy, channel_id: str, decoded: Decoded) -> access.Denied | None:
+    """A value naming a task's account and region: the account must cover the region."""
+    if isinstance(decoded, (TaskRef, UnwatchRef)) and decoded.account:
+        return access.check_account_region(policy, channel_id, decoded.account, decoded.region)
+    return None
 
 
 def _accounts(decoded: Decoded) -> tuple[str, ...]:
@@ -149,12 +147,7 @@ def _decode(kind: ButtonKind, value: str, *, known_regions: frozenset[str], now:
         elif kind is ButtonKind.TASK_REF:
             decoded = decode_task_ref(value, known_regions=known_regions, now=now)
         elif kind is ButtonKind.UNWATCH_REF:
-            from shared.updates.cards import parse_unwatch_value  # channel updates: off the query path
-
-            parts = parse_unwatch_value(value)
-            if parts is None:
-                return None
-            decoded = UnwatchRef(*parts)
+            decoded = decode_unwatch_ref(value)
         else:
             # ASCII only: `'²'.isdigit()` is True, and int() then fails.
             if not (value.isascii() and value.isdigit() and len(value) <= MAX_ID_DIGITS):

@@ -1,8 +1,8 @@
 """The ECS work behind a query, Refresh / Prev / Next, Details and Cancel.
 
-Each function runs on a worker thread (inline) or in the deferred run, makes its ECS calls within the
-attempt's deadline, and returns a `Deliver`: what to send, sent later by the listener's thread. Failures
-become readable answers; an ECS timeout inline means the work did not fit the budget (OutOfBudget).
+Each function's work runs on a worker thread (inline) or in the deferred run, makes its ECS calls within the
+attempt's deadline, and returns its `Replies` (`bot.usecases.work`): what to send, sent later by the Slack
+layer. Failures become readable answers; an ECS timeout inline means the work did not fit the budget (OutOfBudget).
 
 Accounts (issue 13): a query naming accounts runs in each of them, per (account, region), and the answers
 are merged into one card whose groups name their account. Every call runs on a client from `deps.ecs`: at
@@ -24,8 +24,8 @@ from bot.language.grammar import describe_query
 from bot.slack import access
 from bot.slack.answering.attempt import Attempt, OutOfBudget
 from bot.slack.answering.deferral import DeferredRun
-from bot.slack.answering.reply import Answer
 from bot.slack.guard import Click
+from bot.usecases.work import Ephemeral, NewAnswer, Replace, Replies, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import (
     CardButtons,
@@ -54,8 +54,6 @@ if TYPE_CHECKING:
     from shared.ecs.accounts import Account
     from shared.ecs.client import EcsClient
 
-Deliver = Callable[[Answer], None]
-Work = Callable[[Attempt, "DeferredRun | None"], Deliver]
 
 # ECS outcomes that mean "not yet known": inline, the deferred run tries again with the full deadline.
 UNFINISHED_CODES = frozenset({CODE_TIMEOUT, CODE_DEADLINE, CODE_CONNECTION})
@@ -82,7 +80,7 @@ def misconfigured_text(what: str, setting: str | None) -> str:
     return f":warning: Could not {what}: ecs-tasks is misconfigured{named}. An admin can find the details in the logs."
 
 
-def answering(what: str, attempt: Attempt, compute: Callable[[], Deliver]) -> Deliver:
+def answering(what: str, attempt: Attempt, compute: Callable[[], Replies]) -> Replies:
     """`compute`, with every ECS or configuration failure turned into an ephemeral answer."""
     try:
         return compute()
@@ -111,14 +109,14 @@ def answering(what: str, attempt: Attempt, compute: Callable[[], Deliver]) -> De
         # The message names where credentials were looked for, or the setting; never a value.
         log_event("config.error", level=logging.ERROR, outcome=type(error).__name__, setting=setting, detail=str(error))
         message = notice_message(misconfigured_text(what, setting))
-    return lambda answer: answer.ephemeral(message)
+    return (Ephemeral(message),)
 
 
 def query_work(deps: BotDeps, query: TaskQuery, *, user_id: str | None, channel_id: str | None) -> Work:
-    def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
-        def compute() -> Deliver:
+    def work(attempt: Attempt, run: DeferredRun | None) -> Replies:
+        def compute() -> Replies:
             card = build_card(deps, attempt, query, user_id=user_id, channel_id=channel_id, public=query.public)
-            return lambda answer: answer.new(card, public=query.public, channel_id=channel_id)
+            return (NewAnswer(card, public=query.public, channel_id=channel_id),)
 
         return answering(f"list tasks ({describe_query(query)})", attempt, compute)
 
@@ -126,11 +124,11 @@ def query_work(deps: BotDeps, query: TaskQuery, *, user_id: str | None, channel_
 
 
 def refresh_work(deps: BotDeps, query: TaskQuery, click: Click) -> Work:
-    def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
-        def compute() -> Deliver:
+    def work(attempt: Attempt, run: DeferredRun | None) -> Replies:
+        def compute() -> Replies:
             public = query.public or not click.is_ephemeral
             card = build_card(deps, attempt, query, user_id=click.user_id, channel_id=click.channel_id, public=public)
-            return lambda answer: answer.replace(card, container=click.container)
+            return (Replace(card, click.container),)
 
         return answering(f"refresh ({describe_query(query)})", attempt, compute)
 
@@ -138,13 +136,13 @@ def refresh_work(deps: BotDeps, query: TaskQuery, click: Click) -> Work:
 
 
 def details_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
-    def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
-        def compute() -> Deliver:
+    def work(attempt: Attempt, run: DeferredRun | None) -> Replies:
+        def compute() -> Replies:
             ecs = user_client(deps, _task_account(deps, ref, click.channel_id), click.user_id)
             deadline = ecs.deadline(attempt.read_deadline_s())
             attribute = ecs.describe_task_attribute(ref.region, ref.task_id, deadline=deadline)
             message = task_detail_message(attribute, now=deps.clock())
-            return lambda answer: answer.ephemeral(message)
+            return (Ephemeral(message),)
 
         return answering(f"show task {ref.task_id}{_in_named(ref)}", attempt, compute)
 
@@ -155,8 +153,8 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
     """CancelTask is not idempotent: inline it starts only while the attempt is live, with a deadline inside
     the budget; a deferred run after an attempt that may have reached ECS asks first."""
 
-    def work(attempt: Attempt, run: DeferredRun | None) -> Deliver:
-        def compute() -> Deliver:
+    def work(attempt: Attempt, run: DeferredRun | None) -> Replies:
+        def compute() -> Replies:
             account = _task_account(deps, ref, click.channel_id)
             if run is not None and run.may_have_acted:
                 reader = user_client(deps, account, click.user_id)
@@ -180,17 +178,12 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
                 f"(RequestId {result.request_id})."
             )
 
-        def _after_cancel(text: str) -> Deliver:
+        def _after_cancel(text: str) -> Replies:
             public = ref.query.public or not click.is_ephemeral
             card = build_card(
                 deps, attempt, ref.query, user_id=click.user_id, channel_id=click.channel_id, public=public
             )
-
-            def deliver(answer: Answer) -> None:
-                answer.ephemeral(notice_message(text))
-                answer.replace(card, container=click.container)
-
-            return deliver
+            return Ephemeral(notice_message(text)), Replace(card, click.container)
 
         return answering(f"cancel task {ref.task_id}{_in_named(ref)}", attempt, compute)
 

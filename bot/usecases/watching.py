@@ -1,8 +1,9 @@
 """The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe | list` and their buttons, run by
-`bot.usecases.channels` (inline or deferred). Each function answers the user itself and returns nothing.
+`bot.usecases.channels` (inline or deferred). Each function returns its `Replies` (`bot.usecases.work`).
 
-A watch's card is posted before its rows are stored, so a channel the bot cannot post in never gets a
-watch that could not be delivered: the user is told how to fix it instead (`/invite @ecs-tasks`).
+A watch's card is posted before its rows are stored (the rows are written by the post's `then`), so a
+channel the bot cannot post in never gets a watch that could not be delivered: the user is told how to fix
+it instead (`/invite @ecs-tasks`).
 
 Accounts (issue 13): every command works in the channel's accounts (`AccountDirectory.accounts_for_channel`;
 with none configured, the home account alone, as before). A named account must be one of them. `watch`
@@ -19,13 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from slack_bolt import Respond
-from slack_sdk import WebClient
-
-from bot.language.grammar import SubscribeCommand, UnsubscribeCommand, UnwatchCommand
+from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
 from bot.slack import access
-from bot.slack.answering import reply
 from bot.usecases.tasks import log_sts_error, user_client
+from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
@@ -34,16 +32,11 @@ from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS
 from shared.errors import StsApiError
 from shared.log import log_event
-from shared.updates.cards import channel_problem_message, describe_subscription, list_message, watch_card
+from shared.updates.cards import describe_subscription, list_message, watch_card
 from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
-from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
 
 if TYPE_CHECKING:
     from shared.ecs.client import EcsClient  # the client module (and `requests`) loads where a call is made
-
-BOT_MISSING = (
-    "I am not in this channel, so I could not post there. Invite me with `/invite @ecs-tasks`, then try again."
-)
 
 
 @dataclass(frozen=True)
@@ -58,34 +51,33 @@ class Where:
 
 def watch_tasks(
     deps: BotDeps,
-    respond: Respond,
-    client: WebClient,
     where: Where,
     region: str,
     ids: Sequence[str],
     account: str | None = None,
-) -> None:
+) -> Replies:
     """Watch these tasks in `account` (a name the user gave), or None: in whichever of the channel's
     accounts knows each one."""
     store = deps.store()
-    if _refused(deps, respond, where, _rate_refusal(deps, where)):
-        return
-    accounts = _accounts_for(deps, respond, where, account, region=region)
+    refused = _refused(where, _rate_refusal(deps, where))
+    if refused:
+        return refused
+    accounts, why_none = _accounts_for(deps, where, account, region=region)
     if not accounts:
-        return
+        return why_none
     # One card per task per channel: a task this channel follows already (watched, or found by one of its
     # subscriptions) is answered with the card it has.
     followed = store.watches.live_in_channel(where.channel_id, region, ids, accounts=[a.name for a in accounts])
     known = {w.task_id for w in followed if w.card_ts}
     wanted = [task_id for task_id in dict.fromkeys(ids) if task_id not in known]
-    if wanted and _refused(deps, respond, where, _watch_limit_refusal(deps, where, len(wanted))):
-        return
+    refused = _refused(where, _watch_limit_refusal(deps, where, len(wanted)) if wanted else None)
+    if refused:
+        return refused
+    replies: list[Reply] = []
     if followed and known:
         shown_cards = [w for w in followed if w.task_id in known]
         names = ", ".join(f"`{w.task_id}`" for w in shown_cards)
-        reply.reply_ephemeral(
-            respond, watch_card(shown_cards, now=deps.clock(), title=f"Already followed here: {names}")
-        )
+        replies.append(Ephemeral(watch_card(shown_cards, now=deps.clock(), title=f"Already followed here: {names}")))
     lookup = _find_in_accounts(deps, where, region, wanted, accounts) if wanted else Lookup()
     found = lookup.found
     # "Not found" only from accounts that answered (one whose role could not be assumed has its own note).
@@ -102,30 +94,32 @@ def watch_tasks(
     running = [(a, t) for a, t in found if not is_terminal(t.task_status)]
     if not running:
         if notes or not known:
-            reply.reply_ephemeral(respond, notice_message("\n".join(notes) or "Nothing to watch."))
-        return
+            replies.append(Ephemeral(notice_message("\n".join(notes) or "Nothing to watch.")))
+        return tuple(replies)
     now = deps.clock()
     shown = [_provisional(where, t, now, deps, account=a.name) for a, t in running]
     card = watch_card(shown, now=now, title=f"Watching {_count([t for _, t in running])} in {region}")
-    posted = _post(respond, client, where.channel_id, card, thread_ts=where.anchor_ts)
-    if posted is None:
-        return
-    thread_ts = where.anchor_ts or posted
-    for found_in, task in running:
-        new = NewWatch(
-            where.team_id,
-            where.channel_id,
-            where.user_id,
-            region,
-            task,
-            card_ts=posted,
-            thread_ts=thread_ts,
-            account=found_in.name,
-        )
-        store.watches.add(new, now=now, ttl=deps.settings.watch_ttl)
-    names = ", ".join(f"`{t.task_id}`{_of_account(deps, a)}" for a, t in running)
-    lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
-    reply.reply_ephemeral(respond, notice_message("\n".join(lines)))
+
+    def store_watches(posted: str) -> Replies:
+        thread_ts = where.anchor_ts or posted
+        for found_in, task in running:
+            new = NewWatch(
+                where.team_id,
+                where.channel_id,
+                where.user_id,
+                region,
+                task,
+                card_ts=posted,
+                thread_ts=thread_ts,
+                account=found_in.name,
+            )
+            store.watches.add(new, now=now, ttl=deps.settings.watch_ttl)
+        names = ", ".join(f"`{t.task_id}`{_of_account(deps, a)}" for a, t in running)
+        lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
+        return (Ephemeral(notice_message("\n".join(lines))),)
+
+    replies.append(ChannelPost(where.channel_id, card, store_watches, thread_ts=where.anchor_ts))
+    return tuple(replies)
 
 
 @dataclass
@@ -175,10 +169,10 @@ def _find_in_accounts(
 
 
 def _accounts_for(
-    deps: BotDeps, respond: Respond, where: Where, named: str | None, *, region: str | None = None
-) -> list[Account]:
+    deps: BotDeps, where: Where, named: str | None, *, region: str | None = None
+) -> tuple[list[Account], Replies]:
     """The accounts a command works in: the named one, if the channel is bound to it; else the channel's.
-    Those not covering `region` are left out. Empty (and the user told why) when none is left."""
+    Those not covering `region` are left out. Empty (with the answer saying why) when none is left."""
     policy = deps.policy.current()
     bound = policy.accounts.accounts_for_channel(where.channel_id)
     if named is not None:
@@ -186,16 +180,14 @@ def _accounts_for(
         denied = access.check_accounts(policy, where.channel_id, (named,))
         if account is None or denied is not None:
             # The one check's reason, as for a query or a button.
-            reply.reply_ephemeral(respond, notice_message(f":no_entry: {denied.reason if denied else named}"))
-            return []
+            return [], (Ephemeral(notice_message(f":no_entry: {denied.reason if denied else named}")),)
         bound = (account,)
     covering = [a for a in bound if region is None or region == ALL_REGIONS or a.covers(region)]
     if not covering:
         shown = ", ".join(f"`{a.name}` ({', '.join(a.regions)})" for a in bound)
-        reply.reply_ephemeral(
-            respond, notice_message(f":no_entry: {region} is not a region of {shown}. Name one of their regions.")
-        )
-    return covering
+        text = f":no_entry: {region} is not a region of {shown}. Name one of their regions."
+        return [], (Ephemeral(notice_message(text)),)
+    return covering, ()
 
 
 def _in_accounts(deps: BotDeps, accounts: Sequence[Account]) -> str:
@@ -215,52 +207,54 @@ def _find_tasks(deps: BotDeps, ecs: EcsClient, region: str, task_ids: Sequence[s
 
 
 def unwatch_tasks(
-    deps: BotDeps, respond: Respond, client: WebClient, where: Where, command: UnwatchCommand
-) -> list[Watch]:
-    """Stop the channel's watches of these tasks; their cards are redrawn. Returns the stopped watches."""
+    deps: BotDeps, where: Where, *, region: str | None, task_ids: Sequence[str], account: str | None
+) -> Replies:
+    """Stop the channel's watches of these tasks (in `region` and `account`, None: any); their cards are
+    redrawn."""
     store = deps.store()
-    if _refused(deps, respond, where, _rate_refusal(deps, where)):
-        return []
+    refused = _refused(where, _rate_refusal(deps, where))
+    if refused:
+        return refused
     chosen = [
         w
         for w in store.watches.for_channel(where.channel_id)
-        if w.task_id in command.task_ids
-        and (command.region is None or w.region_id == command.region)
-        and (command.account is None or w.account == command.account)
+        if w.task_id in task_ids
+        and (region is None or w.region_id == region)
+        and (account is None or w.account == account)
     ]
     store.watches.stop(where.channel_id, [w.id for w in chosen])
-    redraw_cards(deps, client, where.channel_id, {w.card_ts for w in chosen if w.card_ts})
+    redrawn = redrawn_cards(deps, where.channel_id, {w.card_ts for w in chosen if w.card_ts})
     if chosen:
         names = ", ".join(f"`{w.task_id}`" for w in chosen)
         text = f"Stopped watching {names} in <#{where.channel_id}>."
     else:
         text = "None of these tasks is watched in this channel. `/ecs-tasks list` shows what is."
-    reply.reply_ephemeral(respond, notice_message(text))
-    return chosen
+    return (*redrawn, Ephemeral(notice_message(text)))
 
 
-def redraw_cards(deps: BotDeps, client: WebClient, channel_id: str, card_ts: set[str]) -> None:
-    notifier = Notifier(client)
+def redrawn_cards(deps: BotDeps, channel_id: str, card_ts: set[str]) -> Replies:
+    """The cards, drawn again from their watches (a card that failed to redraw keeps its old look; the
+    watch is stopped all the same)."""
+    updates: list[Reply] = []
     for ts in sorted(card_ts):
         on_card = deps.store().watches.on_card(channel_id, ts)
         if on_card:
-            try:
-                notifier.update(channel_id, ts, watch_card(on_card, now=deps.clock()))
-            except (ChannelUnavailable, SlackUnavailable, SlackRejected):
-                continue  # the card keeps its old look; the watch is stopped all the same (logged by the notifier)
+            updates.append(ChannelUpdate(channel_id, ts, watch_card(on_card, now=deps.clock())))
+    return tuple(updates)
 
 
-def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, command: SubscribeCommand) -> None:
+def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies:
     store = deps.store()
-    if _refused(deps, respond, where, _rate_refusal(deps, where)):
-        return
+    refused = _refused(where, _rate_refusal(deps, where))
+    if refused:
+        return refused
     status = command.status.value if command.status else None
     action = command.action.value if command.action else None
     regions = (ALL_REGIONS,) if ALL_REGIONS in command.regions else command.regions
     # Without a named account: one subscription in each of the channel's accounts (the reply names them).
-    accounts = _accounts_for(deps, respond, where, command.account)
+    accounts, why_none = _accounts_for(deps, where, command.account)
     if not accounts:
-        return
+        return why_none
     existing = {
         (s.account, s.region_id)
         for s in store.subscriptions.for_channel(where.channel_id)
@@ -272,10 +266,10 @@ def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, 
         text = "This channel already has that subscription (`/ecs-tasks list`)."
         if not wanted:
             text = "None of this channel's accounts covers these regions (`/ecs-tasks list` shows what it has)."
-        reply.reply_ephemeral(respond, notice_message(text))
-        return
-    if _refused(deps, respond, where, _subscription_limit_refusal(deps, where, len(new))):
-        return
+        return (Ephemeral(notice_message(text)),)
+    refused = _refused(where, _subscription_limit_refusal(deps, where, len(new)))
+    if refused:
+        return refused
     show = deps.accounts.configured
     now = deps.clock()
     described = [
@@ -287,26 +281,30 @@ def subscribe(deps: BotDeps, respond: Respond, client: WebClient, where: Where, 
         + (" (one subscription per account)" if show and command.account is None and len(accounts) > 1 else "")
         + ". Each new task gets a post here, then updates in its thread. Stop with `/ecs-tasks unsubscribe`."
     )
+
+    def store_subscriptions(posted: str) -> Replies:
+        for account, region in new:
+            store.subscriptions.add(
+                team_id=where.team_id,
+                channel_id=where.channel_id,
+                user_id=where.user_id,
+                region_id=region,
+                status=status,
+                action=action,
+                now=deps.clock(),
+                account=account.name,
+            )
+        return ()
+
     # Posted first: if the bot cannot post here, no subscription is left that could never deliver.
-    if _post(respond, client, where.channel_id, notice_message(text)) is None:
-        return
-    for account, region in new:
-        store.subscriptions.add(
-            team_id=where.team_id,
-            channel_id=where.channel_id,
-            user_id=where.user_id,
-            region_id=region,
-            status=status,
-            action=action,
-            now=deps.clock(),
-            account=account.name,
-        )
+    return (ChannelPost(where.channel_id, notice_message(text), store_subscriptions),)
 
 
-def unsubscribe(deps: BotDeps, respond: Respond, where: Where, command: UnsubscribeCommand) -> None:
+def unsubscribe(deps: BotDeps, where: Where, command: UnsubscribeCommand) -> Replies:
     store = deps.store()
-    if _refused(deps, respond, where, _rate_refusal(deps, where)):
-        return
+    refused = _refused(where, _rate_refusal(deps, where))
+    if refused:
+        return refused
     chosen = [
         s
         for s in store.subscriptions.for_channel(where.channel_id)
@@ -319,7 +317,7 @@ def unsubscribe(deps: BotDeps, respond: Respond, where: Where, command: Unsubscr
         text = "Unsubscribed: " + "; ".join(describe_subscription(s, show_account=show) for s in removed) + "."
     else:
         text = "This channel has no such subscription. `/ecs-tasks list` shows what it has."
-    reply.reply_ephemeral(respond, notice_message(text))
+    return (Ephemeral(notice_message(text)),)
 
 
 def remove_subscriptions(deps: BotDeps, channel_id: str, ids: Sequence[int]) -> list[Subscription]:
@@ -356,12 +354,12 @@ class Refusal:
     text: str
 
 
-def _refused(deps: BotDeps, respond: Respond, where: Where, refusal: Refusal | None) -> bool:
+def _refused(where: Where, refusal: Refusal | None) -> Replies:
+    """The refusal's answer (empty: not refused)."""
     if refusal is None:
-        return False
+        return ()
     log_event("updates.refused", channel_id=where.channel_id, user_id=where.user_id, outcome=refusal.setting)
-    reply.reply_ephemeral(respond, notice_message(refusal.text))
-    return True
+    return (Ephemeral(notice_message(refusal.text)),)
 
 
 def _rate_refusal(deps: BotDeps, where: Where) -> Refusal | None:
@@ -404,24 +402,6 @@ def _subscription_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Ref
 
 def _count_of(n: int, noun: str) -> str:
     return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _post(
-    respond: Respond, client: WebClient, channel_id: str, message: Message, *, thread_ts: str | None = None
-) -> str | None:
-    """Post in the channel; None (and the user told why, and how to fix it) if the bot cannot."""
-    try:
-        return Notifier(client).post(channel_id, message, thread_ts=thread_ts).ts
-    except ChannelUnavailable as unavailable:
-        text = (
-            BOT_MISSING
-            if unavailable.recoverable
-            else channel_problem_message(channel_id, unavailable.problem, task_ids=(), kept=False).text
-        )
-        reply.reply_ephemeral(respond, notice_message(text))
-    except (SlackUnavailable, SlackRejected) as failed:
-        reply.reply_ephemeral(respond, notice_message(f":warning: Slack did not take the post ({failed}). Try again."))
-    return None
 
 
 def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, account: str = HOME_ACCOUNT_NAME) -> Watch:

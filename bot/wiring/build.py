@@ -9,23 +9,25 @@ Slack's first answer on a cold start pays only for what it uses.
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bot.wiring.deps import BotDeps
 from shared.config import Settings
 from shared.errors import ApiError, ConfigurationError
-from shared.log import log_context, log_event, register_secret
+from shared.log import configure_logging, log_context, log_event, register_secret
 from shared.timefmt import utc_now
 
 if TYPE_CHECKING:
     import requests
+    from slack_bolt import App
     from slack_sdk import WebClient
 
-    from bot.slack.answering.deferral import ThreadDeferral
+    from bot.slack.answering.deferral import FunctionComputeDeferral, ThreadDeferral
     from shared.ecs.accounts import Account, AccountDirectory
     from shared.ecs.client import EcsClient
     from shared.ecs.credentials import CredentialsProvider
@@ -271,28 +273,62 @@ def slack_web_client(settings: Settings, *, token: str | None) -> WebClient:
     )
 
 
-def guarded_web_client(settings: Settings, *, token: str | None, before_call: Callable[[], None]) -> WebClient:
-    """A client under SLACK_CLIENT_POLICY that calls `before_call` before every Web API call (work that may
-    be abandoned asks its attempt first: see `bot.slack.answering.attempt`)."""
-    from slack_sdk import WebClient
-
-    class GuardedWebClient(WebClient):
-        def api_call(self, api_method: str, **kwargs: Any) -> Any:
-            before_call()
-            return super().api_call(api_method, **kwargs)
-
-    return GuardedWebClient(
-        token=token,
-        base_url=settings.slack_api_url or SLACK_API_URL,
-        timeout=SLACK_CLIENT_POLICY.timeout_s,
-        retry_handlers=[],
-    )
-
-
 def build_thread_deferral() -> ThreadDeferral:
     from bot.slack.answering.deferral import ThreadDeferral
 
     return ThreadDeferral()
+
+
+def build_function_compute_deferral(settings: Settings) -> FunctionComputeDeferral:
+    """Deferred work as an async InvokeFunction of this very function (Function Compute 3.0)."""
+    from bot.slack.answering.deferral import FunctionComputeDeferral
+    from shared.ecs.credentials import DefaultCredentialsProvider
+    from shared.ecs.invoke import AsyncInvoker, fc_endpoint
+
+    invoker = AsyncInvoker(
+        DefaultCredentialsProvider(), endpoint=fc_endpoint(settings), function_name=settings.fc_function_name or ""
+    )
+    return FunctionComputeDeferral(invoker)
+
+
+@dataclass(frozen=True)
+class SlackApp:
+    """The Bolt app, and the thread its deferred work runs on where that is a thread (None: an async
+    InvokeFunction on Function Compute 3.0)."""
+
+    app: App
+    thread_deferral: ThreadDeferral | None
+
+
+def build_slack_app(deps: BotDeps, *, async_invocations: bool = True) -> SlackApp:
+    """The app wired for where it runs: deferred work as an async invocation on Function Compute 3.0, a
+    thread elsewhere (and on FC 2.0's WSGI runtime, whose events are not FC 3.0 HTTP events)."""
+    from bot.slack.app import build_app
+
+    if deps.settings.on_function_compute and async_invocations:
+        return SlackApp(build_app(deps, deferral=build_function_compute_deferral(deps.settings)), None)
+    deferral = build_thread_deferral()
+    app = build_app(deps, deferral=deferral)
+    deferral.bind(app.dispatch)
+    return SlackApp(app, deferral)
+
+
+def load_bot_deps() -> BotDeps:
+    """The Slack function's dependencies, from its settings (the environment); logging configured by them."""
+    from shared.config import load_settings
+
+    settings = load_settings()
+    configure_logging(logging.getLevelName(settings.log_level))
+    return build_bot_deps(settings)
+
+
+def load_poller() -> Poller:
+    """The timer function's poller, from its settings (the environment); logging configured by them."""
+    from shared.config import load_settings
+
+    settings = load_settings()
+    configure_logging(logging.getLevelName(settings.log_level))
+    return build_poller(settings)
 
 
 def open_configured_store(settings: Settings) -> SqlStore:

@@ -71,17 +71,6 @@ def unwatch_value(watch: Watch) -> str:
     return VALUE_SEPARATOR.join(parts)
 
 
-def parse_unwatch_value(value: str) -> tuple[str, str, str] | None:
-    """(account, region, task id), or None for a value no card carries; the caller checks each part's form."""
-    parts = value.split(VALUE_SEPARATOR)
-    if len(parts) == 2:
-        parts.insert(0, HOME_ACCOUNT_NAME)
-    if len(parts) != 3 or not all(parts):
-        return None
-    account, region_id, task_id = parts
-    return account, region_id, task_id
-
-
 def _message(fallback: str, blocks: BlockDicts) -> Message:
     return Message(text=clip(one_line(fallback), FALLBACK_CHARS) or "ecs-tasks", blocks=blocks)
 

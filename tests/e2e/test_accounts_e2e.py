@@ -302,6 +302,34 @@ def test_a_task_button_from_a_two_account_card_is_refused_in_a_one_account_chann
     assert prod_details["value"].startswith(TASK_REF_PREFIX_V2)
 
 
+def _prod_ref_in_shanghai() -> str:
+    return encode_task_ref("cn-shanghai", PROD_TASK, TaskQuery(regions=("cn-hangzhou",), accounts=("prod",)), "prod")
+
+
+# Every button whose value names a task's account and region, edited to name prod in a region prod does not cover.
+OUTSIDE_THE_ACCOUNT = {
+    "details": (f"{ACTION_DETAILS}:0", _prod_ref_in_shanghai),
+    "task_menu": (ACTION_TASK_MENU, _prod_ref_in_shanghai),
+    "cancel": (f"{ACTION_CANCEL}:0", _prod_ref_in_shanghai),
+    "watch": (f"{ACTION_WATCH}:0", _prod_ref_in_shanghai),
+    "unwatch": (f"{ACTION_UNWATCH}:0", lambda: f"prod/cn-shanghai/{PROD_TASK}"),
+}
+
+
+@pytest.mark.usefixtures("accounts_env")
+@pytest.mark.parametrize("name", sorted(OUTSIDE_THE_ACCOUNT))
+def test_every_task_button_refuses_a_region_its_account_does_not_cover(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, name: str
+) -> None:
+    action_id, value = OUTSIDE_THE_ACCOUNT[name]
+    # When a value edited to name prod's task in cn-shanghai (prod covers cn-hangzhou only) is clicked in
+    # the prod-only channel
+    (answer,) = click(sender, slack, fc, action_id, value(), PROD_ONLY)
+    # Then the click is refused with the account's regions, and neither STS nor ECS is asked anything
+    assert "cn-shanghai is not a region of `prod` (cn-hangzhou)" in answer.args["text"]
+    assert ecs.calls == []
+
+
 # --- Cancel --------------------------------------------------------------------------------------
 
 

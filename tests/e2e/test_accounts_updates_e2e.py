@@ -19,8 +19,10 @@ from slack_bolt import Respond
 from slack_sdk import WebClient
 from sqlalchemy import insert
 
-from bot.language.grammar import SubscribeCommand, UnwatchCommand
+from bot.language.grammar import SubscribeCommand
+from bot.slack.answering.reply import Answer, send
 from bot.usecases.watching import Where, channel_list, subscribe, unwatch_tasks, watch_tasks
+from bot.usecases.work import Replies
 from bot.wiring.build import build_bot_deps, build_poller
 from bot.wiring.deps import BotDeps
 from emulators.ecs.accounts import AccountCall
@@ -82,6 +84,10 @@ class World:
 
     def web(self) -> WebClient:
         return WebClient(token=BOT_TOKEN, base_url=self.slack.api_url, retry_handlers=[])
+
+    def send(self, channel: str, replies: Replies) -> None:
+        """What the Slack layer does with a use case's replies: send them through the request's response_url."""
+        send(Answer(self.respond(channel), self.web()), replies)
 
 
 def make_settings(tmp_path: Path, ecs: EcsEmulator, sts: StsEmulator, slack: SlackEmulator, **extra: Any) -> Settings:
@@ -179,8 +185,8 @@ def test_watches_in_two_accounts_are_polled_with_each_accounts_poller_session_an
     prod_task = world.add_task(PROD_ID, HANGZHOU, processing_s=60)
     staging_task = world.add_task(STAGING_ID, SHANGHAI, processing_s=60)
     deps, where = world.deps(), Where(None, OPS, USER)
-    watch_tasks(deps, world.respond(OPS), world.web(), where, HANGZHOU, [prod_task])
-    watch_tasks(deps, world.respond(OPS), world.web(), where, SHANGHAI, [staging_task])
+    world.send(OPS, watch_tasks(deps, where, HANGZHOU, [prod_task]))
+    world.send(OPS, watch_tasks(deps, where, SHANGHAI, [staging_task]))
     stored = {(t.account, t.region_id, t.task_id) for t in world.store.watches.poll_targets()}
     assert stored == {("prod", HANGZHOU, prod_task), ("staging", SHANGHAI, staging_task)}
     # (the look-ups ran in each account under Alice's own session)
@@ -331,28 +337,28 @@ def test_watch_without_an_account_asks_when_the_task_is_in_two_of_the_channels_a
     deps = build_bot_deps(settings, clock=world.ecs.clock.now)
 
     # When Alice watches it without naming an account
-    watch_tasks(deps, world.respond(OPS), world.web(), Where(None, OPS, USER), HANGZHOU, [task_id])
+    world.send(OPS, watch_tasks(deps, Where(None, OPS, USER), HANGZHOU, [task_id]))
 
     # Then nothing is watched, and she is asked to name the account
     assert world.store.watches.poll_targets() == []
     text = ephemeral_texts(world)
     assert "more than one of this channel" in text and "`prod`" in text and "`staging`" in text
     # When she names it, the task is watched in that account only
-    watch_tasks(deps, world.respond(OPS), world.web(), Where(None, OPS, USER), HANGZHOU, [task_id], "staging")
+    world.send(OPS, watch_tasks(deps, Where(None, OPS, USER), HANGZHOU, [task_id], "staging"))
     assert [(t.account, t.task_id) for t in world.store.watches.poll_targets()] == [("staging", task_id)]
 
 
 def test_a_named_account_the_channel_is_not_bound_to_is_refused_without_an_ecs_call(world: World) -> None:
     task_id = world.add_task(STAGING_ID, SHANGHAI)
-    watch_tasks(world.deps(), world.respond(PROD_ONLY), world.web(), Where(None, PROD_ONLY, USER), SHANGHAI,
-                [task_id], "staging")  # fmt: skip
+    world.send(PROD_ONLY, watch_tasks(world.deps(), Where(None, PROD_ONLY, USER), SHANGHAI,
+                [task_id], "staging"))  # fmt: skip
     assert world.store.watches.poll_targets() == [] and world.ecs.calls == [] and world.sts.calls == []
     assert "Account `staging` is not available in this channel" in ephemeral_texts(world)
 
 
 def test_subscribe_without_an_account_subscribes_in_each_of_the_channels_accounts_and_says_so(world: World) -> None:
     deps, where = world.deps(), Where(None, OPS, USER)
-    subscribe(deps, world.respond(OPS), world.web(), where, SubscribeCommand(("all",)))
+    world.send(OPS, subscribe(deps, where, SubscribeCommand(("all",))))
     stored = sorted((s.account, s.region_id) for s in world.store.subscriptions.all())
     assert stored == [("prod", "all"), ("staging", "all")]
     (notice,) = [m for m in world.slack.messages(OPS) if m.ephemeral_to is None]
@@ -370,12 +376,10 @@ def test_unwatch_with_an_account_stops_only_that_accounts_watch(world: World) ->
     now = world.ecs.clock.now()
     stored_watches(world.store, [(OPS, "prod", HANGZHOU, "t-same0001"), (OPS, "staging", HANGZHOU, "t-same0001")],
                    now=now)  # fmt: skip
-    stopped = unwatch_tasks(
-        world.deps(), world.respond(OPS), world.web(), Where(None, OPS, USER),
-        UnwatchCommand(HANGZHOU, ("t-same0001",), account="staging"),
-    )  # fmt: skip
-    assert [w.account for w in stopped] == ["staging"]
+    world.send(OPS, unwatch_tasks(world.deps(), Where(None, OPS, USER), region=HANGZHOU, task_ids=("t-same0001",),
+                                  account="staging"))  # fmt: skip
     assert [t.account for t in world.store.watches.poll_targets()] == ["prod"]
+    assert "Stopped watching `t-same0001`" in ephemeral_texts(world)
 
 
 def test_with_no_accounts_configured_commands_and_the_poller_work_as_before(world: World, tmp_path: Path) -> None:
@@ -383,7 +387,7 @@ def test_with_no_accounts_configured_commands_and_the_poller_work_as_before(worl
     settings = make_settings(tmp_path, world.ecs, world.sts, world.slack, accounts="{}", channel_accounts="{}")
     deps = build_bot_deps(settings, clock=world.ecs.clock.now)
     task_id = world.add_task(None, HANGZHOU, processing_s=60)
-    watch_tasks(deps, world.respond(OPS), world.web(), Where(None, OPS, USER), HANGZHOU, [task_id])
+    world.send(OPS, watch_tasks(deps, Where(None, OPS, USER), HANGZHOU, [task_id]))
     assert [(t.account, t.task_id) for t in world.store.watches.poll_targets()] == [("home", task_id)]
     assert "account" not in json.dumps(channel_list(deps, OPS).blocks)
     world.ecs.advance(61)
@@ -395,7 +399,7 @@ def test_with_no_accounts_configured_commands_and_the_poller_work_as_before(worl
 
 def test_subscriptions_in_each_account_scan_that_account_under_the_pollers_session(world: World) -> None:
     # Given `subscribe all` in a channel bound to prod (cn-hangzhou) and staging (cn-shanghai)
-    subscribe(world.deps(), world.respond(OPS), world.web(), Where(None, OPS, USER), SubscribeCommand(("all",)))
+    world.send(OPS, subscribe(world.deps(), Where(None, OPS, USER), SubscribeCommand(("all",))))
     world.ecs.advance(1)
     # and then a new task in each account
     prod_task = world.add_task(PROD_ID, HANGZHOU)
@@ -429,7 +433,7 @@ def test_watch_still_finds_the_task_when_another_of_the_channels_accounts_cannot
                              channel_accounts=json.dumps({OPS: ["broken", "prod"]}))  # fmt: skip
     task_id = world.add_task(PROD_ID, HANGZHOU)
     deps = build_bot_deps(settings, clock=world.ecs.clock.now)
-    watch_tasks(deps, world.respond(OPS), world.web(), Where(None, OPS, USER), HANGZHOU, [task_id])
+    world.send(OPS, watch_tasks(deps, Where(None, OPS, USER), HANGZHOU, [task_id]))
     assert [(t.account, t.task_id) for t in world.store.watches.poll_targets()] == [("prod", task_id)]
     text = ephemeral_texts(world)
     assert "Could not look in account `broken`" in text and "not found" not in text

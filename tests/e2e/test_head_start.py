@@ -236,6 +236,58 @@ def test_a_cold_instance_starts_a_refresh_clicks_query_early(
     assert posted and "t-headstart0000" in json.dumps(posted[-1].args)
 
 
+def test_a_cold_instances_first_request_is_parsed_and_checked_once(
+    app_env: dict[str, str],
+    ecs: EcsEmulator,
+    slack: SlackEmulator,
+    now: datetime,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bot.language.codecs import encode_query
+    from bot.language.grammar import Command, parse
+    from bot.slack.buttons import Button
+    from bot.slack.guard import Allowed, Refused, check_click
+    from functions import http
+    from shared.cards.task_cards import ACTION_REFRESH
+
+    parsed: list[str] = []
+    guarded: list[Button] = []
+
+    def parse_spy(text: str, **kwargs: Any) -> Command:
+        parsed.append(text)
+        return parse(text, **kwargs)
+
+    def guard_spy(settings: Any, button: Button, body: Any, **kwargs: Any) -> Allowed | Refused:
+        guarded.append(button)
+        return check_click(settings, button, body, **kwargs)
+
+    # The one place a request is read (bot.slack.checked), spied on
+    monkeypatch.setattr("bot.slack.checked.parse", parse_spy)
+    monkeypatch.setattr("bot.slack.checked.check_click", guard_spy)
+    seed(ecs, now)
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"http://127.0.0.1{SLACK_PATH}")
+    # When a cold instance answers a slash command (the head start reads it before Bolt loads)
+    answer = http.handler(slash_event(sender, slack, f"{REGION} finished"), Context())
+    # Then the listener took the head start's reading: the words were parsed once
+    assert "t-headstart0000" in answer["body"] and parsed == [f"{REGION} finished"]
+    # And a cold instance's first click is guarded once
+    http.reset_app()
+    body = sender.block_actions_body(
+        sender.block_actions_payload(
+            action_id=ACTION_REFRESH,
+            value=encode_query(TaskQuery(regions=(REGION,))),
+            user_id=USER,
+            channel_id=CHANNEL,
+            response_url=slack.new_response_url(channel_id=CHANNEL, user_id=USER),
+            is_ephemeral=True,
+        )
+    )
+    headers = {"Host": "127.0.0.1", **sender.signed_headers(body)}
+    event = http_event(method="POST", path=SLACK_PATH, query={}, headers=headers, body=body.encode(), source_ip="::1")
+    assert http.handler(json.dumps(event).encode(), Context())["statusCode"] == 200
+    assert len(guarded) == 1 and "t-headstart0000" in json.dumps(slack.calls_to("response_url")[-1].args)
+
+
 _COLD_FIRST_COMMAND = """
 import json, sys
 from shared.ecs.client import EcsClient

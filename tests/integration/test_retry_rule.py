@@ -19,9 +19,9 @@ import pytest
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.sts.server import StsEmulator
-from functions.fc_invoke import AsyncInvoker
 from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
+from shared.ecs.invoke import AsyncInvoker
 from shared.ecs.retry import RetryPolicy
 from shared.ecs.sessions import Purpose, SessionSpec
 from shared.ecs.sts import STS_API_VERSION, StsClient

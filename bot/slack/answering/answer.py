@@ -14,14 +14,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, BoltContext, BoltRequest, Respond
+from slack_bolt import Ack, BoltRequest, Respond
 from slack_sdk import WebClient
 
 from bot.slack.answering.attempt import Attempt, run_inline
-from bot.slack.answering.deferral import STARTED_KEY, Deferral, DeferredRun
+from bot.slack.answering.deferral import Arrival, Deferral, DeferredRun
 from bot.slack.answering.once import RecentKeys, deferred_work_key, request_digest, run_once
-from bot.slack.answering.reply import Answer
-from bot.usecases.tasks import Work
+from bot.slack.answering.reply import Answer, send
+from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import notice_message
 from shared.log import log_event
@@ -34,6 +34,8 @@ DEFERRED_WORK_NAME = "slack"
 
 
 class Runner:
+    """The one path by which a command or click that needs ECS or the store is answered: `answer`."""
+
     def __init__(self, deps: BotDeps, deferral: Deferral, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self._deps = deps
         self._deferral = deferral
@@ -41,12 +43,12 @@ class Runner:
         self._requests = RecentKeys(monotonic=monotonic)  # replays of a request this instance answered
         self._deferred = RecentKeys(monotonic=monotonic)  # deliveries of deferred work this instance ran
 
-    def is_deferred(self, context: BoltContext) -> bool:
-        return DeferredRun.of(context) is not None
+    def is_deferred(self, request: BoltRequest) -> bool:
+        return _deferred(request) is not None
 
-    def first_time(self, request: BoltRequest, context: BoltContext) -> bool:
+    def first_time(self, request: BoltRequest) -> bool:
         """False for a replay of a request already answered here (the same signed bytes again)."""
-        if self.is_deferred(context) or self._requests.first_time(request_digest(request)):
+        if self.is_deferred(request) or self._requests.first_time(request_digest(request)):
             return True
         log_event("slack.replay", level=logging.WARNING, outcome="ignored")
         return False
@@ -56,29 +58,30 @@ class Runner:
         work: Work,
         *,
         request: BoltRequest,
-        context: BoltContext,
         ack: Ack,
         respond: Respond,
         client: WebClient,
         in_ack: bool,
     ) -> None:
-        run = DeferredRun.of(context)
+        """The one way a request that needs ECS or the store is answered: inline within the budget, or
+        deferred; a deferred run does the work once. Acknowledges the request."""
+        run = _deferred(request)
         if run is not None:
             ack()
             self._run_deferred(work, run, request, Answer(respond, client))
             return
-        started = context.get(STARTED_KEY)
-        started = started if isinstance(started, float) else self._monotonic()
+        arrival = Arrival.of(request.context)
+        started = arrival.started if arrival is not None and arrival.started is not None else self._monotonic()
         attempt = Attempt(
             inline=True,
             ends_at=started + self._deps.settings.inline_budget_s,
             monotonic=self._monotonic,
             ecs_deadline_s=self._deps.settings.ecs_deadline_s,
         )
-        outcome = run_inline(attempt, lambda a: work(a, None))
+        replies = run_inline(attempt, lambda a: work(a, None))
         answer = Answer(respond, client, in_ack=in_ack)
-        if outcome.result is not None:
-            outcome.result(answer)
+        if replies is not None:
+            send(answer, replies)
             log_event("slack.answer", via="inline")
         else:
             queued = self._deferral.defer(request, DeferredRun(may_have_acted=attempt.may_have_acted))
@@ -90,10 +93,15 @@ class Runner:
     def _run_deferred(self, work: Work, run: DeferredRun, request: BoltRequest, answer: Answer) -> None:
         def do() -> None:
             attempt = Attempt.deferred(ecs_deadline_s=self._deps.settings.ecs_deadline_s, monotonic=self._monotonic)
-            work(attempt, run)(answer)
+            send(answer, work(attempt, run))
 
         run_once(self._deps, self._deferred, deferred_work_key(request, DEFERRED_WORK_NAME), do)
 
 
 def _ack_kwargs(answer: Answer) -> dict[str, Any]:
     return dict(answer.ack_body) if answer.ack_body else {}
+
+
+def _deferred(request: BoltRequest) -> DeferredRun | None:
+    arrival = Arrival.of(request.context)
+    return arrival.deferred if arrival is not None else None

@@ -3,9 +3,9 @@
 The work runs on a worker thread and computes what to send; the listener's thread waits for it until the
 budget ends and only then sends. An attempt the listener gave up on is *abandoned*: on Function Compute its
 thread may resume whenever the frozen instance thaws, so every side effect it could still cause (an ECS call
-that changes something, a Slack post made by the work itself) asks `attempt.begin_side_effect()` first,
-which refuses once the attempt is abandoned. The first side effect *commits* the attempt instead: from then
-on it is never abandoned (it is finished, not done twice).
+that changes something; the work's Slack posts are sent by the listener, never by the work) asks
+`attempt.begin_side_effect()` first, which refuses once the attempt is abandoned. The first side effect
+*commits* the attempt instead: from then on it is never abandoned (it is finished, not done twice).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 _T = TypeVar("_T")
 
@@ -82,16 +82,9 @@ class Attempt:
             return True
 
 
-@dataclass(frozen=True)
-class Outcome(Generic[_T]):
-    """What an inline attempt came to: the work's result, or None when the work must be deferred."""
-
-    result: _T | None
-    deferred: bool
-
-
-def run_inline(attempt: Attempt, work: Callable[[Attempt], _T]) -> Outcome[_T]:
-    """Run `work` on a worker thread until the attempt's budget ends."""
+def run_inline(attempt: Attempt, work: Callable[[Attempt], _T]) -> _T | None:
+    """Run `work` on a worker thread until the attempt's budget ends: its result, or None when the work
+    must be deferred."""
     future: Future[_T] = Future()
     context = contextvars.copy_context()  # the worker logs with the request's ids
 
@@ -103,12 +96,12 @@ def run_inline(attempt: Attempt, work: Callable[[Attempt], _T]) -> Outcome[_T]:
 
     threading.Thread(target=run, name="ecs-tasks-inline", daemon=True).start()
     try:
-        return Outcome(future.result(timeout=attempt.remaining()), deferred=False)
+        return future.result(timeout=attempt.remaining())
     except (FutureTimeout, OutOfBudget):
         if attempt.abandon():
-            return Outcome(None, deferred=True)
+            return None
     # Committed: a side effect is under way, so this attempt finishes what it started.
     try:
-        return Outcome(future.result(), deferred=False)
+        return future.result()
     except OutOfBudget:
-        return Outcome(None, deferred=True)
+        return None

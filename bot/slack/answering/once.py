@@ -60,9 +60,6 @@ class RecentKeys:
             self._seen[key] = now
             return True
 
-    def _oldest(self) -> float:
-        return next(iter(self._seen.values()))
-
     def forget(self, key: str) -> None:
         with self._lock:
             self._seen.pop(key, None)

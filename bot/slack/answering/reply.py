@@ -1,4 +1,5 @@
-"""Putting a card in front of the user: a new message, or the original one replaced in place.
+"""Putting what the work answered (`bot.usecases.work.Replies`) in front of the user: a new message, the
+original one replaced in place, or a post in the channel as the bot.
 
 Ephemeral messages can only be changed through the response_url; messages in the channel through
 `chat.update`. A slash command answered inline carries its first message in the acknowledgement itself.
@@ -16,11 +17,15 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from shared.cards.task_cards import Message
+from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, NewAnswer, Replace, Replies
+from shared.cards.task_cards import Message, notice_message
 from shared.log import log_event
 
 RESPONSE_EPHEMERAL = "ephemeral"
 RESPONSE_IN_CHANNEL = "in_channel"
+BOT_MISSING = (
+    "I am not in this channel, so I could not post there. Invite me with `/invite @ecs-tasks`, then try again."
+)
 
 
 @dataclass
@@ -88,3 +93,52 @@ def _respond(respond: Respond, message: Message, **options: Any) -> None:
     response = respond(**message.as_kwargs(), **options)
     outcome = "ok" if response.status_code == 200 else f"http_{response.status_code}"
     log_event("slack.deliver", via="response_url", outcome=outcome, **options)
+
+
+def send(answer: Answer, replies: Replies) -> None:
+    """Send each reply, in order (what follows a channel post is sent after it)."""
+    for reply in replies:
+        if isinstance(reply, Ephemeral):
+            if reply.follow_up:
+                reply_ephemeral(answer.respond, reply.message)
+            else:
+                answer.ephemeral(reply.message)
+        elif isinstance(reply, NewAnswer):
+            answer.new(reply.message, public=reply.public, channel_id=reply.channel_id)
+        elif isinstance(reply, Replace):
+            answer.replace(reply.message, container=reply.container)
+        elif isinstance(reply, ChannelPost):
+            posted = _post(answer, reply)
+            if posted is not None:
+                send(answer, reply.then(posted))
+        else:
+            _update(answer, reply)
+
+
+def _post(answer: Answer, post: ChannelPost) -> str | None:
+    """Post in the channel; None (and the user told why, and how to fix it, as a follow-up) if the bot cannot."""
+    # Channel updates only: their notifier and cards stay off the query path.
+    from shared.updates.cards import channel_problem_message
+    from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
+
+    try:
+        return Notifier(answer.client).post(post.channel_id, post.message, thread_ts=post.thread_ts).ts
+    except ChannelUnavailable as unavailable:
+        text = (
+            BOT_MISSING
+            if unavailable.recoverable
+            else channel_problem_message(post.channel_id, unavailable.problem, task_ids=(), kept=False).text
+        )
+        reply_ephemeral(answer.respond, notice_message(text))
+    except (SlackUnavailable, SlackRejected) as failed:
+        reply_ephemeral(answer.respond, notice_message(f":warning: Slack did not take the post ({failed}). Try again."))
+    return None
+
+
+def _update(answer: Answer, update: ChannelUpdate) -> None:
+    from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
+
+    try:
+        Notifier(answer.client).update(update.channel_id, update.ts, update.message)
+    except (ChannelUnavailable, SlackUnavailable, SlackRejected):
+        return  # the card keeps its old look (logged by the notifier)

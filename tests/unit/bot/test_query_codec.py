@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import string
 from datetime import datetime, timedelta, timezone
@@ -16,8 +17,10 @@ from bot.language.codecs import (
     QUERY_PREFIX,
     QueryCodecError,
     TaskRef,
+    UnwatchRef,
     decode_query,
     decode_task_ref,
+    decode_unwatch_ref,
     encode_query,
     encode_task_ref,
 )
@@ -336,3 +339,17 @@ def test_accepted_regions_are_ecs_tasks_regions_when_set_else_the_known_ones() -
     with pytest.raises(QueryCodecError):
         decode_query("cn-hangzhou", known_regions=narrowed)
     assert accepted_regions(frozenset()) == KNOWN_REGIONS
+
+
+def test_an_unwatch_value_decodes_to_the_watch_it_names() -> None:
+    from shared.updates.cards import unwatch_value
+    from tests.unit.shared.test_update_cards import watch
+
+    home = watch(1)
+    staging = dataclasses.replace(home, account="staging")
+    # A value from before accounts names the function's own account
+    assert decode_unwatch_ref(unwatch_value(home)) == UnwatchRef("home", "cn-hangzhou", home.task_id)
+    assert decode_unwatch_ref(unwatch_value(staging)) == UnwatchRef("staging", "cn-hangzhou", staging.task_id)
+    for value in ("a/b/c/d", "/cn-hangzhou/t-1", "cn-hangzhou", ""):
+        with pytest.raises(QueryCodecError):
+            decode_unwatch_ref(value)

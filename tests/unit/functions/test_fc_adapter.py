@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
+from bot.slack.answering.deferral import DeferredInvocation, DeferredRun
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, http_event
 from emulators.slack import SlackEmulator, SlackSender
-from functions.fc_deferral import DEFERRED_EVENT_KEY, DEFERRED_RUN_KEY
 from functions.fc_event import MAX_BODY_BYTES, to_bolt_request, to_fc_response
 from functions.http import handler, reset_app
 from tests.conftest import SIGNING_SECRET, SLACK_PATH, fc3_reference_event
@@ -54,7 +54,7 @@ def test_a_deferred_invocation_is_verified_again(
     )
     event = fc3_reference_event()
     event.update(body=body, isBase64Encoded=False, headers=sender.forged_headers(body))
-    payload = {DEFERRED_EVENT_KEY: event, DEFERRED_RUN_KEY: {"may_have_acted": False}}
+    payload = DeferredInvocation(event, DeferredRun(may_have_acted=False)).to_dict()
     # When it reaches the handler
     reply = handler(json.dumps(payload).encode(), Context())
     # Then it is refused like any unsigned request, and nothing runs
@@ -123,8 +123,8 @@ def test_slow_work_is_invoked_async_signed_and_posts_once_when_delivered_twice(
     fc_async.wait_for_async(timeout=20)
     # The InvokeFunction request passed the V3 signature check (else nothing would have been queued)
     (invocation,) = fc_async.invocations
-    payload = json.loads(invocation.payload)
-    assert payload[DEFERRED_EVENT_KEY]["body"] and payload[DEFERRED_RUN_KEY] == {"may_have_acted": False}
+    payload = DeferredInvocation.from_dict(json.loads(invocation.payload))
+    assert payload is not None and payload.event["body"] and payload.run == DeferredRun(may_have_acted=False)
     # Both deliveries ran; exactly one answer reached Slack
     assert invocation.result is not None and invocation.result["statusCode"] == 200
     answers = slack.calls_to("response_url")
