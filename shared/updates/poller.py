@@ -50,7 +50,7 @@ from shared.updates.model import (
     TASK_NOT_FOUND,
     Accepted,
     Lease,
-    PollState,
+    PollCursor,
     PollTarget,
     Subscription,
 )
@@ -217,8 +217,8 @@ class Poller:
             report.subscriptions = len(subscriptions)
             active = self._store.watches.active_groups()
             accounts = sorted({account for account, _ in active} | {s.account for s in subscriptions})
-            resume = {a: self._store.subscriptions.poll_states(SCOPE_WATCHES, a) for a in accounts}
-            scanned = {a: self._store.subscriptions.poll_states(SCOPE_SUBSCRIPTIONS, a) for a in accounts}
+            resume = {a: self._store.cursors.by_region(SCOPE_WATCHES, a) for a in accounts}
+            scanned = {a: self._store.cursors.by_region(SCOPE_SUBSCRIPTIONS, a) for a in accounts}
             scans = plan_account_scans(
                 subscriptions,
                 now=now,
@@ -380,7 +380,7 @@ class Poller:
         return self._ecs if self._ecs_for_account is None else self._ecs_for_account(account)
 
     def _poll_region(
-        self, group: Group, previous: PollState | None, scan: Scan | None, deadline: Deadline, lease: Lease
+        self, group: Group, previous: PollCursor | None, scan: Scan | None, deadline: Deadline, lease: Lease
     ) -> RegionOutcome:
         account, region_id = group
         allowed = self._config.budget.describe_calls_per_region
@@ -399,7 +399,7 @@ class Poller:
     def _watch_pass(
         self,
         outcome: RegionOutcome,
-        previous: PollState | None,
+        previous: PollCursor | None,
         deadline: Deadline,
         lease: Lease,
         *,
@@ -432,7 +432,7 @@ class Poller:
         self._look_up(outcome, deadline, lease)
         outcome.carried = not finished
         if save and (last_done is not None or not finished or resume_after is not None):
-            self._store.subscriptions.save_poll_state(
+            self._store.cursors.save(
                 SCOPE_WATCHES,
                 region_id,
                 now=self._clock(),
@@ -592,9 +592,7 @@ class Poller:
                 outcome.discovered += 1
         self._faults(STEP_AFTER_SCAN)
         # Only now: a crash before this line means the same window is asked again, and de-duplicated.
-        self._store.subscriptions.save_poll_state(
-            SCOPE_SUBSCRIPTIONS, region_id, now=now, last_success_at=scan.end, account=account
-        )
+        self._store.cursors.save(SCOPE_SUBSCRIPTIONS, region_id, now=now, last_success_at=scan.end, account=account)
         outcome.scanned = True
 
     def _region_failed(self, outcome: RegionOutcome, error: EcsApiError | StsApiError) -> None:

@@ -321,7 +321,7 @@ def test_a_pass_that_ends_exactly_at_the_budget_is_finished_not_carried(
     poller = make_poller(store, ecs, slack, config=PollerConfig(ttl=TTL, budget=TickBudget(2)))
     report = poller.tick(BUDGET_S)
     assert (report.describe_calls, report.carried_regions) == (2, [])
-    assert store.subscriptions.poll_states("watches")[REGION].resume_after is None
+    assert store.cursors.by_region("watches")[REGION].resume_after is None
 
 
 # --- polling running tasks again within a tick (issue 12 item 6) ------------------------------------
