@@ -92,9 +92,10 @@ def make_poller(
     timing: dict[str, Any] = {}
     if time_source is not None:
         timing = {"monotonic": time_source.monotonic, "sleep": time_source.sleep}
+    client = ecs_client(ecs)
     return Poller(
         store,
-        ecs_client(ecs),
+        lambda account: client,
         notifier,
         config or PollerConfig(ttl=TTL),
         clock=clock or ecs.clock.now,

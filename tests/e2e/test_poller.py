@@ -186,7 +186,7 @@ def test_throttling_carries_the_work_to_the_next_tick_and_nothing_is_lost(
     ecs.advance(11)
     ecs.faults.update({"throttle_rate": 1.0})
     throttled = poller.tick(BUDGET_S)
-    assert throttled.throttled_regions == [REGION] and throttled.carried_regions == [REGION]
+    assert throttled.throttled_regions == (REGION,) and throttled.carried_regions == (REGION,)
     assert throttled.posted == 0
     ecs.faults.update({"throttle_rate": 0.0})
     assert poller.tick(BUDGET_S).posted == 1
@@ -203,11 +203,11 @@ def test_a_tick_stops_starting_calls_when_its_budget_is_spent(
     ecs.faults.update({"latency_s": 0.3})
     poller = make_poller(store, ecs, slack, config=PollerConfig(ttl=TTL, min_call_s=0.25))
     short = poller.tick(0.8)
-    assert 1 <= short.describe_calls < 5 and short.carried_regions == [REGION]
+    assert 1 <= short.describe_calls < 5 and short.carried_regions == (REGION,)
     ecs.faults.update({"latency_s": 0.0})
     # The next tick resumes where the short one stopped, and wraps around to finish the pass
     rest = poller.tick(BUDGET_S)
-    assert short.describe_calls + rest.describe_calls >= 5 and rest.carried_regions == []
+    assert short.describe_calls + rest.describe_calls >= 5 and rest.carried_regions == ()
 
 
 def test_ten_thousand_watches_in_twenty_regions_take_at_most_one_call_per_100_ids_per_region(
@@ -228,7 +228,7 @@ def test_ten_thousand_watches_in_twenty_regions_take_at_most_one_call_per_100_id
     per_region = describe_calls_by_region(ecs)
     assert set(per_region) == set(regions)
     assert all(count <= math.ceil(500 / 100) for count in per_region.values()), per_region
-    assert report.describe_calls == 100 and report.carried_regions == []
+    assert report.describe_calls == 100 and report.carried_regions == ()
     assert report.duration_ms < 30_000
 
 
