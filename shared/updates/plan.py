@@ -3,7 +3,7 @@
 `plan_scans` plans each region's subscription scan: a `StartTime` window from the last successful scan,
 with overlap; `plan_account_scans` does it per account, so the work of a tick is grouped by (account,
 region), each group asked with its account's own client. (The watched tasks are not planned up front: the
-poller streams them from the store in batches of at most 100 distinct ids, see `shared.updates.poller`.)
+poller streams them from the store in batches of at most 100 distinct ids, see `shared.updates.region_pass`.)
 `decide` says what a task's new status means for a watch; `discoveries` what a scan found for whom.
 """
 

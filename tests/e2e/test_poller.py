@@ -232,6 +232,42 @@ def test_ten_thousand_watches_in_twenty_regions_take_at_most_one_call_per_100_id
     assert report.duration_ms < 30_000
 
 
+def test_groups_are_passed_over_at_once_on_the_pollers_own_bounded_pool(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from emulators.ecs.regions import KNOWN_REGIONS
+    from shared.ecs.client import EcsClient
+
+    # Given watches in six regions, and the ECS client's own region pool out of bounds for the poller
+    regions = [r.region_id for r in KNOWN_REGIONS[:6]]
+    now = ecs.clock.now()
+    for region in regions:
+        ecs.add_task(**fixed_task(f"t-{region}", region=region, status="Waiting", created=now))
+    bulk_watches(store, [(CHANNEL, region, f"t-{region}") for region in regions], now=now)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the poller schedules its groups on its own pool")
+
+    asked_on: list[str] = []
+    describe_tasks = EcsClient.describe_tasks
+
+    def recorded(client: EcsClient, *args: object, **kwargs: object) -> object:
+        asked_on.append(threading.current_thread().name)
+        return describe_tasks(client, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(EcsClient, "map_regions", refuse)
+    monkeypatch.setattr(EcsClient, "describe_tasks", recorded)
+    # When a tick runs with room for two groups at a time
+    report = make_poller(store, ecs, slack, config=PollerConfig(ttl=TTL, parallel_groups=2)).tick(BUDGET_S)
+    # Then every group was asked about, on the poller's threads, at most two of them
+    assert report.regions == 6 and report.describe_calls == 6 and report.carried_regions == ()
+    assert set(describe_calls_by_region(ecs)) == set(regions)
+    assert len(asked_on) == 6 and all(name.startswith("ecs-tasks-poller") for name in asked_on)
+    assert len(set(asked_on)) <= 2
+
+
 def test_a_watch_past_its_ttl_ends_with_a_note_in_its_thread(
     store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
 ) -> None:
