@@ -51,7 +51,8 @@ OWNER_CHARS = 64
 DEFAULT_BUDGET = TickBudget()
 # A last repoll brought forward to fit the budget comes at least this much of an interval after the one before.
 EARLY_REPOLL_FRACTION = 1 / 3
-# Groups passed over at once: as many as the poller's clients have pooled connections
+# Groups passed over at once: every group of a tick, in practice (a first pass is up to 50 calls in a row, so a
+# queued group would wait a whole pass); the poller's clients pool as many connections
 # (bot.wiring.build.POLLER_REGION_WORKERS).
 PARALLEL_GROUPS = 32
 
