@@ -145,9 +145,10 @@ def one_run(urls: EmulatorUrls, scratch: Path, interval_s: float, watches: int, 
         repoll_interval_s=interval_s,
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,
     )
+    client = build_ecs_client(settings, on_call=None)
     poller = Poller(
         store,
-        build_ecs_client(settings, on_call=None),
+        lambda account: client,
         notifier,
         config,
         clock=sim.now,

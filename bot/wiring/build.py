@@ -363,7 +363,6 @@ def build_bot_deps(settings: Settings, *, clock: Callable[[], datetime] = utc_no
 def build_poller(
     settings: Settings, *, clock: Callable[[], datetime] = utc_now, faults: Faults | None = None
 ) -> Poller:
-    from shared.ecs.accounts import HOME_ACCOUNT_NAME
     from shared.updates.notifier import Notifier
     from shared.updates.outbox import no_faults
     from shared.updates.poller import Poller, PollerConfig
@@ -376,15 +375,13 @@ def build_poller(
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,  # a card update and a reply at the full timeout
     )
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the poller")))
-    ecs_for_account = poller_ecs_clients(settings, config.policy.accounts)
     return Poller(
         open_configured_store(settings),
-        ecs_for_account(HOME_ACCOUNT_NAME),
+        poller_ecs_clients(settings, config.policy.accounts),
         notifier,
         config,
         clock=clock,
         faults=faults or no_faults,
-        ecs_for_account=ecs_for_account,
     )
 
 

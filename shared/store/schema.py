@@ -206,11 +206,11 @@ transitions = Table(
 )
 
 
-# Per (scope, account, region): where a throttled pass stopped, and when a subscription scan last succeeded.
-# Version 4: a new table (a primary key cannot be altered on SQLite); the upgrade copies version 3's
-# `ecs_tasks_poll_state` rows into it as the home account's, then drops that table.
-poll_state = Table(
-    "ecs_tasks_poll_progress",
+# Per (scope, account, region): the poller's cursor, where a throttled pass stopped and when a subscription
+# scan last succeeded (shared.store.cursor_store). Version 5: a table of the cursors' own; the upgrade moves
+# version 4's `ecs_tasks_poll_progress` rows (and version 3's `ecs_tasks_poll_state` ones) into it.
+poll_cursors = Table(
+    "ecs_tasks_poll_cursors",
     metadata,
     Column("scope", String(ID_LENGTH), primary_key=True, autoincrement=False),
     Column("account", String(ACCOUNT_LENGTH), primary_key=True, autoincrement=False),

@@ -2,8 +2,9 @@
 
 Every state change that must happen once is a single conditional statement (insert-or-fail, or
 update-where-expected), so concurrent pollers and duplicate deliveries settle in the database itself.
-`SqlStore` is the facade: idempotency claims here; watches, the outbox and subscriptions in their own
-classes (`watch_store`, `outbox_store`, `subscription_store`) sharing its engine.
+`SqlStore` is the facade: idempotency claims here; watches, the outbox, subscriptions and the poller's
+cursors in their own classes (`watch_store`, `outbox_store`, `subscription_store`, `cursor_store`) sharing
+its engine.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from shared.store.claims import (
     ClaimKind,
     claim_key,
 )
+from shared.store.cursor_store import CursorStore
 from shared.store.outbox_store import OutboxStore
 from shared.store.rate_store import RateStore
 from shared.store.schema import CLAIM_DONE, CLAIM_RUNNING, claims, metadata, schema_version
@@ -29,9 +31,10 @@ from shared.store.watch_store import WatchStore
 # 1: idempotency claims. 2: watches, subscriptions, the outbox and poll state (channel updates).
 # 3: one active follow per (channel, region, task) (`watches.live`), suspension marks, rate limits.
 # 4: accounts (issue 13): `account` on watches and subscriptions, in their keys, and poll state per account.
+# 5: the poller's cursors in a table of their own (`shared.store.cursor_store`).
 # New tables come from `create_all(checkfirst=True)`; a version that alters a table has its step in
 # `shared.store.upgrade`, run by the process that moves the version row on (a compare-and-set).
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 class SqlStore:
@@ -40,6 +43,7 @@ class SqlStore:
         self.watches = WatchStore(engine)
         self.outbox = OutboxStore(engine)
         self.subscriptions = SubscriptionStore(engine)
+        self.cursors = CursorStore(engine)
         self.rates = RateStore(engine)
 
     # --- schema -----------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Subscriptions of channels to new tasks, and the poller's per-(account, region) progress (`poll_state`)."""
+"""Subscriptions of channels to new tasks."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
-from shared.store.schema import poll_state, subscriptions
+from shared.store.schema import subscriptions
 from shared.store.tx import transact
-from shared.updates.model import PollState, Subscription, filter_key
+from shared.updates.model import Subscription, filter_key
 
 
 def _subscription(row: Any) -> Subscription:
@@ -119,45 +119,3 @@ class SubscriptionStore:
         query = select(func.count()).where(subscriptions.c.channel_id == channel_id)
         with self.engine.connect() as connection:
             return int(connection.execute(query).scalar_one())
-
-    # --- poll state -------------------------------------------------------------------------------
-
-    def poll_states(self, scope: str, account: str = HOME_ACCOUNT_NAME) -> dict[str, PollState]:
-        """One account's progress, by region."""
-        query = select(poll_state).where(poll_state.c.scope == scope, poll_state.c.account == account)
-        with self.engine.connect() as connection:
-            return {
-                r.region_id: PollState(r.region_id, r.resume_after, r.last_success_at, account=r.account)
-                for r in connection.execute(query)
-            }
-
-    def save_poll_state(
-        self,
-        scope: str,
-        region_id: str,
-        *,
-        now: datetime,
-        resume_after: str | None = None,
-        last_success_at: datetime | None = None,
-        account: str = HOME_ACCOUNT_NAME,
-    ) -> None:
-        """Upsert one (account, region)'s progress. `last_success_at` only ever moves forward (two pollers may
-        race)."""
-        values: dict[str, Any] = {"resume_after": resume_after, "updated_at": now}
-        where = [poll_state.c.scope == scope, poll_state.c.account == account, poll_state.c.region_id == region_id]
-        if last_success_at is not None:
-            values["last_success_at"] = last_success_at
-            where.append(or_(poll_state.c.last_success_at.is_(None), poll_state.c.last_success_at < last_success_at))
-
-        def work(connection: Connection) -> int:
-            return connection.execute(update(poll_state).where(*where).values(**values)).rowcount
-
-        if transact(self.engine, work) == 1:
-            return
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(poll_state).values(scope=scope, account=account, region_id=region_id, **values)
-                )
-        except IntegrityError:
-            pass  # the row exists: either a newer success is recorded already, or a concurrent insert won

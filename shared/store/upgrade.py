@@ -6,10 +6,16 @@ where every DDL statement commits on its own) is not repeated. Plain `ALTER TABL
 
 Version 4 (accounts, issue 13): `account` on watches and subscriptions (existing rows: "home"); the watches'
 unique keys and stream index gain it (new indexes made first, then the old ones dropped); the subscriptions'
-filter key gains it as its first part; the poll state moves to a table keyed by (scope, account, region).
+filter key gains it as its first part; the poll state becomes the home account's, keyed by (scope, account,
+region).
 The watches' table constraint is replaced by `ALTER TABLE` on PostgreSQL and MariaDB; SQLite cannot drop a
 table constraint, so there the table is rebuilt the way SQLite documents (the old one renamed aside, the
 new one created, the rows copied with their ids, the old one dropped), in one transaction.
+
+Version 5: the poller's cursors get a table of their own (`ecs_tasks_poll_cursors`, read and written by
+`shared.store.cursor_store` alone); version 4's `ecs_tasks_poll_progress` rows move into it. A version-3
+database's `ecs_tasks_poll_state` rows move straight there too (as the home account's), since every upgrade
+runs to the current version.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.store.schema import (
     LIVE,
     UtcDateTime,
-    poll_state,
+    poll_cursors,
     subscriptions,
     watches,
     watches_live_index,
@@ -58,6 +64,7 @@ V3_WATCHES_KEY = "uq_ecs_tasks_watches_key"
 V3_LIVE_INDEX = "uq_ecs_tasks_watches_live"
 V3_STREAM_INDEX = "ix_ecs_tasks_watches_stream"
 V3_POLL_STATE = "ecs_tasks_poll_state"
+V4_POLL_PROGRESS = "ecs_tasks_poll_progress"
 V4_WATCHES_KEY = "uq_ecs_tasks_watches_account_key"
 # SQLite's rebuild keeps the version-3 table here while the rows are copied (inside its transaction).
 V3_WATCHES_ASIDE = "ecs_tasks_watches_v3"
@@ -71,6 +78,8 @@ def upgrade(engine: Engine, from_version: int) -> None:
         _to_v3(engine)
     if from_version < 4:
         _to_v4(engine)
+    if from_version < 5:
+        _move_cursors(engine, V4_POLL_PROGRESS, keyed_by_account=True)
 
 
 def _to_v3(engine: Engine) -> None:
@@ -109,7 +118,7 @@ def _to_v4(engine: Engine) -> None:
         _rebuild_sqlite_watches(engine)
     else:
         _replace_watches_key(engine)
-    _move_poll_state(engine)
+    _move_cursors(engine, V3_POLL_STATE, keyed_by_account=False)
 
 
 def _prefix_filter_keys(connection: Connection) -> None:
@@ -163,41 +172,44 @@ def _rebuild_sqlite_watches(engine: Engine) -> None:
         connection.execute(text(f"DROP TABLE {V3_WATCHES_ASIDE}"))
 
 
-def _move_poll_state(engine: Engine) -> None:
-    """Version 3's per-(scope, region) progress becomes the home account's, in the version-4 table."""
-    if V3_POLL_STATE not in inspect(engine).get_table_names():
+def _move_cursors(engine: Engine, old_name: str, *, keyed_by_account: bool) -> None:
+    """An earlier version's cursor rows, copied into `ecs_tasks_poll_cursors` (a version-3 row, which has
+    no account, as the home account's), then the earlier table dropped. A row already there (a step that
+    half ran, on MySQL) is kept, not copied again."""
+    if old_name not in inspect(engine).get_table_names():
         return
+    account = [Column("account", String)] if keyed_by_account else []
     old = Table(
-        V3_POLL_STATE,
+        old_name,
         MetaData(),
         Column("scope", String),
+        *account,
         Column("region_id", String),
         Column("resume_after", String),
         Column("last_success_at", UtcDateTime()),
         Column("updated_at", UtcDateTime()),
     )
+    c = poll_cursors.c
     with engine.begin() as connection:
         present = {
-            (r.scope, r.region_id) for r in connection.execute(select(poll_state.c.scope, poll_state.c.region_id))
+            (r.scope, r.account, r.region_id) for r in connection.execute(select(c.scope, c.account, c.region_id))
         }
-        rows = [r for r in connection.execute(select(old)).all() if (r.scope, r.region_id) not in present]
+        moved = [
+            {
+                "scope": r.scope,
+                "account": r.account if keyed_by_account else HOME_ACCOUNT_NAME,
+                "region_id": r.region_id,
+                "resume_after": r.resume_after,
+                "last_success_at": r.last_success_at,
+                "updated_at": r.updated_at,
+            }
+            for r in connection.execute(select(old)).all()
+        ]
+        rows = [r for r in moved if (r["scope"], r["account"], r["region_id"]) not in present]
         if rows:
-            connection.execute(
-                insert(poll_state),
-                [
-                    {
-                        "scope": r.scope,
-                        "account": HOME_ACCOUNT_NAME,
-                        "region_id": r.region_id,
-                        "resume_after": r.resume_after,
-                        "last_success_at": r.last_success_at,
-                        "updated_at": r.updated_at,
-                    }
-                    for r in rows
-                ],
-            )
+            connection.execute(insert(poll_cursors), rows)
     with engine.begin() as connection:
-        connection.execute(text(f"DROP TABLE {V3_POLL_STATE}"))
+        connection.execute(text(f"DROP TABLE {old_name}"))
 
 
 def _mark_live(connection: Connection) -> None:

@@ -209,33 +209,35 @@ class WatchStore:
         so a follow-up is never announced without it, nor twice.
         """
         region_id = task.region_id or ""
-        try:
-            with self.engine.begin() as connection:
-                result = connection.execute(
-                    insert(watches).values(
-                        team_id=subscription.team_id,
-                        channel_id=subscription.channel_id,
-                        account=subscription.account,
-                        user_id=subscription.user_id,
-                        region_id=region_id,
-                        task_id=task.task_id,
-                        origin=origin_of(subscription.id),
-                        subscription_id=subscription.id,
-                        wanted_status=subscription.status,
-                        announced=announce,
-                        last_status=task.task_status,
-                        version=1,
-                        task_json=task_to_json(task),
-                        state=WATCH_ACTIVE,
-                        live=LIVE,
-                        created_at=now,
-                        expires_at=now + ttl,
-                        updated_at=now,
-                    )
+
+        def work(connection: Connection) -> None:
+            result = connection.execute(
+                insert(watches).values(
+                    team_id=subscription.team_id,
+                    channel_id=subscription.channel_id,
+                    account=subscription.account,
+                    user_id=subscription.user_id,
+                    region_id=region_id,
+                    task_id=task.task_id,
+                    origin=origin_of(subscription.id),
+                    subscription_id=subscription.id,
+                    wanted_status=subscription.status,
+                    announced=announce,
+                    last_status=task.task_status,
+                    version=1,
+                    task_json=task_to_json(task),
+                    state=WATCH_ACTIVE,
+                    live=LIVE,
+                    created_at=now,
+                    expires_at=now + ttl,
+                    updated_at=now,
                 )
-                if announce:
-                    watch_id = _new_id(result)
-                    _insert_transition(connection, watch_id, 1, KIND_ANNOUNCE, None, task, now, lease)
+            )
+            if announce:
+                _insert_transition(connection, _new_id(result), 1, KIND_ANNOUNCE, None, task, now, lease)
+
+        try:
+            transact(self.engine, work)
             return True
         except IntegrityError:
             pass
@@ -300,12 +302,6 @@ class WatchStore:
         query = select(*self._TARGET_COLUMNS).where(watches.c.state == WATCH_ACTIVE).order_by(watches.c.id)
         with self.engine.connect() as connection:
             return [_target(r) for r in connection.execute(query)]
-
-    def active_regions(self) -> list[str]:
-        """The regions (as stored: unchecked) with at least one active watch."""
-        query = select(watches.c.region_id).where(watches.c.state == WATCH_ACTIVE).distinct()
-        with self.engine.connect() as connection:
-            return sorted(str(r) for r in connection.execute(query).scalars())
 
     def active_groups(self) -> list[tuple[str, str]]:
         """The (account, region) pairs (as stored: unchecked) with at least one active watch."""
@@ -544,26 +540,28 @@ class WatchStore:
         return found
 
     def set_problem(self, watch_id: int, problem: str | None) -> None:
-        with self.engine.begin() as connection:
+        def work(connection: Connection) -> None:
             connection.execute(update(watches).where(watches.c.id == watch_id).values(problem=problem))
+
+        transact(self.engine, work)
 
     def end_undeliverable(self, watch_id: int, problem: str, *, now: datetime) -> bool:
         """The channel is gone or archived: the watch ends, deliberately and on record."""
-        with self.engine.begin() as connection:
-            return (
-                connection.execute(
-                    update(watches)
-                    .where(watches.c.id == watch_id, watches.c.state.in_((WATCH_ACTIVE, WATCH_ENDED)))
-                    .values(
-                        state=WATCH_UNDELIVERABLE,
-                        live=None,
-                        problem=problem,
-                        version=watches.c.version + 1,
-                        updated_at=now,
-                    )
-                ).rowcount
-                == 1
-            )
+
+        def work(connection: Connection) -> int:
+            return connection.execute(
+                update(watches)
+                .where(watches.c.id == watch_id, watches.c.state.in_((WATCH_ACTIVE, WATCH_ENDED)))
+                .values(
+                    state=WATCH_UNDELIVERABLE,
+                    live=None,
+                    problem=problem,
+                    version=watches.c.version + 1,
+                    updated_at=now,
+                )
+            ).rowcount
+
+        return transact(self.engine, work) == 1
 
 
 def _insert_transition(

@@ -36,7 +36,7 @@ ENTRY_POSTED = "posted"
 ENTRY_UNDELIVERABLE = "undeliverable"
 ENTRY_ABANDONED = "abandoned"
 
-# The poller's progress is kept per (account, region) for each of its two passes.
+# The poller's cursors are kept per (account, region) for each of its two passes.
 SCOPE_WATCHES = "watches"
 SCOPE_SUBSCRIPTIONS = "subscriptions"
 
@@ -144,7 +144,7 @@ def filter_key(region_id: str, status: str | None, action: str | None, account: 
 
 
 @dataclass(frozen=True)
-class PollState:
+class PollCursor:
     """Per (account, region): where an unfinished pass over the watched tasks stopped, and the last good scan."""
 
     region_id: str

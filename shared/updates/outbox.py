@@ -81,6 +81,9 @@ STEP_AFTER_RECORD = "after_record"
 MAX_ATTEMPTS = 5
 
 Faults = Callable[[str], None]
+# Each account's ECS client by its configured name, the home account (HOME_ACCOUNT_NAME) included; the
+# poller's are built by bot.wiring.build under the poller's session.
+EcsClients = Callable[[str], EcsClient]
 
 
 def no_faults(step: str) -> None:
@@ -116,17 +119,15 @@ class OutboxSender:
     def __init__(
         self,
         store: UpdatesStorage,
-        ecs: EcsClient,
+        clients: EcsClients,
         notifier: Notifier,
         config: OutboxConfig,
         *,
         clock: Callable[[], datetime],
         faults: Faults = no_faults,
-        ecs_for_account: Callable[[str], EcsClient] | None = None,
     ) -> None:
         self._store = store
-        self._ecs = ecs
-        self._ecs_for_account = ecs_for_account
+        self._clients = clients
         self._notifier = notifier
         self._config = config
         self._clock = clock
@@ -244,8 +245,7 @@ class OutboxSender:
             return None, "the stored region is not a region id"
         try:
             # In the task's own account (this watch's policy check admitted it before anything was posted).
-            client = self._ecs if self._ecs_for_account is None else self._ecs_for_account(account)
-            return client.describe_task_attribute(region_id, task.task_id, deadline=deadline), None
+            return self._clients(account).describe_task_attribute(region_id, task.task_id, deadline=deadline), None
         except StsApiError as error:
             log_event("sts.error", level=logging.WARNING, outcome=error.code, account=error.account)
             return None, f"{error.code}" + (f" (RequestId {error.request_id})" if error.request_id else "")

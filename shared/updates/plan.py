@@ -3,7 +3,7 @@
 `plan_scans` plans each region's subscription scan: a `StartTime` window from the last successful scan,
 with overlap; `plan_account_scans` does it per account, so the work of a tick is grouped by (account,
 region), each group asked with its account's own client. (The watched tasks are not planned up front: the
-poller streams them from the store in batches of at most 100 distinct ids, see `shared.updates.poller`.)
+poller streams them from the store in batches of at most 100 distinct ids, see `shared.updates.region_pass`.)
 `decide` says what a task's new status means for a watch; `discoveries` what a scan found for whom.
 """
 
@@ -20,7 +20,7 @@ from shared.updates.model import (
     KIND_CHANGE,
     KIND_FINAL,
     Accepted,
-    PollState,
+    PollCursor,
     PollTarget,
     Subscription,
     is_terminal,
@@ -61,7 +61,7 @@ def plan_scans(
     subscriptions: Sequence[Subscription],
     *,
     now: datetime,
-    scans: Mapping[str, PollState] | None = None,
+    scans: Mapping[str, PollCursor] | None = None,
     all_regions: Sequence[str] = (),
 ) -> dict[str, Scan]:
     """Each region's subscription scan (regions with no subscription get none)."""
@@ -78,7 +78,7 @@ def plan_account_scans(
     subscriptions: Sequence[Subscription],
     *,
     now: datetime,
-    scans: Mapping[str, Mapping[str, PollState]] | None = None,
+    scans: Mapping[str, Mapping[str, PollCursor]] | None = None,
     all_regions: Callable[[str], Sequence[str]] = lambda account: (),
 ) -> dict[Group, Scan]:
     """Each (account, region)'s subscription scan: subscriptions of one account never share a scan (or a
@@ -96,7 +96,7 @@ def plan_account_scans(
     return planned
 
 
-def plan_scan(subscriptions: Sequence[Subscription], state: PollState | None, now: datetime) -> Scan:
+def plan_scan(subscriptions: Sequence[Subscription], state: PollCursor | None, now: datetime) -> Scan:
     """From the last successful scan (or the oldest subscription, if later) minus the overlap; once caught
     up, from LISTING_LOOKBACK ago (never before the oldest subscription), for tasks that waited unlisted."""
     oldest = min(s.created_at for s in subscriptions)

@@ -12,7 +12,7 @@ from typing import Protocol
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task
-from shared.updates.model import Accepted, Lease, OutboxEntry, PollState, PollTarget, Subscription, Watch
+from shared.updates.model import Accepted, Lease, OutboxEntry, PollCursor, PollTarget, Subscription, Watch
 
 
 class WatchStorage(Protocol):
@@ -66,9 +66,13 @@ class SubscriptionStorage(Protocol):
 
     def set_suspended(self, subscription_id: int, reason: str | None) -> bool: ...
 
-    def poll_states(self, scope: str, account: str = HOME_ACCOUNT_NAME) -> dict[str, PollState]: ...
 
-    def save_poll_state(
+class CursorStorage(Protocol):
+    """The poller's cursors per (scope, account, region): where a pass stopped, when a scan last succeeded."""
+
+    def by_region(self, scope: str, account: str = HOME_ACCOUNT_NAME) -> dict[str, PollCursor]: ...
+
+    def save(
         self,
         scope: str,
         region_id: str,
@@ -100,6 +104,9 @@ class UpdatesStorage(Protocol):
 
     @property
     def subscriptions(self) -> SubscriptionStorage: ...
+
+    @property
+    def cursors(self) -> CursorStorage: ...
 
     @property
     def outbox(self) -> OutboxStorage: ...

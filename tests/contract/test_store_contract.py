@@ -102,7 +102,7 @@ def test_a_version_1_database_is_upgraded_in_place_keeping_its_rows(tmp_path: Pa
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     # Then the new tables exist, the version moved on, and the old rows are still there
-    assert {"ecs_tasks_watches", "ecs_tasks_transitions", "ecs_tasks_subscriptions", "ecs_tasks_poll_progress"} <= set(
+    assert {"ecs_tasks_watches", "ecs_tasks_transitions", "ecs_tasks_subscriptions", "ecs_tasks_poll_cursors"} <= set(
         inspect(first.engine).get_table_names()
     )
     assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
@@ -238,13 +238,13 @@ def _subscription(store: SqlStore) -> Subscription:
     )[0]
 
 
-def test_poll_state_is_upserted_and_its_last_success_only_moves_forward(store: SqlStore) -> None:
+def test_a_poll_cursor_is_upserted_and_its_last_success_only_moves_forward(store: SqlStore) -> None:
     later, earlier = NOW + timedelta(minutes=2), NOW + timedelta(minutes=1)
-    store.subscriptions.save_poll_state("subscriptions", "cn-hangzhou", now=NOW, last_success_at=later)
-    store.subscriptions.save_poll_state("subscriptions", "cn-hangzhou", now=NOW, last_success_at=earlier)
-    store.subscriptions.save_poll_state("watches", "cn-hangzhou", now=NOW, resume_after="t-5")
-    assert store.subscriptions.poll_states("subscriptions")["cn-hangzhou"].last_success_at == later
-    assert store.subscriptions.poll_states("watches")["cn-hangzhou"].resume_after == "t-5"
+    store.cursors.save("subscriptions", "cn-hangzhou", now=NOW, last_success_at=later)
+    store.cursors.save("subscriptions", "cn-hangzhou", now=NOW, last_success_at=earlier)
+    store.cursors.save("watches", "cn-hangzhou", now=NOW, resume_after="t-5")
+    assert store.cursors.by_region("subscriptions")["cn-hangzhou"].last_success_at == later
+    assert store.cursors.by_region("watches")["cn-hangzhou"].resume_after == "t-5"
 
 
 # --- the outbox -----------------------------------------------------------------------------------
@@ -424,7 +424,7 @@ def test_a_version_2_database_is_upgraded_to_one_active_follow_per_channel_and_t
     first, second = open_store(url), open_store(url)
     try:
         # Then the version moved on, and each task has one active follow: the first card people saw
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 4
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
         active = sorted((t.task_id, first.watches.get(t.watch_id).card_ts) for t in first.watches.poll_targets())  # type: ignore[union-attr]
         assert active == [("t-dup", "100.1"), ("t-solo", "100.3")]
         # And the new unique key holds: a second active follow of the same task in the channel is refused
@@ -525,7 +525,7 @@ def test_active_watches_are_read_per_region_in_task_id_pages(store: SqlStore) ->
     assert [t.task_id for t in first] == ["t-1", "t-1", "t-2", "t-2"]
     assert [t.task_id for t in rest] == ["t-3", "t-3"]
     assert [t.task_id for t in wrapped] == ["t-1", "t-1"]
-    assert store.watches.active_regions() == ["cn-hangzhou"]
+    assert store.watches.active_groups() == [("home", "cn-hangzhou")]
     assert store.watches.poll_batch("cn-hangzhou", after=None, limit=5, statuses=["Waiting"]) == []
 
 
@@ -555,7 +555,7 @@ def test_a_channel_follows_a_task_id_once_per_account_and_each_account_is_polled
     assert [w.id for w in found] == [prod_id]
 
 
-def test_subscriptions_and_poll_state_are_kept_per_account(store: SqlStore) -> None:
+def test_subscriptions_and_poll_cursors_are_kept_per_account(store: SqlStore) -> None:
     def add(account: str) -> tuple[Subscription, bool]:
         return store.subscriptions.add(
             team_id=None, channel_id="C1", user_id="U1", region_id="all", status="Failed", action=None, now=NOW,
@@ -565,15 +565,15 @@ def test_subscriptions_and_poll_state_are_kept_per_account(store: SqlStore) -> N
     (home, new_home), (prod, new_prod), (again, new_again) = add("home"), add("prod"), add("prod")
     assert (new_home, new_prod, new_again) == (True, True, False) and again.id == prod.id
     assert (home.account, prod.account) == ("home", "prod")
-    # Poll state: one account's progress never moves another's
+    # Poll cursors: one account's progress never moves another's
     later = NOW + timedelta(minutes=3)
-    store.subscriptions.save_poll_state("subscriptions", "cn-hangzhou", now=NOW, last_success_at=NOW)
-    store.subscriptions.save_poll_state("subscriptions", "cn-hangzhou", now=NOW, last_success_at=later, account="prod")
-    store.subscriptions.save_poll_state("watches", "cn-hangzhou", now=NOW, resume_after="t-9", account="prod")
-    assert store.subscriptions.poll_states("subscriptions")["cn-hangzhou"].last_success_at == NOW
-    assert store.subscriptions.poll_states("subscriptions", "prod")["cn-hangzhou"].last_success_at == later
-    assert store.subscriptions.poll_states("watches") == {}
-    assert store.subscriptions.poll_states("watches", "prod")["cn-hangzhou"].resume_after == "t-9"
+    store.cursors.save("subscriptions", "cn-hangzhou", now=NOW, last_success_at=NOW)
+    store.cursors.save("subscriptions", "cn-hangzhou", now=NOW, last_success_at=later, account="prod")
+    store.cursors.save("watches", "cn-hangzhou", now=NOW, resume_after="t-9", account="prod")
+    assert store.cursors.by_region("subscriptions")["cn-hangzhou"].last_success_at == NOW
+    assert store.cursors.by_region("subscriptions", "prod")["cn-hangzhou"].last_success_at == later
+    assert store.cursors.by_region("watches") == {}
+    assert store.cursors.by_region("watches", "prod")["cn-hangzhou"].resume_after == "t-9"
 
 
 def _v3_tables() -> Any:
@@ -653,7 +653,7 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     try:
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 4
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
         # Then every row is the home account's, as before accounts existed
         (watched,) = first.watches.poll_targets()
         assert (watched.account, watched.task_id) == ("home", "t-1")
@@ -663,9 +663,9 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
             team_id=None, channel_id="C1", user_id="U1", region_id="cn-hangzhou", status="Failed", action=None, now=NOW
         )
         assert (again.id, created) == (subscribed.id, False)
-        # the poller's progress moved to the per-account table, and the old table is gone
-        assert first.subscriptions.poll_states("watches")["cn-hangzhou"].resume_after == "t-0"
-        assert first.subscriptions.poll_states("subscriptions")["cn-hangzhou"].last_success_at == NOW
+        # the poller's progress moved to the cursors' table (as the home account's), and the old table is gone
+        assert first.cursors.by_region("watches")["cn-hangzhou"].resume_after == "t-0"
+        assert first.cursors.by_region("subscriptions")["cn-hangzhou"].last_success_at == NOW
         found = inspect(first.engine)
         assert "ecs_tasks_poll_state" not in found.get_table_names()
         # every index of version 4's watches table is there (on SQLite too, where the table was rebuilt), and
@@ -688,3 +688,141 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
         first.engine.dispose()
         second.engine.dispose()
         clean(open_store(url))
+
+
+# --- schema version 5: the poller's cursors in a table of their own --------------------------------------
+
+
+def _v4_poll_progress() -> Any:
+    """Version 4's poll-progress table as version 4 created it (copied: the current schema has moved on)."""
+    from sqlalchemy import Column, MetaData, String, Table
+
+    from shared.store.schema import UtcDateTime
+
+    old = MetaData()
+    Table(
+        "ecs_tasks_poll_progress",
+        old,
+        Column("scope", String(64), primary_key=True, autoincrement=False),
+        Column("account", String(32), primary_key=True, autoincrement=False),
+        Column("region_id", String(64), primary_key=True, autoincrement=False),
+        Column("resume_after", String(191), nullable=True),
+        Column("last_success_at", UtcDateTime(), nullable=True),
+        Column("updated_at", UtcDateTime(), nullable=False),
+    )
+    return old
+
+
+def test_a_version_4_database_is_upgraded_moving_its_poll_cursors_to_their_own_table(url: str) -> None:
+    from sqlalchemy import create_engine, insert, inspect
+
+    from shared.store.schema import metadata, poll_cursors, schema_version
+
+    # Given a version-4 database: every table but the cursors' own, and the poller's progress per account
+    engine = create_engine(url)
+    old = _v4_poll_progress()
+    metadata.drop_all(engine)
+    old.drop_all(engine)
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t is not poll_cursors])
+    old.create_all(engine)
+    later = NOW + timedelta(minutes=3)
+    with engine.begin() as connection:
+        connection.execute(insert(schema_version).values(id=1, version=4))
+        connection.execute(
+            insert(old.tables["ecs_tasks_poll_progress"]),
+            [
+                {"scope": "watches", "account": "home", "region_id": "cn-hangzhou", "resume_after": "t-4",
+                 "last_success_at": None, "updated_at": NOW},
+                {"scope": "subscriptions", "account": "home", "region_id": "cn-hangzhou", "resume_after": None,
+                 "last_success_at": NOW, "updated_at": NOW},
+                {"scope": "subscriptions", "account": "prod", "region_id": "cn-beijing", "resume_after": None,
+                 "last_success_at": later, "updated_at": NOW},
+            ],
+        )  # fmt: skip
+    engine.dispose()
+    # When the current code opens it (twice, as two instances starting at once would)
+    first, second = open_store(url), open_store(url)
+    try:
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
+        # Then every cursor is in the cursors' table, per account, and version 4's table is gone
+        assert first.cursors.by_region("watches")["cn-hangzhou"].resume_after == "t-4"
+        assert first.cursors.by_region("subscriptions")["cn-hangzhou"].last_success_at == NOW
+        assert first.cursors.by_region("subscriptions", "prod")["cn-beijing"].last_success_at == later
+        assert first.cursors.by_region("watches", "prod") == {}
+        found = inspect(first.engine).get_table_names()
+        assert "ecs_tasks_poll_cursors" in found and "ecs_tasks_poll_progress" not in found
+        # and the moved cursors go on as any other: a later success moves one forward, an earlier one does not
+        first.cursors.save("subscriptions", "cn-beijing", now=NOW, last_success_at=NOW, account="prod")
+        assert first.cursors.by_region("subscriptions", "prod")["cn-beijing"].last_success_at == later
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
+        clean(open_store(url))
+
+
+# --- transactions: a conflict the database reports is retried ---------------------------------------------
+
+
+def _conflict_once(store: SqlStore, statement: str) -> list[str]:
+    """Have the engine's own driver report a transient conflict (PostgreSQL and MariaDB: a deadlock; SQLite:
+    a busy file) the first time a statement starting with `statement` runs; returns the statements run."""
+    from sqlalchemy import event
+
+    dialect = store.engine.dialect.name
+    seen: list[str] = []
+
+    def conflict() -> BaseException:
+        if dialect == "postgresql":
+            import psycopg
+
+            return psycopg.errors.DeadlockDetected("deadlock detected")
+        if dialect in ("mysql", "mariadb"):
+            import pymysql  # type: ignore[import-untyped]
+
+            deadlock: BaseException = pymysql.err.OperationalError(1213, "Deadlock found when trying to get lock")
+            return deadlock
+        import sqlite3
+
+        return sqlite3.OperationalError("database is locked")
+
+    def before(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        if sql.lstrip().upper().startswith(statement):
+            seen.append(sql)
+            if len(seen) == 1:
+                raise conflict()
+
+    event.listen(store.engine, "before_cursor_execute", before)
+    return seen
+
+
+def test_a_followup_announcement_interrupted_by_a_deadlock_is_retried_whole(store: SqlStore) -> None:
+    # Given the database reports a deadlock at the announcement's outbox row, after the follow-up was inserted
+    subscription = _subscription(store)
+    seen = _conflict_once(store, "INSERT INTO ECS_TASKS_TRANSITIONS")
+    # When the scan adds the follow-up
+    added = store.watches.add_followup(subscription, task("t-3", "Failed"), announce=True, now=NOW, ttl=TTL, lease=A)
+    # Then the transaction ran again from the start (the first insert rolled back): one follow-up, one row
+    assert added and len(seen) == 2
+    (pending,) = store.outbox.pending(A.owner)
+    assert (pending.kind, pending.task.task_id) == (KIND_ANNOUNCE, "t-3")
+    assert [t.task_id for t in store.watches.poll_targets()] == ["t-3"]
+
+
+def test_a_problem_mark_and_an_undeliverable_end_interrupted_by_a_deadlock_are_retried(store: SqlStore) -> None:
+    watch_id = watch(store)
+    seen = _conflict_once(store, "UPDATE ECS_TASKS_WATCHES")
+    store.watches.set_problem(watch_id, "not_in_channel")
+    assert len(seen) == 2 and store.watches.get(watch_id).problem == "not_in_channel"  # type: ignore[union-attr]
+    seen.clear()
+    assert store.watches.end_undeliverable(watch_id, "channel_not_found", now=NOW)
+    assert len(seen) == 2
+    ended = store.watches.get(watch_id)
+    assert ended is not None and (ended.state, ended.problem) == ("undeliverable", "channel_not_found")
+
+
+def test_an_accepted_change_interrupted_by_a_deadlock_is_retried_whole(store: SqlStore) -> None:
+    watch_id = watch(store)
+    seen = _conflict_once(store, "INSERT INTO ECS_TASKS_TRANSITIONS")
+    assert store.watches.accept(change(target(store, watch_id), "Succeeded", ends=True), now=NOW, lease=A)
+    assert len(seen) == 2
+    assert [d.to_status for d in store.outbox.pending(A.owner)] == ["Succeeded"]

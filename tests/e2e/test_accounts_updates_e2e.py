@@ -283,7 +283,7 @@ def test_each_group_makes_at_most_one_describe_tasks_call_per_100_watched_tasks(
         per_account[call.account_id] += 1
     assert per_account == {PROD_ID: 2, STAGING_ID: 1}
     assert len(world.home_calls()) == 2
-    assert report.describe_calls == 5 and report.watches == 281 and report.carried_regions == []
+    assert report.describe_calls == 5 and report.watches == 281 and report.carried_regions == ()
     # and no task needed a look-up: every one was listed by its own account
     assert world.account_calls("DescribeTaskAttribute") == [] and world.home_calls("DescribeTaskAttribute") == []
 
@@ -310,7 +310,7 @@ def test_an_account_whose_role_cannot_be_assumed_is_carried_and_the_others_still
     report = build_poller(settings, clock=world.ecs.clock.now).tick(BUDGET_S)
 
     # Then STS refused the broken account, whose group is carried to the next tick, and prod's change is posted
-    assert report.carried_regions == ["broken/cn-hangzhou"]
+    assert report.carried_regions == ("broken/cn-hangzhou",)
     assert (report.accepted, report.posted) == (1, 1)
     assert [c.account_id for c in world.account_calls()] == [PROD_ID]
     # (its card was made up by the test, so the notice goes to the channel itself)
@@ -392,7 +392,7 @@ def test_with_no_accounts_configured_commands_and_the_poller_work_as_before(worl
     assert "account" not in json.dumps(channel_list(deps, OPS).blocks)
     world.ecs.advance(61)
     report = build_poller(settings, clock=world.ecs.clock.now).tick(BUDGET_S)
-    assert (report.accepted, report.posted, report.carried_regions) == (1, 1, [])
+    assert (report.accepted, report.posted, report.carried_regions) == (1, 1, ())
     # Every request was signed with the function's own key; STS was never called
     assert world.sts.calls == [] and {c.access_key_id for c in world.ecs.calls} == {HOME_KEY_ID}
 

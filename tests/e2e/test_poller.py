@@ -186,7 +186,7 @@ def test_throttling_carries_the_work_to_the_next_tick_and_nothing_is_lost(
     ecs.advance(11)
     ecs.faults.update({"throttle_rate": 1.0})
     throttled = poller.tick(BUDGET_S)
-    assert throttled.throttled_regions == [REGION] and throttled.carried_regions == [REGION]
+    assert throttled.throttled_regions == (REGION,) and throttled.carried_regions == (REGION,)
     assert throttled.posted == 0
     ecs.faults.update({"throttle_rate": 0.0})
     assert poller.tick(BUDGET_S).posted == 1
@@ -203,11 +203,11 @@ def test_a_tick_stops_starting_calls_when_its_budget_is_spent(
     ecs.faults.update({"latency_s": 0.3})
     poller = make_poller(store, ecs, slack, config=PollerConfig(ttl=TTL, min_call_s=0.25))
     short = poller.tick(0.8)
-    assert 1 <= short.describe_calls < 5 and short.carried_regions == [REGION]
+    assert 1 <= short.describe_calls < 5 and short.carried_regions == (REGION,)
     ecs.faults.update({"latency_s": 0.0})
     # The next tick resumes where the short one stopped, and wraps around to finish the pass
     rest = poller.tick(BUDGET_S)
-    assert short.describe_calls + rest.describe_calls >= 5 and rest.carried_regions == []
+    assert short.describe_calls + rest.describe_calls >= 5 and rest.carried_regions == ()
 
 
 def test_ten_thousand_watches_in_twenty_regions_take_at_most_one_call_per_100_ids_per_region(
@@ -228,8 +228,44 @@ def test_ten_thousand_watches_in_twenty_regions_take_at_most_one_call_per_100_id
     per_region = describe_calls_by_region(ecs)
     assert set(per_region) == set(regions)
     assert all(count <= math.ceil(500 / 100) for count in per_region.values()), per_region
-    assert report.describe_calls == 100 and report.carried_regions == []
+    assert report.describe_calls == 100 and report.carried_regions == ()
     assert report.duration_ms < 30_000
+
+
+def test_groups_are_passed_over_at_once_on_the_pollers_own_bounded_pool(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from emulators.ecs.regions import KNOWN_REGIONS
+    from shared.ecs.client import EcsClient
+
+    # Given watches in six regions, and the ECS client's own region pool out of bounds for the poller
+    regions = [r.region_id for r in KNOWN_REGIONS[:6]]
+    now = ecs.clock.now()
+    for region in regions:
+        ecs.add_task(**fixed_task(f"t-{region}", region=region, status="Waiting", created=now))
+    bulk_watches(store, [(CHANNEL, region, f"t-{region}") for region in regions], now=now)
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the poller schedules its groups on its own pool")
+
+    asked_on: list[str] = []
+    describe_tasks = EcsClient.describe_tasks
+
+    def recorded(client: EcsClient, *args: object, **kwargs: object) -> object:
+        asked_on.append(threading.current_thread().name)
+        return describe_tasks(client, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(EcsClient, "map_regions", refuse)
+    monkeypatch.setattr(EcsClient, "describe_tasks", recorded)
+    # When a tick runs with room for two groups at a time
+    report = make_poller(store, ecs, slack, config=PollerConfig(ttl=TTL, parallel_groups=2)).tick(BUDGET_S)
+    # Then every group was asked about, on the poller's threads, at most two of them
+    assert report.regions == 6 and report.describe_calls == 6 and report.carried_regions == ()
+    assert set(describe_calls_by_region(ecs)) == set(regions)
+    assert len(asked_on) == 6 and all(name.startswith("ecs-tasks-poller") for name in asked_on)
+    assert len(set(asked_on)) <= 2
 
 
 def test_a_watch_past_its_ttl_ends_with_a_note_in_its_thread(

@@ -18,7 +18,7 @@ from emulators.ecs import EcsEmulator
 from emulators.slack import SlackEmulator
 from shared.store import SqlStore
 from shared.updates.outbox import STEP_AFTER_CARD, STEP_AFTER_POST, STEP_AFTER_RECORD
-from shared.updates.poller import STEP_AFTER_ACCEPT, STEP_AFTER_SCAN
+from shared.updates.region_pass import STEP_AFTER_ACCEPT, STEP_AFTER_SCAN
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, BOT_TOKEN
 from tests.paths import REPO
 from tests.poller_support import (

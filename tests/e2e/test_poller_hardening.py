@@ -304,7 +304,7 @@ def test_a_budget_cut_pass_resumes_after_the_last_task_id_done(
     ecs.reset_calls()
     second = poller.tick(BUDGET_S)
     # The first pass did 200 ids and was carried; the second starts at the 201st and wraps around
-    assert (first.describe_calls, first.carried_regions) == (2, [REGION])
+    assert (first.describe_calls, first.carried_regions) == (2, (REGION,))
     first_asked = ecs.calls[0].params["TaskIds"]
     assert ids[200] in first_asked and ids[199] not in first_asked
     assert second.describe_calls == 2
@@ -320,8 +320,8 @@ def test_a_pass_that_ends_exactly_at_the_budget_is_finished_not_carried(
     bulk_watches(store, [(CHANNEL, REGION, t) for t in ids], now=now)
     poller = make_poller(store, ecs, slack, config=PollerConfig(ttl=TTL, budget=TickBudget(2)))
     report = poller.tick(BUDGET_S)
-    assert (report.describe_calls, report.carried_regions) == (2, [])
-    assert store.subscriptions.poll_states("watches")[REGION].resume_after is None
+    assert (report.describe_calls, report.carried_regions) == (2, ())
+    assert store.cursors.by_region("watches")[REGION].resume_after is None
 
 
 # --- polling running tasks again within a tick (issue 12 item 6) ------------------------------------

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task
-from shared.updates.model import KIND_ANNOUNCE, KIND_CHANGE, KIND_FINAL, PollState, PollTarget, Subscription
+from shared.updates.model import KIND_ANNOUNCE, KIND_CHANGE, KIND_FINAL, PollCursor, PollTarget, Subscription
 from shared.updates.plan import (
     LISTING_LOOKBACK,
     MAX_SCAN_WINDOW,
@@ -64,7 +64,7 @@ def test_scans_start_at_the_last_success_minus_the_overlap_and_all_covers_every_
     scans = plan_scans(
         subs,
         now=NOW,
-        scans={"cn-beijing": PollState("cn-beijing", None, last)},
+        scans={"cn-beijing": PollCursor("cn-beijing", None, last)},
         all_regions=("cn-beijing", "cn-shanghai"),
     )
     assert set(scans) == {"cn-beijing", "cn-shanghai"}
@@ -76,14 +76,14 @@ def test_scans_start_at_the_last_success_minus_the_overlap_and_all_covers_every_
     # Never scanned: from the oldest subscription; a long gap is caught up one window at a time
     shanghai = scans["cn-shanghai"]
     assert shanghai is not None and shanghai.start == subs[0].created_at - SCAN_OVERLAP
-    gap = plan_scan(subs, PollState("x", None, NOW - timedelta(days=1)), NOW)
+    gap = plan_scan(subs, PollCursor("x", None, NOW - timedelta(days=1)), NOW)
     assert gap.end - gap.start == MAX_SCAN_WINDOW
 
 
 def test_a_caught_up_scan_looks_back_for_tasks_that_waited_unlisted() -> None:
     # Given subscriptions made long ago and a scan that succeeded a minute ago
     subs = [subscription(1, "cn-hangzhou")]
-    state = PollState("cn-hangzhou", None, NOW - timedelta(minutes=1))
+    state = PollCursor("cn-hangzhou", None, NOW - timedelta(minutes=1))
     # When the next scan is planned
     scan = plan_scan(subs, state, NOW)
     # Then it covers the last LISTING_LOOKBACK: DescribeTasks lists a task created 20 minutes ago only once it
@@ -136,7 +136,7 @@ def test_each_account_gets_its_own_scans_from_its_own_state() -> None:
     scans = plan_account_scans(
         [prod, staging],
         now=NOW,
-        scans={"prod": {"cn-hangzhou": PollState("cn-hangzhou", None, last, account="prod")}},
+        scans={"prod": {"cn-hangzhou": PollCursor("cn-hangzhou", None, last, account="prod")}},
     )
     # Then each (account, region) has its scan, with its own subscriptions only
     assert set(scans) == {("prod", "cn-hangzhou"), ("staging", "cn-hangzhou")}
