@@ -333,8 +333,8 @@ class _Pass:
 
     def _unlisted_change(self, target: PollTarget) -> tuple[Accepted | None, bool]:
         """What DescribeTaskAttribute says of a watched task DescribeTasks did not list (`look_up_task`): a
-        task that is over, or unknown to ECS, ends its watch with a final notice (not a silent wait for its TTL). Returns the change (if any) and whether ECS
-        answered."""
+        task that is over, or unknown to ECS, ends its watch with a final notice (not a silent wait for its
+        TTL). Returns the change (if any) and whether ECS answered."""
         if self._lookups_left <= 0 or self._deadline.remaining() < self._passes.min_call_s:
             return None, False
         self._lookups_left -= 1
