@@ -49,7 +49,7 @@ Issue 12, a cold start that loses no time:
 - **The first request's ECS query leaves before Bolt loads** (`bot/slack/answering/head_start.py`, `EcsClient.prefetch`,
   `functions/http.py`). A cold answer was imports, then one ECS round trip with nothing left to do. Once
   Slack's signature is verified, the handler reads the first request (a slash-command query, or a Refresh /
-  Prev / Next click) and checks it as its listener will (`bot.language.grammar.parse`, `bot.slack.access`,
+  Prev / Next click) and checks it as its listener will (`bot.language.grammar.parse`, `bot.usecases.access`,
   `bot.slack.guard.check_click`), starts its query on the instance's ECS client, and loads Bolt, the listeners and
   the cards while ECS answers; the listener asks the same query and takes that answer, so there is still one
   DescribeTasks (`tests/e2e/test_head_start.py`). A query that depends on the clock (`since 2h`) is not started

@@ -21,7 +21,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
-from bot.slack.answering.deferral import Arrival, DeferredInvocation, DeferredRun, ThreadDeferral
+from bot.slack.answering.deferral import Arrival, DeferredInvocation, ThreadDeferral
+from bot.usecases.work import DeferredRun
 from functions.fc_event import (
     BadEvent,
     event_body,

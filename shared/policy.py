@@ -1,7 +1,7 @@
 """The product-wide access policy: which team, channel, region and account ecs-tasks may work for, and who may
 cancel. Built once per process from settings (bot.wiring does it), then only read.
 
-The same checks decide a command (`bot.slack.access` words the refusal) and every stored watch and subscription
+The same checks decide a command (`bot.usecases.access` words the refusal) and every stored watch and subscription
 on every poller tick (`shared.updates.poller` suspends what they refuse), so narrowing an allow-list stops
 old rows as surely as new commands. Empty allow-lists mean "no restriction". A stored row's account must
 be one its channel is bound to today (ECS_TASKS_CHANNEL_ACCOUNTS / ECS_TASKS_DEFAULT_ACCOUNTS; with no

@@ -9,13 +9,13 @@ from slack_sdk import WebClient
 from bot.slack import dispatch
 from bot.slack.answering.answer import Runner
 from bot.slack.answering.deferral import Deferral
-from bot.wiring.build import slack_web_client
 from bot.wiring.deps import BotDeps
 from shared.errors import ConfigurationError
 from shared.log import register_secret
 
 
-def build_app(deps: BotDeps, *, deferral: Deferral, web_client: WebClient | None = None) -> App:
+def build_app(deps: BotDeps, *, deferral: Deferral, web_client: WebClient) -> App:
+    """The Bolt app over `web_client` (built by bot.wiring, without a token: each request's is authorized)."""
     settings = deps.settings
     if settings.slack_signing_secret is None:
         raise ConfigurationError("SLACK_SIGNING_SECRET is not set: every Slack request must be verified with it.")
@@ -23,7 +23,6 @@ def build_app(deps: BotDeps, *, deferral: Deferral, web_client: WebClient | None
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     register_secret(signing_secret)
     register_secret(token)
-    client = web_client or slack_web_client(settings, token=None)
 
     def authorize(enterprise_id: str | None, team_id: str | None) -> AuthorizeResult:
         # One workspace, one bot token: no auth.test round trip to Slack on the ack path of a cold start.
@@ -31,7 +30,7 @@ def build_app(deps: BotDeps, *, deferral: Deferral, web_client: WebClient | None
 
     app = App(
         signing_secret=signing_secret,
-        client=client,
+        client=web_client,
         authorize=authorize,
         # Answer before returning (FaaS): the listener finishes (inline answer or deferral) before the ack.
         process_before_response=True,

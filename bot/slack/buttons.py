@@ -28,8 +28,7 @@ from shared.cards.parts import (
 )
 
 if TYPE_CHECKING:
-    from bot.slack.guard import Click
-    from bot.usecases.work import Work
+    from bot.usecases.work import Click, Work
     from bot.wiring.deps import BotDeps
 
 

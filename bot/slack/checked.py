@@ -24,9 +24,9 @@ from bot.language.grammar import (
 )
 from bot.language.regions import recognised_regions
 from bot.language.words import SLASH_COMMAND
-from bot.slack import access
 from bot.slack.buttons import Button, button_for
 from bot.slack.guard import Allowed, Refused, check_click
+from bot.usecases import access
 from bot.wiring.deps import BotDeps
 
 NEEDS_DATABASE = (

@@ -17,8 +17,9 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from bot.language.codecs import QueryCodecError, TaskRef, UnwatchRef, decode_query, decode_task_ref, decode_unwatch_ref
 from bot.language.regions import recognised_regions
 from bot.language.words import MAX_PAGE, TASK_ID_RE
-from bot.slack import access
 from bot.slack.buttons import Button, ButtonKind
+from bot.usecases import access
+from bot.usecases.work import Click
 from shared.config import ACCOUNT_NAME_RE, Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery
 from shared.region_ids import is_region_id
@@ -32,46 +33,6 @@ MAX_ID_DIGITS = 18
 
 
 Decoded: TypeAlias = TaskQuery | TaskRef | UnwatchRef | int
-
-
-@dataclass(frozen=True)
-class Click:
-    """`body["actions"][0]` and where it was clicked, read once."""
-
-    action_id: str
-    value: str
-    team_id: str | None
-    channel_id: str
-    user_id: str
-    container: Mapping[str, Any]
-
-    @property
-    def is_ephemeral(self) -> bool:
-        return bool(self.container.get("is_ephemeral"))
-
-    @property
-    def message_ts(self) -> str | None:
-        ts = self.container.get("message_ts")
-        return str(ts) if ts else None
-
-    @classmethod
-    def of(cls, body: Mapping[str, Any]) -> Click | None:
-        actions = body.get("actions")
-        if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
-            return None
-        action = actions[0]
-        # Buttons carry `value`; the compact layout's select carries `selected_option.value`.
-        selected = action.get("selected_option")
-        value = action.get("value") or (selected.get("value") if isinstance(selected, Mapping) else None) or ""
-        container = _mapping(body.get("container"))
-        return cls(
-            action_id=str(action.get("action_id") or ""),
-            value=value if isinstance(value, str) else "",
-            team_id=_text(_mapping(body.get("team")).get("id")) or _text(_mapping(body.get("user")).get("team_id")),
-            channel_id=_text(_mapping(body.get("channel")).get("id")) or _text(container.get("channel_id")) or "",
-            user_id=_text(_mapping(body.get("user")).get("id")) or "",
-            container=container,
-        )
 
 
 @dataclass(frozen=True)
@@ -187,11 +148,3 @@ def _regions(decoded: Decoded) -> tuple[str, ...]:
     if isinstance(decoded, UnwatchRef):
         return (decoded.region,)
     return ()
-
-
-def _mapping(value: object) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) and value else None

@@ -17,11 +17,9 @@ from typing import TYPE_CHECKING
 
 from bot.language.codecs import TaskRef, UnwatchRef
 from bot.language.grammar import ListCommand, SubscribeCommand, UnsubscribeCommand, UnwatchCommand, WatchCommand
-from bot.slack.answering.attempt import Attempt
-from bot.slack.answering.deferral import DeferredRun
-from bot.slack.guard import Click
+from bot.usecases.attempt import Attempt
 from bot.usecases.tasks import answering
-from bot.usecases.work import ChannelPost, Ephemeral, Replace, Replies, Reply, Work
+from bot.usecases.work import ChannelPost, Click, DeferredRun, Ephemeral, Replace, Replies, Reply, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME

@@ -21,11 +21,9 @@ from typing import TYPE_CHECKING
 
 from bot.language.codecs import TaskRef, encode_query, encode_task_ref
 from bot.language.grammar import describe_query
-from bot.slack import access
-from bot.slack.answering.attempt import Attempt, OutOfBudget
-from bot.slack.answering.deferral import DeferredRun
-from bot.slack.guard import Click
-from bot.usecases.work import Ephemeral, NewAnswer, Replace, Replies, Work
+from bot.usecases import access
+from bot.usecases.attempt import Attempt, OutOfBudget
+from bot.usecases.work import Click, DeferredRun, Ephemeral, NewAnswer, Replace, Replies, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import (
     CardButtons,

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
-from bot.slack import access
+from bot.usecases import access
 from bot.usecases.tasks import log_sts_error, user_client
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
 from bot.wiring.deps import BotDeps

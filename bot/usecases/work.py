@@ -15,8 +15,61 @@ from typing import TYPE_CHECKING, Any, TypeAlias
 from shared.cards.task_cards import Message
 
 if TYPE_CHECKING:
-    from bot.slack.answering.attempt import Attempt
-    from bot.slack.answering.deferral import DeferredRun
+    from bot.usecases.attempt import Attempt
+
+
+@dataclass(frozen=True)
+class Click:
+    """`body["actions"][0]` and where it was clicked, read once."""
+
+    action_id: str
+    value: str
+    team_id: str | None
+    channel_id: str
+    user_id: str
+    container: Mapping[str, Any]
+
+    @property
+    def is_ephemeral(self) -> bool:
+        return bool(self.container.get("is_ephemeral"))
+
+    @property
+    def message_ts(self) -> str | None:
+        ts = self.container.get("message_ts")
+        return str(ts) if ts else None
+
+    @classmethod
+    def of(cls, body: Mapping[str, Any]) -> Click | None:
+        actions = body.get("actions")
+        if not isinstance(actions, list) or not actions or not isinstance(actions[0], Mapping):
+            return None
+        action = actions[0]
+        # Buttons carry `value`; the compact layout's select carries `selected_option.value`.
+        selected = action.get("selected_option")
+        value = action.get("value") or (selected.get("value") if isinstance(selected, Mapping) else None) or ""
+        container = _mapping(body.get("container"))
+        return cls(
+            action_id=str(action.get("action_id") or ""),
+            value=value if isinstance(value, str) else "",
+            team_id=_text(_mapping(body.get("team")).get("id")) or _text(_mapping(body.get("user")).get("team_id")),
+            channel_id=_text(_mapping(body.get("channel")).get("id")) or _text(container.get("channel_id")) or "",
+            user_id=_text(_mapping(body.get("user")).get("id")) or "",
+            container=container,
+        )
+
+
+@dataclass(frozen=True)
+class DeferredRun:
+    """What the inline attempt tells the deferred one: whether it may have reached ECS with a change."""
+
+    may_have_acted: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"may_have_acted": self.may_have_acted}
+
+    @classmethod
+    def from_dict(cls, value: object) -> DeferredRun:
+        return cls(may_have_acted=isinstance(value, Mapping) and value.get("may_have_acted") is True)
 
 
 @dataclass(frozen=True)
@@ -69,3 +122,11 @@ class ChannelUpdate:
 Reply: TypeAlias = "Ephemeral | NewAnswer | Replace | ChannelPost | ChannelUpdate"
 Replies: TypeAlias = "tuple[Reply, ...]"
 Work: TypeAlias = "Callable[[Attempt, DeferredRun | None], Replies]"
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None

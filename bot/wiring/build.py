@@ -306,9 +306,12 @@ def build_slack_app(deps: BotDeps, *, async_invocations: bool = True) -> SlackAp
     from bot.slack.app import build_app
 
     if deps.settings.on_function_compute and async_invocations:
-        return SlackApp(build_app(deps, deferral=build_function_compute_deferral(deps.settings)), None)
+        deferred = build_function_compute_deferral(deps.settings)
+        return SlackApp(
+            build_app(deps, deferral=deferred, web_client=slack_web_client(deps.settings, token=None)), None
+        )
     deferral = build_thread_deferral()
-    app = build_app(deps, deferral=deferral)
+    app = build_app(deps, deferral=deferral, web_client=slack_web_client(deps.settings, token=None))
     deferral.bind(app.dispatch)
     return SlackApp(app, deferral)
 

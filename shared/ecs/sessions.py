@@ -7,7 +7,7 @@ account needs none, its calls running under the function's own credentials:
 - `SessionSpec.for_user(user_id, Purpose.READ)` — a query, Refresh, Prev/Next, Details: the session is
   named `slack-<user id>` so the target account's ActionTrail shows who did it.
 - `SessionSpec.for_user(user_id, Purpose.CANCEL)` — a Cancel by a user the caller has already found may
-  cancel (bot.slack.access decides; this module does not). Only `ecs:CancelTask` is allowed: the card shown
+  cancel (bot.usecases.access decides; this module does not). Only `ecs:CancelTask` is allowed: the card shown
   afterwards is read through a READ session.
 - `SessionSpec.for_poller()` — the poller's reads, under the fixed name `ecs-tasks-poller`.
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.slack.access import check_regions, check_workspace, user_may_cancel
+from bot.usecases.access import check_regions, check_workspace, user_may_cancel
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender

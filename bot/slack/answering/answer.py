@@ -17,11 +17,11 @@ from typing import Any
 from slack_bolt import Ack, BoltRequest, Respond
 from slack_sdk import WebClient
 
-from bot.slack.answering.attempt import Attempt, run_inline
-from bot.slack.answering.deferral import Arrival, Deferral, DeferredRun
+from bot.slack.answering.deferral import Arrival, Deferral
 from bot.slack.answering.once import RecentKeys, deferred_work_key, request_digest, run_once
 from bot.slack.answering.reply import Answer, send
-from bot.usecases.work import Work
+from bot.usecases.attempt import Attempt, run_inline
+from bot.usecases.work import DeferredRun, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import notice_message
 from shared.log import log_event

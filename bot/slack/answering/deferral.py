@@ -16,6 +16,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bot.usecases.work import DeferredRun
 from shared.errors import FcApiError
 from shared.log import log_event
 
@@ -27,20 +28,6 @@ if TYPE_CHECKING:
 
 # The one key of ours in a request's context: its Arrival.
 _ARRIVAL_KEY = "ecs_tasks_arrival"
-
-
-@dataclass(frozen=True)
-class DeferredRun:
-    """What the inline attempt tells the deferred one: whether it may have reached ECS with a change."""
-
-    may_have_acted: bool = False
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"may_have_acted": self.may_have_acted}
-
-    @classmethod
-    def from_dict(cls, value: object) -> DeferredRun:
-        return cls(may_have_acted=isinstance(value, Mapping) and value.get("may_have_acted") is True)
 
 
 @dataclass(frozen=True)

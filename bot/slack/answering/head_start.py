@@ -18,9 +18,9 @@ from __future__ import annotations
 import time
 
 from bot.language.grammar import QueryCommand
-from bot.slack.answering.attempt import GRACE_S
 from bot.slack.checked import Checked, CheckedClick, CheckedCommand, decode_form, read_request
 from bot.slack.guard import Allowed
+from bot.usecases.attempt import GRACE_S
 from bot.wiring.deps import BotDeps
 from shared.ecs.accounts import HOME
 from shared.ecs.query import TaskQuery

@@ -40,7 +40,7 @@ from bot.language.grammar import (
     WatchCommand,
     parse,
 )
-from bot.slack import access
+from bot.usecases import access
 from shared.config import Settings
 from shared.ecs.query import ALL_REGIONS, TaskQuery, TaskStatus
 from shared.policy import AccessPolicy

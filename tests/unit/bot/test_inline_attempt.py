@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.slack.answering.attempt import Abandoned, Attempt, OutOfBudget, run_inline
+from bot.usecases.attempt import Abandoned, Attempt, OutOfBudget, run_inline
 
 BUDGET_S = 0.2
 

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from bot.slack.answering.deferral import DeferredInvocation, DeferredRun
+from bot.slack.answering.deferral import DeferredInvocation
+from bot.usecases.work import DeferredRun
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, http_event
 from emulators.slack import SlackEmulator, SlackSender
