@@ -13,8 +13,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from bench.deferred_tracking import TrackingExecutor, track_deferred_work
 from bench.env import CLEARED_VARIABLES, COMMAND_TEXT, handler_env
-from bench.lazy_tracking import TrackingExecutor, track_lazy_work
 from bench.procs import RESPONSE_URL_METHOD, EmulatorUrls, new_response_url, slack_calls, url_id
 from bench.slack_events import button_click_event, find_button, new_sender, slash_command_event
 from shared.cards.task_cards import ACTION_REFRESH
@@ -41,7 +41,7 @@ class HandlerDriver:
         self._http = http
         self._urls = urls
         self._sender = new_sender()
-        self._lazy: TrackingExecutor = track_lazy_work(http.get_app())
+        self._lazy: TrackingExecutor = track_deferred_work(http.get_app())
         self._context = _Context()
         self._in_ack: dict[str, dict[str, Any]] = {}  # response_url id -> the card its ack carried
 
@@ -70,7 +70,7 @@ class HandlerDriver:
         return self._serve(event, response_url), response_url
 
     def drain(self) -> None:
-        """Wait for the lazy work of every request so far (untimed)."""
+        """Wait for the deferred work of every request so far (untimed)."""
         self._lazy.drain()
 
     def refresh_button(self) -> dict[str, Any]:

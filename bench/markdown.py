@@ -32,7 +32,7 @@ per-call CPU). The figures above are after them.
   their region before validation instead of a copy of each task afterwards.
 - **The ack path imports neither the ECS client nor `requests`** (`bot/wiring/deps.py`,
   `shared/ecs/results.py`): the client
-  is built on first use, in lazy work; the card formatter depends on plain result data only.
+  is built on first use, in deferred work; the card formatter depends on plain result data only.
 - **Logging switches from the logging cookbook** (`shared/log.py`): no caller, thread or process lookups per line.
 
 Kept, although a profile points at them: `requests` for every ECS call and `pydantic-settings` for configuration,
@@ -40,11 +40,11 @@ as the product's design asks: `requests`' own per-call machinery is most of the 
 SDK sends through `requests` too, with less work of its own around it: no response validation into typed models,
 no log line), and `pydantic-settings` is in the import profile above.
 
-Issue 12 (one round trip): a query is answered inline, so the cold path no longer imports SQLAlchemy (pinned by
+One round trip: a query is answered inline, so the cold path no longer imports SQLAlchemy (pinned by
 `tests/e2e/test_channel_updates.py`); the models of other calls (DescribeTaskAttribute, DescribeRegions, CancelTask)
 build their pydantic schema when first used (`defer_build`).
 
-Issue 12, a cold start that loses no time:
+A cold start that loses no time:
 
 - **The first request's ECS query leaves before Bolt loads** (`bot/slack/answering/head_start.py`, `EcsClient.prefetch`,
   `functions/http.py`). A cold answer was imports, then one ECS round trip with nothing left to do. Once
@@ -86,7 +86,7 @@ Issue 12, a cold start that loses no time:
   Of the project's own modules the largest costs are pydantic schemas (configuration, the DescribeTasks
   models) and frozen dataclasses. See the import profile in "Cold start".
 
-Issue 12, the poller (cProfile of a 100k tick with its regions one after another): the store's streaming took 4.7 s
+The poller (cProfile of a 100k tick with its regions one after another): the store's streaming took 4.7 s
 of the 10.2 CPU-seconds the profiled tick used (two queries a batch, the second with an IN list of its 100 task
 ids, both built anew each time, rows read by name), and its 8 region workers for 20 regions meant three rounds of
 50 calls at 50 ms, 7.5 s of waiting alone. Now `WatchStore.poll_batch` is one query a batch, which ends at the

@@ -1,11 +1,11 @@
 """Peak memory of a process doing the work: `python -m bench.memory_child KIND FILE [REQUESTS]`.
 
 KIND `ours`: serves the FC events in the JSON file FILE (slash commands and Refresh clicks the parent built
-and signed) through the FC handler, each lazy answer waited for, then runs one timer-trigger poller tick over
+and signed) through the FC handler, each deferred answer waited for, then runs one timer-trigger poller tick over
 the watches the parent put in the store. KIND `sdk`: the official SDK's client making the same ECS calls:
 REQUESTS DescribeTasks pages, then one call per batch of watched task ids in FILE (`[[region, "id,id,..."]]`,
 as the tick batches them). Either way only the code under test and the standard library are loaded (the
-harness adds `bench.env` and `bench.lazy_tracking`). Prints its peak RSS (VmHWM) in bytes.
+harness adds `bench.env` and `bench.deferred_tracking`). Prints its peak RSS (VmHWM) in bytes.
 """
 
 from __future__ import annotations
@@ -43,10 +43,10 @@ class _Context:
 def ours(events_path: str) -> dict[str, Any]:
     with open(events_path) as handle:
         events: list[str] = json.load(handle)
-    from bench.lazy_tracking import track_lazy_work
+    from bench.deferred_tracking import track_deferred_work
     from functions import http, timer
 
-    lazy = track_lazy_work(http.get_app())
+    deferred = track_deferred_work(http.get_app())
     in_ack: list[int] = []  # the requests whose card came back in the acknowledgement (slash commands)
     for number, event in enumerate(events):
         response = http.handler(event.encode(), _Context())
@@ -54,7 +54,7 @@ def ours(events_path: str) -> dict[str, Any]:
             raise RuntimeError(f"the handler answered {response['statusCode']}")
         if TASK_ID_PREFIX in (response.get("body") or ""):
             in_ack.append(number)
-        lazy.drain()
+        deferred.drain()
     report = timer.handler(b"{}", _Context())
     return {"describe_calls": len(events) + int(report["describe_calls"]), "tick": report, "in_ack": in_ack}
 

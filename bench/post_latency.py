@@ -261,7 +261,7 @@ def run(quick: bool) -> Section:
             "CPU: `process_time` of this process around every tick (the emulators run in another process), the "
             "ticks of one pass a tick subtracted from those with repolls, divided by the watches' running time."
         ),
-        baseline="the same poller with ECS_TASKS_REPOLL_INTERVAL=0: one pass a tick, as before issue 12",
+        baseline="the same poller with ECS_TASKS_REPOLL_INTERVAL=0: one pass a tick, without repolls",
         figures=figures(before, after),
     )
 

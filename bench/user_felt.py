@@ -335,7 +335,7 @@ def run(quick: bool, queue_delay_ms: float = DEFAULT_QUEUE_DELAY_MS) -> Section:
         baseline=(
             "the deferred path on the same build: ack first, then a second invocation (async InvokeFunction through "
             "the stand-in's queue) that makes the ECS call and posts the card to the response_url — the design "
-            "every command took before issue 12"
+            "every command would take without inline answers"
         ),
         figures=figures(cold, cold_results, warm, warm_results, served, queue_delay_ms),
     )

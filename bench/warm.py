@@ -1,7 +1,7 @@
 """Warm: ack latency through the FC handler, and DescribeTasks round trips, ours against the official SDK's.
 
 `python -m bench.warm`: acks are timed in this process (the handler called as Function Compute calls it, each
-request's lazy work finished before the next, untimed); DescribeTasks round trips run in two fresh processes,
+request's deferred work finished before the next, untimed); DescribeTasks round trips run in two fresh processes,
 ours and the SDK's, alternating, against the emulators' own process.
 """
 

@@ -3,7 +3,7 @@
 A cold instance's first request imports pydantic, slack_sdk, Bolt and requests and builds the app: some 80,000
 objects that live as long as the instance. The collector counts allocations, and every 700 of them it walks the
 young objects looking for cycles, so it walks these again and again, finding none worth freeing: about a tenth
-of the start-up's CPU (what pausing it saved is in docs/benchmarks.md, under issue 12's cold start).
+of the start-up's CPU (what pausing it saved is in docs/benchmarks.md, under the cold start).
 
 So the first piece of work an instance does (its first request, or the initializer hook) runs with the
 collector paused. When it is done, what the start-up allocated is frozen (`gc.freeze`: later collections, warm

@@ -104,8 +104,8 @@ def fixed_task(
     return seed
 
 
-# The emulator's two readings of DescribeTasks with no TaskStatus: the API page's (strict, the default) and the
-# kinder one it used to have. Query tests run under both: `@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)`.
+# The emulator's two readings of DescribeTasks with no TaskStatus: the API page's (strict, the default) and a
+# kinder, lenient one. Query tests run under both: `@pytest.mark.parametrize("ecs", LISTINGS, indirect=True)`.
 LISTINGS = ("strict", "lenient")
 
 

@@ -273,7 +273,7 @@ def compile_bytecode(out: Path, python_version: str) -> bool:
         return False
     command = [interpreter, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash", str(out)]
     # compileall exits non-zero when some third-party file does not compile (e.g. a py2-only test module);
-    # what compiled is still used, and the rest compiles at import as before.
+    # what compiled is still used, and the rest compiles when first imported.
     subprocess.run(command, check=False, stdout=subprocess.DEVNULL)
     return True
 

@@ -9,7 +9,7 @@ what keeps 100 ids of 24 characters, every known region and both times under the
 Format version 1 is frozen: its tables below may only grow into their spare room, never reorder, because
 old buttons live on in Slack history. It carries no account: it means the function's own account.
 
-Format version 2 (issue 13: `q2.`, `r2.`) is version 1's fields followed by the query's account names (and,
+Format version 2 (`q2.`, `r2.`) is version 1's fields followed by the query's account names (and,
 in a task button, which of them the task is in), packed like the rest. It is written only for a query that
 names accounts, so a deployment without accounts writes exactly what it wrote before. Account names are
 short, so they travel as names, never as positions in a table that a configuration change could reorder.

@@ -2,10 +2,10 @@
 
 `parse()` never raises: every problem comes back as a `UsageError` value that names the word, says what
 was expected there and suggests the closest valid word. Words may come in any order and any case; commas
-separate list items as well as spaces do. Account words (issue 13) are the names `parse` is given: the
+separate list items as well as spaces do. Account words are the names `parse` is given: the
 channel's accounts may be named, any other configured account is refused, naming the channel's. The
-vocabulary is in `grammar_words`, times in `grammar_time`, and the way back to words (`to_words`,
-`describe_query`, `usage_text`) in `grammar_text`.
+vocabulary is in `bot.language.words`, times in `bot.language.times`, and the way back to words
+(`to_words`, `describe_query`, `usage_text`) in `bot.language.text`.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Each function's work runs on a worker thread (inline) or in the deferred run, ma
 attempt's deadline, and returns its `Replies` (`bot.usecases.work`): what to send, sent later by the Slack
 layer. Failures become readable answers; an ECS timeout inline means the work did not fit the budget (OutOfBudget).
 
-Accounts (issue 13): a query naming accounts runs in each of them, per (account, region), and the answers
+Accounts: a query naming accounts runs in each of them, per (account, region), and the answers
 are merged into one card whose groups name their account. Every call runs on a client from `deps.ecs`: at
 home under the function's own credentials, elsewhere in a session named after the user (`slack-<user id>`)
 allowed only to read, or for CancelTask itself only to cancel.
@@ -264,7 +264,7 @@ def narrow_all_regions(deps: BotDeps, query: TaskQuery) -> TaskQuery:
     return query
 
 
-# --- accounts (issue 13) -----------------------------------------------------------------------------
+# --- accounts --------------------------------------------------------------------------------------
 
 
 def user_client(deps: BotDeps, account: Account | None, user_id: str | None, *, cancel: bool = False) -> EcsClient:
@@ -319,7 +319,7 @@ def _in_account(query: TaskQuery, account: Account) -> TaskQuery | None:
 def run_query(
     deps: BotDeps, attempt: Attempt, query: TaskQuery, *, user_id: str | None, channel_id: str | None
 ) -> MultiRegionResult:
-    """One page of the query: at home as before accounts, else in each of its accounts, merged in order."""
+    """One page of the query: at home when it names no account, else in each of its accounts, merged in order."""
     if not query.accounts:
         home = user_client(deps, None, user_id)
         return home.query(query, deadline=home.deadline(attempt.read_deadline_s()))

@@ -5,8 +5,8 @@ A watch's card is posted before its rows are stored (the rows are written by the
 channel the bot cannot post in never gets a watch that could not be delivered: the user is told how to fix
 it instead (`/invite @ecs-tasks`).
 
-Accounts (issue 13): every command works in the channel's accounts (`AccountDirectory.accounts_for_channel`;
-with none configured, the home account alone, as before). A named account must be one of them. `watch`
+Accounts: every command works in the channel's accounts (`AccountDirectory.accounts_for_channel`;
+with none configured, the home account alone). A named account must be one of them. `watch`
 without one looks the task up in each (a task found in two is not guessed: the user is asked to name the
 account); `subscribe` without one subscribes in each, one subscription per account, and says so;
 `unwatch` / `unsubscribe` without one act in every account. Look-ups a user starts run under
@@ -334,7 +334,7 @@ def channel_list(deps: BotDeps, channel_id: str) -> Message:
     return list_message(watches, subscriptions, now=deps.clock(), show_accounts=deps.accounts.configured)
 
 
-# --- bounds (issue 10 item 2): each refusal names the limit, its setting, and how to make room -------
+# --- bounds: each refusal names the limit, its setting, and how to make room -------
 
 HOW_TO_REMOVE = (
     "See what this channel follows with `/ecs-tasks list` (it has Unwatch and Unsubscribe buttons), or remove "

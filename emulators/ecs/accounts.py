@@ -1,4 +1,4 @@
-"""Accounts in the ECS emulator (issue 13): whose credentials a request carries, and that account's tasks.
+"""Accounts in the ECS emulator: whose credentials a request carries, and that account's tasks.
 
 The emulator's own keys (its `credentials`) belong to the "home" account and keep today's behaviour. A key
 the STS emulator issued (looked up in the shared `SessionRegistry`) belongs to the assumed role's account:

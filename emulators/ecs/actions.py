@@ -24,7 +24,7 @@ DESCRIBE_REGIONS = "DescribeRegions"
 # Failed states. The request ignores other values.").
 FILTERABLE_STATUSES = frozenset({FINISHED, PROCESSING, FAILED})
 # How DescribeTasks reads "no TaskStatus": as the API page says (the default), or the kinder reading this
-# emulator used to have, which lists Waiting, Paused and Deleted tasks too.
+# emulator offers as `lenient`, which lists Waiting, Paused and Deleted tasks too.
 STRICT_LISTING = "strict"
 LENIENT_LISTING = "lenient"
 LISTINGS = (STRICT_LISTING, LENIENT_LISTING)

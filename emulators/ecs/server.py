@@ -128,7 +128,7 @@ class EcsEmulator:
         now = self.clock.now()
         for entry in seed if seed is not None else load_seed(seed_file):
             self._store.add_seed(entry, now)
-        # Other accounts (issue 13): credentials the STS emulator issued into `sessions` see their own tasks.
+        # Other accounts: credentials the STS emulator issued into `sessions` see their own tasks.
         self.accounts = (
             AccountTenancy(sessions, region_table, request_clock or utc_now) if sessions is not None else None
         )

@@ -70,7 +70,7 @@ class TaskQuery:
 
     `regions` is a tuple of region ids, or `("all",)` for every region DescribeRegions lists.
     `accounts` names the configured accounts (ECS_TASKS_ACCOUNTS) it runs in; empty: the function's own
-    account, as before accounts existed.
+    account.
     """
 
     regions: tuple[str, ...]

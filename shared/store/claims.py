@@ -15,7 +15,7 @@ KEY_LENGTH = 191
 
 class ClaimKind(str, Enum):
     # One deferred answer per Slack request (Function Compute may deliver an async invocation twice).
-    DEFERRED_WORK = "lazy"
+    DEFERRED_WORK = "lazy"  # the stored keys' prefix: claims already in the store carry it
     # One "cannot post in that channel" message per problem, channel and person who set the watch up.
     CHANNEL_NOTICE = "notice"
 

@@ -30,7 +30,7 @@ from shared.store.watch_store import WatchStore
 
 # 1: idempotency claims. 2: watches, subscriptions, the outbox and poll state (channel updates).
 # 3: one active follow per (channel, region, task) (`watches.live`), suspension marks, rate limits.
-# 4: accounts (issue 13): `account` on watches and subscriptions, in their keys, and poll state per account.
+# 4: accounts: `account` on watches and subscriptions, in their keys, and poll state per account.
 # 5: the poller's cursors in a table of their own (`shared.store.cursor_store`).
 # New tables come from `create_all(checkfirst=True)`; a version that alters a table has its step in
 # `shared.store.upgrade`, run by the process that moves the version row on (a compare-and-set).

@@ -4,7 +4,7 @@ Each step looks at what exists before it changes anything, so a step that ran (o
 where every DDL statement commits on its own) is not repeated. Plain `ALTER TABLE … ADD COLUMN` and
 `CREATE UNIQUE INDEX` are all the three engines need to share.
 
-Version 4 (accounts, issue 13): `account` on watches and subscriptions (existing rows: "home"); the watches'
+Version 4 (accounts): `account` on watches and subscriptions (existing rows: "home"); the watches'
 unique keys and stream index gain it (new indexes made first, then the old ones dropped); the subscriptions'
 filter key gains it as its first part; the poll state becomes the home account's, keyed by (scope, account,
 region).

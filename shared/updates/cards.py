@@ -64,7 +64,8 @@ _STATE_NOTES = {
 
 def unwatch_value(watch: Watch) -> str:
     """An Unwatch button names the task, not a row: the card is drawn before its watches are stored.
-    `region/task`, as before accounts, in the function's own account; `account/region/task` in another."""
+    `region/task` in the function's own account (what buttons posted before accounts carry);
+    `account/region/task` in another."""
     parts = [watch.region_id, watch.task_id]
     if watch.account != HOME_ACCOUNT_NAME:
         parts.insert(0, watch.account)

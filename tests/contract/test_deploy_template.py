@@ -234,7 +234,7 @@ def test_slack_function_outlives_the_ecs_deadline_and_not_the_claim_lease() -> N
     assert props["timeout"] >= deadline + 30
     assert props["timeout"] < LEASE.total_seconds()
     assert props["instanceLifecycleConfig"]["initializer"]["timeout"] <= props["timeout"]
-    # Queued lazy work older than Slack's signature window can only fail verification
+    # Queued deferred work older than Slack's signature window can only fail verification
     assert props["asyncInvokeConfig"]["maxAsyncEventAgeInSeconds"] <= SLACK_SIGNATURE_WINDOW_S
 
 

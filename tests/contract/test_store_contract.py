@@ -529,7 +529,7 @@ def test_active_watches_are_read_per_region_in_task_id_pages(store: SqlStore) ->
     assert store.watches.poll_batch("cn-hangzhou", after=None, limit=5, statuses=["Waiting"]) == []
 
 
-# --- schema version 4: accounts (issue 13) --------------------------------------------------------------
+# --- schema version 4: accounts ----------------------------------------------------------------------------
 
 
 def _account_watch(store: SqlStore, account: str, task_id: str = "t-1", *, channel: str = "C1") -> tuple[int, str]:
@@ -654,7 +654,7 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
     first, second = open_store(url), open_store(url)
     try:
         assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
-        # Then every row is the home account's, as before accounts existed
+        # Then every row is the home account's
         (watched,) = first.watches.poll_targets()
         assert (watched.account, watched.task_id) == ("home", "t-1")
         (subscribed,) = first.subscriptions.all()

@@ -1,4 +1,4 @@
-"""Several accounts end to end (issue 13): signed Slack requests → the FC 3.0 handler over loopback → our STS
+"""Several accounts end to end: signed Slack requests → the FC 3.0 handler over loopback → our STS
 client at the STS emulator → the ECS emulator, which serves each account's own tasks only to that account's
 temporary credentials and refuses what the session policy does not allow.
 
@@ -446,7 +446,7 @@ def test_without_accounts_everything_runs_at_home_as_before(
     assert not refresh.startswith(QUERY_PREFIX_V2)
     assert [c.access_key_id for c in ecs.calls] and {c.access_key_id for c in ecs.calls} == {ACCESS_KEY_ID}
     assert sts.calls == []
-    # And `accounts` names the function's own account; an account word is an unknown word, as before
+    # And `accounts` names the function's own account; an account word is an unknown word there
     body, _ = command(sender, slack, "accounts", OPS)
     assert "function's own account (`home`)" in all_text(body["blocks"])
     body, _ = command(sender, slack, "prod all", OPS)

@@ -1,4 +1,4 @@
-"""Channel updates in several accounts (issue 13), end to end over loopback HTTP: the bot's watch and subscribe
+"""Channel updates in several accounts, end to end over loopback HTTP: the bot's watch and subscribe
 work looks tasks up in the channel's accounts under the user's session; the poller built by bot.wiring.build polls
 each (account, region) group with that account's credentials, assumed at the STS emulator under the poller's
 session, and posts each change once to the Slack emulator. The ECS emulator serves each account's own tasks

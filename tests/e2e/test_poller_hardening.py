@@ -86,7 +86,7 @@ def asked_task_ids(ecs: EcsEmulator) -> str:
     return " ".join(c.params.get("TaskIds", "") for c in ecs.calls if c.action == "DescribeTasks")
 
 
-# --- one post per task per channel (issue 10 item 3) -------------------------------------------------
+# --- one post per task per channel ---------------------------------------------------------------------
 
 
 def test_four_overlapping_subscriptions_post_a_new_task_once_and_follow_it_in_one_thread(
@@ -131,7 +131,7 @@ def test_a_watched_task_that_a_subscription_also_finds_keeps_its_one_card(
     assert len(replies(slack, CHANNEL, card_ts)) == 1
 
 
-# --- today's policy on stored rows (issue 10 items 4 and 1) ------------------------------------------
+# --- today's policy on stored rows ---------------------------------------------------------------------
 
 
 def test_a_channel_no_longer_allowed_posts_nothing_and_is_logged_suspended_once(
@@ -259,7 +259,7 @@ def test_a_hostile_region_in_a_stored_task_snapshot_is_never_called(
     assert [c.action for c in ecs.calls if c.action == "DescribeTaskAttribute"] == []
 
 
-# --- streaming (issue 12 item 5) --------------------------------------------------------------------
+# --- streaming --------------------------------------------------------------------------------------
 
 
 def test_watches_are_streamed_per_region_batch_never_loaded_all_at_once(
@@ -324,7 +324,7 @@ def test_a_pass_that_ends_exactly_at_the_budget_is_finished_not_carried(
     assert store.cursors.by_region("watches")[REGION].resume_after is None
 
 
-# --- polling running tasks again within a tick (issue 12 item 6) ------------------------------------
+# --- polling running tasks again within a tick --------------------------------------------------------
 
 
 def test_a_running_task_is_polled_every_15_s_and_its_change_posted_in_the_same_tick(
@@ -403,7 +403,7 @@ def test_a_last_pass_is_not_brought_forward_to_just_after_the_one_before(
     assert clock.sleeps == [15.0, 15.0]
 
 
-# --- tasks DescribeTasks no longer lists (issue 11 item 2) -------------------------------------------
+# --- tasks DescribeTasks no longer lists -----------------------------------------------------------
 
 
 @pytest.fixture(params=[True, False], ids=["strict", "lenient"])

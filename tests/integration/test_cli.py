@@ -173,7 +173,7 @@ def test_a_malformed_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
     assert "ECS_SIGNATURE_VERSION" in result.stderr and "Traceback" not in result.stderr
 
 
-# -- issue 10: settings, errors, help, channel commands, dev tooling ------------------------------
+# -- settings, errors, help, channel commands, dev tooling --------------------------------------
 
 DEV_CLI = str(Path(sys.executable).with_name("ecs-tasks-dev"))
 CREDENTIAL = "s3cr3t-pass"

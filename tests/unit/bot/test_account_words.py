@@ -1,4 +1,4 @@
-"""Accounts in the Slack query path (issue 13 items 1, 3, 5, 8): account words in the grammar, button values
+"""Accounts in the Slack query path: account words in the grammar, button values
 of format version 2 that carry them, and the one check that a channel names only its own accounts."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Digits from outside are ASCII digits: `'²'.isdigit()` is True, and `int('²')` then raises (issue 10)."""
+"""Digits from outside are ASCII digits: `'²'.isdigit()` is True, and `int('²')` then raises."""
 
 from __future__ import annotations
 

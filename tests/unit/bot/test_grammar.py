@@ -631,7 +631,7 @@ def test_a_naive_now_is_taken_as_utc() -> None:
     assert naive == run("since 1h")
 
 
-# -- what people really type (issue 10, item 9) ---------------------------------------------------
+# -- what people really type -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -764,7 +764,7 @@ def test_the_edges_of_the_time_range_are_accepted() -> None:
     assert query("to 2026-11-06T12:30:45Z").end_time == datetime(2026, 11, 6, 12, 30, 45, tzinfo=UTC)
 
 
-# -- echoed text is escaped (issue 10, item 8) ------------------------------------------------------
+# -- echoed text is escaped --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -792,7 +792,7 @@ def test_a_long_hostile_word_is_clipped_before_escaping() -> None:
     assert "<" not in failure.message and "&lt" not in failure.message.replace("&lt;", "")
 
 
-# -- regions from settings (issue 10, item 1) -------------------------------------------------------
+# -- regions from settings ---------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("default_region", ["x@127.0.0.1:9/#", "evil.example.com", "ap-southeast-9", "cn hangzhou"])

@@ -1,4 +1,4 @@
-"""A bare `/ecs-tasks`, like `help`, answers with the usage and buttons that run common queries (issue 10)."""
+"""A bare `/ecs-tasks`, like `help`, answers with the usage and buttons that run common queries."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ UTC = timezone.utc
 ID_CHARS = string.ascii_lowercase + string.digits
 
 # Written by format version 1; must decode the same for as long as old buttons can be clicked. Written by
-# the encoder before issue 10 added bounds (the format did not change); ap-southeast-9 stands for a region
+# the encoder before it had bounds (the format did not change); ap-southeast-9 stands for a region
 # that a deployment's ECS_TASKS_REGIONS names before bot/language/regions.py knows it.
 GOLDEN_REGIONS = KNOWN_REGIONS | {"ap-southeast-9"}
 GOLDEN_QUERY = TaskQuery(
@@ -51,7 +51,7 @@ GOLDEN_QUERY = TaskQuery(
 GOLDEN_QUERY_VALUE = "q1.DDOlohL89F0Ol58N0gETDEw0xy7ekVjAIAU0Nul4GOMBYgOGKKAGAH-_7XGsBUUl2kNQEJjktdHNhZWh0dW9zLXBhHAAcE"
 GOLDEN_REF_VALUE = "r1.hix2ORRKXrK7bWLxnBKn1802GuOq92kBx8Dw6MMEtJYZGBICEl6dPk1-_7XGsBUUl2kNQEJjktdHNhZWh0dW9zLXBhHAAcE"
 # The golden value of the first version of this test: a task id `T-Odd` and a naive end time, which no
-# typed command can make. Since issue 10 it is refused like any value outside the bounds.
+# typed command can make. It is refused like any value outside the bounds.
 OUT_OF_BOUNDS_GOLDEN_VALUE = (
     "q1.DDOlohL89F0Ol58N0gEVdy_aNiI1QOrmYiYJY0yWWiYBfHjwsD82EtsJwBYJz1Qv-g5cYiIQFuqcEJjktdHNhZWh0dW9zLXBhHAAcE"
 )

@@ -163,7 +163,7 @@ def test_wsgi_entry_point_for_fc2_verifies_acks_and_answers(
 
     from functions import wsgi
 
-    # FC 2.0 sets FC_FUNCTION_NAME too; lazy work must still run here, on a thread
+    # FC 2.0 sets FC_FUNCTION_NAME too; deferred work must still run here, on a thread
     monkeypatch.setenv("FC_FUNCTION_NAME", "ecs-tasks-fc2")
     reset_app()
     ecs.add_task(

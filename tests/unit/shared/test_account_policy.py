@@ -1,4 +1,4 @@
-"""Today's policy on a stored row's account (issue 13), as pure checks: a row may run only in an account its
+"""Today's policy on a stored row's account, as pure checks: a row may run only in an account its
 channel is bound to today, and a stored account name not in account-name form is never used."""
 
 from __future__ import annotations

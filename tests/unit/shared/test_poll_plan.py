@@ -125,7 +125,7 @@ def test_discoveries_match_the_filters_and_keep_running_tasks_that_may_still_mat
     assert [(d.task.task_id, d.announce) for d in found] == [("t-minute", True), ("t-run", False)]
 
 
-# --- accounts (issue 13): a tick's work is grouped by (account, region) -----------------------------
+# --- accounts: a tick's work is grouped by (account, region) -----------------------------
 
 
 def test_each_account_gets_its_own_scans_from_its_own_state() -> None:

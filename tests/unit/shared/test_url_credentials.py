@@ -1,4 +1,4 @@
-"""Credentials inside URL settings never show (issue 10, item 6): the user-info of ECS_ENDPOINT, SLACK_API_URL
+"""Credentials inside URL settings never show: the user-info of ECS_ENDPOINT, SLACK_API_URL
 and ECS_TASKS_DATABASE_URL, through the FC handler over real HTTP, in every message and every log line.
 
 The CLI's failures with such URLs (unreachable, silent, malformed, no driver) are in tests/integration/test_cli.py."""
@@ -53,7 +53,7 @@ def everything_said(
 
 
 def _answered_in_ack(response: object) -> bool:
-    """Answers come inline in the acknowledgement when they can (issue 12), else at the response_url."""
+    """Answers come inline in the acknowledgement when they can, else at the response_url."""
     try:
         body = json.loads(getattr(response, "text", "") or "{}")
     except ValueError:

@@ -10,7 +10,7 @@ from typing import Any
 from functions import http
 
 WORKERS = 8
-THREAD_PREFIX = "bench-lazy"
+THREAD_PREFIX = "bench-deferred"
 
 
 class TrackingExecutor(ThreadPoolExecutor):
@@ -32,12 +32,12 @@ class TrackingExecutor(ThreadPoolExecutor):
             pending, self._pending = self._pending, []
         _, not_done = wait(pending, timeout=timeout)
         if not_done:
-            raise TimeoutError(f"{len(not_done)} lazy functions still running after {timeout} s")
+            raise TimeoutError(f"{len(not_done)} deferred runs still running after {timeout} s")
         for future in pending:
-            future.result()  # a lazy function that raised is a broken benchmark, not a figure
+            future.result()  # a deferred run that raised is a broken benchmark, not a figure
 
 
-def track_lazy_work(app: Any) -> TrackingExecutor:
+def track_deferred_work(app: Any) -> TrackingExecutor:
     """Run the app's deferred work on a tracking pool (outside Function Compute it runs on threads)."""
     deferral = http.thread_deferral()
     if deferral is None:
