@@ -56,7 +56,7 @@ CHANNEL_ID_RE = re.compile(r"[A-Z0-9]{2,32}")
 class AccountSetting(BaseModel):
     """One entry of ECS_TASKS_ACCOUNTS: `{"role_arn": ..., "regions": [...], "external_id": ...}`.
 
-    Region ids are checked for their form by shared.policy (the region rule lives in shared.ecs).
+    Region ids are checked for their form by shared.policy (the one region rule is shared.region_ids).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")

@@ -39,8 +39,8 @@ from bot.slack.checked import (
     read_command,
 )
 from bot.slack.guard import Refused
-from bot.usecases import channels as channel_work
-from bot.usecases import tasks as task_work
+from bot.usecases import channels
+from bot.usecases import tasks
 from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
@@ -75,10 +75,10 @@ def _query(deps: BotDeps, parsed: QueryCommand, command: dict[str, Any]) -> Mess
     if parsed.query.accounts:
         try:
             # Its card's buttons must carry it, accounts and all, as the card will run it (`all` narrowed).
-            encode_query(task_work.narrow_all_regions(deps, parsed.query))
+            encode_query(tasks.narrow_all_regions(deps, parsed.query))
         except QueryCodecError:
             return notice_message(NO_ROOM_FOR_ACCOUNTS.format(accounts=", ".join(parsed.query.accounts)))
-    return task_work.query_work(
+    return tasks.query_work(
         deps, parsed.query, user_id=command.get("user_id"), channel_id=command.get("channel_id")
     )
 
@@ -91,7 +91,7 @@ def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any]) -> Message | W
     from bot.usecases.watching import Where  # channel updates load when first used (bot.usecases.channels)
 
     where = Where(command.get("team_id"), str(command["channel_id"]), str(command["user_id"]))
-    return channel_work.command_work(deps, parsed, where)
+    return channels.command_work(deps, parsed, where)
 
 
 COMMANDS: dict[type, CommandHandler] = {
