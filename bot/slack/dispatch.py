@@ -39,8 +39,7 @@ from bot.slack.checked import (
     read_command,
 )
 from bot.slack.guard import Refused
-from bot.usecases import channels
-from bot.usecases import tasks
+from bot.usecases import channels, tasks
 from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
@@ -78,9 +77,7 @@ def _query(deps: BotDeps, parsed: QueryCommand, command: dict[str, Any]) -> Mess
             encode_query(tasks.narrow_all_regions(deps, parsed.query))
         except QueryCodecError:
             return notice_message(NO_ROOM_FOR_ACCOUNTS.format(accounts=", ".join(parsed.query.accounts)))
-    return tasks.query_work(
-        deps, parsed.query, user_id=command.get("user_id"), channel_id=command.get("channel_id")
-    )
+    return tasks.query_work(deps, parsed.query, user_id=command.get("user_id"), channel_id=command.get("channel_id"))
 
 
 def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any]) -> Message | Work:
