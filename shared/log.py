@@ -26,6 +26,8 @@ _MIN_SECRET_LENGTH = 6
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("ecs_tasks_log", default=_EMPTY)
 _secrets: set[str] = set()
+# The registered secrets as one pattern, longest first (a part never spoils a whole); rebuilt when one is added.
+_secrets_re: re.Pattern[str] | None = None
 # The user-info of any URL (`scheme://user:password@host`): credentials, whether registered or not.
 _URL_USERINFO_RE = re.compile(r"(?<=://)[^/?#@\s'\"<>]+@")
 
@@ -34,16 +36,17 @@ logger = logging.getLogger(LOGGER_NAME)
 
 def register_secret(value: str | None) -> None:
     """Mask this value wherever it would appear in a log line."""
-    if value and len(value) >= _MIN_SECRET_LENGTH:
+    global _secrets_re
+    if value and len(value) >= _MIN_SECRET_LENGTH and value not in _secrets:
         _secrets.add(value)
+        _secrets_re = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
 
 
 def redact(text: str) -> str:
     """`text` with every registered secret and every URL's user-info masked; for logs and messages alike."""
-    for secret in sorted(_secrets, key=len, reverse=True):  # longest first: a part never spoils a whole
-        if secret in text:
-            text = text.replace(secret, MASK)
-    return _URL_USERINFO_RE.sub(MASK + "@", text)
+    if _secrets_re is not None:
+        text = _secrets_re.sub(MASK, text)
+    return _URL_USERINFO_RE.sub(MASK + "@", text) if "://" in text else text
 
 
 @contextlib.contextmanager
@@ -68,9 +71,19 @@ def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
 
 
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        # Lines come many a second: the formatted second is kept (as one tuple, for threads) until it passes.
+        self._second: tuple[int, str] = (-1, "")
+
     def format(self, record: logging.LogRecord) -> str:
+        second, second_text = self._second
+        if int(record.created) != second:
+            second = int(record.created)
+            second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = (second, second_text)
         payload: dict[str, Any] = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
+            "time": f"{second_text}.{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "event": record.getMessage(),
             "logger": record.name,

@@ -73,15 +73,20 @@ def log_ecs_call(
 ) -> None:
     """One log line per ECS attempt, with the ECS RequestId that support will ask for (and, in a configured
     account, the account's name: the RequestId is that account's)."""
-    with log_context(account=account):  # a None account adds nothing
-        log_event(
-            "ecs.call",
-            action=action,
-            region_id=region_id,
-            ecs_request_id=request_id,
-            outcome="ok" if error is None else error.code,
-            duration_ms=round(seconds * 1000, 1),
-        )
+    line = functools.partial(
+        log_event,
+        "ecs.call",
+        action=action,
+        region_id=region_id,
+        ecs_request_id=request_id,
+        outcome="ok" if error is None else error.code,
+        duration_ms=round(seconds * 1000, 1),
+    )
+    if account is None:
+        line()  # the home account's calls, most of them: no context to enter
+        return
+    with log_context(account=account):
+        line()
 
 
 def build_ecs_client(
