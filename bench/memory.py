@@ -23,7 +23,7 @@ COMMANDS = 20
 WATCHES = 1_000
 RUNS = 3
 QUICK_RUNS = 1
-GOAL_MB = 80.0
+GOAL_MB = 64.0
 MB = 1_000_000
 CHILD_MODULE = "bench.memory_child"
 
