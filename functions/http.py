@@ -96,9 +96,17 @@ def reset_app() -> None:
 
 
 def initialize(context: Any) -> None:
-    """Function Compute initializer hook: build the app before the first request arrives."""
-    with collector_paused_once():
-        get_app()
+    """Function Compute initializer hook: build the app before the first request arrives.
+
+    Never raises for a bad setting: Function Compute would fail the instance and answer every request with
+    its own error, so Slack's user would get nothing. The setting is logged here, and every request then
+    gets the misconfiguration reply naming it (`handler` builds the app again and meets the same error)."""
+    configure_logging()
+    try:
+        with collector_paused_once():
+            get_app()
+    except ConfigurationError as error:
+        log_event("config.error", level=logging.ERROR, outcome="initializer", setting=error.setting, detail=str(error))
 
 
 def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:

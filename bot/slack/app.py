@@ -18,7 +18,10 @@ def build_app(deps: BotDeps, *, deferral: Deferral, web_client: WebClient) -> Ap
     """The Bolt app over `web_client` (built by bot.wiring, without a token: each request's is authorized)."""
     settings = deps.settings
     if settings.slack_signing_secret is None:
-        raise ConfigurationError("SLACK_SIGNING_SECRET is not set: every Slack request must be verified with it.")
+        raise ConfigurationError(
+            "SLACK_SIGNING_SECRET is not set: every Slack request must be verified with it.",
+            setting="SLACK_SIGNING_SECRET",
+        )
     signing_secret = settings.slack_signing_secret.get_secret_value()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     register_secret(signing_secret)
