@@ -109,11 +109,23 @@ def pooled_session(connections: int) -> requests.Session:
 
 def build_policy(settings: Settings) -> AccessPolicy:
     """The process's access policy. ConfigurationError naming the setting for a bad account name, such as one
-    named like a word of the grammar (`failed`, `all`, `cn-hangzhou`), which could never be typed."""
-    from bot.language.words import grammar_word_in
+    named like a word of the grammar (`failed`, `all`, `cn-hangzhou`) or a console name of a region
+    (`shanghai`, `singapore`), which could never be typed as an account."""
     from shared.policy import AccessPolicy
 
-    return AccessPolicy.from_settings(settings, reserved_word=grammar_word_in)
+    return AccessPolicy.from_settings(settings, reserved_word=reserved_account_word)
+
+
+def reserved_account_word(name: str) -> str | None:
+    """What `name` already means to the grammar, a region's console name included (any spelling the grammar
+    folds to it: `us_east_1` is `US East 1`), or None."""
+    from bot.language.region_names import REGION_BY_NAME, region_name_key
+    from bot.language.words import grammar_word_in
+
+    meaning = grammar_word_in(name)
+    if meaning is None and (region := REGION_BY_NAME.get(region_name_key(name))) is not None:
+        meaning = f"the console name of the region {region}"
+    return meaning
 
 
 def log_sts_call(

@@ -41,7 +41,7 @@ from shared.cards.task_cards import (
     ACTION_WATCH,
 )
 from shared.ecs.query import ALL_REGIONS, TaskQuery
-from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, INITIALIZER_RAISES_ON_A_MALFORMED_SETTING
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.e2e.test_slack_e2e import all_text, buttons
 
 OPS, PROD_ONLY = "C0OPS", "C0PROD"
@@ -408,7 +408,6 @@ def test_in_two_accounts_one_refused_by_sts_the_other_still_answers(
     assert {account for account, _, _ in wire(ecs)} == {"staging"}
 
 
-@INITIALIZER_RAISES_ON_A_MALFORMED_SETTING
 @pytest.mark.usefixtures("accounts_env")
 def test_an_account_named_like_a_grammar_word_is_answered_as_a_misconfiguration(
     fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, monkeypatch: pytest.MonkeyPatch
@@ -420,6 +419,28 @@ def test_an_account_named_like_a_grammar_word_is_answered_as_a_misconfiguration(
     # When a command comes in, then Slack gets an answer naming the setting to fix, and ECS is not asked
     body, _ = command(sender, slack, "cn-hangzhou", OPS)
     assert "ECS_TASKS_ACCOUNTS" in all_text(body.get("blocks") or []) + str(body.get("text", ""))
+    assert ecs.calls == []
+
+
+@pytest.mark.parametrize("name", ["shanghai", "singapore", "us_east_1", "上海"])
+@pytest.mark.usefixtures("accounts_env")
+def test_an_account_named_like_a_region_is_answered_as_a_misconfiguration(
+    fc: FcServer,
+    sender: SlackSender,
+    slack: SlackEmulator,
+    ecs: EcsEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+) -> None:
+    # Given an account named as the console names a region (`us_east_1` is `US East 1` to the grammar)
+    monkeypatch.setenv("ECS_TASKS_ACCOUNTS", json.dumps({name: {"role_arn": PROD_ROLE}}))
+    monkeypatch.setenv("ECS_TASKS_CHANNEL_ACCOUNTS", json.dumps({OPS: [name]}))
+    http.reset_app()
+    # When a command naming a region comes in
+    body, _ = command(sender, slack, f"{name} cn-hangzhou", OPS)
+    # Then Slack gets the misconfiguration answer naming the setting, and ECS is not asked
+    text = all_text(body.get("blocks") or []) + str(body.get("text", ""))
+    assert "misconfigured" in text and "ECS_TASKS_ACCOUNTS" in text
     assert ecs.calls == []
 
 
