@@ -49,7 +49,6 @@ MISCONFIGURED = (  # shown to the user: names the setting, never its value
     ":warning: ecs-tasks is misconfigured: the setting {setting} is not valid. "
     "An admin can find the details in the function's logs."
 )
-ANSWER_TIMEOUT_S = 2
 
 _app: App | None = None
 _deps: BotDeps | None = None  # the app's dependencies, built before it (the head start uses them first)
@@ -250,10 +249,10 @@ def _misconfigured(error: ConfigurationError, body: str) -> dict[str, Any]:
         response_url = None
     # The request is signed by Slack, so its response_url is Slack's.
     if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
-        from slack_sdk.webhook import WebhookClient
+        from bot.wiring.build import response_url_client
 
         try:
-            WebhookClient(url=response_url, timeout=ANSWER_TIMEOUT_S).send(text=text, response_type="ephemeral")
+            response_url_client(response_url).send(text=text, response_type="ephemeral")
         except OSError as failed:
             log_event("slack.deliver", level=logging.WARNING, via="response_url", outcome=type(failed).__name__)
     return plain_response(200, "")

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import requests
     from slack_bolt import App
     from slack_sdk import WebClient
+    from slack_sdk.webhook import WebhookClient
 
     from bot.slack.answering.deferral import FunctionComputeDeferral, ThreadDeferral
     from shared.ecs.accounts import Account, AccountDirectory
@@ -50,8 +51,10 @@ class SlackClientPolicy:
     """How every Slack Web API client of this project behaves, stated once.
 
     No retry handlers: slack_sdk's default connection-error handler re-sends a request whose answer was lost,
-    which for chat.postMessage can post twice. Whoever posts decides what is sent again (the outbox does,
-    on record). The timeout keeps a poller tick and a deferred answer well inside the function's timeout.
+    which for chat.postMessage (or a post to a response_url) can post twice. Whoever posts decides what is
+    sent again (the outbox does, on record). The timeout keeps a poller tick and a deferred answer well
+    inside the function's timeout. Web API clients (`slack_web_client`) and response_url clients
+    (`response_url_client`) alike.
     """
 
     timeout_s: int = 5
@@ -285,6 +288,13 @@ def slack_web_client(settings: Settings, *, token: str | None) -> WebClient:
     )
 
 
+def response_url_client(url: str) -> WebhookClient:
+    """A client for one response_url under SLACK_CLIENT_POLICY."""
+    from slack_sdk.webhook import WebhookClient
+
+    return WebhookClient(url=url, timeout=SLACK_CLIENT_POLICY.timeout_s, retry_handlers=[])
+
+
 def build_thread_deferral() -> ThreadDeferral:
     from bot.slack.answering.deferral import ThreadDeferral
 
@@ -319,11 +329,12 @@ def build_slack_app(deps: BotDeps, *, async_invocations: bool = True) -> SlackAp
 
     if deps.settings.on_function_compute and async_invocations:
         deferred = build_function_compute_deferral(deps.settings)
-        return SlackApp(
-            build_app(deps, deferral=deferred, web_client=slack_web_client(deps.settings, token=None)), None
-        )
+        web_client = slack_web_client(deps.settings, token=None)
+        app = build_app(deps, deferral=deferred, web_client=web_client, response_url_client=response_url_client)
+        return SlackApp(app, None)
     deferral = build_thread_deferral()
-    app = build_app(deps, deferral=deferral, web_client=slack_web_client(deps.settings, token=None))
+    web_client = slack_web_client(deps.settings, token=None)
+    app = build_app(deps, deferral=deferral, web_client=web_client, response_url_client=response_url_client)
     deferral.bind(app.dispatch)
     return SlackApp(app, deferral)
 
