@@ -302,15 +302,23 @@ def build_thread_deferral() -> ThreadDeferral:
 
 
 def build_function_compute_deferral(settings: Settings) -> FunctionComputeDeferral:
-    """Deferred work as an async InvokeFunction of this very function (Function Compute 3.0)."""
+    """Deferred work as an async InvokeFunction of this very function (Function Compute 3.0), each sealed
+    under a key derived from the signing secret."""
     from bot.slack.answering.deferral import FunctionComputeDeferral
+    from bot.slack.answering.seal import Sealer
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.invoke import AsyncInvoker, fc_endpoint
 
+    if settings.slack_signing_secret is None:
+        raise ConfigurationError(
+            "SLACK_SIGNING_SECRET is not set: deferred work is sealed with it.", setting="SLACK_SIGNING_SECRET"
+        )
     invoker = AsyncInvoker(
         DefaultCredentialsProvider(), endpoint=fc_endpoint(settings), function_name=settings.fc_function_name or ""
     )
-    return FunctionComputeDeferral(invoker)
+    return FunctionComputeDeferral(
+        invoker, sealer=Sealer.from_signing_secret(settings.slack_signing_secret.get_secret_value())
+    )
 
 
 @dataclass(frozen=True)

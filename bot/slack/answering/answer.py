@@ -112,7 +112,9 @@ class Runner:
             attempt = Attempt.deferred(ecs_deadline_s=self._deps.settings.ecs_deadline_s, monotonic=self._monotonic)
             send(answer, work(attempt, run))
 
-        run_once(self._deps, self._deferred, deferred_work_key(request, DEFERRED_WORK_NAME), do)
+        arrival = Arrival.of(request.context)
+        delivery_key = arrival.delivery_key if arrival is not None else None
+        run_once(self._deps, self._deferred, deferred_work_key(request, DEFERRED_WORK_NAME, delivery_key), do)
 
 
 def _ack_kwargs(answer: Answer) -> dict[str, Any]:
