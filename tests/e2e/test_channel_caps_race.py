@@ -4,6 +4,7 @@ MariaDB. Signed slash commands over real HTTP through `functions.http.handler`, 
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,15 +57,19 @@ def instances(store: SqlStore) -> Iterator[list[FcServer]]:
         server.stop()
 
 
-def at_once(instances: list[FcServer], slack: SlackEmulator, texts: list[str]) -> None:
+def at_once(instances: list[FcServer], slack: SlackEmulator, texts: list[str]) -> list[str]:
+    """Send the commands at once; every answer given (in an acknowledgement or at a response_url)."""
+    acks: list[str] = []
+
     def send(index: int, text: str) -> None:
         target = instances[index % len(instances)].base_url + SLACK_PATH
-        SlackSender(signing_secret=SIGNING_SECRET, target_url=target).slash_command(
+        response = SlackSender(signing_secret=SIGNING_SECRET, target_url=target).slash_command(
             text,
             user_id=f"U0USER{index:02d}",
             channel_id=CHANNEL,
             response_url=slack.new_response_url(channel_id=CHANNEL, user_id=f"U0USER{index:02d}"),
         )
+        acks.append(response.text)
 
     threads = [threading.Thread(target=send, args=(i, t)) for i, t in enumerate(texts)]
     for thread in threads:
@@ -75,6 +80,7 @@ def at_once(instances: list[FcServer], slack: SlackEmulator, texts: list[str]) -
     if deferral is not None:
         deferral.shutdown()  # deferred work finishes too
     http.reset_app()
+    return acks + [json.dumps(c.args) for c in slack.calls_to("response_url")]
 
 
 def test_twelve_concurrent_watches_leave_the_channel_at_its_limit(
@@ -84,15 +90,18 @@ def test_twelve_concurrent_watches_leave_the_channel_at_its_limit(
     task_ids = [ecs.add_task(RegionId=REGION, TaskAction="ImportImage", waiting_s=0, processing_s=3600)
                 for _ in range(COMMANDS)]  # fmt: skip
     # When twelve people watch one each at once
-    at_once(instances, slack, [f"watch {REGION} {task_id}" for task_id in task_ids])
-    # Then the channel follows three, and no more
+    answers = at_once(instances, slack, [f"watch {REGION} {task_id}" for task_id in task_ids])
+    # Then the channel follows three, and no more; each of the nine others is told which limit stopped it
     assert store.watches.count_active(CHANNEL) == MAX_WATCHES
+    assert sum(f"ECS_TASKS_MAX_WATCHES_PER_CHANNEL={MAX_WATCHES}" in a for a in answers) == COMMANDS - MAX_WATCHES
 
 
 def test_twelve_concurrent_subscriptions_leave_the_channel_at_its_limit(
     instances: list[FcServer], store: SqlStore, slack: SlackEmulator
 ) -> None:
     # When twelve people subscribe the channel to twelve different filters at once
-    at_once(instances, slack, [f"subscribe {REGION} {words}" for words in FILTERS])
-    # Then it has two subscriptions, and no more
+    answers = at_once(instances, slack, [f"subscribe {REGION} {words}" for words in FILTERS])
+    # Then it has two subscriptions, and no more; each of the ten others is told which limit stopped it
     assert store.subscriptions.count(CHANNEL) == MAX_SUBSCRIPTIONS
+    limit = f"ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL={MAX_SUBSCRIPTIONS}"
+    assert sum(limit in a for a in answers) == COMMANDS - MAX_SUBSCRIPTIONS
