@@ -2,7 +2,10 @@
 
 Slack's signature is verified on the raw body and headers before anything parses the body. The Bolt app
 is built once per instance (on the first invocation, or by the `initialize` hook) and reused while the
-instance is warm. The same handler receives our own async invocations for deferred work.
+instance is warm. The same handler receives our own async invocations for deferred work: each carries its own
+seal (`bot.slack.answering.seal`), checked instead of Slack's five-minute signature, and is then signed afresh.
+A setting that does not load never stops the instance (`initialize`): every request is answered with the
+misconfiguration reply naming it.
 
 A cold instance's first request gets a head start (`bot.slack.answering.head_start`): once it is
 verified, it is read and checked, and its ECS query started, before Bolt and the listeners load; what was
