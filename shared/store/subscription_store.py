@@ -50,7 +50,8 @@ class SubscriptionStore:
         """The channel's subscription with this filter in this account, and whether it is new (one per filter
         and account per channel)."""
         added = self._add(team_id, channel_id, user_id, region_id, status, action, now, account, limit=None)
-        assert added is not None  # only a limit refuses
+        if added is None:
+            raise RuntimeError("a subscription without a limit was refused")  # only a limit refuses
         return added
 
     def add_within(
