@@ -2,7 +2,10 @@
 
 Slack's signature is verified on the raw body and headers before anything parses the body. The Bolt app
 is built once per instance (on the first invocation, or by the `initialize` hook) and reused while the
-instance is warm. The same handler receives our own async invocations for deferred work.
+instance is warm. The same handler receives our own async invocations for deferred work: each carries its own
+seal (`bot.slack.answering.seal`), checked instead of Slack's five-minute signature, and is then signed afresh.
+A setting that does not load never stops the instance (`initialize`): every request is answered with the
+misconfiguration reply naming it.
 
 A cold instance's first request gets a head start (`bot.slack.answering.head_start`): once it is
 verified, it is read and checked, and its ECS query started, before Bolt and the listeners load; what was
@@ -49,7 +52,6 @@ MISCONFIGURED = (  # shown to the user: names the setting, never its value
     ":warning: ecs-tasks is misconfigured: the setting {setting} is not valid. "
     "An admin can find the details in the function's logs."
 )
-ANSWER_TIMEOUT_S = 2
 
 _app: App | None = None
 _deps: BotDeps | None = None  # the app's dependencies, built before it (the head start uses them first)
@@ -96,9 +98,17 @@ def reset_app() -> None:
 
 
 def initialize(context: Any) -> None:
-    """Function Compute initializer hook: build the app before the first request arrives."""
-    with collector_paused_once():
-        get_app()
+    """Function Compute initializer hook: build the app before the first request arrives.
+
+    Never raises for a bad setting: Function Compute would fail the instance and answer every request with
+    its own error, so Slack's user would get nothing. The setting is logged here, and every request then
+    gets the misconfiguration reply naming it (`handler` builds the app again and meets the same error)."""
+    configure_logging()
+    try:
+        with collector_paused_once():
+            get_app()
+    except ConfigurationError as error:
+        log_event("config.error", level=logging.ERROR, outcome="initializer", setting=error.setting, detail=str(error))
 
 
 def handler(event: bytes | str | dict[str, Any], context: Any) -> dict[str, Any]:
@@ -127,7 +137,11 @@ def _handle(event: bytes | str | dict[str, Any], started: float) -> dict[str, An
         invocation = DeferredInvocation.from_dict(parsed)
         run: DeferredRun | None = None
         if invocation is not None:
-            parsed, run = dict(invocation.event), invocation.run
+            resigned, not_run = _open_deferred(invocation)
+            if resigned is None:
+                return not_run
+            parsed = resigned
+            run = invocation.run
         elif http_method(parsed) != "POST":
             return plain_response(405, "ecs-tasks accepts Slack's POST requests only")
         body = event_body(parsed)
@@ -144,7 +158,49 @@ def _handle(event: bytes | str | dict[str, Any], started: float) -> dict[str, An
         app = get_app()
     except ConfigurationError as error:
         return _misconfigured(error, body)
-    return _dispatch(app, parsed, Arrival(started=started, deferred=run, event=parsed, checked=checked), started)
+    delivery_key = invocation.seal if invocation is not None else None
+    arrival = Arrival(started=started, deferred=run, event=parsed, checked=checked, delivery_key=delivery_key)
+    return _dispatch(app, parsed, arrival, started)
+
+
+def _open_deferred(invocation: DeferredInvocation) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """A deferred invocation's event signed afresh, when its seal is this function's and its response_url
+    still lives (None, and the answer to the invocation, when not).
+
+    Slack's own signature on the event is good for five minutes; Function Compute may deliver later. The seal
+    (`bot.slack.answering.seal`, keyed from the signing secret) says the function made this invocation from a
+    request it had verified, so the event is signed again now, with the signing secret, as slack_sdk signs:
+    `_verify` and Bolt then check it as they check every request. (Bolt's own verification cannot be skipped
+    for one request through its public API, only for the whole app.)"""
+    from slack_sdk.signature import Clock, SignatureVerifier
+
+    from bot.slack.answering.deferral import Verdict
+    from bot.slack.answering.seal import Sealer
+    from shared.config import load_signing_secret
+
+    secret = load_signing_secret()
+    if secret is None or not secret.get_secret_value():
+        log_event("config.error", level=logging.ERROR, outcome=500, setting=SIGNING_SECRET_SETTING, detail="not set")
+        return None, plain_response(500, "ecs-tasks is not configured correctly")
+    now = Clock().now()  # the clock Slack's verifier (and Bolt's) reads
+    verdict = invocation.verdict(Sealer.from_signing_secret(secret.get_secret_value()), now=now)
+    if verdict is Verdict.FORGED:
+        return None, _rejected(401, "the deferred invocation is not sealed by this function")
+    if verdict is Verdict.EXPIRED:
+        # Its response_url has expired too: nobody could be answered. Not an attack, so no 401 warning.
+        log_event("deferred.expired", outcome="dropped", age_s=round(now - invocation.issued_at))
+        return None, plain_response(200, "")
+    try:
+        body = event_body(invocation.event)
+        headers = {
+            k: v for k, v in event_headers(invocation.event).items() if k not in (TIMESTAMP_HEADER, SIGNATURE_HEADER)
+        }
+    except BadEvent as bad:
+        return None, _rejected(bad.status, bad.reason)
+    timestamp = str(int(now))
+    signature = SignatureVerifier(secret.get_secret_value()).generate_signature(timestamp=timestamp, body=body) or ""
+    headers.update({TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature})
+    return {**invocation.event, "headers": headers}, plain_response(200, "")
 
 
 def _head_start(body: str, started: float) -> Checked | None:
@@ -242,10 +298,10 @@ def _misconfigured(error: ConfigurationError, body: str) -> dict[str, Any]:
         response_url = None
     # The request is signed by Slack, so its response_url is Slack's.
     if isinstance(response_url, str) and response_url.startswith(("https://", "http://")):
-        from slack_sdk.webhook import WebhookClient
+        from bot.wiring.build import response_url_client
 
         try:
-            WebhookClient(url=response_url, timeout=ANSWER_TIMEOUT_S).send(text=text, response_type="ephemeral")
+            response_url_client(response_url).send(text=text, response_type="ephemeral")
         except OSError as failed:
             log_event("slack.deliver", level=logging.WARNING, via="response_url", outcome=type(failed).__name__)
     return plain_response(200, "")

@@ -239,6 +239,13 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: Any) -> Any:
         register_url_credentials(value if isinstance(value, str) else None)
+        if isinstance(value, str) and value.strip():
+            # SQLAlchemy reads the URL only when the store opens, and a port that is not a number is a
+            # ValueError there, not a ConfigurationError: it is refused here, with every other setting.
+            try:
+                urlsplit(value.strip()).port  # noqa: B018 - raises ValueError for a port that is not a number
+            except ValueError:
+                raise ValueError("is not a valid URL (its port must be a number)") from None
         return value
 
     @model_validator(mode="after")

@@ -163,14 +163,6 @@ def app_env(
     http.reset_app()
 
 
-# `functions.http.initialize` raises on a malformed setting: Function Compute, and the stand-in with it, then
-# answers the request with an InitializationError, and the product's own answer never reaches Slack. Strict, so
-# these tests report it the moment the initializer stops raising.
-INITIALIZER_RAISES_ON_A_MALFORMED_SETTING = pytest.mark.xfail(
-    strict=True, reason="functions.http.initialize raises on a malformed setting: FC answers InitializationError"
-)
-
-
 @pytest.fixture
 def fc(app_env: dict[str, str]) -> Iterator[FcServer]:
     from functions.http import handler, initialize

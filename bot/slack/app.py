@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from slack_bolt import App
 from slack_bolt.authorization import AuthorizeResult
 from slack_sdk import WebClient
@@ -13,12 +16,22 @@ from bot.wiring.deps import BotDeps
 from shared.errors import ConfigurationError
 from shared.log import register_secret
 
+if TYPE_CHECKING:
+    from slack_sdk.webhook import WebhookClient
 
-def build_app(deps: BotDeps, *, deferral: Deferral, web_client: WebClient) -> App:
-    """The Bolt app over `web_client` (built by bot.wiring, without a token: each request's is authorized)."""
+
+def build_app(
+    deps: BotDeps, *, deferral: Deferral, web_client: WebClient, response_url_client: Callable[[str], WebhookClient]
+) -> App:
+    """The Bolt app over `web_client` (built by bot.wiring, without a token: each request's is authorized);
+    its answers through a response_url are posted by `response_url_client`'s clients (bot.wiring's, under the
+    same policy as `web_client`)."""
     settings = deps.settings
     if settings.slack_signing_secret is None:
-        raise ConfigurationError("SLACK_SIGNING_SECRET is not set: every Slack request must be verified with it.")
+        raise ConfigurationError(
+            "SLACK_SIGNING_SECRET is not set: every Slack request must be verified with it.",
+            setting="SLACK_SIGNING_SECRET",
+        )
     signing_secret = settings.slack_signing_secret.get_secret_value()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     register_secret(signing_secret)
@@ -38,5 +51,5 @@ def build_app(deps: BotDeps, *, deferral: Deferral, web_client: WebClient) -> Ap
         token_verification_enabled=False,
         name="ecs-tasks",
     )
-    dispatch.register(app, deps, Runner(deps, deferral))
+    dispatch.register(app, deps, Runner(deps, deferral, response_url_client=response_url_client))
     return app

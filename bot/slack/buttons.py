@@ -52,6 +52,9 @@ class Button:
     handler: ButtonHandler
     cancels: bool = False  # only users in ECS_TASKS_CANCEL_USER_IDS may click it
     needs_database: bool = False
+    # Its work only removes the channel's own rows, and asks neither STS nor ECS: the accounts and regions its
+    # value names are not checked, so a row left in an account the channel was re-bound away from can go.
+    own_rows_only: bool = False
 
     def matches(self, action_id: str) -> bool:
         if isinstance(self.action, str):
@@ -110,8 +113,10 @@ BUTTONS = (
     Button(ACTION_TASK_MENU, ButtonKind.TASK_REF, _details),
     Button(ACTION_CANCEL_PATTERN, ButtonKind.TASK_REF, _cancel, cancels=True),
     Button(ACTION_WATCH_PATTERN, ButtonKind.TASK_REF, _watch, needs_database=True),
-    Button(ACTION_UNWATCH_PATTERN, ButtonKind.UNWATCH_REF, _unwatch, needs_database=True),
-    Button(ACTION_UNSUBSCRIBE_PATTERN, ButtonKind.SUBSCRIPTION_ID, _unsubscribe, needs_database=True),
+    Button(ACTION_UNWATCH_PATTERN, ButtonKind.UNWATCH_REF, _unwatch, needs_database=True, own_rows_only=True),
+    Button(
+        ACTION_UNSUBSCRIBE_PATTERN, ButtonKind.SUBSCRIPTION_ID, _unsubscribe, needs_database=True, own_rows_only=True
+    ),
 )
 
 

@@ -151,7 +151,7 @@ def _button_listener(deps: BotDeps, runner: Runner, button: Button) -> Callable[
         checked = clicked.checked
         if isinstance(checked, Refused):
             if not runner.is_deferred(request):  # the inline attempt already told the user
-                reply_ephemeral(respond, notice_message(checked.reason))
+                reply_ephemeral(runner.response_url(respond), notice_message(checked.reason))
             ack()
             return
         work = button.handler(deps, checked.value, checked.click)

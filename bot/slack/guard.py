@@ -1,7 +1,9 @@
 """The one guard every button click passes: the click read once, its value decoded for the button's kind
 (`bot.slack.buttons`), and the same checks as a typed command (team, channel, region, bounds, accounts),
 plus the button's rule (cancel permission) and, for a value naming a task's account and region, that the
-account covers the region.
+account covers the region. A button that only removes the channel's own rows (Unwatch, Unsubscribe) skips the
+region and account checks: the channel may have been re-bound since the row was made, and typed `unwatch`
+removes it all the same.
 
 Cards outlive changes to the allow-lists and anyone can edit a value before Slack signs the click, so a
 value is checked exactly as strictly as the words a user types.
@@ -68,6 +70,8 @@ def check_click(
     decoded = _decode(button.kind, click.value, known_regions=known_regions, now=now)
     if decoded is None:
         return Refused(STALE_BUTTON)
+    if button.own_rows_only:
+        return Allowed(click, decoded)
     denied = access.check_regions(policy, _regions(decoded))
     if denied is not None:
         return Refused(denied.reason)

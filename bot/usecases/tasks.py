@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
@@ -57,6 +58,10 @@ if TYPE_CHECKING:
 UNFINISHED_CODES = frozenset({CODE_TIMEOUT, CODE_DEADLINE, CODE_CONNECTION})
 # Inline, CancelTask starts only with at least this long left: a call cut short leaves its outcome unknown.
 MIN_CANCEL_S = 0.3
+# A deferred run after a CancelTask that may have been sent reads the task every CANCEL_SETTLE_POLL_S until
+# the cancel shows, for up to CANCEL_SETTLE_S (or half the ECS deadline): a call still held by ECS lands in it.
+CANCEL_SETTLE_S = 10.0
+CANCEL_SETTLE_POLL_S = 0.5
 
 
 NOT_A_USER = ":warning: Could not {what}: work in an account is done in the name of a Slack user, and none was given."
@@ -147,22 +152,17 @@ def details_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
     return work
 
 
-def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
-    """CancelTask is not idempotent: inline it starts only while the attempt is live, with a deadline inside
-    the budget; a deferred run after an attempt that may have reached ECS asks first."""
+def cancel_work(deps: BotDeps, ref: TaskRef, click: Click, *, sleep: Callable[[float], None] = time.sleep) -> Work:
+    """CancelTask is not idempotent: exactly one per click. Inline it starts only while the attempt is live,
+    with a deadline inside the budget. A deferred run after an attempt that may have sent it (`may_have_acted`,
+    carried in the deferred payload, so it holds with no database) never sends it again: it waits for the
+    first call to show, and confirms the cancel when it has (`sleep`: between its reads of the task)."""
 
     def work(attempt: Attempt, run: DeferredRun | None) -> Replies:
         def compute() -> Replies:
             account = _task_account(deps, ref, click.channel_id)
             if run is not None and run.may_have_acted:
-                reader = user_client(deps, account, click.user_id)
-                deadline = reader.deadline(attempt.read_deadline_s())
-                status = reader.describe_task_attribute(ref.region, ref.task_id, deadline=deadline).task_status
-                if status not in TaskStatus.UNFINISHED:  # a task not over yet may still be cancelled
-                    log_event("cancel.skipped", outcome=status, task_id=ref.task_id)
-                    return _after_cancel(
-                        f"Task `{ref.task_id}` in {_where(ref)} is {status} now: it is not cancelled again.",
-                    )
+                return _after_cancel(_settled(user_client(deps, account, click.user_id), attempt))
             # A session allowed CancelTask only (the card afterwards is read through a read session).
             canceller = user_client(deps, account, click.user_id, cancel=True)
             if attempt.inline and attempt.remaining() < MIN_CANCEL_S:
@@ -171,10 +171,30 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
             attempt.may_have_acted = True
             deadline = canceller.deadline(attempt.act_deadline_s())
             result = canceller.cancel_task(ref.region, ref.task_id, deadline=deadline)
-            return _after_cancel(
-                f":octagonal_sign: <@{click.user_id}> cancelled task `{ref.task_id}` in {_where(ref)} "
-                f"(RequestId {result.request_id})."
-            )
+            return _after_cancel(f"{_cancelled_by(click, ref)} (RequestId {result.request_id}).")
+
+        def _settled(reader: EcsClient, attempt: Attempt) -> str:
+            """What became of the CancelTask the inline attempt may have sent, read until it shows."""
+            waited_until = attempt.monotonic() + min(CANCEL_SETTLE_S, attempt.ecs_deadline_s / 2)
+            while True:
+                deadline = reader.deadline(attempt.read_deadline_s())
+                status = reader.describe_task_attribute(ref.region, ref.task_id, deadline=deadline).task_status
+                if status == TaskStatus.DELETED:  # what a cancelled task becomes
+                    log_event("cancel.confirmed", outcome=status, task_id=ref.task_id)
+                    return f"{_cancelled_by(click, ref)}."
+                if status not in TaskStatus.UNFINISHED:
+                    log_event("cancel.skipped", outcome=status, task_id=ref.task_id)
+                    return (
+                        f"Task `{ref.task_id}` in {_where(ref)} is {status} now: it ended before it could be cancelled."
+                    )
+                if attempt.monotonic() + CANCEL_SETTLE_POLL_S > waited_until:
+                    log_event("cancel.unconfirmed", outcome=status, task_id=ref.task_id)
+                    return (
+                        f":warning: The cancel of task `{ref.task_id}` in {_where(ref)} was sent, but ECS still shows "
+                        f"it {status}. It is not sent twice: Refresh the card, and click Cancel again if it keeps "
+                        "running."
+                    )
+                sleep(CANCEL_SETTLE_POLL_S)
 
         def _after_cancel(text: str) -> Replies:
             public = ref.query.public or not click.is_ephemeral
@@ -186,6 +206,10 @@ def cancel_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
         return answering(f"cancel task {ref.task_id}{_in_named(ref)}", attempt, compute)
 
     return work
+
+
+def _cancelled_by(click: Click, ref: TaskRef) -> str:
+    return f":octagonal_sign: <@{click.user_id}> cancelled task `{ref.task_id}` in {_where(ref)}"
 
 
 def build_card(

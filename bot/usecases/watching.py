@@ -101,7 +101,10 @@ def watch_tasks(
     card = watch_card(shown, now=now, title=f"Watching {_count([t for _, t in running])} in {region}")
 
     def store_watches(posted: str) -> Replies:
+        from shared.store.watch_store import FULL  # SQLAlchemy comes with the store, when a watch is stored
+
         thread_ts = where.anchor_ts or posted
+        stored: list[tuple[Account, Task]] = []
         for found_in, task in running:
             new = NewWatch(
                 where.team_id,
@@ -113,8 +116,21 @@ def watch_tasks(
                 thread_ts=thread_ts,
                 account=found_in.name,
             )
-            store.watches.add(new, now=now, ttl=deps.settings.watch_ttl)
-        names = ", ".join(f"`{t.task_id}`{_of_account(deps, a)}" for a, t in running)
+            # The limit again, counted and added in one step: another instance may have added since the check.
+            limit = deps.settings.max_watches_per_channel
+            if store.watches.add(new, now=now, ttl=deps.settings.watch_ttl, limit=limit)[1] != FULL:
+                stored.append((found_in, task))
+        if len(stored) < len(running):
+            full = _refused(where, _watch_limit_refusal(deps, where, len(running) - len(stored)))
+            # The card was drawn before the rows were stored: it now shows only what is watched.
+            redrawn = redrawn_cards(deps, where.channel_id, {posted}) or (
+                ChannelUpdate(where.channel_id, posted, notice_message(NOT_WATCHED)),
+            )
+            return (*redrawn, *full, *(_watching(stored) if stored else ()))
+        return _watching(running)
+
+    def _watching(watched: list[tuple[Account, Task]]) -> Replies:
+        names = ", ".join(f"`{t.task_id}`{_of_account(deps, a)}" for a, t in watched)
         lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
         return (Ephemeral(notice_message("\n".join(lines))),)
 
@@ -283,8 +299,11 @@ def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies
     )
 
     def store_subscriptions(posted: str) -> Replies:
+        refused = 0
         for account, region in new:
-            store.subscriptions.add(
+            # The limit again, counted and added in one step: another instance may have added since the check.
+            added = store.subscriptions.add_within(
+                deps.settings.max_subscriptions_per_channel,
                 team_id=where.team_id,
                 channel_id=where.channel_id,
                 user_id=where.user_id,
@@ -294,7 +313,13 @@ def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies
                 now=deps.clock(),
                 account=account.name,
             )
-        return ()
+            refused += added is None
+        if not refused:
+            return ()
+        full = _refused(where, _subscription_limit_refusal(deps, where, refused))
+        if refused < len(new):
+            return full  # the post names every one asked for; the refusal says how many did not fit
+        return (ChannelUpdate(where.channel_id, posted, notice_message(NOT_SUBSCRIBED)), *full)
 
     # Posted first: if the bot cannot post here, no subscription is left that could never deliver.
     return (ChannelPost(where.channel_id, notice_message(text), store_subscriptions),)
@@ -345,6 +370,9 @@ RATE_WINDOW = timedelta(minutes=1)
 RATE_KEY_PREFIX = "channel-updates"
 RATE_SETTING = "ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE"
 WATCHES_SETTING = "ECS_TASKS_MAX_WATCHES_PER_CHANNEL"
+# What a posted card or notice says once the channel turned out to be full when its rows were stored.
+NOT_WATCHED = "Not watched: this channel reached its limit of active watches."
+NOT_SUBSCRIBED = "Not subscribed: this channel reached its limit of subscriptions."
 SUBSCRIPTIONS_SETTING = "ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL"
 
 

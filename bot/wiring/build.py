@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import requests
     from slack_bolt import App
     from slack_sdk import WebClient
+    from slack_sdk.webhook import WebhookClient
 
     from bot.slack.answering.deferral import FunctionComputeDeferral, ThreadDeferral
     from shared.ecs.accounts import Account, AccountDirectory
@@ -50,8 +51,10 @@ class SlackClientPolicy:
     """How every Slack Web API client of this project behaves, stated once.
 
     No retry handlers: slack_sdk's default connection-error handler re-sends a request whose answer was lost,
-    which for chat.postMessage can post twice. Whoever posts decides what is sent again (the outbox does,
-    on record). The timeout keeps a poller tick and a deferred answer well inside the function's timeout.
+    which for chat.postMessage (or a post to a response_url) can post twice. Whoever posts decides what is
+    sent again (the outbox does, on record). The timeout keeps a poller tick and a deferred answer well
+    inside the function's timeout. Web API clients (`slack_web_client`) and response_url clients
+    (`response_url_client`) alike.
     """
 
     timeout_s: int = 5
@@ -114,11 +117,23 @@ def pooled_session(connections: int) -> requests.Session:
 
 def build_policy(settings: Settings) -> AccessPolicy:
     """The process's access policy. ConfigurationError naming the setting for a bad account name, such as one
-    named like a word of the grammar (`failed`, `all`, `cn-hangzhou`), which could never be typed."""
-    from bot.language.words import grammar_word_in
+    named like a word of the grammar (`failed`, `all`, `cn-hangzhou`) or a console name of a region
+    (`shanghai`, `singapore`), which could never be typed as an account."""
     from shared.policy import AccessPolicy
 
-    return AccessPolicy.from_settings(settings, reserved_word=grammar_word_in)
+    return AccessPolicy.from_settings(settings, reserved_word=reserved_account_word)
+
+
+def reserved_account_word(name: str) -> str | None:
+    """What `name` already means to the grammar, a region's console name included (any spelling the grammar
+    folds to it: `us_east_1` is `US East 1`), or None."""
+    from bot.language.region_names import REGION_BY_NAME, region_name_key
+    from bot.language.words import grammar_word_in
+
+    meaning = grammar_word_in(name)
+    if meaning is None and (region := REGION_BY_NAME.get(region_name_key(name))) is not None:
+        meaning = f"the console name of the region {region}"
+    return meaning
 
 
 def log_sts_call(
@@ -278,6 +293,13 @@ def slack_web_client(settings: Settings, *, token: str | None) -> WebClient:
     )
 
 
+def response_url_client(url: str) -> WebhookClient:
+    """A client for one response_url under SLACK_CLIENT_POLICY."""
+    from slack_sdk.webhook import WebhookClient
+
+    return WebhookClient(url=url, timeout=SLACK_CLIENT_POLICY.timeout_s, retry_handlers=[])
+
+
 def build_thread_deferral() -> ThreadDeferral:
     from bot.slack.answering.deferral import ThreadDeferral
 
@@ -285,15 +307,23 @@ def build_thread_deferral() -> ThreadDeferral:
 
 
 def build_function_compute_deferral(settings: Settings) -> FunctionComputeDeferral:
-    """Deferred work as an async InvokeFunction of this very function (Function Compute 3.0)."""
+    """Deferred work as an async InvokeFunction of this very function (Function Compute 3.0), each sealed
+    under a key derived from the signing secret."""
     from bot.slack.answering.deferral import FunctionComputeDeferral
+    from bot.slack.answering.seal import Sealer
     from shared.ecs.credentials import DefaultCredentialsProvider
     from shared.ecs.invoke import AsyncInvoker, fc_endpoint
 
+    if settings.slack_signing_secret is None:
+        raise ConfigurationError(
+            "SLACK_SIGNING_SECRET is not set: deferred work is sealed with it.", setting="SLACK_SIGNING_SECRET"
+        )
     invoker = AsyncInvoker(
         DefaultCredentialsProvider(), endpoint=fc_endpoint(settings), function_name=settings.fc_function_name or ""
     )
-    return FunctionComputeDeferral(invoker)
+    return FunctionComputeDeferral(
+        invoker, sealer=Sealer.from_signing_secret(settings.slack_signing_secret.get_secret_value())
+    )
 
 
 @dataclass(frozen=True)
@@ -312,11 +342,12 @@ def build_slack_app(deps: BotDeps, *, async_invocations: bool = True) -> SlackAp
 
     if deps.settings.on_function_compute and async_invocations:
         deferred = build_function_compute_deferral(deps.settings)
-        return SlackApp(
-            build_app(deps, deferral=deferred, web_client=slack_web_client(deps.settings, token=None)), None
-        )
+        web_client = slack_web_client(deps.settings, token=None)
+        app = build_app(deps, deferral=deferred, web_client=web_client, response_url_client=response_url_client)
+        return SlackApp(app, None)
     deferral = build_thread_deferral()
-    app = build_app(deps, deferral=deferral, web_client=slack_web_client(deps.settings, token=None))
+    web_client = slack_web_client(deps.settings, token=None)
+    app = build_app(deps, deferral=deferral, web_client=web_client, response_url_client=response_url_client)
     deferral.bind(app.dispatch)
     return SlackApp(app, deferral)
 

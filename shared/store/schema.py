@@ -220,6 +220,16 @@ poll_cursors = Table(
     Column("updated_at", UtcDateTime(), nullable=False),
 )
 
+# One row per channel whose watches or subscriptions are capped: adding one locks the channel's row first
+# (shared.store.channel_lock), so the count and the insert after it are one step for every instance. A new
+# table, made by `create_all` on any version (no upgrade step).
+channel_locks = Table(
+    "ecs_tasks_channel_locks",
+    metadata,
+    Column("channel_id", String(ID_LENGTH), primary_key=True, autoincrement=False),
+    Column("locked_at", UtcDateTime(), nullable=False),
+)
+
 __all__ = [
     "ENTRY_ABANDONED",
     "ENTRY_PENDING",

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
+from shared.store.channel_lock import ensure_lock_row, lock_channel
 from shared.store.schema import subscriptions
 from shared.store.tx import transact
 from shared.updates.model import Subscription, filter_key
@@ -48,29 +49,77 @@ class SubscriptionStore:
     ) -> tuple[Subscription, bool]:
         """The channel's subscription with this filter in this account, and whether it is new (one per filter
         and account per channel)."""
+        added = self._add(team_id, channel_id, user_id, region_id, status, action, now, account, limit=None)
+        if added is None:
+            raise RuntimeError("a subscription without a limit was refused")  # only a limit refuses
+        return added
+
+    def add_within(
+        self,
+        limit: int,
+        *,
+        team_id: str | None,
+        channel_id: str,
+        user_id: str,
+        region_id: str,
+        status: str | None,
+        action: str | None,
+        now: datetime,
+        account: str = HOME_ACCOUNT_NAME,
+    ) -> tuple[Subscription, bool] | None:
+        """As `add`, or None instead of a new subscription when the channel has `limit` already: counted and
+        added under the channel's lock, one step for every instance."""
+        return self._add(team_id, channel_id, user_id, region_id, status, action, now, account, limit=limit)
+
+    def _add(
+        self,
+        team_id: str | None,
+        channel_id: str,
+        user_id: str,
+        region_id: str,
+        status: str | None,
+        action: str | None,
+        now: datetime,
+        account: str,
+        *,
+        limit: int | None,
+    ) -> tuple[Subscription, bool] | None:
         key = filter_key(region_id, status, action, account)
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(
-                    insert(subscriptions).values(
-                        team_id=team_id,
-                        channel_id=channel_id,
-                        account=account,
-                        user_id=user_id,
-                        region_id=region_id,
-                        status=status,
-                        action=action,
-                        filter_key=key,
-                        created_at=now,
-                    )
+        this_one = and_(subscriptions.c.channel_id == channel_id, subscriptions.c.filter_key == key)
+
+        def work(connection: Connection) -> bool | None:
+            if limit is not None:
+                lock_channel(connection, channel_id, now=now)
+                if connection.execute(select(subscriptions.c.id).where(this_one)).first() is not None:
+                    return False
+                count = select(func.count()).where(subscriptions.c.channel_id == channel_id)
+                if int(connection.execute(count).scalar_one()) >= limit:
+                    return None
+            connection.execute(
+                insert(subscriptions).values(
+                    team_id=team_id,
+                    channel_id=channel_id,
+                    account=account,
+                    user_id=user_id,
+                    region_id=region_id,
+                    status=status,
+                    action=action,
+                    filter_key=key,
+                    created_at=now,
                 )
-            created = True
+            )
+            return True
+
+        if limit is not None:
+            ensure_lock_row(self.engine, channel_id, now=now)
+        try:
+            created = transact(self.engine, work)
         except IntegrityError:
             created = False
+        if created is None:
+            return None
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(subscriptions).where(subscriptions.c.channel_id == channel_id, subscriptions.c.filter_key == key)
-            ).one()
+            row = connection.execute(select(subscriptions).where(this_one)).one()
         return _subscription(row), created
 
     def all(self) -> list[Subscription]:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.ecs.models import Task
+from shared.store.channel_lock import ensure_lock_row, lock_channel
 from shared.store.schema import ENTRY_PENDING, LIVE, transitions, watches
 from shared.store.tx import transact
 from shared.updates.model import (
@@ -41,6 +42,7 @@ from shared.updates.model import (
 ADDED = "added"
 REVIVED = "revived"
 ALREADY = "already"
+FULL = "full"  # not added: the channel is at its limit
 # IN (...) lists are chunked: every engine takes this many parameters comfortably.
 CHUNK = 500
 
@@ -86,12 +88,14 @@ class WatchStore:
 
     # --- creating ---------------------------------------------------------------------------------
 
-    def add(self, new: NewWatch, *, now: datetime, ttl: timedelta) -> tuple[int, str]:
+    def add(self, new: NewWatch, *, now: datetime, ttl: timedelta, limit: int | None = None) -> tuple[int, str]:
         """Create the watch, or revive an ended one of the same task in the same channel.
 
         One active follow per (channel, account, region, task): a subscription's follow-up not yet announced is
         taken over by the watch (its card becomes this one); one already announced (or another watch)
         stays as it is. Returns (watch id, ADDED | REVIVED | ALREADY); for ALREADY, the active follow's id.
+        With a `limit`: (0, FULL) instead of a new active watch when the channel has `limit` active follows
+        already, counted and added under the channel's lock (one step for every instance).
         """
         values = {
             "team_id": new.team_id,
@@ -117,46 +121,54 @@ class WatchStore:
             watches.c.region_id == new.region_id,
             watches.c.task_id == new.task.task_id,
         )
+        own = and_(same_task, watches.c.origin == ORIGIN_WATCH)
 
-        def adopt(connection: Connection) -> int:
-            # A silent follow-up becomes this watch (its origin is kept, as history of how it began).
-            return connection.execute(
+        def live_id(connection: Connection) -> int | None:
+            found = connection.execute(select(watches.c.id).where(same_task, watches.c.live == LIVE)).scalar()
+            return int(found) if found is not None else None
+
+        def work(connection: Connection) -> tuple[int, str]:
+            if limit is not None:
+                lock_channel(connection, new.channel_id, now=now)
+            # A silent follow-up becomes this watch (its origin is kept, as history of how it began); it is
+            # active already, so the count does not change.
+            adopted = connection.execute(
                 update(watches)
                 .where(same_task, watches.c.live == LIVE, watches.c.announced.is_(False))
                 .values(**values, version=watches.c.version + 1)
             ).rowcount
-
-        if transact(self.engine, adopt) == 1:
-            return self._live_id(same_task) or 0, REVIVED
-        existing = self._live_id(same_task)
-        if existing is not None:
-            return existing, ALREADY
-        own = and_(same_task, watches.c.origin == ORIGIN_WATCH)
-
-        def revive(connection: Connection) -> int:
+            if adopted == 1:
+                return live_id(connection) or 0, REVIVED
+            existing = live_id(connection)
+            if existing is not None:
+                return existing, ALREADY
+            if limit is not None and _count_active(connection, new.channel_id) >= limit:
+                return 0, FULL
             # The version still grows: outbox rows of the earlier life keep unique sequence numbers.
-            return connection.execute(
+            revived = connection.execute(
                 update(watches)
                 .where(own, watches.c.state != WATCH_ACTIVE)
                 .values(**values, version=watches.c.version + 1)
             ).rowcount
-
-        try:
-            if transact(self.engine, revive) == 1:
-                return self._live_id(same_task) or 0, REVIVED
-            with self.engine.begin() as connection:
-                result = connection.execute(
-                    insert(watches).values(
-                        channel_id=new.channel_id,
-                        account=new.account,
-                        region_id=new.region_id,
-                        task_id=new.task.task_id,
-                        origin=ORIGIN_WATCH,
-                        **values,
-                        version=1,
-                    )
+            if revived == 1:
+                return live_id(connection) or 0, REVIVED
+            result = connection.execute(
+                insert(watches).values(
+                    channel_id=new.channel_id,
+                    account=new.account,
+                    region_id=new.region_id,
+                    task_id=new.task.task_id,
+                    origin=ORIGIN_WATCH,
+                    **values,
+                    version=1,
                 )
-                return _new_id(result), ADDED
+            )
+            return _new_id(result), ADDED
+
+        if limit is not None:
+            ensure_lock_row(self.engine, new.channel_id, now=now)
+        try:
+            return transact(self.engine, work)
         except IntegrityError:
             pass  # another request (or a subscription's scan) made it active first
         return self._live_id(same_task) or 0, ALREADY
@@ -187,9 +199,8 @@ class WatchStore:
 
     def count_active(self, channel_id: str) -> int:
         """Active follows in a channel (watches and subscriptions' follow-ups): what the per-channel bound counts."""
-        query = select(func.count()).where(watches.c.channel_id == channel_id, watches.c.state == WATCH_ACTIVE)
         with self.engine.connect() as connection:
-            return int(connection.execute(query).scalar_one())
+            return _count_active(connection, channel_id)
 
     def add_followup(
         self,
@@ -562,6 +573,11 @@ class WatchStore:
             ).rowcount
 
         return transact(self.engine, work) == 1
+
+
+def _count_active(connection: Connection, channel_id: str) -> int:
+    query = select(func.count()).where(watches.c.channel_id == channel_id, watches.c.state == WATCH_ACTIVE)
+    return int(connection.execute(query).scalar_one())
 
 
 def _insert_transition(

@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_bolt import Respond
 from slack_sdk import WebClient
 from sqlalchemy import insert
 
 from bot.language.grammar import SubscribeCommand
-from bot.slack.answering.reply import Answer, send
+from bot.slack.answering.reply import Answer, ResponseUrl, send
 from bot.usecases.watching import Where, channel_list, subscribe, unwatch_tasks, watch_tasks
 from bot.usecases.work import Replies
-from bot.wiring.build import build_bot_deps, build_poller
+from bot.wiring.build import build_bot_deps, build_poller, response_url_client
 from bot.wiring.deps import BotDeps
 from emulators.ecs.accounts import AccountCall
 from emulators.ecs.server import EcsEmulator
@@ -79,8 +78,8 @@ class World:
     def deps(self) -> BotDeps:
         return build_bot_deps(self.settings, clock=self.ecs.clock.now)
 
-    def respond(self, channel: str) -> Respond:
-        return Respond(response_url=self.slack.new_response_url(channel_id=channel, user_id=USER))
+    def respond(self, channel: str) -> ResponseUrl:
+        return ResponseUrl(self.slack.new_response_url(channel_id=channel, user_id=USER), response_url_client)
 
     def web(self) -> WebClient:
         return WebClient(token=BOT_TOKEN, base_url=self.slack.api_url, retry_handlers=[])

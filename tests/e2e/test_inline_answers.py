@@ -122,32 +122,42 @@ def test_slow_ecs_defers_and_the_twice_delivered_invocation_posts_exactly_one_ca
     assert [c.method for c in slack.calls] == ["response_url"]
 
 
-def test_a_cancel_whose_inline_attempt_timed_out_is_not_sent_twice(
-    no_database: FcServer,
-    sender: SlackSender,
+@pytest.mark.parametrize("database", [False, True], ids=["no_database", "database"])
+def test_a_cancel_still_in_flight_when_the_budget_ends_is_sent_once_and_confirmed(
+    fc_async: FcServer,
     slack: SlackEmulator,
     ecs: EcsEmulator,
     monkeypatch: pytest.MonkeyPatch,
+    database: bool,
 ) -> None:
     from functions import http
 
+    # Given Function Compute settings, with or without a database (no claim store: the deferred payload alone
+    # says that CancelTask may have been sent), and a user who may cancel
+    if not database:
+        monkeypatch.delenv("ECS_TASKS_DATABASE_URL")
     monkeypatch.setenv("ECS_TASKS_CANCEL_USER_IDS", USER)
     http.reset_app()
+    sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=fc_async.base_url + SLACK_PATH)
     task_id = ecs.add_task(RegionId="cn-hangzhou", TaskAction="ExportImage", waiting_s=0, processing_s=3600)
     response, _, response_url = command(sender, slack, "cn-hangzhou processing")
     cancel = element(response.json()["blocks"], ACTION_CANCEL)
-    # Given ECS slower than the budget, so the in-request CancelTask times out (it may have happened)
+    # And ECS holding every call 2.5 s, so the in-request CancelTask is still in flight when the budget ends
     ecs.faults.update({"latency_s": 2.5})
     started = time.monotonic()
     clicked = click(sender, cancel, response_url)
     assert clicked.status_code == 200 and time.monotonic() - started < ACK_DEADLINE_S
-    no_database.wait_for_async(timeout=40)
-    # Then CancelTask was sent once: the deferred run asked DescribeTaskAttribute first
+    # (the deferred run then reads a fast ECS while that CancelTask is still held)
+    ecs.faults.update({"latency_s": 0})
+    fc_async.wait_for_async(timeout=40)
+    # Then CancelTask was sent exactly once, though the deferred run was delivered twice
     actions = [c.action for c in ecs.calls]
     assert actions.count("CancelTask") == 1
     assert actions.index("DescribeTaskAttribute") > actions.index("CancelTask")
+    # And the clicker is told the task was cancelled, never that it was "not cancelled again"
     texts = [str(c.args.get("text")) for c in slack.calls_to("response_url")]
-    assert any(task_id in t and "not cancelled again" in t for t in texts), texts
+    assert any(task_id in t and f"<@{USER}> cancelled task" in t for t in texts), texts
+    assert not any("not cancelled again" in t or "ended before" in t for t in texts), texts
 
 
 @pytest.mark.parametrize("text", ["watch cn-hangzhou t-abc123", "subscribe cn-hangzhou", "list", "unwatch t-abc123"])

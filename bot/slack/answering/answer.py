@@ -12,19 +12,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_bolt import Ack, BoltRequest, Respond
 from slack_sdk import WebClient
 
 from bot.slack.answering.deferral import Arrival, Deferral
 from bot.slack.answering.once import RecentKeys, deferred_work_key, request_digest, run_once
-from bot.slack.answering.reply import Answer, send
+from bot.slack.answering.reply import Answer, ResponseUrl, send
 from bot.usecases.attempt import Attempt, run_inline
 from bot.usecases.work import DeferredRun, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import notice_message
 from shared.log import log_event
+
+if TYPE_CHECKING:
+    from slack_sdk.webhook import WebhookClient
 
 COULD_NOT_START = (  # shown to the user
     ":warning: ecs-tasks could not start working on this (ECS was slow and the work could not be handed on). "
@@ -36,12 +39,26 @@ DEFERRED_WORK_NAME = "slack"
 class Runner:
     """The one path by which a command or click that needs ECS or the store is answered: `answer`."""
 
-    def __init__(self, deps: BotDeps, deferral: Deferral, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        deps: BotDeps,
+        deferral: Deferral,
+        *,
+        response_url_client: Callable[[str], WebhookClient],
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`response_url_client`: the wiring's client for a response_url, under the one Slack client policy."""
         self._deps = deps
         self._deferral = deferral
+        self._response_url_client = response_url_client
         self._monotonic = monotonic
         self._requests = RecentKeys(monotonic=monotonic)  # replays of a request this instance answered
         self._deferred = RecentKeys(monotonic=monotonic)  # deliveries of deferred work this instance ran
+
+    def response_url(self, respond: Respond) -> ResponseUrl:
+        """Where a listener's `respond` posts, through the wiring's client (never Bolt's own, whose client
+        has slack_sdk's default timeout and retry)."""
+        return ResponseUrl(respond.response_url, self._response_url_client)
 
     def is_deferred(self, request: BoltRequest) -> bool:
         return _deferred(request) is not None
@@ -68,7 +85,7 @@ class Runner:
         run = _deferred(request)
         if run is not None:
             ack()
-            self._run_deferred(work, run, request, Answer(respond, client))
+            self._run_deferred(work, run, request, Answer(self.response_url(respond), client))
             return
         arrival = Arrival.of(request.context)
         started = arrival.started if arrival is not None and arrival.started is not None else self._monotonic()
@@ -79,7 +96,7 @@ class Runner:
             ecs_deadline_s=self._deps.settings.ecs_deadline_s,
         )
         replies = run_inline(attempt, lambda a: work(a, None))
-        answer = Answer(respond, client, in_ack=in_ack)
+        answer = Answer(self.response_url(respond), client, in_ack=in_ack)
         if replies is not None:
             send(answer, replies)
             log_event("slack.answer", via="inline")
@@ -95,7 +112,9 @@ class Runner:
             attempt = Attempt.deferred(ecs_deadline_s=self._deps.settings.ecs_deadline_s, monotonic=self._monotonic)
             send(answer, work(attempt, run))
 
-        run_once(self._deps, self._deferred, deferred_work_key(request, DEFERRED_WORK_NAME), do)
+        arrival = Arrival.of(request.context)
+        delivery_key = arrival.delivery_key if arrival is not None else None
+        run_once(self._deps, self._deferred, deferred_work_key(request, DEFERRED_WORK_NAME, delivery_key), do)
 
 
 def _ack_kwargs(answer: Answer) -> dict[str, Any]:

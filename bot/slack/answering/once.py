@@ -36,8 +36,10 @@ def request_digest(request: BoltRequest) -> str:
     return hashlib.sha256(f"{signature}\n{request.raw_body}".encode()).hexdigest()
 
 
-def deferred_work_key(request: BoltRequest, function_name: str) -> str:
-    return claim_key(ClaimKind.DEFERRED_WORK, function_name, request_digest(request))
+def deferred_work_key(request: BoltRequest, function_name: str, delivery_key: str | None = None) -> str:
+    """The claim of one deferred run: `delivery_key` (a sealed invocation's seal, the same on every delivery),
+    else the request's own digest."""
+    return claim_key(ClaimKind.DEFERRED_WORK, function_name, delivery_key or request_digest(request))
 
 
 class RecentKeys:

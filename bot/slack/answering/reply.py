@@ -3,23 +3,26 @@ original one replaced in place, or a post in the channel as the bot.
 
 Ephemeral messages can only be changed through the response_url; messages in the channel through
 `chat.update`. A slash command answered inline carries its first message in the acknowledgement itself.
-Every outcome is logged; a failed delivery is never silent.
+Every outcome is logged; a failed delivery is never silent. Posts to a response_url go out through the client
+the wiring builds (`ResponseUrl`), under the one Slack client policy: its timeout, and no hidden re-send.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, NewAnswer, Replace, Replies
 from shared.cards.task_cards import Message, notice_message
 from shared.log import log_event
+
+if TYPE_CHECKING:
+    from slack_sdk.webhook import WebhookClient
 
 RESPONSE_EPHEMERAL = "ephemeral"
 RESPONSE_IN_CHANNEL = "in_channel"
@@ -28,12 +31,35 @@ BOT_MISSING = (
 )
 
 
+@dataclass(frozen=True)
+class ResponseUrl:
+    """A request's response_url (None: the request carries none) and how a client for it is built: by the
+    wiring, under the one Slack client policy (its timeout; no retry handlers, as slack_sdk's default
+    connection-error handler would post a message twice when only Slack's answer was lost)."""
+
+    url: str | None
+    client_for: Callable[[str], WebhookClient]
+
+    def post(self, body: Mapping[str, Any]) -> int | None:
+        """Post `body`; Slack's HTTP status, or None (logged) when there is no response_url or it could not be
+        reached within the policy's timeout."""
+        if not self.url:
+            # Every real Slack request carries one; a request without it has nobody to answer.
+            log_event("slack.deliver", level=logging.WARNING, via="response_url", outcome="no_response_url")
+            return None
+        try:
+            return self.client_for(self.url).send_dict(dict(body)).status_code
+        except OSError as failed:  # urllib's URLError and timeouts are OSErrors: the post is not sent again
+            log_event("slack.deliver", level=logging.WARNING, via="response_url", outcome=type(failed).__name__)
+            return None
+
+
 @dataclass
 class Answer:
     """Where one request's answer goes. `in_ack` is open for a slash command answered inline: its first
     message becomes the acknowledgement's body (`ack_body`) instead of a response_url post."""
 
-    respond: Respond
+    respond: ResponseUrl
     client: WebClient
     in_ack: bool = False
     ack_body: dict[str, Any] | None = None
@@ -65,7 +91,9 @@ class Answer:
         _respond(self.respond, message, response_type=response_type, replace_original=False)
 
 
-def replace_in_place(respond: Respond, client: WebClient, message: Message, *, container: Mapping[str, Any]) -> None:
+def replace_in_place(
+    respond: ResponseUrl, client: WebClient, message: Message, *, container: Mapping[str, Any]
+) -> None:
     """Replace the message whose button was clicked."""
     channel_id = container.get("channel_id")
     message_ts = container.get("message_ts")
@@ -80,19 +108,15 @@ def replace_in_place(respond: Respond, client: WebClient, message: Message, *, c
     _respond(respond, message, replace_original=True)
 
 
-def reply_ephemeral(respond: Respond, message: Message) -> None:
+def reply_ephemeral(respond: ResponseUrl, message: Message) -> None:
     """A new ephemeral message for the clicking user, leaving the card as it is."""
     _respond(respond, message, response_type=RESPONSE_EPHEMERAL, replace_original=False)
 
 
-def _respond(respond: Respond, message: Message, **options: Any) -> None:
-    if not respond.response_url:
-        # Every real Slack request carries one; a request without it has nobody to answer.
-        log_event("slack.deliver", level=logging.WARNING, via="response_url", outcome="no_response_url")
-        return
-    response = respond(**message.as_kwargs(), **options)
-    outcome = "ok" if response.status_code == 200 else f"http_{response.status_code}"
-    log_event("slack.deliver", via="response_url", outcome=outcome, **options)
+def _respond(respond: ResponseUrl, message: Message, **options: Any) -> None:
+    status = respond.post({**message.as_kwargs(), **options})
+    if status is not None:
+        log_event("slack.deliver", via="response_url", outcome="ok" if status == 200 else f"http_{status}", **options)
 
 
 def send(answer: Answer, replies: Replies) -> None:

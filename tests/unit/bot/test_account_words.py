@@ -320,6 +320,11 @@ def test_without_accounts_every_channel_works_at_home() -> None:
         ("watch", "a command"),
         ("accounts", "a command"),
         ("eu-prod", "shaped like a region id"),
+        ("shanghai", "the console name of the region cn-shanghai"),
+        ("singapore", "the console name of the region ap-southeast-1"),
+        ("hangzhou", "the console name of the region cn-hangzhou"),
+        ("beijing", "the console name of the region cn-beijing"),
+        ("us_east_1", "the console name of the region us-east-1"),
     ],
 )
 def test_an_account_named_like_a_word_of_the_grammar_is_a_configuration_error_naming_it(

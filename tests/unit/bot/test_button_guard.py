@@ -64,7 +64,8 @@ BUTTONS = {
     "unwatch": Kind(f"{ACTION_UNWATCH}:0", unwatch_value),
     "unsubscribe": Kind(f"{ACTION_UNSUBSCRIBE}:0", lambda region: "1"),
 }
-WITH_REGION = [name for name in BUTTONS if name != "unsubscribe"]
+# Unwatch removes the channel's own row whatever region it names (bot.slack.guard): not refused for one.
+WITH_REGION = [name for name in BUTTONS if name not in ("unsubscribe", "unwatch")]
 # The place or person refused, and the words the answer must carry.
 PLACES = {
     "team": ("ECS_TASKS_ALLOWED_TEAM_IDS", "T0OTHER", "not enabled for this Slack workspace"),
