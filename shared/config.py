@@ -194,6 +194,8 @@ class Settings(BaseSettings):
     max_update_commands_per_minute: int = _env("ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE", 30, ge=1)
     # Seconds between polls of running watched tasks within one tick; 0 polls once a tick.
     repoll_interval_s: float = _env("ECS_TASKS_REPOLL_INTERVAL", 15.0, ge=0)
+    # Name who started (or cancelled) a task when an ActionTrail event says (the events function); off: never.
+    event_attribution: bool = _env("ECS_TASKS_EVENT_ATTRIBUTION", True)
 
     # Accounts. All unset: everything runs under the function's own role. Names: see ACCOUNT_NAME_RE.
     # NoDecode: the JSON is parsed by _json_object, so malformed JSON is a validation error like any other.

@@ -1,0 +1,220 @@
+"""Tasks announced as they start (issue 23), end to end: ActionTrail API-call events from the EventBridge
+stand-in, as bytes, through `functions.events.handler`, which finds the task in the ECS emulator over
+loopback HTTP, follows it in a real store and posts to the Slack emulator."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from emulators.ecs import EcsEmulator
+from emulators.eventbridge import EventBridgeStandIn, api_call_event
+from emulators.eventbridge.standin import ECS_SOURCE
+from emulators.slack import SlackEmulator
+from functions import events
+from shared.store import SqlStore, open_store
+from tests.poller_support import clean, replies
+
+HOME_ID = "1234567890123456"
+REGION = "cn-hangzhou"
+CHANNEL, QUIET = "C0IMAGES", "C0QUIET"
+USER = "U0OWNER"
+
+
+@pytest.fixture
+def store(app_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[SqlStore]:
+    monkeypatch.setenv("FC_ACCOUNT_ID", HOME_ID)
+    events.reset_announcer()
+    opened = open_store(app_env["ECS_TASKS_DATABASE_URL"])
+    yield opened
+    clean(opened)
+    events.reset_announcer()
+
+
+@pytest.fixture
+def bridge() -> EventBridgeStandIn:
+    return EventBridgeStandIn(deliver=lambda body: events.handler(body, None))
+
+
+def subscribe(store: SqlStore, ecs: EcsEmulator, channel: str, *, action: str | None = None) -> None:
+    store.subscriptions.add(
+        team_id=None,
+        channel_id=channel,
+        user_id=USER,
+        region_id=REGION,
+        status=None,
+        action=action,
+        now=ecs.clock.now() - timedelta(minutes=5),
+    )
+
+
+def started(ecs: EcsEmulator, action: str = "ImportImage") -> str:
+    return ecs.add_task(RegionId=REGION, TaskAction=action, waiting_s=0, processing_s=600)
+
+
+def import_event(ecs: EcsEmulator, task_id: str, **who: Any) -> dict[str, Any]:
+    return api_call_event(
+        action="ImportImage",
+        region_id=REGION,
+        account_id=HOME_ID,
+        at=ecs.clock.now(),
+        request={"ImageName": "web-1"},
+        response={"TaskId": task_id},
+        **who,
+    )
+
+
+def cancel_event(ecs: EcsEmulator, task_id: str, **who: Any) -> dict[str, Any]:
+    return api_call_event(
+        action="CancelTask",
+        region_id=REGION,
+        account_id=HOME_ID,
+        at=ecs.clock.now(),
+        request={"TaskId": task_id},
+        **who,
+    )
+
+
+def text_of(message: object) -> str:
+    return json.dumps([getattr(message, "text", ""), getattr(message, "blocks", [])], ensure_ascii=False)
+
+
+def test_an_import_started_by_alice_is_announced_within_ten_seconds_naming_her(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn
+) -> None:
+    # Given a channel subscribed to the region's imports, and one subscribed to something else
+    subscribe(store, ecs, CHANNEL, action="ImportImage")
+    subscribe(store, ecs, QUIET, action="ExportImage")
+    task_id = started(ecs)
+    # When ActionTrail's event of alice's ImportImage arrives
+    arrived = time.monotonic()
+    (answer,) = bridge.publish(import_event(ecs, task_id, user="alice"))
+    # Then the subscribed channel is told within 10 s, naming alice and the account, and nothing of her keys
+    (card,) = slack.messages(CHANNEL)
+    assert time.monotonic() - arrived < 10
+    assert answer == {"ok": True, "announced": 1}
+    shown = text_of(card)
+    assert task_id in shown and "started by alice (home)" in shown
+    for private in ("LTAI5t", "28815334868278", "192.0.2.10"):
+        assert private not in shown
+    # And the channel whose subscription does not match gets nothing
+    assert slack.messages(QUIET) == []
+    # And the task is followed like any subscription's, knowing who started it
+    (watch,) = store.watches.live_for_task("home", REGION, task_id)
+    assert watch.started_by == "alice (home)" and watch.card_ts == card.ts
+
+
+def test_a_duplicate_delivery_posts_nothing_more(store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator) -> None:
+    # Given EventBridge delivering every event twice (at least once)
+    bridge = EventBridgeStandIn(deliver=lambda body: events.handler(body, None), rand=lambda: 0.0, duplicate_rate=1.0)
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    # When the event arrives, twice
+    first, second = bridge.publish(import_event(ecs, task_id, user="alice"))
+    # Then one card, and the second delivery was recognised as the same event
+    assert len(slack.messages(CHANNEL)) == 1
+    assert (first, second) == ({"ok": True, "announced": 1}, {"ok": True, "duplicate": 1})
+
+
+def test_a_hostile_region_makes_no_request_anywhere(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn
+) -> None:
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    event = import_event(ecs, task_id, user="alice")
+    event["data"]["acsRegion"] = "x@127.0.0.1:1/#"
+    ecs.reset_calls()
+    (answer,) = bridge.publish(event)
+    assert answer == {"ok": True, "unreadable": 1}
+    assert ecs.calls == [] and slack.calls == []
+
+
+def test_an_event_for_a_task_ecs_does_not_know_posts_nothing_and_may_be_looked_at_again(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn
+) -> None:
+    subscribe(store, ecs, CHANNEL)
+    event = import_event(ecs, "t-bp1nosuchtask00", user="alice")
+    first, again = bridge.publish(event)[0], bridge.publish(event)[0]
+    assert slack.messages(CHANNEL) == []
+    # Not claimed for good: a redelivery asks ECS once more
+    assert first == again == {"ok": True, "unknown_task": 1}
+    assert [c.action for c in ecs.calls].count("DescribeTaskAttribute") == 2
+
+
+def test_a_cancel_by_bob_is_posted_in_the_tasks_thread_naming_him(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn
+) -> None:
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    bridge.publish(import_event(ecs, task_id, user="alice"))
+    (card,) = slack.messages(CHANNEL)
+    # When bob cancels it outside ecs-tasks
+    (answer,) = bridge.publish(cancel_event(ecs, task_id, user="bob"))
+    # Then the task's thread says bob did
+    (note,) = replies(slack, CHANNEL, card.ts)
+    assert answer == {"ok": True, "noted": 1}
+    assert "cancelled by bob (home)" in note.text
+
+
+def test_a_cancel_made_through_ecs_tasks_is_not_posted_twice(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn
+) -> None:
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    bridge.publish(import_event(ecs, task_id, user="alice"))
+    (card,) = slack.messages(CHANNEL)
+    # When the event of a Cancel clicked in Slack arrives (ecs-tasks' session for that Slack user)
+    bridge.publish(cancel_event(ecs, task_id, session=("ecs-tasks-cancel", "slack-U0OWNER")))
+    # Then ecs-tasks says nothing more than it said when the click was answered
+    assert replies(slack, CHANNEL, card.ts) == []
+
+
+def test_ecs_own_event_source_and_a_batch_are_read_alike(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn
+) -> None:
+    subscribe(store, ecs, CHANNEL)
+    first, second = started(ecs), started(ecs, "ExportImage")
+    export = api_call_event(
+        action="ExportImage",
+        region_id=REGION,
+        account_id=HOME_ID,
+        at=ecs.clock.now(),
+        session=("ci-role", "nightly-build"),
+        request={"ImageId": "m-bp1abc"},
+        response={"TaskId": second},
+        form=ECS_SOURCE,
+    )
+    (answer,) = bridge.publish([import_event(ecs, first, user="alice"), export])
+    assert answer == {"ok": True, "announced": 2}
+    shown = " ".join(text_of(m) for m in slack.messages(CHANNEL))
+    assert "started by alice (home)" in shown and "started by nightly-build (home)" in shown
+
+
+def test_an_event_from_an_account_no_binding_covers_is_ignored(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn, tmp_path: Path
+) -> None:
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    event = import_event(ecs, task_id, user="alice")
+    event["aliyunaccountid"] = "9999999999999999"
+    ecs.reset_calls()
+    (answer,) = bridge.publish(event)
+    assert answer == {"ok": True, "ignored": 1}
+    assert ecs.calls == [] and slack.messages(CHANNEL) == []
+
+
+def test_attribution_off_names_nobody(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ECS_TASKS_EVENT_ATTRIBUTION", "false")
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    bridge.publish(import_event(ecs, task_id, user="alice"))
+    (card,) = slack.messages(CHANNEL)
+    assert task_id in text_of(card) and "alice" not in text_of(card)
