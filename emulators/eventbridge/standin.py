@@ -1,6 +1,7 @@
 """EventBridge's delivery of ActionTrail API-call events to a function, for tests, the demo and the bench.
 
-`api_call_event` builds one CloudEvent in the documented shape (see README.md for the pages).
+`api_call_event` builds one CloudEvent in the documented shape (see README.md for the pages); `event_from_call`
+builds the one ActionTrail would publish for a call the ECS emulator recorded, naming who made it.
 `EventBridgeStandIn.publish` hands it to the handler as bytes, once — or, by the injected random source,
 twice or late.
 """
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from emulators.ecs.records import RecordedCall
 
 FIXTURES = Path(__file__).parent / "fixtures"
 ACTIONTRAIL = ("acs.actiontrail", "actiontrail:ActionTrail:ApiCall")
@@ -71,6 +74,31 @@ def api_call_event(
         requestParameters={"RegionId": region_id, **(request or {})},
         responseElements={"RequestId": data["requestId"], **(response or {})},
     )
+    return event
+
+
+def event_from_call(call: RecordedCall, *, form: tuple[str, str] = ACTIONTRAIL) -> dict[str, Any]:
+    """ActionTrail's event for a write call the ECS emulator answered, with its caller and its answer."""
+    caller = call.caller
+    if caller is None or call.region_id is None or call.http_status != 200:
+        raise ValueError("ActionTrail records calls that were authenticated and answered")
+    who: dict[str, Any] = {}
+    if caller.type == "ram-user":
+        who["user"] = caller.user_name
+    elif caller.type == "assumed-role" and caller.user_name:
+        role, _, session = caller.user_name.partition(":")
+        who["session"] = (role, session)
+    event = api_call_event(
+        action=call.action,
+        region_id=call.region_id,
+        account_id=caller.account_id,
+        at=call.at,
+        request={k: v for k, v in call.params.items() if k not in ("Action", "Version", "Format")},
+        response=call.result or {},
+        form=form,
+        **who,
+    )
+    event["data"]["requestId"] = call.request_id
     return event
 
 

@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 
 from emulators.ecs import EcsEmulator
-from emulators.eventbridge import EventBridgeStandIn, api_call_event
+from emulators.eventbridge import EventBridgeStandIn, api_call_event, event_from_call
 from emulators.eventbridge.standin import ECS_SOURCE
 from emulators.slack import SlackEmulator
 from functions import events
 from shared.store import SqlStore, open_store
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.poller_support import clean, replies
 
 HOME_ID = "1234567890123456"
@@ -218,3 +219,47 @@ def test_attribution_off_names_nobody(
     bridge.publish(import_event(ecs, task_id, user="alice"))
     (card,) = slack.messages(CHANNEL)
     assert task_id in text_of(card) and "alice" not in text_of(card)
+
+
+def test_alices_import_through_the_official_sdk_is_announced_naming_her(
+    store: SqlStore, slack: SlackEmulator, bridge: EventBridgeStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from urllib.parse import urlsplit
+
+    from alibabacloud_ecs20140526 import models as ecs_models
+    from alibabacloud_ecs20140526.client import Client
+    from alibabacloud_tea_openapi import models as openapi_models
+
+    from emulators.ecs.service import HOME_ACCOUNT_ID
+
+    # Given an ECS emulator that knows alice's AccessKey, and the function's own account
+    emulator = EcsEmulator(
+        seed=[],
+        credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET, "alice-key": "alice-secret"},
+        users={"alice-key": "alice"},
+    )
+    monkeypatch.setenv("FC_ACCOUNT_ID", HOME_ACCOUNT_ID)
+    with emulator:
+        monkeypatch.setenv("ECS_ENDPOINT", emulator.base_url)
+        events.reset_announcer()
+        subscribe(store, emulator, CHANNEL)
+        # When alice imports an image with the official SDK, and ActionTrail's event of that call is delivered
+        config = openapi_models.Config(
+            access_key_id="alice-key",
+            access_key_secret="alice-secret",
+            endpoint=urlsplit(emulator.base_url).netloc,
+            protocol="http",
+            region_id=REGION,
+            read_timeout=5000,
+            connect_timeout=2000,
+        )
+        answer = Client(config).import_image(
+            ecs_models.ImportImageRequest(region_id=REGION, image_name="web-2", ostype="linux")
+        )
+        (call,) = [c for c in emulator.calls if c.action == "ImportImage"]
+        assert call.caller is not None and (call.caller.type, call.caller.user_name) == ("ram-user", "alice")
+        emulator.advance(5)  # ECS starts processing it
+        bridge.publish(event_from_call(call))
+    # Then the channel is told of that very task, naming alice
+    (card,) = slack.messages(CHANNEL)
+    assert answer.body.task_id in text_of(card) and "started by alice (home)" in text_of(card)
