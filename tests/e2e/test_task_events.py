@@ -20,7 +20,7 @@ from emulators.slack import SlackEmulator
 from functions import events
 from shared.store import SqlStore, open_store
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
-from tests.poller_support import clean, replies
+from tests.poller_support import clean, make_poller, replies
 
 HOME_ID = "1234567890123456"
 REGION = "cn-hangzhou"
@@ -263,3 +263,27 @@ def test_alices_import_through_the_official_sdk_is_announced_naming_her(
     # Then the channel is told of that very task, naming alice
     (card,) = slack.messages(CHANNEL)
     assert answer.body.task_id in text_of(card) and "started by alice (home)" in text_of(card)
+
+
+def test_the_pollers_later_announcement_names_the_starter_when_the_event_came_first(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn
+) -> None:
+    # Given a channel that wants only failed imports, and alice's import, still processing when its event arrives
+    store.subscriptions.add(
+        team_id=None,
+        channel_id=CHANNEL,
+        user_id=USER,
+        region_id=REGION,
+        status="Failed",
+        action=None,
+        now=ecs.clock.now() - timedelta(minutes=5),
+    )
+    task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", waiting_s=0, processing_s=30, outcome="Failed")
+    bridge.publish(import_event(ecs, task_id, user="alice"))
+    assert slack.messages(CHANNEL) == []
+    # When it fails and the poller's tick sees it
+    ecs.advance(40)
+    make_poller(store, ecs, slack).tick(20.0)
+    # Then the poller's announcement names alice, whom only the event knew
+    (card,) = slack.messages(CHANNEL)
+    assert task_id in text_of(card) and "started by alice (home)" in text_of(card)
