@@ -192,8 +192,9 @@ class Settings(BaseSettings):
     max_watches_per_channel: int = _env("ECS_TASKS_MAX_WATCHES_PER_CHANNEL", 500, ge=1)
     max_subscriptions_per_channel: int = _env("ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL", 20, ge=1)
     max_update_commands_per_minute: int = _env("ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE", 30, ge=1)
-    # Seconds between polls of running watched tasks within one tick; 0 polls once a tick.
-    repoll_interval_s: float = _env("ECS_TASKS_REPOLL_INTERVAL", 15.0, ge=0)
+    # At most this many seconds between polls of running watched tasks (spaced evenly across the timer's
+    # minute, shared.updates.poller.pass_spacing); 0 polls once a tick.
+    repoll_interval_s: float = _env("ECS_TASKS_REPOLL_INTERVAL", 12.0, ge=0)
     # Name who started (or cancelled) a task when an ActionTrail event says (the events function); off: never.
     event_attribution: bool = _env("ECS_TASKS_EVENT_ATTRIBUTION", True)
 
