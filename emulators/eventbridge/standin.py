@@ -95,6 +95,8 @@ def event_from_call(call: RecordedCall, *, form: tuple[str, str] = ACTIONTRAIL) 
         at=call.at,
         request={k: v for k, v in call.params.items() if k not in ("Action", "Version", "Format")},
         response=call.result or {},
+        # ActionTrail's event id for the call: the same call always makes the same event.
+        event_id=call.request_id,
         form=form,
         **who,
     )

@@ -287,3 +287,23 @@ def test_the_pollers_later_announcement_names_the_starter_when_the_event_came_fi
     # Then the poller's announcement names alice, whom only the event knew
     (card,) = slack.messages(CHANNEL)
     assert task_id in text_of(card) and "started by alice (home)" in text_of(card)
+
+
+def test_an_event_held_back_until_the_poller_announced_the_task_posts_nothing_more_and_records_the_starter(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given EventBridge holding an event back (best effort: sometimes late)
+    bridge = EventBridgeStandIn(deliver=lambda body: events.handler(body, None), rand=lambda: 0.0, late_rate=1.0)
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    assert bridge.publish(import_event(ecs, task_id, user="alice")) == []
+    # When the poller's scan announces the task first (a tick a minute later), and the event arrives after
+    ecs.advance(60)
+    make_poller(store, ecs, slack).tick(20.0)
+    (card,) = slack.messages(CHANNEL)
+    (answer,) = bridge.flush()
+    # Then the channel keeps its one card, and its follow knows who started the task from now on
+    assert answer == {"ok": True, "announced": 1}
+    assert slack.messages(CHANNEL) == [card]
+    (watch,) = store.watches.live_for_task("home", REGION, task_id)
+    assert watch.started_by == "alice (home)"
