@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     repoll_interval_s: float = _env("ECS_TASKS_REPOLL_INTERVAL", 12.0, ge=0)
     # Name who started (or cancelled) a task when an ActionTrail event says (the events function); off: never.
     event_attribution: bool = _env("ECS_TASKS_EVENT_ATTRIBUTION", True)
+    # The Slack function's own role (the events function's template passes it): a cancel made under it in the home
+    # account is ecs-tasks' own, already told in Slack.
+    slack_role_arn: str | None = _env("ECS_TASKS_SLACK_ROLE_ARN")
 
     # Accounts. All unset: everything runs under the function's own role. Names: see ACCOUNT_NAME_RE.
     # NoDecode: the JSON is parsed by _json_object, so malformed JSON is a validation error like any other.
@@ -242,6 +245,15 @@ class Settings(BaseSettings):
     @classmethod
     def _database_url(cls, value: Any) -> Any:
         register_url_credentials(value if isinstance(value, str) else None)
+        return value
+
+    @field_validator("slack_role_arn", mode="before")
+    @classmethod
+    def _slack_role(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not ROLE_ARN_RE.fullmatch(value):
+            raise ValueError("not a RAM role ARN (expected acs:ram::<16-digit account id>:role/<role name>)")
         return value
 
     @model_validator(mode="after")

@@ -401,15 +401,19 @@ def load_event_announcer() -> EventAnnouncer:
 def build_event_announcer(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> EventAnnouncer:
     """The EventBridge handler's announcer: the poller's store, its read-only clients (session
     `ecs-tasks-poller`) and its Slack client; its own outbox lease."""
+    from shared.config import ROLE_ARN_RE
     from shared.updates.announcer import EventAnnouncer, EventsConfig
     from shared.updates.notifier import Notifier
     from shared.updates.poller import new_owner_id
+
+    own_role = ROLE_ARN_RE.fullmatch(settings.slack_role_arn or "")
 
     config = EventsConfig(
         policy=build_policy(settings),
         ttl=settings.watch_ttl,
         home_account_id=settings.fc_account_id,
         attribution=settings.event_attribution,
+        own_role_name=own_role.group("role_name") if own_role else None,
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,
     )
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the events function")))

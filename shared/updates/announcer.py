@@ -10,8 +10,9 @@ the poller's own rule (`shared.updates.plan.discoveries`, one follow per channel
 started it, and the outbox posts the announcements at once, under a lease of this handler's own. An event
 whose task ECS does not know posts nothing and gives its claim back, so a redelivery looks once more.
 
-A CancelTask by someone other than ecs-tasks (its Slack users' `slack-<user id>` sessions, its poller) is
-told in the thread of each channel that follows the task; ecs-tasks' own cancels were told when they were made.
+A CancelTask by someone other than ecs-tasks (its Slack users' `slack-<user id>` sessions, its poller, the Slack
+function's own role in the home account) is told in the thread of each channel that follows the task;
+ecs-tasks' own cancels were told when they were made.
 """
 
 from __future__ import annotations
@@ -56,6 +57,8 @@ class EventsConfig:
     ttl: timedelta
     home_account_id: str | None  # FC_ACCOUNT_ID: the function's own account
     attribution: bool = True  # ECS_TASKS_EVENT_ATTRIBUTION: name who started or cancelled a task
+    # The Slack function's role name (ECS_TASKS_SLACK_ROLE_ARN): its sessions in the home account are ecs-tasks'.
+    own_role_name: str | None = None
     min_post_s: float = 10.0
 
 
@@ -236,12 +239,22 @@ class EventAnnouncer:
         )
         return refusal is None
 
+    def _by_ecs_tasks(self, caller: Caller) -> bool:
+        """ecs-tasks' own call: a session it names (`slack-<user>`, its poller's), or any session of the Slack
+        function's own role in the home account (its calls there run under that role, as Function Compute names
+        the session)."""
+        if caller.is_ecs_tasks:
+            return True
+        own = self._config.own_role_name
+        home = self._config.home_account_id
+        return own is not None and caller.role_name == own and caller.account_id == home
+
     # --- a task cancelled ----------------------------------------------------------------------------
 
     def _cancelled(self, call: ApiCall, account: str) -> int:
         """Tell each channel following the task who cancelled it, unless ecs-tasks did (it said so then)."""
         caller = call.caller
-        if call.task_id is None or caller is None or caller.is_ecs_tasks or not self._config.attribution:
+        if call.task_id is None or caller is None or self._by_ecs_tasks(caller) or not self._config.attribution:
             return 0
         posted = 0
         note = cancelled_by_note(call.task_id, f"{caller.shown()} ({account})")

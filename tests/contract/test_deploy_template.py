@@ -58,7 +58,7 @@ POLLER_VARIABLES = {
     "STS_ENDPOINT",
 }
 # The events function reads the poller's settings and whether to name who started or cancelled a task.
-EVENTS_VARIABLES = POLLER_VARIABLES | {"ECS_TASKS_EVENT_ATTRIBUTION"}
+EVENTS_VARIABLES = POLLER_VARIABLES | {"ECS_TASKS_EVENT_ATTRIBUTION", "ECS_TASKS_SLACK_ROLE_ARN"}
 # The task-creating calls DescribeTasks lists (its TaskAction values, platform-facts.md), and CancelTask.
 TASK_CALLS = {"ImportImage", "ExportImage", "RedeployInstance", "ModifyDiskSpec", "ArchiveSnapshot", "CancelTask"}
 
@@ -209,8 +209,9 @@ def test_events_trigger_filters_actiontrails_ecs_task_calls_in_both_documented_f
     assert set(pattern["source"]) == {"acs.actiontrail", "acs.ecs"}
     assert set(pattern["type"]) == {"actiontrail:ActionTrail:ApiCall", "ecs:ActionTrail:ApiCall"}
     assert set(pattern["data"]["eventName"]) == TASK_CALLS
-    # The function reads only: it runs under the poller's read-only role
+    # The function reads only: it runs under the poller's read-only role, knowing the Slack function's
     assert props["role"] == REPRESENTATIVE_ENV["ECS_TASKS_POLLER_ROLE_ARN"]
+    assert props["environmentVariables"]["ECS_TASKS_SLACK_ROLE_ARN"] == REPRESENTATIVE_ENV["ECS_TASKS_ROLE_ARN"]
 
 
 def test_each_function_gets_exactly_the_variables_it_reads() -> None:

@@ -176,6 +176,24 @@ def test_a_cancel_made_through_ecs_tasks_is_not_posted_twice(
     assert replies(slack, CHANNEL, card.ts) == []
 
 
+def test_a_cancel_under_the_slack_functions_own_role_in_the_home_account_is_not_posted_twice(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the Slack function's role, whose home-account calls carry a session Function Compute names
+    monkeypatch.setenv("ECS_TASKS_SLACK_ROLE_ARN", f"acs:ram::{HOME_ID}:role/ecs-tasks-fc")
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    bridge.publish(import_event(ecs, task_id, user="alice"))
+    (card,) = slack.messages(CHANNEL)
+    # When the event of a Cancel clicked in a home channel arrives, and then one by another role's session
+    bridge.publish(cancel_event(ecs, task_id, session=("ecs-tasks-fc", "fc-3f2a9c")))
+    assert replies(slack, CHANNEL, card.ts) == []
+    bridge.publish(cancel_event(ecs, task_id, session=("ops-admin", "carol")))
+    # Then only the other role's cancel is told
+    (note,) = replies(slack, CHANNEL, card.ts)
+    assert "cancelled by carol (home)" in note.text
+
+
 def test_ecs_own_event_source_and_a_batch_are_read_alike(
     store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn
 ) -> None:
