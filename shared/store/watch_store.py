@@ -302,6 +302,22 @@ class WatchStore:
 
         return transact(self.engine, work)
 
+    def started_by(self, account: str, region_id: str, task_id: str) -> str | None:
+        """Who started the task, if any follow of it (live or ended) was told by an ActionTrail event."""
+        query = (
+            select(watches.c.started_by)
+            .where(
+                watches.c.account == account,
+                watches.c.region_id == region_id,
+                watches.c.task_id == task_id,
+                watches.c.started_by.is_not(None),
+            )
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar()
+        return str(found) if found is not None else None
+
     def live_for_task(self, account: str, region_id: str, task_id: str) -> list[Watch]:
         """The task's active follows in every channel."""
         query = select(watches).where(

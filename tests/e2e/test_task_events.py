@@ -325,3 +325,23 @@ def test_an_event_held_back_until_the_poller_announced_the_task_posts_nothing_mo
     assert slack.messages(CHANNEL) == [card]
     (watch,) = store.watches.live_for_task("home", REGION, task_id)
     assert watch.started_by == "alice (home)"
+
+
+def test_details_name_who_started_the_task_when_an_event_told(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator, bridge: EventBridgeStandIn, fc: Any, sender: Any
+) -> None:
+    from shared.cards.task_cards import ACTION_DETAILS
+    from tests.e2e.test_slack_e2e import all_text, buttons, card_in_ack, click, send_command
+
+    # Given alice's import, announced from its event
+    subscribe(store, ecs, CHANNEL)
+    task_id = started(ecs)
+    bridge.publish(import_event(ecs, task_id, user="alice"))
+    # When someone asks for its Details in Slack
+    response, _, response_url = send_command(sender, slack, "cn-hangzhou processing")
+    details = buttons(card_in_ack(response)["blocks"])[ACTION_DETAILS][0]
+    click(sender, details, response_url)
+    # Then the Details say who started it
+    (detail,) = slack.calls_to("response_url")
+    text = all_text(detail.args["blocks"])
+    assert task_id in text and "Started by" in text and "alice (home)" in text
