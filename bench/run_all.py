@@ -20,7 +20,16 @@ from bench.procs import PROJECT_ROOT, PYTHON, BenchError
 from bench.report import Section
 
 # In the order the document shows them; the package builds first (network), the poller last (longest).
-SCRIPTS = ("package_size", "cold_start", "user_felt", "warm", "memory", "poller_scaling", "post_latency")
+SCRIPTS = (
+    "package_size",
+    "cold_start",
+    "user_felt",
+    "warm",
+    "memory",
+    "poller_scaling",
+    "post_latency",
+    "event_latency",
+)
 # Flags only some benchmarks take, passed on to them.
 QUEUE_DELAY_SCRIPT = "user_felt"
 DEFAULT_OUT = PROJECT_ROOT / "docs" / "benchmarks.md"

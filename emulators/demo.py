@@ -6,6 +6,8 @@
 3. Channel updates: watch a running task, the emulator moves it to Finished, `ecs-tasks poll` posts it.
 4. Accounts: a channel bound to two accounts (prod, staging) queries and watches both through STS AssumeRole;
    a channel bound to one cannot reach the other.
+5. Tasks announced as they start: alice starts an ImportImage with the official SDK, ActionTrail's event of it
+   reaches the events function through the EventBridge stand-in, and the subscribed channel is told, naming her.
 Every message is rendered in the terminal and its Block Kit JSON saved under `demo-out/`.
 """
 
@@ -23,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from emulators.demo_accounts import ACCOUNT_SEEDS, account_settings, accounts_demo, sts_callers, sts_roles
+from emulators.demo_events import ALICE_KEY_ID, ALICE_KEY_SECRET, events_demo
 from emulators.ecs import EcsEmulator
 from emulators.slack import SlackEmulator, SlackSender
 from emulators.slack.render import render_message
@@ -93,7 +96,10 @@ def main() -> int:
     sessions = SessionRegistry()
     with (
         EcsEmulator(
-            credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET}, sessions=sessions, account_seeds=ACCOUNT_SEEDS
+            credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET, ALICE_KEY_ID: ALICE_KEY_SECRET},
+            users={ALICE_KEY_ID: "alice"},
+            sessions=sessions,
+            account_seeds=ACCOUNT_SEEDS,
         ) as ecs,
         StsEmulator(callers=sts_callers(ACCESS_KEY_ID, ACCESS_KEY_SECRET), roles=sts_roles(), registry=sessions) as sts,
         SlackEmulator(bot_token=BOT_TOKEN) as slack,
@@ -126,6 +132,7 @@ def main() -> int:
             channel_updates(ecs, slack, url, env)
             sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"{url}/slack/events")
             accounts_demo(ecs, slack, env, sender=sender, show=show, banner=banner)
+            events_demo(ecs, slack, env, sender=sender, show=show, banner=banner)
         finally:
             serve.terminate()
             serve.wait(timeout=10)

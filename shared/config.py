@@ -192,8 +192,14 @@ class Settings(BaseSettings):
     max_watches_per_channel: int = _env("ECS_TASKS_MAX_WATCHES_PER_CHANNEL", 500, ge=1)
     max_subscriptions_per_channel: int = _env("ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL", 20, ge=1)
     max_update_commands_per_minute: int = _env("ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE", 30, ge=1)
-    # Seconds between polls of running watched tasks within one tick; 0 polls once a tick.
-    repoll_interval_s: float = _env("ECS_TASKS_REPOLL_INTERVAL", 15.0, ge=0)
+    # At most this many seconds between polls of running watched tasks (spaced evenly across the timer's
+    # minute, shared.updates.poller.pass_spacing); 0 polls once a tick.
+    repoll_interval_s: float = _env("ECS_TASKS_REPOLL_INTERVAL", 12.0, ge=0)
+    # Name who started (or cancelled) a task when an ActionTrail event says (the events function); off: never.
+    event_attribution: bool = _env("ECS_TASKS_EVENT_ATTRIBUTION", True)
+    # The Slack function's own role (the events function's template passes it): a cancel made under it in the home
+    # account is ecs-tasks' own, already told in Slack.
+    slack_role_arn: str | None = _env("ECS_TASKS_SLACK_ROLE_ARN")
 
     # Accounts. All unset: everything runs under the function's own role. Names: see ACCOUNT_NAME_RE.
     # NoDecode: the JSON is parsed by _json_object, so malformed JSON is a validation error like any other.
@@ -246,6 +252,15 @@ class Settings(BaseSettings):
                 urlsplit(value.strip()).port  # noqa: B018 - raises ValueError for a port that is not a number
             except ValueError:
                 raise ValueError("is not a valid URL (its port must be a number)") from None
+        return value
+
+    @field_validator("slack_role_arn", mode="before")
+    @classmethod
+    def _slack_role(cls, value: Any) -> Any:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or not ROLE_ARN_RE.fullmatch(value):
+            raise ValueError("not a RAM role ARN (expected acs:ram::<16-digit account id>:role/<role name>)")
         return value
 
     @model_validator(mode="after")

@@ -141,10 +141,12 @@ def refresh_work(deps: BotDeps, query: TaskQuery, click: Click) -> Work:
 def details_work(deps: BotDeps, ref: TaskRef, click: Click) -> Work:
     def work(attempt: Attempt, run: DeferredRun | None) -> Replies:
         def compute() -> Replies:
-            ecs = user_client(deps, _task_account(deps, ref, click.channel_id), click.user_id)
+            account = _task_account(deps, ref, click.channel_id)
+            ecs = user_client(deps, account, click.user_id)
             deadline = ecs.deadline(attempt.read_deadline_s())
             attribute = ecs.describe_task_attribute(ref.region, ref.task_id, deadline=deadline)
-            message = task_detail_message(attribute, now=deps.clock())
+            starter = _started_by(deps, (account or HOME).name, ref)
+            message = task_detail_message(attribute, now=deps.clock(), started_by=starter)
             return (Ephemeral(message),)
 
         return answering(f"show task {ref.task_id}{_in_named(ref)}", attempt, compute)
@@ -323,6 +325,20 @@ def _where(ref: TaskRef) -> str:
 
 def _in_named(ref: TaskRef) -> str:
     return f" in account {ref.account}" if ref.account else ""
+
+
+def _started_by(deps: BotDeps, account: str, ref: TaskRef) -> str | None:
+    """Who started the task, as stored with a follow of it (channel updates' store); None without a database,
+    or when the store cannot answer (Details go out without it: the line is a courtesy)."""
+    if deps.settings.database_url is None:
+        return None
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        return deps.store().watches.started_by(account, ref.region, ref.task_id)
+    except SQLAlchemyError as error:
+        log_event("store.unavailable", level=logging.WARNING, outcome=type(error).__name__)
+        return None
 
 
 def _task_account(deps: BotDeps, ref: TaskRef, channel_id: str | None) -> Account | None:

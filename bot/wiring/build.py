@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from shared.ecs.sts import AssumedRoleCache, StsClient
     from shared.policy import AccessPolicy
     from shared.store import SqlStore
+    from shared.updates.announcer import EventAnnouncer
     from shared.updates.outbox import Faults
     from shared.updates.poller import Poller
 
@@ -421,6 +422,44 @@ def build_poller(
         config,
         clock=clock,
         faults=faults or no_faults,
+    )
+
+
+def load_event_announcer() -> EventAnnouncer:
+    """The events function's announcer, from its settings (the environment); logging configured by them."""
+    from shared.config import load_settings
+
+    settings = load_settings()
+    configure_logging(logging.getLevelName(settings.log_level))
+    return build_event_announcer(settings)
+
+
+def build_event_announcer(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> EventAnnouncer:
+    """The EventBridge handler's announcer: the poller's store, its read-only clients (session
+    `ecs-tasks-poller`) and its Slack client; its own outbox lease."""
+    from shared.config import ROLE_ARN_RE
+    from shared.updates.announcer import EventAnnouncer, EventsConfig
+    from shared.updates.notifier import Notifier
+    from shared.updates.poller import new_owner_id
+
+    own_role = ROLE_ARN_RE.fullmatch(settings.slack_role_arn or "")
+
+    config = EventsConfig(
+        policy=build_policy(settings),
+        ttl=settings.watch_ttl,
+        home_account_id=settings.fc_account_id,
+        attribution=settings.event_attribution,
+        own_role_name=own_role.group("role_name") if own_role else None,
+        min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,
+    )
+    notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the events function")))
+    return EventAnnouncer(
+        open_configured_store(settings),
+        poller_ecs_clients(settings, config.policy.accounts),
+        notifier,
+        config,
+        clock=clock,
+        owner=f"events:{new_owner_id()}"[:64],
     )
 
 

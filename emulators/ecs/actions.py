@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +18,12 @@ API_VERSION = "2014-05-26"
 DESCRIBE_TASKS = "DescribeTasks"
 DESCRIBE_TASK_ATTRIBUTE = "DescribeTaskAttribute"
 CANCEL_TASK = "CancelTask"
+IMPORT_IMAGE = "ImportImage"
+# The write calls whose answers the call log keeps (for the EventBridge stand-in's ActionTrail events).
+WRITE_ACTIONS = frozenset({CANCEL_TASK, IMPORT_IMAGE})
+# An imported image's task waits this long, then processes this long (the demo's import, start to end).
+IMPORT_WAITING_S = 2.0
+IMPORT_PROCESSING_S = 120.0
 DESCRIBE_REGIONS = "DescribeRegions"
 
 # DescribeTasks honours only these as a TaskStatus filter. With no TaskStatus, or any other value, it lists
@@ -132,6 +139,25 @@ def cancel_task(query: Mapping[str, str], ctx: ActionContext) -> Body:
     return {}
 
 
+def import_image(query: Mapping[str, str], ctx: ActionContext) -> Body:
+    """ImportImage, as far as its task goes: a new ImportImage task (Waiting, then Processing), its TaskId and
+    the new image's id in the answer, as the API page documents (no OSS object is read)."""
+    region_id = region_param(query, ctx)
+    params.required(query, "ImageName")
+    image_id = f"m-{uuid.uuid4().hex[:20]}"
+    task = ctx.store.add_seed(
+        {
+            "RegionId": region_id,
+            "TaskAction": IMPORT_IMAGE,
+            "ResourceId": image_id,
+            "waiting_s": IMPORT_WAITING_S,
+            "processing_s": IMPORT_PROCESSING_S,
+        },
+        ctx.now,
+    )
+    return {"TaskId": task.task_id, "ImageId": image_id, "RegionId": region_id}
+
+
 def describe_regions(query: Mapping[str, str], ctx: ActionContext) -> Body:
     language = params.optional(query, "AcceptLanguage")
     return {"Regions": {"Region": [region_entry(region, language) for region in ctx.regions]}}
@@ -142,4 +168,5 @@ ACTIONS: dict[str, Handler] = {
     DESCRIBE_TASK_ATTRIBUTE: describe_task_attribute,
     CANCEL_TASK: cancel_task,
     DESCRIBE_REGIONS: describe_regions,
+    IMPORT_IMAGE: import_image,
 }

@@ -11,6 +11,16 @@ from emulators.ecs.timefmt import format_iso
 
 
 @dataclass(frozen=True)
+class Caller:
+    """Who made a call, as ActionTrail's `userIdentity` names them: a RAM user (by the AccessKey the emulator
+    was told is theirs), a role's session (STS credentials), or the account's root (any other key)."""
+
+    type: str  # "ram-user", "assumed-role" or "root-account"
+    account_id: str
+    user_name: str | None = None  # a RAM user's name; for a session, `role:session` as ActionTrail writes it
+
+
+@dataclass(frozen=True)
 class RecordedCall:
     action: str
     region_id: str | None
@@ -24,6 +34,8 @@ class RecordedCall:
     at: datetime
     access_key_id: str | None = None  # set once the signature checked out
     fault: str | None = None  # the injected fault, if any ("drop", "5xx", "throttle", "malformed")
+    caller: Caller | None = None  # set once the signature checked out
+    result: dict[str, Any] | None = None  # a write call's answer (ImportImage's TaskId), for ActionTrail's event
 
     def as_json(self) -> dict[str, Any]:
         data = asdict(self)

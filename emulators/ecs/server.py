@@ -114,9 +114,12 @@ class EcsEmulator:
         account_seeds: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
         listing: str | None = None,
         page_size_cap: int = MAX_PAGE_SIZE,
+        users: Mapping[str, str] | None = None,
     ) -> None:
         """`listing`: how DescribeTasks reads "no TaskStatus": "strict" (the API page: only Finished, Processing
-        and Failed tasks; the default) or "lenient" (every task); None reads ECS_EMULATOR_LISTING, else strict."""
+        and Failed tasks; the default) or "lenient" (every task); None reads ECS_EMULATOR_LISTING, else strict.
+        `users`: which RAM user holds which of `credentials`' AccessKeys (each call records its caller, as
+        ActionTrail would: a RAM user, a role's session for STS credentials, else the account's root)."""
         if seed is not None and seed_file is not None:
             raise ValueError("give seed or seed_file, not both")
         self.clock = clock or TaskClock()
@@ -151,6 +154,7 @@ class EcsEmulator:
             accounts=self.accounts,
             listing=listing or os.environ.get(LISTING_ENV) or STRICT_LISTING,
             page_size_cap=page_size_cap,
+            users=users,
         )
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None

@@ -5,10 +5,10 @@ No sockets here: the HTTP server hands in an IncomingRequest and writes out the 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from emulators.ecs import errors
 from emulators.ecs.actions import (
@@ -17,13 +17,14 @@ from emulators.ecs.actions import (
     LISTINGS,
     MAX_PAGE_SIZE,
     STRICT_LISTING,
+    WRITE_ACTIONS,
     ActionContext,
 )
 from emulators.ecs.auth import Authenticator
 from emulators.ecs.clock import TaskClock
 from emulators.ecs.errors import ServiceError
 from emulators.ecs.faults import Fault, FaultConfig, FaultInjector, FaultKind
-from emulators.ecs.records import CallLog, RecordedCall
+from emulators.ecs.records import Caller, CallLog, RecordedCall
 from emulators.ecs.regions import Region
 from emulators.ecs.request import IncomingRequest
 from emulators.ecs.responses import (
@@ -36,6 +37,9 @@ from emulators.ecs.responses import (
     response_format,
 )
 from emulators.ecs.store import TaskStore
+
+# The account the emulator's own (non-STS) credentials belong to, as ActionTrail events name it.
+HOME_ACCOUNT_ID = "1234567890123456"
 
 if TYPE_CHECKING:
     from emulators.ecs.accounts import AccountTenancy
@@ -63,6 +67,8 @@ class EcsService:
         accounts: AccountTenancy | None = None,
         listing: str = STRICT_LISTING,
         page_size_cap: int = MAX_PAGE_SIZE,
+        users: Mapping[str, str] | None = None,
+        account_id: str = HOME_ACCOUNT_ID,
     ) -> None:
         if listing not in LISTINGS:
             raise ValueError(f"listing must be one of {', '.join(LISTINGS)}, not {listing!r}")
@@ -78,6 +84,9 @@ class EcsService:
         self._injector = FaultInjector()
         self._calls = calls
         self._request_clock = request_clock
+        # Who holds which AccessKey (a RAM user's name), for the call log's callers; any other key is the root's.
+        self._users = dict(users or {})
+        self._account_id = account_id
 
     @property
     def listing(self) -> str:
@@ -92,6 +101,8 @@ class EcsService:
             return Answer(None, fault.latency_s)
         access_key_id: str | None = None
         error_code: str | None = None
+        caller: Caller | None = None
+        result: dict[str, Any] | None = None
         try:
             if request.path != API_PATH:
                 raise errors.invalid_action()
@@ -99,19 +110,32 @@ class EcsService:
             if tenant is None:
                 access_key_id = self._auth.authenticate(request).access_key_id
                 store = self._store
+                caller = self._caller(access_key_id)
             else:
                 access_key_id, store = tenant.session.access_key_id, tenant.store
-            rendered = self._dispatch(request, request_id, fault, store)
+                role_name = tenant.session.role_arn.rpartition("/")[2]
+                user_name = f"{role_name}:{tenant.session.session_name}"
+                caller = Caller("assumed-role", tenant.session.account_id, user_name)
+            rendered, body = self._dispatch(request, request_id, fault, store)
+            result = body if request.action in WRITE_ACTIONS else None
         except ServiceError as error:
             rendered = render_error(error, request_id, response_format(request))
             error_code = error.code
         if fault.kind is FaultKind.MALFORMED:
             rendered = malformed(rendered, truncate=fault.variant)
         rendered = replace(rendered, headers={**rendered.headers, REQUEST_ID_HEADER: request_id})
-        self._record(request, rendered.status, error_code, request_id, access_key_id, fault)
+        self._record(request, rendered.status, error_code, request_id, access_key_id, fault, caller, result)
         return Answer(rendered, fault.latency_s)
 
-    def _dispatch(self, request: IncomingRequest, request_id: str, fault: Fault, store: TaskStore) -> Rendered:
+    def _caller(self, access_key_id: str) -> Caller:
+        user = self._users.get(access_key_id)
+        if user is None:
+            return Caller("root-account", self._account_id)
+        return Caller("ram-user", self._account_id, user)
+
+    def _dispatch(
+        self, request: IncomingRequest, request_id: str, fault: Fault, store: TaskStore
+    ) -> tuple[Rendered, dict[str, Any]]:
         if not request.version:
             raise errors.missing_parameter("Version")
         if request.version != API_VERSION:
@@ -134,7 +158,7 @@ class EcsService:
             page_size_cap=self._page_size_cap,
         )
         body = handler(request.api_params, context)
-        return render_success(request.action, body, request_id, response_format(request))
+        return render_success(request.action, body, request_id, response_format(request)), body
 
     def _record(
         self,
@@ -144,6 +168,8 @@ class EcsService:
         request_id: str | None,
         access_key_id: str | None,
         fault: Fault,
+        caller: Caller | None = None,
+        result: dict[str, Any] | None = None,
     ) -> None:
         api_params = request.api_params
         self._calls.append(
@@ -159,5 +185,7 @@ class EcsService:
                 at=self._request_clock(),
                 access_key_id=access_key_id,
                 fault=None if fault.kind is FaultKind.NONE else fault.kind.value,
+                caller=caller,
+                result=result,
             )
         )

@@ -285,15 +285,20 @@ def _quiet_regions(result: MultiRegionResult) -> str | None:
 # --- one task -------------------------------------------------------------------------------------
 
 
-def task_detail_message(attribute: TaskAttribute, *, now: datetime, buttons: CardButtons | None = None) -> Message:
-    """Status, progress bar, counts and per-item outcomes (condensed when many), Refresh / Cancel / Watch."""
-    blocks = detail_blocks(_detail_head(attribute, now), attribute.operations, _detail_tail(attribute, buttons))
+def task_detail_message(
+    attribute: TaskAttribute, *, now: datetime, buttons: CardButtons | None = None, started_by: str | None = None
+) -> Message:
+    """Status, progress bar, counts and per-item outcomes (condensed when many), Refresh / Cancel / Watch;
+    who started the task when an ActionTrail event told (`started_by`, as stored with a follow of it)."""
+    blocks = detail_blocks(
+        _detail_head(attribute, now, started_by), attribute.operations, _detail_tail(attribute, buttons)
+    )
     progress = attribute.progress_percent
     fallback = f"{attribute.task_action or 'Task'} {attribute.task_id}: {attribute.task_status or 'Unknown'}"
     return _message(fallback + (f", {progress}%" if progress is not None else ""), blocks)
 
 
-def _detail_head(attribute: TaskAttribute, now: datetime) -> list[Block]:
+def _detail_head(attribute: TaskAttribute, now: datetime, started_by: str | None = None) -> list[Block]:
     status = f"{status_emoji(attribute.task_status)} *{status_name(attribute)}*"
     if attribute.region_id:
         status += f"{SEPARATOR}{plain(attribute.region_id, NAME_CHARS)}"
@@ -312,6 +317,8 @@ def _detail_head(attribute: TaskAttribute, now: datetime) -> list[Block]:
     ]
     if attribute.resource_id:
         fields.append(("Resource", code(attribute.resource_id)))
+    if started_by:
+        fields.append(("Started by", started_by))
     title = f"{attribute.task_action or 'Task'} {attribute.task_id}"
     return [
         HeaderBlock(text=plain_text(title, BLOCK_KIT.header_text_chars)),

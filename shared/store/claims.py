@@ -18,12 +18,16 @@ class ClaimKind(str, Enum):
     DEFERRED_WORK = "lazy"  # the stored keys' prefix: claims already in the store carry it
     # One "cannot post in that channel" message per problem, channel and person who set the watch up.
     CHANNEL_NOTICE = "notice"
+    # One handling per EventBridge event (source + id): EventBridge delivers at least once.
+    API_CALL_EVENT = "event"
 
 
 # Longer than deferred work may run (the function's 60 s timeout), so a live worker is never overtaken,
 # and short enough that a redelivery after a worker was killed mid-way can still take over.
 DEFERRED_WORK_LEASE = timedelta(seconds=90)
 CHANNEL_NOTICE_LEASE = timedelta(minutes=10)
+# Longer than the event function's timeout, so a live handler is never overtaken by a redelivery.
+API_CALL_EVENT_LEASE = timedelta(seconds=90)
 
 
 def claim_key(kind: ClaimKind, *parts: str) -> str:

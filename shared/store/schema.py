@@ -86,6 +86,8 @@ STATUS_LENGTH = 32
 STATE_LENGTH = 16
 # Account names are 1-20 characters (shared.config.ACCOUNT_NAME_RE); room to spare, still short for keys.
 ACCOUNT_LENGTH = 32
+# A RAM user or session name (64) or a Slack mention, and an account name.
+STARTED_BY_LENGTH = 128
 
 # A followed task in a channel: a direct watch, or a subscription's follow-up of a task it found.
 # `version` counts accepted observations: the compare-and-set every poller must win to record a change.
@@ -123,6 +125,8 @@ watches = Table(
     Column("checked_at", UtcDateTime(), nullable=True),
     # Version 4: the account the task lives in (its configured name); rows from before are the home account's.
     Column("account", String(ACCOUNT_LENGTH), nullable=False, server_default=HOME_ACCOUNT_NAME),
+    # Version 6: who started the task, as shown in its card (from an ActionTrail event), or NULL.
+    Column("started_by", String(STARTED_BY_LENGTH), nullable=True),
     # Version 4: the account joined the key (version 3's was `uq_ecs_tasks_watches_key`; see upgrade.py).
     UniqueConstraint(
         "channel_id", "account", "region_id", "task_id", "origin", name="uq_ecs_tasks_watches_account_key"

@@ -15,6 +15,7 @@ from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from shared.store.claims import (
+    API_CALL_EVENT_LEASE,
     CHANNEL_NOTICE_LEASE,
     KEY_LENGTH,
     ClaimKind,
@@ -34,7 +35,7 @@ from shared.store.watch_store import WatchStore
 # 5: the poller's cursors in a table of their own (`shared.store.cursor_store`).
 # New tables come from `create_all(checkfirst=True)`; a version that alters a table has its step in
 # `shared.store.upgrade`, run by the process that moves the version row on (a compare-and-set).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class SqlStore:
@@ -123,6 +124,20 @@ class SqlStore:
 
     def complete_channel_notice(self, problem: str, channel_id: str, user_id: str) -> None:
         self.complete(claim_key(ClaimKind.CHANNEL_NOTICE, problem, channel_id, user_id))
+
+    def claim_event(self, key: str, *, now: datetime) -> bool:
+        """True for the one handler of an EventBridge event (its source and id)."""
+        return self.claim(claim_key(ClaimKind.API_CALL_EVENT, key), now=now, lease=API_CALL_EVENT_LEASE)
+
+    def complete_event(self, key: str) -> None:
+        self.complete(claim_key(ClaimKind.API_CALL_EVENT, key))
+
+    def release_event(self, key: str) -> None:
+        """Give an event up (ECS did not know its task yet), so a redelivery looks at it once more."""
+        self.release(claim_key(ClaimKind.API_CALL_EVENT, key))
+
+    def purge_event_claims(self, *, older_than: datetime) -> int:
+        return self.purge_claims(ClaimKind.API_CALL_EVENT, older_than=older_than)
 
     def purge_deferred_work_claims(self, *, older_than: datetime) -> int:
         return self.purge_claims(ClaimKind.DEFERRED_WORK, older_than=older_than)

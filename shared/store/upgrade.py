@@ -16,6 +16,9 @@ Version 5: the poller's cursors get a table of their own (`ecs_tasks_poll_cursor
 `shared.store.cursor_store` alone); version 4's `ecs_tasks_poll_progress` rows move into it. A version-3
 database's `ecs_tasks_poll_state` rows move straight there too (as the home account's), since every upgrade
 runs to the current version.
+
+Version 6: `started_by` on watches (nullable: who started a task is known only when an ActionTrail event
+told; rows from before show no starter).
 """
 
 from __future__ import annotations
@@ -80,6 +83,17 @@ def upgrade(engine: Engine, from_version: int) -> None:
         _to_v4(engine)
     if from_version < 5:
         _move_cursors(engine, V4_POLL_PROGRESS, keyed_by_account=True)
+    if from_version < 6:
+        _to_v6(engine)
+
+
+def _to_v6(engine: Engine) -> None:
+    existing = {c["name"] for c in inspect(engine).get_columns(watches.name)}
+    column = watches.c.started_by
+    if column.name not in existing:
+        sql_type = column.type.compile(dialect=engine.dialect)
+        with engine.begin() as connection:
+            connection.execute(text(f"ALTER TABLE {watches.name} ADD COLUMN {column.name} {sql_type}"))
 
 
 def _to_v3(engine: Engine) -> None:
@@ -166,8 +180,10 @@ def _rebuild_sqlite_watches(engine: Engine) -> None:
         # Its indexes went with it under their names: dropped, so the new table can have its own.
         for index in inspect(connection).get_indexes(V3_WATCHES_ASIDE):
             connection.execute(text(f"DROP INDEX {index['name']}"))
+        kept = {c["name"] for c in inspect(connection).get_columns(V3_WATCHES_ASIDE)}
         watches.create(connection)
-        columns = ", ".join(column.name for column in watches.columns)
+        # The columns the old table has: later versions' columns (version 6's started_by) start empty.
+        columns = ", ".join(column.name for column in watches.columns if column.name in kept)
         connection.execute(text(f"INSERT INTO {watches.name} ({columns}) SELECT {columns} FROM {V3_WATCHES_ASIDE}"))
         connection.execute(text(f"DROP TABLE {V3_WATCHES_ASIDE}"))
 

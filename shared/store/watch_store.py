@@ -66,6 +66,7 @@ def watch_from_row(row: Any) -> Watch:
         created_at=row.created_at,
         expires_at=row.expires_at,
         account=row.account,
+        started_by=row.started_by,
     )
 
 
@@ -211,13 +212,15 @@ class WatchStore:
         now: datetime,
         ttl: timedelta,
         lease: Lease,
+        started_by: str | None = None,
     ) -> bool:
         """Start following a task a subscription found; False if the channel follows it already.
 
         One active follow per (channel, region, task): overlapping subscriptions of one channel share it.
         A follow-up that is still silent (waiting for its subscription's status) is announced now when this
         subscription wants it announced. The announcement's outbox row is written in the same transaction,
-        so a follow-up is never announced without it, nor twice.
+        so a follow-up is never announced without it, nor twice. `started_by`: who started the task, when an
+        ActionTrail event told.
         """
         region_id = task.region_id or ""
 
@@ -239,6 +242,7 @@ class WatchStore:
                     task_json=task_to_json(task),
                     state=WATCH_ACTIVE,
                     live=LIVE,
+                    started_by=started_by,
                     created_at=now,
                     expires_at=now + ttl,
                     updated_at=now,
@@ -252,9 +256,11 @@ class WatchStore:
             return True
         except IntegrityError:
             pass
-        return announce and self._announce_silent(subscription, task, now=now, lease=lease)
+        return announce and self._announce_silent(subscription, task, now=now, lease=lease, started_by=started_by)
 
-    def _announce_silent(self, subscription: Subscription, task: Task, *, now: datetime, lease: Lease) -> bool:
+    def _announce_silent(
+        self, subscription: Subscription, task: Task, *, now: datetime, lease: Lease, started_by: str | None
+    ) -> bool:
         same_task = and_(
             watches.c.channel_id == subscription.channel_id,
             watches.c.account == subscription.account,
@@ -269,10 +275,12 @@ class WatchStore:
             ).first()
             if row is None or row.announced:
                 return False
+            starter = {"started_by": started_by} if started_by is not None else {}
             moved = connection.execute(
                 update(watches)
                 .where(watches.c.id == row.id, watches.c.version == row.version, watches.c.announced.is_(False))
                 .values(
+                    **starter,
                     announced=True,
                     subscription_id=subscription.id,
                     wanted_status=subscription.status,
@@ -288,6 +296,49 @@ class WatchStore:
             return True
 
         return transact(self.engine, work)
+
+    def note_started_by(self, account: str, region_id: str, task_id: str, started_by: str) -> int:
+        """Record who started a task on its live follows that do not say yet (an event that came after the
+        poller found the task); how many rows now say."""
+        same_task = and_(
+            watches.c.account == account,
+            watches.c.region_id == region_id,
+            watches.c.task_id == task_id,
+            watches.c.live == LIVE,
+            watches.c.started_by.is_(None),
+        )
+
+        def work(connection: Connection) -> int:
+            return connection.execute(update(watches).where(same_task).values(started_by=started_by)).rowcount
+
+        return transact(self.engine, work)
+
+    def started_by(self, account: str, region_id: str, task_id: str) -> str | None:
+        """Who started the task, if any follow of it (live or ended) was told by an ActionTrail event."""
+        query = (
+            select(watches.c.started_by)
+            .where(
+                watches.c.account == account,
+                watches.c.region_id == region_id,
+                watches.c.task_id == task_id,
+                watches.c.started_by.is_not(None),
+            )
+            .limit(1)
+        )
+        with self.engine.connect() as connection:
+            found = connection.execute(query).scalar()
+        return str(found) if found is not None else None
+
+    def live_for_task(self, account: str, region_id: str, task_id: str) -> list[Watch]:
+        """The task's active follows in every channel."""
+        query = select(watches).where(
+            watches.c.account == account,
+            watches.c.region_id == region_id,
+            watches.c.task_id == task_id,
+            watches.c.live == LIVE,
+        )
+        with self.engine.connect() as connection:
+            return [watch_from_row(r) for r in connection.execute(query.order_by(watches.c.id))]
 
     # --- the poller's compare-and-set -------------------------------------------------------------
 

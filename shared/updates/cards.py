@@ -85,6 +85,11 @@ def _fit(build: Callable[[int], BlockDicts], count: int, fallback: str) -> Block
 # --- the card -------------------------------------------------------------------------------------
 
 
+def started_by_text(started_by: str) -> str:
+    """Who started a task, as its card says (the name was checked where the event entered)."""
+    return f"started by {started_by}"
+
+
 def watch_card(
     watches: Sequence[Watch], *, now: datetime, title: str | None = None, extra_lines: Sequence[str] = ()
 ) -> Message:
@@ -106,6 +111,8 @@ def watch_card(
 
     def line(watch: Watch) -> str:
         text = task_status_line(watch.task, now=now)
+        if watch.started_by:
+            text = f"{text}{SEPARATOR}{started_by_text(watch.started_by)}"
         note = _STATE_NOTES.get(watch.state)
         return f"{text}{SEPARATOR}_{note}_" if note and watch.state != WATCH_ENDED else text
 
@@ -233,6 +240,12 @@ def gone_note(task: Task, *, region_id: str) -> Message:
     return _message(
         f"ECS no longer knows {task.task_id}; no longer watching it", to_dicts([SectionBlock(text=mrkdwn(text))])
     )
+
+
+def cancelled_by_note(task_id: str, cancelled_by: str) -> Message:
+    """Someone other than ecs-tasks cancelled a followed task (an ActionTrail event told who)."""
+    text = f":no_entry_sign: {code(task_id)} was cancelled by {cancelled_by}."
+    return _message(f"{task_id} was cancelled by {cancelled_by}", to_dicts([SectionBlock(text=mrkdwn(text))]))
 
 
 def expiry_note(task: Task, *, ttl: timedelta, region_id: str, account: str = HOME_ACCOUNT_NAME) -> Message:

@@ -101,6 +101,8 @@ class Watch:
     created_at: datetime
     expires_at: datetime
     account: str = HOME_ACCOUNT_NAME  # the account's configured name ("home": the function's own role)
+    # Who started the task, as a channel is shown it (an ActionTrail event told), or None when unknown.
+    started_by: str | None = None
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,11 @@ with active watches; plan each group's subscription scan (`shared.updates.plan`)
 every group (`shared.updates.region_pass`), the groups concurrently on the poller's own bounded thread pool,
 each with its account's own client (`clients`, the home account's included) → take over outbox rows whose
 lease ran out → deliver (`shared.updates.outbox`). While watched tasks are running, the tick passes over
-them again every `repoll_interval_s` (the last pass brought forward, if need be, to still leave room for its
-posts), delivering after each pass, and stops early once none is. Each group's budget of DescribeTasks
+them again, delivering after each pass, and stops early once none is. The passes are spaced evenly across the
+timer's period (`pass_spacing`: at most `repoll_interval_s` apart, a whole number of them a period), so the
+last pass of one tick and the first of the next are as far apart as any two: a change waits at most one
+spacing (plus a pass) whenever it comes. A pass due at (or just before) the next tick is left to that tick; a
+pass the budget cannot fit with room for its posts comes early instead. Each group's budget of DescribeTasks
 calls and look-ups covers all of its passes in the tick; no new ECS call or Slack post starts once the
 tick's time is nearly spent. The tick's report (`shared.updates.tick_report`) is assembled from the passes'
 results at the end.
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import math
 import os
 import socket
 import time
@@ -56,6 +60,9 @@ EARLY_REPOLL_FRACTION = 1 / 3
 # (bot.wiring.build.POLLER_REGION_WORKERS).
 PARALLEL_GROUPS = 32
 
+# The template's timer fires once a minute.
+TIMER_PERIOD_S = 60.0
+
 # The bot's deferred work is redelivered within minutes (and re-verified against a 5-minute signature).
 CLAIM_RETENTION = timedelta(days=1)
 
@@ -78,22 +85,38 @@ class PollerConfig:
     repoll_interval_s: float = 0.0
     # At most this many groups are passed over at once (the poller's thread pool).
     parallel_groups: int = PARALLEL_GROUPS
+    # How often the timer starts a tick (the template's cron: every minute).
+    timer_period_s: float = TIMER_PERIOD_S
 
 
 def new_owner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[-OWNER_CHARS:]
 
 
-def repoll_wait(*, since_last: float, interval: float, remaining: float, room: float) -> float | None:
+def pass_spacing(period_s: float, interval_s: float) -> float:
+    """The time between passes: `interval_s` at most, and a whole number of passes per timer period, so the
+    passes run evenly across the period's boundary too (12 s: 0, 12, 24, 36, 48, then the next tick at 60)."""
+    if interval_s <= 0 or period_s <= 0:
+        return interval_s
+    return period_s / math.ceil(period_s / interval_s - 1e-9)
+
+
+def repoll_wait(
+    *, since_last: float, interval: float, remaining: float, room: float, next_tick_in: float | None = None
+) -> float | None:
     """How long to wait before the next repoll, or None for none: it is due `interval` after the last pass
     began (`since_last` ago), and must leave `room` (a pass and its posts) of the tick's `remaining` time.
+    One due when the next timer tick starts (`next_tick_in`), or within a third of an interval before it,
+    is the next tick's first pass: this tick leaves it.
 
     The last pass comes early rather than not at all: when the next one is due too late to still post what
     it finds, it starts as late as leaves that room; but not within a third of an interval of the one
-    before, which would find next to nothing new. Without it, a change after the last pass that fits a whole
-    interval would wait for the next timer tick: at the defaults (50 s budget, 15 s interval, 3 s and 10 s
-    kept) passes run at 0, 15, 30 and 37 s instead of 0, 15 and 30 s."""
+    before, which would find next to nothing new (a 50 s budget, a 15 s interval, 3 s and 10 s kept: passes
+    at 0, 15, 30 and 37 s instead of 0, 15 and 30 s). At the defaults (a 65 s budget, 12 s apart) every pass
+    fits: 0, 12, 24, 36 and 48 s, and the next tick's at 60 s."""
     due = max(0.0, interval - since_last)
+    if next_tick_in is not None and due >= next_tick_in - interval * EARLY_REPOLL_FRACTION:
+        return None
     wait = min(due, remaining - room)
     if wait < 0 or (wait < due and since_last + wait < interval * EARLY_REPOLL_FRACTION):
         return None
@@ -208,7 +231,7 @@ class Poller:
         what was delivered after them."""
         repolls: list[list[PassResult]] = []
         delivered = DeliveryCounts()
-        interval = self._config.repoll_interval_s
+        interval = pass_spacing(self._config.timer_period_s, self._config.repoll_interval_s)
         if interval <= 0:
             return repolls, delivered
         # The tick's budget per group (DescribeTasks calls, look-ups) covers its repolls too: a group whose
@@ -217,6 +240,7 @@ class Poller:
         lookups_left = {r.group: r.lookups_left for r in first}
         pass_s = first_pass_s  # a repoll asks about fewer tasks than the first pass: this bounds its time
         pass_started = self._monotonic()
+        tick_started = pass_started - first_pass_s  # when the first pass began
         running = [r.group for r in first if r.running and r.error is None and calls_left[r.group] > 0]
         while running:
             wait = repoll_wait(
@@ -224,6 +248,7 @@ class Poller:
                 interval=interval,
                 remaining=deadline.remaining(),
                 room=max(self._config.min_call_s, pass_s) + self._config.min_post_s,
+                next_tick_in=self._config.timer_period_s - (self._monotonic() - tick_started),
             )
             if wait is None:
                 break

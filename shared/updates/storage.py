@@ -40,8 +40,20 @@ class WatchStorage(Protocol):
     def expire(self, target: PollTarget, *, now: datetime, lease: Lease) -> bool: ...
 
     def add_followup(
-        self, subscription: Subscription, task: Task, *, announce: bool, now: datetime, ttl: timedelta, lease: Lease
+        self,
+        subscription: Subscription,
+        task: Task,
+        *,
+        announce: bool,
+        now: datetime,
+        ttl: timedelta,
+        lease: Lease,
+        started_by: str | None = None,
     ) -> bool: ...
+
+    def note_started_by(self, account: str, region_id: str, task_id: str, started_by: str) -> int: ...
+
+    def live_for_task(self, account: str, region_id: str, task_id: str) -> list[Watch]: ...
 
     def settled_in_channels(
         self,
@@ -118,3 +130,15 @@ class UpdatesStorage(Protocol):
     def complete_channel_notice(self, problem: str, channel_id: str, user_id: str) -> None: ...
 
     def purge_deferred_work_claims(self, *, older_than: datetime) -> int: ...
+
+
+class EventStorage(UpdatesStorage, Protocol):
+    """What the EventBridge handler needs beyond the poller's: once-only claims of events."""
+
+    def claim_event(self, key: str, *, now: datetime) -> bool: ...
+
+    def complete_event(self, key: str) -> None: ...
+
+    def release_event(self, key: str) -> None: ...
+
+    def purge_event_claims(self, *, older_than: datetime) -> int: ...

@@ -58,6 +58,10 @@ POLLER_VARIABLES = {
     "ECS_TASKS_DEFAULT_ACCOUNTS",
     "STS_ENDPOINT",
 }
+# The events function reads the poller's settings and whether to name who started or cancelled a task.
+EVENTS_VARIABLES = POLLER_VARIABLES | {"ECS_TASKS_EVENT_ATTRIBUTION", "ECS_TASKS_SLACK_ROLE_ARN"}
+# The task-creating calls DescribeTasks lists (its TaskAction values, platform-facts.md), and CancelTask.
+TASK_CALLS = {"ImportImage", "ExportImage", "RedeployInstance", "ModifyDiskSpec", "ArchiveSnapshot", "CancelTask"}
 
 # Set by Function Compute itself (and FC_ is a reserved prefix there), or by the role: never in the template.
 PLATFORM_PREFIXES = ("FC_", "ALIBABA_CLOUD_")
@@ -144,7 +148,7 @@ def test_every_resource_is_an_fc3_function_valid_against_the_component_schema() 
     validator = Draft7Validator(schema)
     template = resolved_template()
     assert template["edition"] == "3.0.0"
-    assert set(template["resources"]) == {"slack", "poller"}
+    assert set(template["resources"]) == {"slack", "poller", "events"}
     for name, resource in template["resources"].items():
         # When each resource's props are validated
         errors = [
@@ -195,13 +199,29 @@ def test_poller_timer_fires_once_every_minute() -> None:
     assert day_of_week in {"*", "?"}
 
 
+def test_events_trigger_filters_actiontrails_ecs_task_calls_in_both_documented_forms() -> None:
+    props = function_by_handler("functions.events.handler", resolved_template())
+    (trigger,) = props["triggers"]
+    assert trigger["triggerType"] == "eventbridge"
+    config = trigger["triggerConfig"]
+    assert config["triggerEnable"] is True
+    pattern = json.loads(config["eventRuleFilterPattern"])
+    assert set(pattern["source"]) == {"acs.actiontrail", "acs.ecs"}
+    assert set(pattern["type"]) == {"actiontrail:ActionTrail:ApiCall", "ecs:ActionTrail:ApiCall"}
+    assert set(pattern["data"]["eventName"]) == TASK_CALLS
+    # The function reads only: it runs under the poller's read-only role, knowing the Slack function's
+    assert props["role"] == REPRESENTATIVE_ENV["ECS_TASKS_POLLER_ROLE_ARN"]
+    assert props["environmentVariables"]["ECS_TASKS_SLACK_ROLE_ARN"] == REPRESENTATIVE_ENV["ECS_TASKS_ROLE_ARN"]
+
+
 def test_each_function_gets_exactly_the_variables_it_reads() -> None:
     # Given the names Settings reads, less those the platform sets (FC_* is reserved on FC)
     readable = {name for name in settings_variables() if not name.startswith(PLATFORM_PREFIXES)}
     functions = props_of(load_template(TEMPLATE))
-    # Then the Slack function gets exactly that set, and the poller only its own part of it
-    assert set(functions["slack"]["environmentVariables"]) == readable
+    # Then the Slack function gets all of it but the events function's own, the poller only its own part
+    assert set(functions["slack"]["environmentVariables"]) == readable - (EVENTS_VARIABLES - POLLER_VARIABLES)
     assert set(functions["poller"]["environmentVariables"]) == POLLER_VARIABLES
+    assert set(resolved_template()["resources"]["events"]["props"]["environmentVariables"]) == EVENTS_VARIABLES
     assert readable > POLLER_VARIABLES and "SLACK_SIGNING_SECRET" not in POLLER_VARIABLES
 
 

@@ -253,7 +253,7 @@ def test_a_usual_environment_passes_the_check_and_is_measured_as_names_plus_valu
     env = {**REPRESENTATIVE_ENV, **many_accounts(accounts=2, channels=3)}
     # When the check runs, then it passes and measures every setting of each function
     sizes = {size.resource: size for size in check_environment_size(template, env)}
-    assert set(sizes) == {"slack", "poller"}
+    assert set(sizes) == {"slack", "poller", "events"}
     for size in sizes.values():
         assert 0 < size.total <= ENVIRONMENT_LIMIT_BYTES
     assert dict(sizes["slack"].sizes)["SLACK_SIGNING_SECRET"] == len("SLACK_SIGNING_SECRET") + len(
@@ -280,7 +280,7 @@ def test_the_check_counts_required_settings_not_set_yet_as_empty(tmp_path: Path)
     template = tmp_path / "template.yml"
     template.write_text(TEMPLATE.read_text())
     sizes = check_environment_size(template, {})
-    assert {size.resource for size in sizes} == {"slack", "poller"}
+    assert {size.resource for size in sizes} == {"slack", "poller", "events"}
     # And an oversized one is still refused
     with pytest.raises(EnvironmentTooLarge, match="ECS_TASKS_CHANNEL_ACCOUNTS"):
         check_environment_size(template, many_accounts())

@@ -105,7 +105,7 @@ def document(s_cli: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str,
 def test_the_rendered_template_is_valid_against_the_fc3_schema(document: dict[str, Any]) -> None:
     # When each resource Serverless Devs renders is validated against the fc3 component's schema
     validator = Draft7Validator(json.loads((SCHEMAS / "serverless-devs-fc3.schema.json").read_text()))
-    assert set(document["resources"]) == {"slack", "poller"}
+    assert set(document["resources"]) == {"slack", "poller", "events"}
     for name, resource in document["resources"].items():
         errors = [f"{'/'.join(map(str, e.path))}: {e.message}" for e in validator.iter_errors(resource["props"])]
         # Then there is no error

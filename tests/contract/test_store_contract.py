@@ -424,7 +424,7 @@ def test_a_version_2_database_is_upgraded_to_one_active_follow_per_channel_and_t
     first, second = open_store(url), open_store(url)
     try:
         # Then the version moved on, and each task has one active follow: the first card people saw
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
         active = sorted((t.task_id, first.watches.get(t.watch_id).card_ts) for t in first.watches.poll_targets())  # type: ignore[union-attr]
         assert active == [("t-dup", "100.1"), ("t-solo", "100.3")]
         # And the new unique key holds: a second active follow of the same task in the channel is refused
@@ -653,7 +653,7 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     try:
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
         # Then every row is the home account's
         (watched,) = first.watches.poll_targets()
         assert (watched.account, watched.task_id) == ("home", "t-1")
@@ -743,7 +743,7 @@ def test_a_version_4_database_is_upgraded_moving_its_poll_cursors_to_their_own_t
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     try:
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
         # Then every cursor is in the cursors' table, per account, and version 4's table is gone
         assert first.cursors.by_region("watches")["cn-hangzhou"].resume_after == "t-4"
         assert first.cursors.by_region("subscriptions")["cn-hangzhou"].last_success_at == NOW
@@ -826,3 +826,41 @@ def test_an_accepted_change_interrupted_by_a_deadlock_is_retried_whole(store: Sq
     assert store.watches.accept(change(target(store, watch_id), "Succeeded", ends=True), now=NOW, lease=A)
     assert len(seen) == 2
     assert [d.to_status for d in store.outbox.pending(A.owner)] == ["Succeeded"]
+
+
+# --- schema version 6: who started a task, stored with its follows ---------------------------------------
+
+
+def test_a_version_5_database_is_upgraded_to_store_who_started_each_task(url: str) -> None:
+    from sqlalchemy import create_engine, insert, inspect, text
+
+    from shared.store.schema import metadata, schema_version, watches
+
+    # Given a version-5 database: today's tables less the watches' started_by column, and a follow in it
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    metadata.create_all(engine)
+    with engine.begin() as connection:
+        connection.execute(text(f"ALTER TABLE {watches.name} DROP COLUMN started_by"))
+        connection.execute(insert(schema_version).values(id=1, version=5))
+    engine.dispose()
+    old = open_store(url)
+    try:
+        # When the current code opens it (twice, as two instances starting at once would)
+        first, second = old, open_store(url)
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
+        assert "started_by" in {c["name"] for c in inspect(first.engine).get_columns(watches.name)}
+        # Then a follow records who started its task, and an event that comes later fills in an earlier one
+        subscription = _subscription(first)
+        assert first.watches.add_followup(
+            subscription, task("t-new"), announce=True, now=NOW, ttl=TTL, lease=A, started_by="alice (home)"
+        )
+        assert first.watches.add_followup(subscription, task("t-old"), announce=True, now=NOW, ttl=TTL, lease=A)
+        assert first.watches.note_started_by("home", "cn-hangzhou", "t-old", "bob (home)") == 1
+        assert first.watches.note_started_by("home", "cn-hangzhou", "t-old", "carol (home)") == 0
+        shown = {w.task_id: w.started_by for w in first.watches.for_channel("C1")}
+        assert shown == {"t-new": "alice (home)", "t-old": "bob (home)"}
+        second.engine.dispose()
+    finally:
+        old.engine.dispose()
+        clean(open_store(url))

@@ -347,6 +347,40 @@ def test_a_running_task_is_polled_every_15_s_and_its_change_posted_in_the_same_t
     assert poller.tick(50.0).passes == 1 and clock.sleeps == [15.0, 15.0, 15.0]
 
 
+def test_at_the_defaults_a_tick_polls_every_12_s_and_leaves_the_minutes_end_to_the_next_tick(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given a watched task that runs on, and the deployed defaults: a 65 s budget (75 s timeout), passes at
+    # most 12 s apart, 3 s kept for a call and 10 s for posts, a tick every 60 s
+    task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", processing_s=3600)
+    watch_task(store, ecs, slack, task_id)
+    clock = FakeTime(ecs)
+    config = PollerConfig(ttl=TTL, repoll_interval_s=12.0, min_call_s=3.0, min_post_s=10.0)
+    started = clock.now
+    report = make_poller(store, ecs, slack, config=config, time_source=clock).tick(65.0)
+    # Then it passes at 0, 12, 24, 36 and 48 s, and ends there: the pass at 60 s is the next tick's first
+    assert clock.sleeps == [12.0, 12.0, 12.0, 12.0] and report.passes == 5
+    assert clock.now - started < 60.0
+
+
+def test_overlapping_ticks_at_the_defaults_post_a_change_once(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given a watched task that finishes while two pollers' ticks overlap (a slow tick running into the next)
+    task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", processing_s=50)
+    _, card_ts = watch_task(store, ecs, slack, task_id)
+    config = PollerConfig(ttl=TTL, repoll_interval_s=12.0, min_call_s=3.0, min_post_s=10.0)
+    first = make_poller(store, ecs, slack, config=config, time_source=FakeTime(ecs), owner="tick-a")
+    second = make_poller(store, ecs, slack, config=config, time_source=FakeTime(ecs), owner="tick-b")
+    first.tick(65.0)
+    # When the next tick and a late retry of the first both pass over it after it finished
+    reports = [second.tick(65.0), first.tick(65.0)]
+    # Then its final state is posted once
+    assert sum(r.posted for r in reports) == 1
+    (final,) = replies(slack, CHANNEL, card_ts)
+    assert "Finished" in text_of(final)
+
+
 def test_repolls_share_the_ticks_describe_budget_per_region(
     store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
 ) -> None:

@@ -39,6 +39,8 @@ def settings_error(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> st
         ("SLACK_API_URL", "javascript:alert(1)", "is not a valid URL"),
         ("ECS_TASKS_WATCH_TTL", "²d", "ECS_TASKS_WATCH_TTL"),
         ("ECS_TASKS_WATCH_TTL", "²", "ECS_TASKS_WATCH_TTL"),
+        ("ECS_TASKS_SLACK_ROLE_ARN", "acs:ram::1:role/x", "not a RAM role ARN"),
+        ("ECS_TASKS_EVENT_ATTRIBUTION", "perhaps", "ECS_TASKS_EVENT_ATTRIBUTION"),
     ],
 )
 def test_a_malformed_setting_is_a_configuration_error_naming_it_not_quoting_it(
@@ -58,6 +60,9 @@ def test_a_malformed_setting_is_a_configuration_error_naming_it_not_quoting_it(
         ("ECS_TASKS_REGIONS", "cn-hangzhou, AP-SOUTHEAST-1", "allowed_regions", {"cn-hangzhou", "ap-southeast-1"}),
         ("ECS_ENDPOINT", "http://127.0.0.1:9000", "ecs_endpoint", "http://127.0.0.1:9000"),
         ("SLACK_API_URL", "https://slack.com/api/", "slack_api_url", "https://slack.com/api/"),
+        ("ECS_TASKS_EVENT_ATTRIBUTION", "false", "event_attribution", False),
+        ("ECS_TASKS_SLACK_ROLE_ARN", "", "slack_role_arn", None),
+        ("ECS_TASKS_REPOLL_INTERVAL", "12", "repoll_interval_s", 12.0),
     ],
 )
 def test_well_formed_settings_load(

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from shared.updates.poller import repoll_wait
+from shared.updates.poller import pass_spacing, repoll_wait
 from shared.updates.region_pass import PassCounts, PassResult
 from shared.updates.tick_report import DeliveryCounts, TickReport
 
@@ -132,3 +132,33 @@ def test_no_repoll_comes_within_a_third_of_an_interval_of_the_one_before_nor_wit
     assert repoll_wait(since_last=4.0, interval=15.0, remaining=40.0, room=13.0) == 11.0
     assert repoll_wait(since_last=16.0, interval=15.0, remaining=40.0, room=13.0) == 0.0
     assert repoll_wait(since_last=16.0, interval=15.0, remaining=12.0, room=13.0) is None
+
+
+def test_at_the_defaults_passes_run_12_s_apart_evenly_across_the_minute_boundary() -> None:
+    # At the defaults (65 s budget, at most 12 s apart, 3 s and 10 s kept, a tick every 60 s), passes that
+    # take no time
+    budget, room, period = 65.0, 13.0, 60.0
+    interval = pass_spacing(period, 12.0)
+    started, now, passes = 0.0, 0.0, [0.0]
+    while (
+        wait := repoll_wait(
+            since_last=now - started, interval=interval, remaining=budget - now, room=room, next_tick_in=period - now
+        )
+    ) is not None:
+        now += wait
+        started = now
+        passes.append(now)
+    # run at 0, 12, 24, 36 and 48 s; the next tick's first pass at 60 s is 12 s after the last
+    assert passes == [0.0, 12.0, 24.0, 36.0, 48.0]
+
+
+def test_passes_are_at_most_the_interval_apart_and_a_whole_number_of_them_fill_the_period() -> None:
+    assert [pass_spacing(60.0, i) for i in (15.0, 12.0, 14.0, 25.0, 60.0)] == [15.0, 12.0, 12.0, 20.0, 60.0]
+    assert pass_spacing(60.0, 0.0) == 0.0
+
+
+def test_a_pass_due_when_the_next_tick_starts_is_left_to_that_tick() -> None:
+    assert repoll_wait(since_last=0.0, interval=12.0, remaining=100.0, room=13.0, next_tick_in=12.0) is None
+    # nor one due within a third of an interval before it (the next tick's first pass would follow at once)
+    assert repoll_wait(since_last=0.0, interval=12.0, remaining=100.0, room=13.0, next_tick_in=15.0) is None
+    assert repoll_wait(since_last=0.0, interval=12.0, remaining=100.0, room=13.0, next_tick_in=24.0) == 12.0
