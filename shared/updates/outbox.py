@@ -240,7 +240,7 @@ class OutboxSender:
                 self._faults(STEP_AFTER_RECORD)
             except ChannelUnavailable as unavailable:
                 report.blocked[watch.channel_id] = unavailable
-                self._channel_problem(row, ids, unavailable, lease, report)
+                self._channel_problem(row, folded[0] if folded else row, ids, unavailable, lease, report)
                 return False
             except SlackMisconfigured as misconfigured:
                 # Nothing can be posted anywhere: every row stays pending, untouched, until the token works.
@@ -371,12 +371,19 @@ class OutboxSender:
             return None, f"{error.code}" + (f" (RequestId {error.request_id})" if error.request_id else "")
 
     def _channel_problem(
-        self, row: OutboxEntry, ids: list[int], unavailable: ChannelUnavailable, lease: Lease, report: SendReport
+        self,
+        row: OutboxEntry,
+        oldest: OutboxEntry,
+        ids: list[int],
+        unavailable: ChannelUnavailable,
+        lease: Lease,
+        report: SendReport,
     ) -> None:
         """Membership (not invited, private, restricted): pause the watch and tell its creator once; end it
-        when posting has failed for `paused_for`. Channel (archived): end its watches and subscriptions."""
+        when its oldest waiting change has waited `paused_for`. Channel (archived): end its watches and
+        subscriptions."""
         watch, now = row.watch, self._clock()
-        if unavailable.recoverable and row.created_at + self._config.paused_for > now:
+        if unavailable.recoverable and oldest.created_at + self._config.paused_for > now:
             self._tell_creator_once(watch, unavailable.problem, kept=True)
             self._store.watches.set_problem(watch.id, unavailable.problem)
             until = now + self._config.retry_not_in_channel
