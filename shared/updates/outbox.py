@@ -186,6 +186,9 @@ class OutboxSender:
                 if not posted:
                     break
                 index += len(run)
+        if report.posted:
+            # Slack takes posts again: whatever held the outbox is over.
+            self._store.hold.release()
         return report
 
     def _foldable_run(self, rows: Sequence[OutboxEntry], lease: Lease) -> list[OutboxEntry]:
@@ -245,6 +248,7 @@ class OutboxSender:
             except SlackMisconfigured as misconfigured:
                 # Nothing can be posted anywhere: every row stays pending, untouched, until the token works.
                 self._held_until = self._clock() + self._config.retry_misconfigured
+                self._store.hold.hold(misconfigured.reason, now=self._clock())
                 report.held = misconfigured.reason
                 log_event("outbox.held", level=logging.ERROR, outcome=misconfigured.reason)
                 return False
@@ -437,6 +441,13 @@ class OutboxSender:
             return
         until = self._clock() + self._config.retry_rejected
         report.deferred += self._store.outbox.defer(ids, lease, until=until)
+
+
+def outbox_paused_reason(store: UpdatesStorage) -> str | None:
+    """Why channel updates are paused for everyone (Slack's answer, e.g. `token_revoked`), or None: for the
+    bot's replies to watch, subscribe and list."""
+    held = store.hold.current()
+    return held[0] if held is not None else None
 
 
 def _with_task(watch: Watch, task: Task) -> Watch:

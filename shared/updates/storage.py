@@ -108,6 +108,16 @@ class OutboxStorage(Protocol):
     def release_all(self, lease: Lease, *, now: datetime) -> int: ...
 
 
+class HoldStorage(Protocol):
+    """Why the whole outbox holds (Slack refuses the token), and since when."""
+
+    def hold(self, reason: str, *, now: datetime) -> None: ...
+
+    def release(self) -> bool: ...
+
+    def current(self) -> tuple[str, datetime] | None: ...
+
+
 class UpdatesStorage(Protocol):
     @property
     def watches(self) -> WatchStorage: ...
@@ -120,6 +130,9 @@ class UpdatesStorage(Protocol):
 
     @property
     def outbox(self) -> OutboxStorage: ...
+
+    @property
+    def hold(self) -> HoldStorage: ...
 
     def claim_channel_notice(self, problem: str, channel_id: str, user_id: str, *, now: datetime) -> bool:
         """True for the one caller that may tell this user about this channel's problem (once per lease)."""

@@ -17,6 +17,7 @@ from emulators.slack import SLACK_RATE_LIMITS, Channel, SlackEmulator
 from shared.log import LOGGER_NAME
 from shared.store import SqlStore
 from shared.updates.model import WATCH_ACTIVE, WATCH_UNDELIVERABLE
+from shared.updates.outbox import outbox_paused_reason
 from shared.updates.poller import Poller
 from tests.conftest import BOT_TOKEN
 from tests.poller_support import (
@@ -123,6 +124,7 @@ def test_a_refused_token_holds_the_whole_outbox_then_each_watch_posts_its_state_
     records = {id(r): r for r in caplog.records}.values()  # the handler may be reached twice per record
     assert [r.getMessage() for r in records].count("outbox.held") == 6
     assert set(store.outbox.count_by_state()) == {"pending"}
+    assert outbox_paused_reason(store) == "token_revoked"  # for the bot's replies
     # And once the token works, each watch posts its current state once, saying what happened meanwhile
     slack.clear_faults()
     ecs.advance(60)
@@ -132,6 +134,7 @@ def test_a_refused_token_holds_the_whole_outbox_then_each_watch_posts_its_state_
     (change,) = replies(slack, CHANNEL, second_card)
     assert "Waiting → Processing" in change.text
     assert store.outbox.count_by_state() == {"posted": 3}
+    assert outbox_paused_reason(store) is None
 
 
 def test_an_archived_channel_ends_its_watches_and_its_subscriptions(
