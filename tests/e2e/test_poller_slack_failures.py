@@ -23,6 +23,7 @@ from tests.conftest import BOT_TOKEN
 from tests.poller_support import (
     CHANNEL,
     REGION,
+    TTL,
     USER,
     FakeTime,
     database_url,
@@ -135,6 +136,24 @@ def test_a_refused_token_holds_the_whole_outbox_then_each_watch_posts_its_state_
     assert "Waiting → Processing" in change.text
     assert store.outbox.count_by_state() == {"posted": 3}
     assert outbox_paused_reason(store) is None
+
+
+def test_a_change_accepted_before_its_watch_expired_during_a_hold_is_still_posted(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given a watched task that changed while Slack refused the token, for longer than the watch's lifetime
+    _, card_ts = watch_task(store, ecs, slack, running_task(ecs, processing_s=30 * 24 * 3600))
+    poller = poller_for(store, ecs, slack)
+    slack.revoke_token("account_inactive")
+    assert ticks(poller, ecs, 6) == 0
+    assert ticks(poller, ecs, 1, every_s=TTL.total_seconds()) == 0
+    # When the token works again
+    slack.clear_faults()
+    assert ticks(poller, ecs, 1) == 2
+    # Then the change is posted, then the note that the watch expired
+    change, note = replies(slack, CHANNEL, card_ts)
+    assert "Waiting → Processing" in change.text and "Stopped watching" in note.text
+    assert store.outbox.count_by_state() == {"posted": 2}
 
 
 def test_an_archived_channel_ends_its_watches_and_its_subscriptions(
