@@ -319,12 +319,17 @@ class OutboxSender:
         return self._send(watch.channel_id, reply, thread_ts=watch.thread_ts or card_ts).ts
 
     def _update_card(self, channel_id: str, card_ts: str, card: Message) -> bool:
-        """chat.update; a card Slack refuses (its blocks) is updated as plain text. False if the card is gone."""
+        """chat.update; a card Slack refuses (its blocks) is updated as plain text, and one it will not edit at all
+        (e.g. `edit_window_closed`) keeps its old look: the reply still goes out. False if the card is gone."""
         try:
             return self._notifier.update(channel_id, card_ts, card)
         except SlackRejected as rejected:
             log_event("outbox.card_rejected", level=logging.ERROR, outcome=rejected.error)
+        try:
             return self._notifier.update(channel_id, card_ts, plain_fallback(card))
+        except SlackRejected as rejected:
+            log_event("outbox.card_not_updated", level=logging.ERROR, outcome=rejected.error)
+            return True
 
     def _send(self, channel_id: str, message: Message, *, thread_ts: str | None = None) -> Posted:
         """chat.postMessage, spaced per channel; a message Slack refuses (too long, bad blocks) goes out as plain

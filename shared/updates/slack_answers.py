@@ -43,6 +43,8 @@ THREAD_GONE = "thread_not_found"
 
 ANSWERS: dict[str, AnswerClass] = {
     RATELIMITED: AnswerClass.TRANSIENT,
+    "rate_limited": AnswerClass.TRANSIENT,  # chat.postMessage's page lists this spelling too
+    "external_channel_migrating": AnswerClass.TRANSIENT,
     "internal_error": AnswerClass.TRANSIENT,
     "fatal_error": AnswerClass.TRANSIENT,
     "service_unavailable": AnswerClass.TRANSIENT,
@@ -55,6 +57,16 @@ ANSWERS: dict[str, AnswerClass] = {
     "missing_scope": AnswerClass.CONFIGURATION,
     "not_allowed_token_type": AnswerClass.CONFIGURATION,
     "team_access_not_granted": AnswerClass.CONFIGURATION,
+    "accesslimited": AnswerClass.CONFIGURATION,
+    "access_denied": AnswerClass.CONFIGURATION,
+    "no_permission": AnswerClass.CONFIGURATION,
+    "ekm_access_denied": AnswerClass.CONFIGURATION,
+    "enterprise_is_restricted": AnswerClass.CONFIGURATION,
+    "org_login_required": AnswerClass.CONFIGURATION,
+    "two_factor_setup_required": AnswerClass.CONFIGURATION,
+    "team_added_to_org": AnswerClass.CONFIGURATION,
+    "team_not_found": AnswerClass.CONFIGURATION,
+    "app_access_restricted": AnswerClass.CONFIGURATION,
     IS_ARCHIVED: AnswerClass.CHANNEL,
     IS_INACTIVE: AnswerClass.CHANNEL,
     CHANNEL_NOT_FOUND: AnswerClass.MEMBERSHIP,
@@ -62,6 +74,9 @@ ANSWERS: dict[str, AnswerClass] = {
     RESTRICTED_ACTION: AnswerClass.MEMBERSHIP,
     RESTRICTED_READ_ONLY: AnswerClass.MEMBERSHIP,
     RESTRICTED_THREAD_ONLY: AnswerClass.MEMBERSHIP,
+    "restricted_action_non_threadable_channel": AnswerClass.MEMBERSHIP,
+    "restricted_action_thread_locked": AnswerClass.MEMBERSHIP,
+    "posting_to_channel_denied": AnswerClass.MEMBERSHIP,
 }
 
 # Retry-After is a number of seconds from outside: anything not finite, negative or beyond this is clamped.
