@@ -22,6 +22,13 @@ then appears twice in the thread. It is never lost. Closing the window entirely 
 thread back (conversations.replies) before re-posting, which the bot's scopes and the emulator do not
 cover today. A lease far longer than a tick (and a check that enough of it is left before each post)
 keeps a slow but live poller from being overtaken.
+
+What each of Slack's failures does to a row is decided by its class in `shared.updates.slack_answers`
+(transient: later, never given up; configuration: the whole outbox holds; channel: the channel's watches and
+subscriptions end; membership: the watch pauses, for a day at most; message: plain text instead). Changes a
+watch held longer than `summarise_after` are posted as one reply with its current state, recorded together.
+A card someone deleted is replaced by a new one before the reply: a crash between posting the new card and
+recording it (one UPDATE) leaves the old card recorded, and the next attempt posts another new card.
 """
 
 from __future__ import annotations
@@ -91,7 +98,7 @@ MAX_ATTEMPTS = 5
 # posts to one channel come at most this often on average, after a burst of POST_BURST.
 POST_SPACING_S = 1.0
 POST_BURST = 3
-# A watch's changes held this long (paused, rate limited, token refused) are summed up in one post.
+# The kinds a summary after a hold may sum up: status changes, the last of them possibly the final one.
 FOLDABLE = frozenset({KIND_CHANGE, KIND_FINAL, KIND_UNLISTED, KIND_GONE})
 
 Faults = Callable[[str], None]
