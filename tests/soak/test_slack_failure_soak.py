@@ -10,6 +10,7 @@ exceed kills). `make soak` runs it and prints one summary line.
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -95,7 +96,7 @@ def run_slack_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, tmp_path: Pat
             }
             cards = {task_id: watch_task(store, ecs, slack, task_id, channel=c)[1] for task_id, c in tasks.items()}
             env = child_env(ecs, slack, url)
-            kills, crashed = 0, 0
+            kills, crashes = 0, []
             injected: Counter[str] = Counter()
             weather, stretch_left = "fine", 0
             for _ in range(ticks):
@@ -114,15 +115,17 @@ def run_slack_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, tmp_path: Pat
                     cwd=REPO,
                     env=env,
                     stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                    text=True,
                 )
                 if rng.random() < kill_rate:
                     time.sleep(rng.uniform(0.3, 1.2))  # somewhere in start-up or in the tick
                     child.kill()
                     kills += 1
                     offset.seconds += PAST_LEASE
-                code = child.wait(timeout=120)
-                crashed += code not in (0, -9)
+                _, errors = child.communicate(timeout=120)
+                if child.returncode not in (0, -9):
+                    crashes.append(errors[-2000:])
             # Recovery: Slack fine again, leases of killed ticks and every Retry-After long past
             slack.clear_faults()
             ecs.advance(TICK_S * ticks)
@@ -138,7 +141,7 @@ def run_slack_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, tmp_path: Pat
                     timeout=120,
                 )
 
-            assert crashed == 0, f"{crashed} ticks crashed"
+            assert crashes == [], f"{len(crashes)} ticks crashed; the first's last words: {crashes[0]}"
             refused = Counter(c.error for c in slack.calls if c.error)
             assert refused, "Slack refused nothing, so the soak proved nothing"
             duplicates, replies = 0, 0
@@ -169,4 +172,4 @@ def run_slack_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, tmp_path: Pat
 
 @pytest.mark.soak
 def test_channel_updates_soak_200_ticks_while_slack_fails(ecs: EcsEmulator, tmp_path: Path) -> None:
-    run_slack_soak(200, 0.1, ecs, tmp_path)
+    run_slack_soak(int(os.environ.get("ECS_TASKS_SOAK_TICKS", "200")), 0.1, ecs, tmp_path)
