@@ -34,7 +34,7 @@ REGION = "cn-hangzhou"
 TICK_S = 60
 # One stretch of Slack weather lasts up to an hour of simulated time.
 MAX_STRETCH_TICKS = 60
-WEATHERS = ("fine", "ratelimited", "http_503", "internal_error", "token_revoked")
+FAILURES = ("ratelimited", "http_503", "internal_error", "token_revoked")
 # Watches spread over channels, so the outbox's pacing (a post a second per channel) costs the soak little.
 CHANNELS = [f"{CHANNEL}{n}" for n in range(8)]
 
@@ -89,7 +89,7 @@ def run_slack_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, tmp_path: Pat
                     RegionId=REGION,
                     TaskAction=rng.choice(["ImportImage", "ExportImage", "ModifyDiskSpec"]),
                     waiting_s=rng.randrange(30, 600),
-                    processing_s=rng.randrange(60, TICK_S * ticks // 2 + 120),
+                    processing_s=rng.randrange(60, max(TICK_S * ticks - 900, 120)),
                     outcome=rng.choice(["Finished", "Failed"]),
                 ): CHANNELS[n % len(CHANNELS)]
                 for n in range(24)
@@ -99,12 +99,15 @@ def run_slack_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, tmp_path: Pat
             kills, crashes = 0, []
             injected: Counter[str] = Counter()
             weather, stretch_left = "fine", 0
+            forecast: list[str] = []
             for _ in range(ticks):
                 ecs.advance(TICK_S)
                 offset.seconds += TICK_S
                 if stretch_left == 0:
-                    slack.clear_faults()
-                    weather, stretch_left = rng.choice(WEATHERS), rng.randint(1, MAX_STRETCH_TICKS)
+                    # Every kind of failure in turn (in a random order), each followed by a spell of fine weather
+                    forecast = forecast or [w for f in rng.sample(FAILURES, len(FAILURES)) for w in (f, "fine")]
+                    weather = forecast.pop(0)
+                    stretch_left = rng.randint(10, MAX_STRETCH_TICKS) if weather != "fine" else rng.randint(1, 10)
                 stretch_left -= 1
                 slack.clear_faults()
                 kind = weather_for_tick(slack, weather, rng, now=offset.slack_clock())
@@ -143,6 +146,8 @@ def run_slack_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, tmp_path: Pat
 
             assert crashes == [], f"{len(crashes)} ticks crashed; the first's last words: {crashes[0]}"
             refused = Counter(c.error for c in slack.calls if c.error)
+            if ticks >= 4 * MAX_STRETCH_TICKS:
+                assert set(injected) == set(FAILURES), f"not every kind of failure came up: {injected}"
             assert refused, "Slack refused nothing, so the soak proved nothing"
             duplicates, replies = 0, 0
             for task_id, card_ts in cards.items():
