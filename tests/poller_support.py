@@ -25,6 +25,7 @@ from shared.store.claims import ClaimKind
 from shared.store.schema import (
     channel_locks,
     claims,
+    outbox_hold,
     poll_cursors,
     rate_limits,
     subscriptions,
@@ -61,7 +62,7 @@ def database_url(engine: str, tmp_path: Path) -> str:
 def clean(store: SqlStore) -> None:
     """Empty this feature's tables (servers are shared by tests run one after another)."""
     with store.engine.begin() as connection:
-        for table in (transitions, watches, subscriptions, poll_cursors, rate_limits, channel_locks):
+        for table in (transitions, watches, subscriptions, poll_cursors, rate_limits, channel_locks, outbox_hold):
             connection.execute(delete(table))
         for kind in ClaimKind:
             connection.execute(delete(claims).where(claims.c.claim_key.like(f"{kind.value}:%")))

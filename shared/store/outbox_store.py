@@ -64,29 +64,45 @@ class OutboxStore:
             rows = connection.execute(query).all()
         return [_delivery(row) for row in rows]
 
-    def mark_posted(self, delivery: OutboxEntry, lease: Lease, *, posted_ts: str | None, now: datetime) -> bool:
+    def mark_posted(
+        self,
+        delivery: OutboxEntry,
+        lease: Lease,
+        *,
+        posted_ts: str | None,
+        now: datetime,
+        folded: Sequence[int] = (),
+    ) -> bool:
         """Record that Slack accepted the post (with the ts it gave); for an announcement, the new card's ts
-        becomes the watch's card in the same transaction. False if the lease was lost meanwhile."""
+        becomes the watch's card in the same transaction. `folded`: earlier rows of the same watch that this
+        one post summed up, recorded as posted with it. False if the lease was lost meanwhile."""
+        ids = [delivery.transition_id, *folded]
 
         def work(connection: Connection) -> bool:
             done = connection.execute(
                 update(transitions)
                 .where(
-                    transitions.c.id == delivery.transition_id,
+                    transitions.c.id.in_(ids),
                     transitions.c.lease_owner == lease.owner,
                     transitions.c.state == ENTRY_PENDING,
                 )
                 .values(state=ENTRY_POSTED, posted_ts=posted_ts, posted_at=now)
             ).rowcount
-            if done == 1 and delivery.kind == KIND_ANNOUNCE and posted_ts:
+            if done != len(ids):
+                # Part of it lost to another poller: record none of it (raising rolls the transaction back).
+                raise _LeaseLost
+            if delivery.kind == KIND_ANNOUNCE and posted_ts:
                 connection.execute(
                     update(watches)
                     .where(watches.c.id == delivery.watch.id, watches.c.card_ts.is_(None))
                     .values(card_ts=posted_ts, thread_ts=posted_ts)
                 )
-            return done == 1
+            return True
 
-        return transact(self.engine, work)
+        try:
+            return transact(self.engine, work)
+        except _LeaseLost:
+            return False
 
     def close(self, transition_ids: Sequence[int], lease: Lease, *, state: str) -> int:
         """End rows without posting them (undeliverable, abandoned): deliberately, and on record."""
@@ -136,6 +152,10 @@ class OutboxStore:
 
             changed += transact(self.engine, work)
         return changed
+
+
+class _LeaseLost(Exception):
+    """Some rows of a summed-up post were no longer this poller's."""
 
 
 def _delivery(row: Row[Any]) -> OutboxEntry:

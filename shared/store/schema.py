@@ -242,3 +242,14 @@ __all__ = [
     "SCOPE_SUBSCRIPTIONS",
     "SCOPE_WATCHES",
 ]
+
+
+# Version 6: while Slack refuses the bot's token the whole outbox holds (shared.updates.outbox); this one row
+# says why and since when, so the bot's replies can say updates are paused (`outbox_paused_reason`).
+outbox_hold = Table(
+    "ecs_tasks_outbox_hold",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("reason", String(ID_LENGTH), nullable=False),
+    Column("since", UtcDateTime(), nullable=False),
+)

@@ -22,6 +22,7 @@ from shared.store.claims import (
     claim_key,
 )
 from shared.store.cursor_store import CursorStore
+from shared.store.hold_store import HoldStore
 from shared.store.outbox_store import OutboxStore
 from shared.store.rate_store import RateStore
 from shared.store.schema import CLAIM_DONE, CLAIM_RUNNING, claims, metadata, schema_version
@@ -33,9 +34,11 @@ from shared.store.watch_store import WatchStore
 # 3: one active follow per (channel, region, task) (`watches.live`), suspension marks, rate limits.
 # 4: accounts: `account` on watches and subscriptions, in their keys, and poll state per account.
 # 5: the poller's cursors in a table of their own (`shared.store.cursor_store`).
+# 6: who started a task (`watches.started_by`), when an ActionTrail event said so.
+# 7: the outbox's hold while Slack refuses the token (`shared.store.hold_store`): a new table, no step.
 # New tables come from `create_all(checkfirst=True)`; a version that alters a table has its step in
 # `shared.store.upgrade`, run by the process that moves the version row on (a compare-and-set).
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 class SqlStore:
@@ -46,6 +49,7 @@ class SqlStore:
         self.subscriptions = SubscriptionStore(engine)
         self.cursors = CursorStore(engine)
         self.rates = RateStore(engine)
+        self.hold = HoldStore(engine)
 
     # --- schema -----------------------------------------------------------------------------
 

@@ -19,6 +19,8 @@ runs to the current version.
 
 Version 6: `started_by` on watches (nullable: who started a task is known only when an ActionTrail event
 told; rows from before show no starter).
+
+Version 7: the outbox's hold, a new table that `create_all` makes; no step here.
 """
 
 from __future__ import annotations

@@ -625,6 +625,36 @@ class WatchStore:
 
         return transact(self.engine, work) == 1
 
+    def end_channel(self, channel_id: str, problem: str, *, now: datetime) -> int:
+        """The channel is archived: every live watch in it ends, deliberately and on record (one statement)."""
+
+        def work(connection: Connection) -> int:
+            return connection.execute(
+                update(watches)
+                .where(watches.c.channel_id == channel_id, watches.c.state.in_((WATCH_ACTIVE, WATCH_ENDED)))
+                .values(
+                    state=WATCH_UNDELIVERABLE,
+                    live=None,
+                    problem=problem,
+                    version=watches.c.version + 1,
+                    updated_at=now,
+                )
+            ).rowcount
+
+        return transact(self.engine, work)
+
+    def move_card(self, channel_id: str, old_ts: str, new_ts: str) -> int:
+        """Someone deleted a card: every watch shown on it now lives on the new card, and replies go there."""
+
+        def work(connection: Connection) -> int:
+            return connection.execute(
+                update(watches)
+                .where(watches.c.channel_id == channel_id, watches.c.card_ts == old_ts)
+                .values(card_ts=new_ts, thread_ts=new_ts)
+            ).rowcount
+
+        return transact(self.engine, work)
+
 
 def _count_active(connection: Connection, channel_id: str) -> int:
     query = select(func.count()).where(watches.c.channel_id == channel_id, watches.c.state == WATCH_ACTIVE)

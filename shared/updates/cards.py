@@ -41,7 +41,15 @@ from shared.ecs.models import Task, TaskAttribute
 from shared.ecs.query import TaskStatus
 from shared.timefmt import format_duration
 from shared.updates.model import WATCH_ACTIVE, WATCH_ENDED, WATCH_EXPIRED, WATCH_STOPPED, Subscription, Watch
-from shared.updates.notifier import CHANNEL_NOT_FOUND, IS_ARCHIVED, NOT_IN_CHANNEL
+from shared.updates.slack_answers import (
+    CHANNEL_NOT_FOUND,
+    IS_ARCHIVED,
+    IS_INACTIVE,
+    NOT_IN_CHANNEL,
+    RESTRICTED_ACTION,
+    RESTRICTED_READ_ONLY,
+    RESTRICTED_THREAD_ONLY,
+)
 
 LABEL_UNWATCH = "Unwatch"
 VALUE_SEPARATOR = "/"
@@ -265,22 +273,46 @@ def expiry_note(task: Task, *, ttl: timedelta, region_id: str, account: str = HO
 # --- the channel cannot be posted to ---------------------------------------------------------------
 
 
-def channel_problem_message(channel_id: str, problem: str, *, task_ids: Sequence[str], kept: bool) -> Message:
-    """For the person who set the watch or subscription up: what happened and how to fix it."""
+def channel_problem_message(
+    channel_id: str, problem: str, *, task_ids: Sequence[str], kept: bool, gave_up_after: str | None = None
+) -> Message:
+    """For the person who set the watch or subscription up: what happened and how to fix it. `gave_up_after`
+    (e.g. "24h"): the watch was paused that long and has now ended."""
     where = f"<#{plain(channel_id, NAME_CHARS)}>"
     tasks = ", ".join(code(t) for t in task_ids[:5]) + (f" and {len(task_ids) - 5} more" if len(task_ids) > 5 else "")
     if problem == NOT_IN_CHANNEL:
         fix = f"Invite me with `/invite {BOT_HANDLE}` in {where}; the updates waiting will be posted then."
-    elif problem == IS_ARCHIVED:
+    elif problem in (IS_ARCHIVED, IS_INACTIVE):
         fix = f"{where} is archived. Unarchive it, or watch the tasks again in another channel."
     elif problem == CHANNEL_NOT_FOUND:
-        fix = f"{where} no longer exists (or is private and I was never added). Watch the tasks in another channel."
+        fix = (
+            f"If {where} is a private channel, invite me with `/invite {BOT_HANDLE}` there; "
+            "if it was deleted, watch the tasks again in another channel."
+        )
+    elif problem in (RESTRICTED_ACTION, RESTRICTED_READ_ONLY, RESTRICTED_THREAD_ONLY):
+        fix = f"{where} does not allow my posts (read-only or restricted); ask its managers to allow them."
     else:
         fix = "Check the channel and try again."
-    outcome = "I keep watching and will post there once I can." if kept else "I stopped posting there."
+    if gave_up_after is not None:
+        outcome = f"Posting has failed for {gave_up_after}, so I stopped watching there."
+    else:
+        outcome = "I keep watching and will post there once I can." if kept else "I stopped posting there."
     what = f"I could not post updates about {tasks} in {where} ({code(problem, NAME_CHARS)})."
     text = f"{WARNING_EMOJI} {what} {fix} {outcome}"
     return _message(f"ecs-tasks could not post in {channel_id}: {problem}", to_dicts([SectionBlock(text=mrkdwn(text))]))
+
+
+def plain_fallback(message: Message) -> Message:
+    """The message as plain text alone, for when Slack refuses its blocks: the change still gets through."""
+    return Message(text=message.text, blocks=[])
+
+
+def while_paused(message: Message, *, from_status: str | None, to_status: str | None) -> Message:
+    """A change summed up after a hold: one post with the current state, saying what happened meanwhile."""
+    before, after = plain(from_status or "Unknown", NAME_CHARS), plain(to_status or "Unknown", NAME_CHARS)
+    note = f"{before} → {after} while updates were paused"
+    blocks = [*message.blocks, *to_dicts([ContextBlock(elements=[mrkdwn(note)])])]
+    return Message(text=clip(f"{message.text} ({note})", FALLBACK_CHARS), blocks=blocks)
 
 
 # --- the channel's list ---------------------------------------------------------------------------

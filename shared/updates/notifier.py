@@ -1,9 +1,11 @@
 """Posting channel updates to Slack through `slack_sdk.WebClient`, with every failure classified.
 
 The client is built without retry handlers: a post that may or may not have reached Slack is never
-re-sent behind our back (the outbox decides, and documents, what is re-sent). Failures become:
-`ChannelUnavailable` (the bot cannot post in that channel: not_in_channel, channel_not_found, is_archived),
-`SlackUnavailable` (rate limited, or no answer: try later) and `SlackRejected` (anything else Slack refused).
+re-sent behind our back (the outbox decides, and documents, what is re-sent). Each failure becomes the
+exception of its class in `shared.updates.slack_answers`: `ChannelUnavailable` (channel: archived; or
+membership: not in it, not found, restricted), `SlackUnavailable` (transient: rate limited, 5xx, Slack's
+internal errors, no answer), `SlackMisconfigured` (configuration: the token or its scopes; a kind of
+`SlackUnavailable`, since it too passes once someone fixes it) and `SlackRejected` (the message itself).
 """
 
 from __future__ import annotations
@@ -19,17 +21,29 @@ from slack_sdk.web import SlackResponse
 from shared.cards.task_cards import Message
 from shared.errors import EcsTasksError
 from shared.log import log_event
+from shared.updates.slack_answers import (
+    CHANNEL_NOT_FOUND,
+    IS_ARCHIVED,
+    MESSAGE_GONE,
+    NOT_IN_CHANNEL,
+    RATELIMITED,
+    THREAD_GONE,
+    AnswerClass,
+    answer_class,
+    retry_after_s,
+)
 
-NOT_IN_CHANNEL = "not_in_channel"
-CHANNEL_NOT_FOUND = "channel_not_found"
-IS_ARCHIVED = "is_archived"
-CHANNEL_PROBLEMS = frozenset({NOT_IN_CHANNEL, CHANNEL_NOT_FOUND, IS_ARCHIVED})
-# The channel may come back (someone invites the bot): keep the watch. The others end it.
-RECOVERABLE_PROBLEMS = frozenset({NOT_IN_CHANNEL})
-RATELIMITED = "ratelimited"
-MESSAGE_GONE = frozenset({"message_not_found", "cant_update_message"})
-THREAD_GONE = "thread_not_found"
-DEFAULT_RETRY_AFTER_S = 30.0
+__all__ = [
+    "CHANNEL_NOT_FOUND",
+    "IS_ARCHIVED",
+    "NOT_IN_CHANNEL",
+    "ChannelUnavailable",
+    "Notifier",
+    "Posted",
+    "SlackMisconfigured",
+    "SlackRejected",
+    "SlackUnavailable",
+]
 
 
 class ChannelUnavailable(EcsTasksError):
@@ -40,16 +54,22 @@ class ChannelUnavailable(EcsTasksError):
 
     @property
     def recoverable(self) -> bool:
-        return self.problem in RECOVERABLE_PROBLEMS
+        """A membership problem (someone may invite the bot, or lift the restriction); else the channel is over."""
+        return answer_class(self.problem) is AnswerClass.MEMBERSHIP
 
 
 class SlackUnavailable(EcsTasksError):
-    """Try again later: rate limited (Slack says when), or no answer (the post may or may not exist)."""
+    """Try again later: rate limited (Slack says when), or no answer (the post may or may not exist).
+    `retry_after_s` is None when Slack named no time (the caller backs off)."""
 
-    def __init__(self, reason: str, retry_after_s: float = DEFAULT_RETRY_AFTER_S) -> None:
+    def __init__(self, reason: str, retry_after_s: float | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after_s = retry_after_s
+
+
+class SlackMisconfigured(SlackUnavailable):
+    """The token is refused or lacks a scope: nothing can be posted anywhere until someone fixes it."""
 
 
 class SlackRejected(EcsTasksError):
@@ -84,7 +104,9 @@ class Notifier:
             self._call(
                 "chat.update",
                 channel_id,
-                lambda: self._client.chat_update(channel=channel_id, ts=ts, **message.as_kwargs()),
+                lambda: self._client.chat_update(
+                    channel=channel_id, ts=ts, text=message.text, blocks=message.blocks or None
+                ),
             )
         except SlackRejected as rejected:
             if rejected.error in MESSAGE_GONE:
@@ -102,7 +124,7 @@ class Notifier:
             "chat.postMessage",
             channel_id,
             lambda: self._client.chat_postMessage(
-                channel=channel_id, text=message.text, blocks=message.blocks, thread_ts=thread_ts
+                channel=channel_id, text=message.text, blocks=message.blocks or None, thread_ts=thread_ts
             ),
         )
         return str(response.get("ts"))
@@ -112,14 +134,18 @@ class Notifier:
             response = send()
         except SlackApiError as error:
             code = str(error.response.get("error") or "")
-            log_event("slack.call", method=method, channel_id=channel_id, outcome=code or "error")
-            if code in CHANNEL_PROBLEMS:
+            status = error.response.status_code
+            log_event("slack.call", method=method, channel_id=channel_id, outcome=code or f"http_{status}")
+            kind = answer_class(code, status)
+            if kind is AnswerClass.TRANSIENT:
+                limited = status == 429 or code == RATELIMITED
+                wait = retry_after_s(_header(error, "Retry-After")) if limited else None
+                raise SlackUnavailable(code or f"http_{status}", wait) from error
+            if kind is AnswerClass.CONFIGURATION:
+                raise SlackMisconfigured(code) from error
+            if kind in (AnswerClass.CHANNEL, AnswerClass.MEMBERSHIP):
                 raise ChannelUnavailable(channel_id, code) from error
-            if code == RATELIMITED or error.response.status_code == 429:
-                raise SlackUnavailable(RATELIMITED, _retry_after(error)) from error
-            if error.response.status_code >= 500:
-                raise SlackUnavailable(f"http_{error.response.status_code}") from error
-            raise SlackRejected(code or f"http_{error.response.status_code}") from error
+            raise SlackRejected(code or f"http_{status}") from error
         except (OSError, http.client.HTTPException) as error:
             # No answer: Slack may or may not have acted. The caller decides whether to send again.
             log_event("slack.call", method=method, channel_id=channel_id, outcome=type(error).__name__)
@@ -128,9 +154,9 @@ class Notifier:
         return dict(response.data) if isinstance(response.data, dict) else {}
 
 
-def _retry_after(error: SlackApiError) -> float:
-    value = (error.response.headers or {}).get("Retry-After") or (error.response.headers or {}).get("retry-after")
-    try:
-        return float(value) if value else DEFAULT_RETRY_AFTER_S
-    except (TypeError, ValueError):
-        return DEFAULT_RETRY_AFTER_S
+def _header(error: SlackApiError, name: str) -> str | None:
+    headers = error.response.headers or {}
+    value = headers.get(name) or headers.get(name.lower())
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return str(value) if value is not None else None

@@ -161,6 +161,8 @@ class Poller:
             OutboxConfig(ttl=config.ttl, min_post_s=config.min_post_s, policy=config.policy),
             clock=clock,
             faults=faults,
+            monotonic=monotonic,
+            sleep=sleep,
         )
         self._regions_cache: tuple[float, tuple[str, ...]] | None = None
 

@@ -424,7 +424,7 @@ def test_a_version_2_database_is_upgraded_to_one_active_follow_per_channel_and_t
     first, second = open_store(url), open_store(url)
     try:
         # Then the version moved on, and each task has one active follow: the first card people saw
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
         active = sorted((t.task_id, first.watches.get(t.watch_id).card_ts) for t in first.watches.poll_targets())  # type: ignore[union-attr]
         assert active == [("t-dup", "100.1"), ("t-solo", "100.3")]
         # And the new unique key holds: a second active follow of the same task in the channel is refused
@@ -653,7 +653,7 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     try:
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
         # Then every row is the home account's
         (watched,) = first.watches.poll_targets()
         assert (watched.account, watched.task_id) == ("home", "t-1")
@@ -743,7 +743,7 @@ def test_a_version_4_database_is_upgraded_moving_its_poll_cursors_to_their_own_t
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     try:
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
         # Then every cursor is in the cursors' table, per account, and version 4's table is gone
         assert first.cursors.by_region("watches")["cn-hangzhou"].resume_after == "t-4"
         assert first.cursors.by_region("subscriptions")["cn-hangzhou"].last_success_at == NOW
@@ -828,7 +828,7 @@ def test_an_accepted_change_interrupted_by_a_deadlock_is_retried_whole(store: Sq
     assert [d.to_status for d in store.outbox.pending(A.owner)] == ["Succeeded"]
 
 
-# --- schema version 6: who started a task, stored with its follows ---------------------------------------
+# --- schema versions 6 and 7: who started a task, and the outbox's hold -------------------------------------
 
 
 def test_a_version_5_database_is_upgraded_to_store_who_started_each_task(url: str) -> None:
@@ -848,7 +848,7 @@ def test_a_version_5_database_is_upgraded_to_store_who_started_each_task(url: st
     try:
         # When the current code opens it (twice, as two instances starting at once would)
         first, second = old, open_store(url)
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
         assert "started_by" in {c["name"] for c in inspect(first.engine).get_columns(watches.name)}
         # Then a follow records who started its task, and an event that comes later fills in an earlier one
         subscription = _subscription(first)
@@ -863,4 +863,33 @@ def test_a_version_5_database_is_upgraded_to_store_who_started_each_task(url: st
         second.engine.dispose()
     finally:
         old.engine.dispose()
+
+
+def test_a_version_6_database_is_upgraded_with_the_outbox_hold(url: str) -> None:
+    from sqlalchemy import create_engine, insert, inspect
+
+    from shared.store.schema import metadata, outbox_hold, schema_version
+
+    # Given a version-6 database: every table but the outbox's hold
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t is not outbox_hold])
+    with engine.begin() as connection:
+        connection.execute(insert(schema_version).values(id=1, version=6))
+    engine.dispose()
+    # When the current code opens it (twice, as two instances starting at once would)
+    first, second = open_store(url), open_store(url)
+    try:
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 7
+        assert "ecs_tasks_outbox_hold" in inspect(first.engine).get_table_names()
+        # Then the hold is recorded once, keeps when it began, and is lifted once
+        assert first.hold.current() is None
+        first.hold.hold("token_revoked", now=NOW)
+        second.hold.hold("invalid_auth", now=NOW + timedelta(minutes=5))
+        assert first.hold.current() == ("invalid_auth", NOW)
+        assert second.hold.release() and not first.hold.release()
+        assert first.hold.current() is None
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
         clean(open_store(url))

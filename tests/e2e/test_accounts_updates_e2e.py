@@ -312,8 +312,9 @@ def test_an_account_whose_role_cannot_be_assumed_is_carried_and_the_others_still
     assert report.carried_regions == ("broken/cn-hangzhou",)
     assert (report.accepted, report.posted) == (1, 1)
     assert [c.account_id for c in world.account_calls()] == [PROD_ID]
-    # (its card was made up by the test, so the notice goes to the channel itself)
-    assert [m.text for m in world.slack.messages(OPS)] == [f"{prod_task} Finished, took 1m 00s"]
+    # (its card was made up by the test, so a new card replaces it and the notice goes to its thread)
+    card, notice = world.slack.messages(OPS)
+    assert notice.text == f"{prod_task} Finished, took 1m 00s" and notice.thread_ts == card.ts
     # and the broken watch is still there, untouched, for when its role is fixed
     broken = [t for t in world.store.watches.poll_targets() if t.account == "broken"]
     assert len(broken) == 1 and broken[0].last_status == "Processing" and broken[0].suspended is None

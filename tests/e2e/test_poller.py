@@ -315,14 +315,13 @@ def test_an_archived_channel_ends_its_watches_deliberately_and_tells_the_creator
 ) -> None:
     first, second = running_task(ecs, waiting_s=10), running_task(ecs, waiting_s=10)
     (first_id, _), (second_id, _) = watch_task(store, ecs, slack, first), watch_task(store, ecs, slack, second)
-    slack.set_archived_edit("is_archived")  # Slack answers chat.update is_inactive, which the poller does not yet know
     slack.set_channel(CHANNEL, "is_archived")
     ecs.advance(11)
     report = make_poller(store, ecs, slack).tick(BUDGET_S)
     assert report.undeliverable == 2
     for watch_id in (first_id, second_id):
         watch = store.watches.get(watch_id)
-        assert watch is not None and (watch.state, watch.problem) == (WATCH_UNDELIVERABLE, "is_archived")
+        assert watch is not None and (watch.state, watch.problem) == (WATCH_UNDELIVERABLE, "is_inactive")
     dms = slack.messages(USER)
     assert len(dms) == 1 and "archived" in text_of(dms[0])
     assert store.outbox.count_by_state() == {"undeliverable": 2}

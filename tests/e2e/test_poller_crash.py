@@ -127,7 +127,9 @@ def test_a_timer_event_delivered_twice_at_once_posts_each_change_once(
 ) -> None:
     import threading
 
-    cards = [watch_task(store, ecs, slack, failing_task(ecs))[1] for _ in range(10)]
+    # Each in its own channel, so the outbox's pacing (a post a second per channel) does not slow the test
+    channels = [f"{CHANNEL}{n:02d}" for n in range(10)]
+    cards = [watch_task(store, ecs, slack, failing_task(ecs), channel=c)[1] for c in channels]
     ecs.advance(61)
     ecs.faults.update({"latency_s": 0.05})  # so the two runs overlap
     pollers = [make_poller(store, ecs, slack, owner=f"poller-{n}") for n in range(2)]
@@ -136,7 +138,7 @@ def test_a_timer_event_delivered_twice_at_once_posts_each_change_once(
         thread.start()
     for thread in threads:
         thread.join()
-    assert [len(replies(slack, CHANNEL, ts)) for ts in cards] == [1] * 10
+    assert [len(replies(slack, c, ts)) for c, ts in zip(channels, cards, strict=True)] == [1] * 10
 
 
 # --- real processes -----------------------------------------------------------------------------
@@ -201,7 +203,9 @@ def test_two_poller_processes_at_once_post_each_change_exactly_once(
 ) -> None:
     url = database_url(engine, tmp_path)
     for store in fresh_store(url):
-        cards = [watch_task(store, ecs, slack, failing_task(ecs))[1] for _ in range(20)]
+        # Each in its own channel: a channel takes about one post a second, and the outbox paces its posts
+        channels = [f"{CHANNEL}{n:02d}" for n in range(20)]
+        cards = [watch_task(store, ecs, slack, failing_task(ecs), channel=c)[1] for c in channels]
         ecs.advance(61)
         ecs.faults.update({"latency_s": 0.05})
         children = start_children(child_env(ecs, slack, url), tmp_path / "go", 2)
@@ -210,7 +214,7 @@ def test_two_poller_processes_at_once_post_each_change_exactly_once(
         # Both asked ECS and saw the changes; between them, each was accepted and posted exactly once
         assert all(r["describe_calls"] == 1 for r in reports)
         assert sum(r["accepted"] for r in reports) == 20 and sum(r["posted"] for r in reports) == 20
-        assert [len(replies(slack, CHANNEL, ts)) for ts in cards] == [1] * 20
+        assert [len(replies(slack, c, ts)) for c, ts in zip(channels, cards, strict=True)] == [1] * 20
         assert store.outbox.count_by_state() == {"posted": 20}
 
 

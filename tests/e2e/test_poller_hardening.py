@@ -489,7 +489,9 @@ def test_a_watched_task_ecs_does_not_know_ends_with_a_note(
 ) -> None:
     bulk_watches(store, [(CHANNEL, REGION, "t-neverlisted")], now=ecs.clock.now())
     report = make_poller(store, ecs, slack).tick(BUDGET_S)
-    (note,) = slack.messages(CHANNEL)  # in the channel: the test's card "1.0" was never posted
+    # The test's card "1.0" was never posted: a new card replaces it, and the note goes to its thread
+    card, note = slack.messages(CHANNEL)
+    assert note.thread_ts == card.ts
     assert report.looked_up == 1 and "ECS no longer knows this task" in text_of(note)
     assert store.watches.poll_targets() == []
 
@@ -509,8 +511,8 @@ def test_under_the_strict_listing_a_waiting_watched_task_is_followed_until_it_ru
         # When it starts, its change is posted
         ecs.advance(31)
         assert poller.tick(BUDGET_S).posted == 1
-        (change,) = slack.messages(CHANNEL)
-        assert "Waiting → Processing" in change.text
+        card, change = slack.messages(CHANNEL)  # a new card for the test's made-up "1.0", the change in its thread
+        assert "Waiting → Processing" in change.text and change.thread_ts == card.ts
         (target,) = store.watches.poll_targets()
         assert target.last_status == "Processing"
         watch = store.watches.get(target.watch_id)
@@ -538,7 +540,8 @@ def test_under_the_strict_listing_look_ups_reach_every_unlisted_task_in_turn(
         assert (first.looked_up, second.looked_up) == (5, 5)
         looked = [c.params["TaskId"] for c in ecs.calls if c.action == "DescribeTaskAttribute"]
         assert set(looked) == set(ids)
-        (notice,) = slack.messages(CHANNEL)
+        card, notice = slack.messages(CHANNEL)  # a new card for the test's made-up "1.0", the notice in its thread
+        assert notice.thread_ts == card.ts
         assert ids[-1] in text_of(notice) and "No longer listed by ECS: Deleted (cancelled)" in text_of(notice)
     finally:
         ecs.stop()
