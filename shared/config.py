@@ -178,6 +178,8 @@ class Settings(BaseSettings):
     allowed_channel_ids: CsvSet = _env("ECS_TASKS_ALLOWED_CHANNEL_IDS", frozenset())
     allowed_regions: CsvSet = _env("ECS_TASKS_REGIONS", frozenset())
     cancel_user_ids: CsvSet = _env("ECS_TASKS_CANCEL_USER_IDS", frozenset())
+    # Who may run `/ecs-tasks doctor`, `bind` and `unbind`; empty means nobody.
+    admin_user_ids: CsvSet = _env("ECS_TASKS_ADMIN_USER_IDS", frozenset())
 
     # Slack
     slack_signing_secret: SecretStr | None = _env("SLACK_SIGNING_SECRET")
@@ -210,7 +212,9 @@ class Settings(BaseSettings):
     fc_account_id: str | None = _env("FC_ACCOUNT_ID")
     fc_endpoint: str | None = _env("FC_ENDPOINT")
 
-    @field_validator("allowed_team_ids", "allowed_channel_ids", "allowed_regions", "cancel_user_ids", mode="before")
+    @field_validator(
+        "allowed_team_ids", "allowed_channel_ids", "allowed_regions", "cancel_user_ids", "admin_user_ids", mode="before"
+    )
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)

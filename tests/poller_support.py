@@ -22,7 +22,15 @@ from shared.ecs.retry import RetryPolicy
 from shared.ecs.transport import ApiTransport
 from shared.store import SqlStore, open_store
 from shared.store.claims import ClaimKind
-from shared.store.schema import claims, poll_cursors, rate_limits, subscriptions, transitions, watches
+from shared.store.schema import (
+    channel_bindings,
+    claims,
+    poll_cursors,
+    rate_limits,
+    subscriptions,
+    transitions,
+    watches,
+)
 from shared.updates.model import NewWatch, task_to_json
 from shared.updates.notifier import Notifier
 from shared.updates.outbox import no_faults
@@ -53,7 +61,7 @@ def database_url(engine: str, tmp_path: Path) -> str:
 def clean(store: SqlStore) -> None:
     """Empty this feature's tables (servers are shared by tests run one after another)."""
     with store.engine.begin() as connection:
-        for table in (transitions, watches, subscriptions, poll_cursors, rate_limits):
+        for table in (transitions, watches, subscriptions, poll_cursors, rate_limits, channel_bindings):
             connection.execute(delete(table))
         for kind in ClaimKind:
             connection.execute(delete(claims).where(claims.c.claim_key.like(f"{kind.value}:%")))

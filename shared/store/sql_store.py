@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from shared.store.binding_store import BindingStore
 from shared.store.claims import (
     CHANNEL_NOTICE_LEASE,
     KEY_LENGTH,
@@ -32,9 +33,10 @@ from shared.store.watch_store import WatchStore
 # 3: one active follow per (channel, region, task) (`watches.live`), suspension marks, rate limits.
 # 4: accounts (issue 13): `account` on watches and subscriptions, in their keys, and poll state per account.
 # 5: the poller's cursors in a table of their own (`shared.store.cursor_store`).
+# 6: channel bindings made in Slack (`shared.store.binding_store`): a new table, nothing altered.
 # New tables come from `create_all(checkfirst=True)`; a version that alters a table has its step in
 # `shared.store.upgrade`, run by the process that moves the version row on (a compare-and-set).
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 class SqlStore:
@@ -45,6 +47,7 @@ class SqlStore:
         self.subscriptions = SubscriptionStore(engine)
         self.cursors = CursorStore(engine)
         self.rates = RateStore(engine)
+        self.bindings = BindingStore(engine)
 
     # --- schema -----------------------------------------------------------------------------
 

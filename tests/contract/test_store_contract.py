@@ -424,7 +424,7 @@ def test_a_version_2_database_is_upgraded_to_one_active_follow_per_channel_and_t
     first, second = open_store(url), open_store(url)
     try:
         # Then the version moved on, and each task has one active follow: the first card people saw
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
         active = sorted((t.task_id, first.watches.get(t.watch_id).card_ts) for t in first.watches.poll_targets())  # type: ignore[union-attr]
         assert active == [("t-dup", "100.1"), ("t-solo", "100.3")]
         # And the new unique key holds: a second active follow of the same task in the channel is refused
@@ -653,7 +653,7 @@ def test_a_version_3_database_is_upgraded_to_accounts_keeping_its_rows(url: str)
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     try:
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
         # Then every row is the home account's, as before accounts existed
         (watched,) = first.watches.poll_targets()
         assert (watched.account, watched.task_id) == ("home", "t-1")
@@ -743,7 +743,7 @@ def test_a_version_4_database_is_upgraded_moving_its_poll_cursors_to_their_own_t
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     try:
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 5
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
         # Then every cursor is in the cursors' table, per account, and version 4's table is gone
         assert first.cursors.by_region("watches")["cn-hangzhou"].resume_after == "t-4"
         assert first.cursors.by_region("subscriptions")["cn-hangzhou"].last_success_at == NOW
@@ -826,3 +826,60 @@ def test_an_accepted_change_interrupted_by_a_deadlock_is_retried_whole(store: Sq
     assert store.watches.accept(change(target(store, watch_id), "Succeeded", ends=True), now=NOW, lease=A)
     assert len(seen) == 2
     assert [d.to_status for d in store.outbox.pending(A.owner)] == ["Succeeded"]
+
+
+# --- channel bindings made in Slack (schema 6) ----------------------------------------------------------
+
+
+def test_a_version_5_database_is_upgraded_with_the_bindings_table(url: str) -> None:
+    from sqlalchemy import create_engine, insert, inspect
+
+    from shared.store.schema import channel_bindings, metadata, schema_version
+
+    # Given a version-5 database: every table but the bindings'
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t is not channel_bindings])
+    with engine.begin() as connection:
+        connection.execute(insert(schema_version).values(id=1, version=5))
+    engine.dispose()
+    # When the current code opens it (twice, as two instances starting at once would)
+    first, second = open_store(url), open_store(url)
+    try:
+        # Then it is at the current version, with the bindings' table, which works
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 6
+        assert "ecs_tasks_channel_bindings" in inspect(first.engine).get_table_names()
+        first.bindings.put("C0OPS", ("prod", "staging"), by="U0ADMIN", now=NOW)
+        assert second.bindings.all() == {"C0OPS": ("prod", "staging")}
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
+        clean(open_store(url))
+
+
+def test_a_binding_is_replaced_whole_and_removed(store: SqlStore) -> None:
+    store.bindings.put("C0OPS", ("prod",), by="U0ADMIN", now=NOW)
+    store.bindings.put("C0OPS", ("staging", "prod"), by="U0OTHER", now=NOW + timedelta(minutes=1))
+    held = store.bindings.get("C0OPS")
+    assert held is not None and held.accounts == ("staging", "prod") and held.updated_by == "U0OTHER"
+    assert held.updated_at == NOW + timedelta(minutes=1)
+    # An empty binding removes the row: the channel is back to its configured one
+    store.bindings.put("C0OPS", (), by="U0ADMIN", now=NOW)
+    assert store.bindings.get("C0OPS") is None and store.bindings.all() == {}
+    assert store.bindings.remove("C0OPS") is False
+
+
+def test_two_admins_binding_a_channel_at_once_leave_one_binding_whole(store: SqlStore) -> None:
+    bindings = [("prod",), ("staging", "qa")]
+    barrier = threading.Barrier(len(bindings))
+
+    def bind(accounts: tuple[str, ...]) -> None:
+        barrier.wait()
+        store.bindings.put("C0RACE", accounts, by="U0ADMIN", now=NOW)
+
+    threads = [threading.Thread(target=bind, args=(accounts,)) for accounts in bindings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.bindings.all()["C0RACE"] in bindings
