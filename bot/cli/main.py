@@ -24,7 +24,8 @@ CLI_COMMAND = "ecs-tasks query"
 
 _CREDENTIALS_ENV = (
     "ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN, "
-    "ALIBABA_CLOUD_PROFILE (else ~/.aliyun/config.json)"
+    "ALIBABA_CLOUD_PROFILE (else ~/.aliyun/config.json); with the `cli` extra, the official chain's every "
+    "source (OIDC, RamRoleArn, EcsRamRole, CloudSSO, ALIBABA_CLOUD_CREDENTIALS_URI, ...)"
 )
 QUERY_ENV = (
     ("ECS_ENDPOINT", "ECS API base URL (default: https://ecs.REGION.aliyuncs.com)"),
@@ -153,7 +154,9 @@ def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
     if query.all_regions and settings.allowed_regions:
         query = dataclasses.replace(query, regions=tuple(sorted(settings.allowed_regions)))
     try:
-        client = build_ecs_client(settings)
+        from bot.cli.credentials import cli_credentials
+
+        client = build_ecs_client(settings, credentials=cli_credentials())
         result = client.query_all_pages(query, deadline=client.deadline(settings.ecs_deadline_s))
     except (CredentialsNotFoundError, EcsApiError, ConfigurationError) as error:
         return fail(str(error), EXIT_API_ERROR)

@@ -87,13 +87,20 @@ def log_ecs_call(
 
 
 def build_ecs_client(
-    settings: Settings, *, on_call: EcsCallObserver | None = log_ecs_call, max_region_workers: int | None = None
+    settings: Settings,
+    *,
+    on_call: EcsCallObserver | None = log_ecs_call,
+    max_region_workers: int | None = None,
+    credentials: CredentialsProvider | None = None,
 ) -> EcsClient:
     """The home account's client, for a process that works at home alone (the CLI, the benches): the one
-    factory's (`ecs_clients`). `max_region_workers`: regions worked on at once, the client's default if None."""
+    factory's (`ecs_clients`). `max_region_workers`: regions worked on at once, the client's default if None.
+    `credentials`: the home account's own (the CLI's official chain), from a factory of its own; None: the
+    function's (the environment, then the aliyun CLI's profile file)."""
     from shared.ecs.accounts import HOME
 
-    return ecs_clients(settings).client_for(HOME, on_call=on_call, max_region_workers=max_region_workers)
+    clients = ecs_clients(settings) if credentials is None else EcsClients(settings, home_credentials=credentials)
+    return clients.client_for(HOME, on_call=on_call, max_region_workers=max_region_workers)
 
 
 def pooled_session(connections: int) -> requests.Session:
@@ -163,9 +170,16 @@ class EcsClients:
     account's role assumed for `session`: named after the Slack user (or the poller), allowed only its purpose.
     """
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        home_credentials: CredentialsProvider | None = None,
+    ) -> None:
         self.settings = settings
         self._clock = clock
+        self._home_credentials = home_credentials
         self._lock = threading.Lock()
         self._http: requests.Session | None = None
         self._assumed: AssumedRoleCache | None = None
@@ -226,7 +240,7 @@ class EcsClients:
 
         credentials: CredentialsProvider
         if session is None:
-            credentials = DefaultCredentialsProvider()
+            credentials = self._home_credentials or DefaultCredentialsProvider()
         else:
             from shared.ecs.sts import AssumedRoleCredentialsProvider
 
