@@ -71,6 +71,7 @@ from bot.language.words import (
     alias_key,
 )
 from shared.cards.parts import escape
+from shared.config import ACCOUNT_NAME_RE
 from shared.ecs.query import ALL_REGIONS, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
 from shared.region_ids import is_region_id
 
@@ -389,6 +390,9 @@ def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> C
         return BindingsCommand()
     if first in (BIND, UNBIND):
         # Any configured account may be named, not only the channel's: the use case checks the names.
+        for word in rest:
+            if not ACCOUNT_NAME_RE.fullmatch(word.low):
+                _fail(f"`{_show(word.raw)}` is not an account name.", word.raw, "an account name such as prod")
         names = tuple(dict.fromkeys(word.low for word in rest))
         if not names:
             _fail(f"`{first}` needs one or more account names, e.g. `{SLASH_COMMAND} {first} prod`.", None,

@@ -25,7 +25,7 @@ def test_each_admin_word_parses_to_its_command() -> None:
     assert parse("unbind prod", default_region=None, now=NOW, accounts=["prod"]) == UnbindCommand(("prod",))
 
 
-@pytest.mark.parametrize("text", ["bind", "unbind", "doctor now"])
+@pytest.mark.parametrize("text", ["bind", "unbind", "doctor now", "bind 0", "unbind <!channel>", "bind Pröd"])
 def test_a_malformed_admin_command_is_a_usage_error(text: str) -> None:
     assert isinstance(parse(text, default_region=None, now=NOW), UsageError)
 
