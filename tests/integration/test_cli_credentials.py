@@ -77,4 +77,7 @@ def test_without_credentials_it_says_where_it_looked(seeded: EcsEmulator, tmp_pa
 
 
 def test_the_cli_uses_the_official_chain_when_the_extra_is_installed() -> None:
-    assert isinstance(cli_credentials(), OfficialChainCredentialsProvider)
+    assert isinstance(cli_credentials({}), OfficialChainCredentialsProvider)
+    # Keys in the environment (the chain's first source) are read as the functions read them
+    keys = {"ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID, "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET}
+    assert not isinstance(cli_credentials(keys), OfficialChainCredentialsProvider)
