@@ -220,3 +220,29 @@ def test_the_installed_command_exits_1_on_a_failure_and_2_on_a_usage_error(env: 
     assert "❌ slack token: SLACK_BOT_TOKEN is not set" in result.stdout
     usage = subprocess.run([CLI, "doctor", "--bogus"], env=variables, capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2
+
+
+def test_the_demos_set_up_passes_every_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulators import demo
+    from emulators.demo_accounts import ACCOUNT_SEEDS, sts_callers, sts_roles
+    from shared.store import open_store
+
+    # Given the emulators and environment of `make demo` (emulators/demo.py), its database created
+    sessions = SessionRegistry()
+    with (
+        EcsEmulator(
+            credentials={demo.ACCESS_KEY_ID: demo.ACCESS_KEY_SECRET}, sessions=sessions, account_seeds=ACCOUNT_SEEDS
+        ) as ecs,
+        StsEmulator(
+            callers=sts_callers(demo.ACCESS_KEY_ID, demo.ACCESS_KEY_SECRET), roles=sts_roles(), registry=sessions
+        ) as sts,
+        SlackEmulator(bot_token=demo.BOT_TOKEN) as slack,
+    ):
+        env = demo.demo_environment(ecs, sts, slack, tmp_path / "store.sqlite3")
+        open_store(env["ECS_TASKS_DATABASE_URL"]).engine.dispose()
+        # When `ecs-tasks doctor` runs in it, as the demo runs it
+        result = subprocess.run([CLI, "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    # Then every check passes, in both of the demo's accounts
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "❌" not in result.stdout and "✅ account prod · cn-hangzhou" in result.stdout
+    assert "✅ account staging · cn-hangzhou" in result.stdout
