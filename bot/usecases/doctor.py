@@ -18,6 +18,7 @@ from shared.cards.task_cards import Message, notice_message
 from shared.config import Settings
 from shared.ecs.accounts import HOME, Account, AccountDirectory
 from shared.health import Check, all_passed, failed, passed, skipped
+from shared.log import redact
 
 # The manifest's scopes the product cannot work without; chat:write.public only spares inviting the bot.
 REQUIRED_SCOPES = ("commands", "chat:write")
@@ -190,7 +191,8 @@ def doctor_work(deps: BotDeps, user_id: str | None) -> Message | Work:
         return notice_message(NOT_AN_ADMIN.format(command="doctor"))
 
     def work(attempt: Attempt, deferred: DeferredRun | None) -> Replies:
-        return (Ephemeral(notice_message(report_text(run()))),)
+        # Masked as in the CLI: any registered secret an outside service's message might echo.
+        return (Ephemeral(notice_message(redact(report_text(run())))),)
 
     return work
 
