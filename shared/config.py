@@ -40,6 +40,11 @@ from shared.errors import ConfigurationError
 from shared.log import register_secret
 from shared.region_ids import REGION_ID_FORM, is_region_id
 
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 has no tomllib: the `tomli` dependency reads TOML there
+    import tomli as tomllib  # type: ignore[import-not-found]
+
 CsvSet = Annotated[frozenset[str], NoDecode]
 
 DEFAULT_WATCH_TTL = timedelta(days=7)
@@ -238,7 +243,7 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # Keyword arguments first (tests, composition), then the environment, then the config file.
-        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=config_file())
+        return init_settings, env_settings, _TomlFile(settings_cls, toml_file=config_file())
 
     @field_validator(
         "allowed_team_ids", "allowed_channel_ids", "allowed_regions", "cancel_user_ids", "admin_user_ids", mode="before"
@@ -356,6 +361,16 @@ class Settings(BaseSettings):
         return bool(self.fc_function_name)
 
 
+class _TomlFile(TomlConfigSettingsSource):
+    """pydantic-settings' TOML source, reading with `tomllib`, or `tomli` on Python 3.10 (which has no
+    tomllib, and which pydantic-settings' own reader does not fall back to)."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        with file_path.open(mode="rb") as handle:
+            loaded: dict[str, Any] = tomllib.load(handle)
+        return loaded
+
+
 def config_file() -> Path | None:
     """The config file to read: ECS_TASKS_CONFIG_FILE (which must exist), else the default one if present.
     ConfigurationError for a named file that is not there."""
@@ -373,14 +388,9 @@ def config_file() -> Path | None:
 def load_settings() -> Settings:
     """Settings from the environment and the config file; a malformed value is a ConfigurationError naming the
     variable (or the file's key) and the problem, never the value (it may be a secret)."""
-    if sys.version_info >= (3, 11):
-        from tomllib import TOMLDecodeError
-    else:  # Python 3.10 has no tomllib: the `tomli` dependency reads TOML there
-        from tomli import TOMLDecodeError  # type: ignore[import-not-found]
-
     try:
         return Settings()
-    except TOMLDecodeError as error:
+    except tomllib.TOMLDecodeError as error:
         raise ConfigurationError(f"the config file is not valid TOML: {error}", setting=ENV_CONFIG_FILE) from None
     except ValidationError as error:
         items = error.errors(include_input=False, include_url=False)
