@@ -8,6 +8,7 @@
    a channel bound to one cannot reach the other.
 5. Tasks announced as they start: alice starts an ImportImage with the official SDK, ActionTrail's event of it
    reaches the events function through the EventBridge stand-in, and the subscribed channel is told, naming her.
+6. `ecs-tasks doctor`: every check of the deployment passes.
 Every message is rendered in the terminal and its Block Kit JSON saved under `demo-out/`.
 """
 
@@ -104,21 +105,7 @@ def main() -> int:
         StsEmulator(callers=sts_callers(ACCESS_KEY_ID, ACCESS_KEY_SECRET), roles=sts_roles(), registry=sessions) as sts,
         SlackEmulator(bot_token=BOT_TOKEN) as slack,
     ):
-        env = {
-            **os.environ,
-            "ECS_ENDPOINT": ecs.base_url,
-            "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
-            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-            "SLACK_BOT_TOKEN": BOT_TOKEN,
-            "SLACK_API_URL": slack.api_url,
-            "ECS_TASKS_DEFAULT_REGION": "cn-hangzhou",
-            "ECS_TASKS_DATABASE_URL": f"sqlite:///{(OUT / 'store.sqlite3').resolve()}",
-            "ECS_TASKS_LOG_LEVEL": "WARNING",
-            **account_settings(sts.base_url),
-        }
-        for name in ("ALIBABA_CLOUD_SECURITY_TOKEN", "FC_FUNCTION_NAME", "FC_ENDPOINT"):
-            env.pop(name, None)
+        env = demo_environment(ecs, sts, slack, OUT / "store.sqlite3")
 
         banner("1. The CLI: the same words as in Slack")
         print(f"ECS emulator on {ecs.base_url} (signatures checked, demo data seeded)\n")
@@ -133,12 +120,34 @@ def main() -> int:
             sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=f"{url}/slack/events")
             accounts_demo(ecs, slack, env, sender=sender, show=show, banner=banner)
             events_demo(ecs, slack, env, sender=sender, show=show, banner=banner)
+            banner("6. ecs-tasks doctor: the deployment checked, one line per check")
+            run_cli(env, "doctor")
         finally:
             serve.terminate()
             serve.wait(timeout=10)
     banner("Done")
     print(f"Every message's Block Kit JSON is in {OUT}/.")
     return 0
+
+
+def demo_environment(ecs: EcsEmulator, sts: StsEmulator, slack: SlackEmulator, database: Path) -> dict[str, str]:
+    """The deployed functions' environment, pointing at the emulators (the doctor test uses it too)."""
+    env = {
+        **os.environ,
+        "ECS_ENDPOINT": ecs.base_url,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "ECS_TASKS_DEFAULT_REGION": "cn-hangzhou",
+        "ECS_TASKS_DATABASE_URL": f"sqlite:///{database.resolve()}",
+        "ECS_TASKS_LOG_LEVEL": "WARNING",
+        **account_settings(sts.base_url),
+    }
+    for name in ("ALIBABA_CLOUD_SECURITY_TOKEN", "FC_FUNCTION_NAME", "FC_ENDPOINT"):
+        env.pop(name, None)
+    return env
 
 
 def slack_session(ecs: EcsEmulator, slack: SlackEmulator, url: str) -> None:

@@ -1,4 +1,7 @@
-"""Configuration from the environment (pydantic-settings): every variable the README documents.
+"""Configuration from the environment (pydantic-settings): every variable the README documents, and a TOML
+config file packaged with the function (ECS_TASKS_CONFIG_FILE, else `ecs-tasks.toml` beside the code when
+present) for what outgrows a variable, such as accounts and channel bindings. Environment variables override
+the file; channel bindings made in Slack override both, per channel (shared.policy).
 
 Secrets are `SecretStr`, so they print as `**********` in any repr, log line or validation error.
 Credentials for Alibaba Cloud are not read here: they rotate, so `shared.ecs.credentials` reads them per call.
@@ -7,8 +10,11 @@ Credentials for Alibaba Cloud are not read here: they rotate, so `shared.ecs.cre
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -22,11 +28,22 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
 
 from shared.errors import ConfigurationError
 from shared.log import register_secret
 from shared.region_ids import REGION_ID_FORM, is_region_id
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10 has no tomllib: the `tomli` dependency reads TOML there
+    import tomli as tomllib  # type: ignore[import-not-found]
 
 CsvSet = Annotated[frozenset[str], NoDecode]
 
@@ -38,6 +55,10 @@ ENV_ACCOUNTS = "ECS_TASKS_ACCOUNTS"
 ENV_CHANNEL_ACCOUNTS = "ECS_TASKS_CHANNEL_ACCOUNTS"
 ENV_DEFAULT_ACCOUNTS = "ECS_TASKS_DEFAULT_ACCOUNTS"
 ENV_STS_ENDPOINT = "STS_ENDPOINT"
+ENV_CONFIG_FILE = "ECS_TASKS_CONFIG_FILE"
+# The config file read when ECS_TASKS_CONFIG_FILE is not set, if present: beside the code (the package's root
+# on Function Compute, the project's root locally).
+DEFAULT_CONFIG_FILE = Path(__file__).resolve().parent.parent / "ecs-tasks.toml"
 # The most accounts a channel may be bound to: a query covers all of them, and its card's buttons carry
 # every name within Slack's 2,000-character button value (bot/language/codecs.py).
 MAX_ACCOUNTS_PER_BINDING = 8
@@ -178,6 +199,8 @@ class Settings(BaseSettings):
     allowed_channel_ids: CsvSet = _env("ECS_TASKS_ALLOWED_CHANNEL_IDS", frozenset())
     allowed_regions: CsvSet = _env("ECS_TASKS_REGIONS", frozenset())
     cancel_user_ids: CsvSet = _env("ECS_TASKS_CANCEL_USER_IDS", frozenset())
+    # Who may run `/ecs-tasks doctor`, `bind` and `unbind`; empty means nobody.
+    admin_user_ids: CsvSet = _env("ECS_TASKS_ADMIN_USER_IDS", frozenset())
 
     # Slack
     slack_signing_secret: SecretStr | None = _env("SLACK_SIGNING_SECRET")
@@ -216,7 +239,21 @@ class Settings(BaseSettings):
     fc_account_id: str | None = _env("FC_ACCOUNT_ID")
     fc_endpoint: str | None = _env("FC_ENDPOINT")
 
-    @field_validator("allowed_team_ids", "allowed_channel_ids", "allowed_regions", "cancel_user_ids", mode="before")
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Keyword arguments first (tests, composition), then the environment, then the config file.
+        return init_settings, env_settings, _TomlFile(settings_cls, toml_file=config_file())
+
+    @field_validator(
+        "allowed_team_ids", "allowed_channel_ids", "allowed_regions", "cancel_user_ids", "admin_user_ids", mode="before"
+    )
     @classmethod
     def _csv(cls, value: Any) -> Any:
         return _split_csv(value)
@@ -346,11 +383,37 @@ class Settings(BaseSettings):
         return bool(self.fc_function_name)
 
 
+class _TomlFile(TomlConfigSettingsSource):
+    """pydantic-settings' TOML source, reading with `tomllib`, or `tomli` on Python 3.10 (which has no
+    tomllib, and which pydantic-settings' own reader does not fall back to)."""
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        with file_path.open(mode="rb") as handle:
+            loaded: dict[str, Any] = tomllib.load(handle)
+        return loaded
+
+
+def config_file() -> Path | None:
+    """The config file to read: ECS_TASKS_CONFIG_FILE (which must exist), else the default one if present.
+    ConfigurationError for a named file that is not there."""
+    named = os.environ.get(ENV_CONFIG_FILE, "").strip()
+    if named:
+        path = Path(named)
+        if not path.is_file():
+            raise ConfigurationError(
+                f"{ENV_CONFIG_FILE} names a file that does not exist: {str(path)[:200]}", setting=ENV_CONFIG_FILE
+            )
+        return path
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.is_file() else None
+
+
 def load_settings() -> Settings:
-    """Settings from the environment; a malformed value is a ConfigurationError naming the variable and the
-    problem, never the value (it may be a secret)."""
+    """Settings from the environment and the config file; a malformed value is a ConfigurationError naming the
+    variable (or the file's key) and the problem, never the value (it may be a secret)."""
     try:
         return Settings()
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"the config file is not valid TOML: {error}", setting=ENV_CONFIG_FILE) from None
     except ValidationError as error:
         items = error.errors(include_input=False, include_url=False)
         problems = [_problem(item["loc"], item["msg"]) for item in items]

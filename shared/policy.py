@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
-from shared.config import ACCOUNT_NAME_RE, ENV_ACCOUNTS, Settings
+from shared.config import ACCOUNT_NAME_RE, ENV_ACCOUNTS, MAX_ACCOUNTS_PER_BINDING, Settings
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account, AccountDirectory
 from shared.ecs.query import ALL_REGIONS
 from shared.errors import ConfigurationError
@@ -66,6 +66,21 @@ class AccessPolicy:
             _account_directory(settings),
             settings.cancel_user_ids,
         )
+
+    def with_slack_bindings(self, bindings: Mapping[str, tuple[str, ...]]) -> AccessPolicy:
+        """This policy with the channel bindings made in Slack in force: each replaces its channel's configured
+        binding. Read back from the store, each is checked again: only configured names are kept (at most
+        MAX_ACCOUNTS_PER_BINDING), and a binding left with none is ignored (the configured one stays)."""
+        directory = self.accounts
+        kept = {}
+        for channel, names in bindings.items():
+            known = tuple(dict.fromkeys(name for name in names if name in directory.accounts))
+            if known:
+                kept[channel] = known[:MAX_ACCOUNTS_PER_BINDING]
+        if not kept:
+            return self
+        merged = AccountDirectory(directory.accounts, {**directory.channel_bindings, **kept}, directory.default_binding)
+        return replace(self, accounts=merged)
 
 
 def check_account_name(name: str, reserved_word: ReservedWord) -> None:
@@ -138,6 +153,26 @@ class PolicyHolder:
         self._lock = threading.Lock()
         self._policy = source()
         self._asked_at = monotonic()
+        self._answered = True  # False: `refreshing` until its source first answers
+        self._first = threading.Lock()
+
+    @classmethod
+    def refreshing(
+        cls,
+        base: AccessPolicy,
+        source: Callable[[], AccessPolicy],
+        *,
+        staleness_s: float = DEFAULT_STALENESS_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> PolicyHolder:
+        """A holder that starts from `base` (built from settings, so a misconfiguration fails the build) and asks
+        `source` at the first `current()`, then once per `staleness_s`. Until `source` has answered once, a
+        failure of it is raised to every caller (never `base` in its place: a binding made in Slack may be
+        narrower than the configured one)."""
+        holder = cls(lambda: base, staleness_s=staleness_s, monotonic=monotonic)
+        holder._source = source
+        holder._answered = False
+        return holder
 
     @classmethod
     def fixed(cls, policy: AccessPolicy, *, monotonic: Callable[[], float] = time.monotonic) -> PolicyHolder:
@@ -145,6 +180,13 @@ class PolicyHolder:
         return cls(lambda: policy, monotonic=monotonic)
 
     def current(self) -> AccessPolicy:
+        if not self._answered:
+            with self._first:  # callers meanwhile wait for the first answer; a failure reaches each of them
+                if not self._answered:
+                    policy = self._source()
+                    with self._lock:
+                        self._policy, self._asked_at, self._answered = policy, self._monotonic(), True
+                    return policy
         now = self._monotonic()
         with self._lock:
             if now - self._asked_at < self._staleness_s:

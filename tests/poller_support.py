@@ -23,6 +23,7 @@ from shared.ecs.transport import ApiTransport
 from shared.store import SqlStore, open_store
 from shared.store.claims import ClaimKind
 from shared.store.schema import (
+    channel_bindings,
     channel_locks,
     claims,
     outbox_hold,
@@ -62,7 +63,17 @@ def database_url(engine: str, tmp_path: Path) -> str:
 def clean(store: SqlStore) -> None:
     """Empty this feature's tables (servers are shared by tests run one after another)."""
     with store.engine.begin() as connection:
-        for table in (transitions, watches, subscriptions, poll_cursors, rate_limits, channel_locks, outbox_hold):
+        tables = (
+            transitions,
+            watches,
+            subscriptions,
+            poll_cursors,
+            rate_limits,
+            channel_locks,
+            outbox_hold,
+            channel_bindings,
+        )
+        for table in tables:
             connection.execute(delete(table))
         for kind in ClaimKind:
             connection.execute(delete(claims).where(claims.c.claim_key.like(f"{kind.value}:%")))

@@ -51,6 +51,7 @@ else:  # Python 3.10 has no tomllib; `pip install tomli` there.
     import tomli as tomllib  # type: ignore[import-not-found]
 
 DEPLOYED_PACKAGES = ("shared", "bot", "functions")
+CONFIG_FILE = "ecs-tasks.toml"  # shared.config.DEFAULT_CONFIG_FILE's name: read beside the code
 DEFAULT_PYTHON_VERSION = "3.12"  # template.yml's runtime: python3.12
 DEFAULT_PLATFORM = "manylinux2014_x86_64"  # glibc 2.17: older than FC's Debian 10/11 images
 DEFAULT_EXTRAS = ("postgres", "mysql")  # psycopg[binary] and PyMySQL: either database URL works
@@ -191,6 +192,15 @@ def copy_packages(root: Path, out: Path, packages: Iterable[str]) -> None:
         shutil.copytree(source, out / name, ignore=_IGNORED)
 
 
+def copy_config_file(root: Path, out: Path) -> bool:
+    """The project's `ecs-tasks.toml`, when present, beside the code in the package (shared.config reads it)."""
+    source = root / CONFIG_FILE
+    if not source.is_file():
+        return False
+    shutil.copyfile(source, out / CONFIG_FILE)
+    return True
+
+
 def remove_pip_scripts(out: Path) -> None:
     scripts = out / PIP_SCRIPTS_DIR
     if scripts.is_dir():
@@ -223,6 +233,7 @@ def build(options: BuildOptions, *, root: Path | None = None, pip: PipRunner = r
     install_dependencies(requirements, out, options, pip)
     check_no_shadowing(out, DEPLOYED_PACKAGES)
     copy_packages(root, out, DEPLOYED_PACKAGES)
+    copy_config_file(root, out)
     remove_pip_scripts(out)
     compile_bytecode(out, options.python_version)
     return measure(out)

@@ -1,6 +1,7 @@
 """`ecs-tasks`: the command-line tool.
 
-`query WORDS...` takes exactly what a user types after `/ecs-tasks` in Slack; `poll` runs one poller tick.
+`query WORDS...` takes exactly what a user types after `/ecs-tasks` in Slack; `poll` runs one poller tick;
+`doctor` checks the deployment.
 The dev-tooling commands (`serve`, `emulator`) are `ecs-tasks-dev`, in `tools/`, never deployed.
 Exit status: 0 success, 1 API, credential or configuration error, 2 usage error.
 """
@@ -23,7 +24,8 @@ CLI_COMMAND = "ecs-tasks query"
 
 _CREDENTIALS_ENV = (
     "ALIBABA_CLOUD_ACCESS_KEY_ID, ALIBABA_CLOUD_ACCESS_KEY_SECRET, ALIBABA_CLOUD_SECURITY_TOKEN, "
-    "ALIBABA_CLOUD_PROFILE (else ~/.aliyun/config.json)"
+    "ALIBABA_CLOUD_PROFILE (else ~/.aliyun/config.json); with the `cli` extra, the official chain's every "
+    "source (OIDC, RamRoleArn, EcsRamRole, CloudSSO, ALIBABA_CLOUD_CREDENTIALS_URI, ...)"
 )
 QUERY_ENV = (
     ("ECS_ENDPOINT", "ECS API base URL (default: https://ecs.REGION.aliyuncs.com)"),
@@ -92,6 +94,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     poll.add_argument("--budget", type=float, default=50.0, help="seconds the tick may take (default 50)")
     poll.set_defaults(run=_run_poll)
+
+    doctor = commands.add_parser(
+        "doctor",
+        help="check the deployment: settings, Slack token and scopes, database, accounts, STS",
+        description="Check the deployment with this environment's settings, one line per check (✅ or ❌, with "
+        "what to fix). Exit status 0 when every check passes, 1 when any fails. No secret is shown.",
+        epilog=environment_epilog((*POLL_ENV, ("SLACK_SIGNING_SECRET", "checked to be present"))),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor.add_argument("--json", action="store_true", help="print the checks as JSON")
+    doctor.set_defaults(run=_run_doctor)
     return parser
 
 
@@ -141,7 +154,9 @@ def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
     if query.all_regions and settings.allowed_regions:
         query = dataclasses.replace(query, regions=tuple(sorted(settings.allowed_regions)))
     try:
-        client = build_ecs_client(settings)
+        from bot.cli.credentials import cli_credentials
+
+        client = build_ecs_client(settings, credentials=cli_credentials())
         result = client.query_all_pages(query, deadline=client.deadline(settings.ecs_deadline_s))
     except (CredentialsNotFoundError, EcsApiError, ConfigurationError) as error:
         return fail(str(error), EXIT_API_ERROR)
@@ -163,6 +178,12 @@ def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO =
         shown = ", ".join(sorted(r.region_id for r in answered))
         print(f"{PROG}: the tasks above are from {shown} only.", file=err)
     return EXIT_API_ERROR if result.errors else EXIT_OK
+
+
+def _run_doctor(args: argparse.Namespace) -> int:
+    from bot.cli.doctor import run_doctor_command
+
+    return run_doctor_command(args)
 
 
 def _run_poll(args: argparse.Namespace) -> int:

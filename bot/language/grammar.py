@@ -40,8 +40,11 @@ from bot.language.words import (
     ACCOUNTS,
     ACTION_ALIASES,
     ALL,
+    BIND,
+    BINDINGS,
     COMMAND_WORDS,
     DEFAULT_REGION_ENV,
+    DOCTOR,
     END_WORDS,
     FROM,
     HELP_WORDS,
@@ -60,6 +63,7 @@ from bot.language.words import (
     TASK_ID_PREFIX,
     TASK_ID_RE,
     TO,
+    UNBIND,
     UNSUBSCRIBE,
     UNTIL,
     UNWATCH,
@@ -67,16 +71,21 @@ from bot.language.words import (
     alias_key,
 )
 from shared.cards.parts import escape
+from shared.config import ACCOUNT_NAME_RE
 from shared.ecs.query import ALL_REGIONS, MAX_TASK_IDS, TaskAction, TaskQuery, TaskStatus
 from shared.region_ids import is_region_id
 
 __all__ = [
     "AccountsCommand",
+    "BindCommand",
+    "BindingsCommand",
     "Command",
+    "DoctorCommand",
     "HelpCommand",
     "ListCommand",
     "QueryCommand",
     "SubscribeCommand",
+    "UnbindCommand",
     "UnsubscribeCommand",
     "UnwatchCommand",
     "UsageError",
@@ -150,6 +159,31 @@ class AccountsCommand:
 
 
 @dataclass(frozen=True)
+class DoctorCommand:
+    """`/ecs-tasks doctor`: the deployment's checks, for admins."""
+
+
+@dataclass(frozen=True)
+class BindCommand:
+    """`/ecs-tasks bind prod staging`: this channel's accounts, as named (checked against the configured ones
+    by whoever runs it, which knows them)."""
+
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class UnbindCommand:
+    """`/ecs-tasks unbind prod`: accounts taken off this channel's binding made in Slack."""
+
+    accounts: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BindingsCommand:
+    """`/ecs-tasks bindings`: the channel's configured binding, the one made in Slack, and which is in force."""
+
+
+@dataclass(frozen=True)
 class UsageError:
     """`message` is the whole answer for a person; the other fields are its parts."""
 
@@ -170,6 +204,10 @@ Command: TypeAlias = (
     | UnsubscribeCommand
     | ListCommand
     | AccountsCommand
+    | DoctorCommand
+    | BindCommand
+    | UnbindCommand
+    | BindingsCommand
     | UsageError
 )
 
@@ -215,7 +253,7 @@ class _Context:
 
     def only(self, command: str, *kinds: _Kind) -> _Context:
         # Account words belong to every command that works in an account, where accounts are configured.
-        with_accounts = (_Kind.ACCOUNT,) if self.accounts and command not in (LIST, ACCOUNTS) else ()
+        with_accounts = (_Kind.ACCOUNT,) if self.accounts and command not in (LIST, ACCOUNTS, DOCTOR, BINDINGS) else ()
         return dataclasses.replace(self, command=command, kinds=frozenset((*kinds, *with_accounts)))
 
     @property
@@ -344,6 +382,22 @@ def _command(words: list[_Word], default_region: str | None, ctx: _Context) -> C
     if first == ACCOUNTS:
         _scan(rest, ctx.only(ACCOUNTS))
         return AccountsCommand()
+    if first == DOCTOR:
+        _scan(rest, ctx.only(DOCTOR))
+        return DoctorCommand()
+    if first == BINDINGS:
+        _scan(rest, ctx.only(BINDINGS))
+        return BindingsCommand()
+    if first in (BIND, UNBIND):
+        # Any configured account may be named, not only the channel's: the use case checks the names.
+        for word in rest:
+            if not ACCOUNT_NAME_RE.fullmatch(word.low):
+                _fail(f"`{_show(word.raw)}` is not an account name.", word.raw, "an account name such as prod")
+        names = tuple(dict.fromkeys(word.low for word in rest))
+        if not names:
+            _fail(f"`{first}` needs one or more account names, e.g. `{SLASH_COMMAND} {first} prod`.", None,
+                  "an account name")  # fmt: skip
+        return BindCommand(names) if first == BIND else UnbindCommand(names)
     found = _scan(words, ctx)
     if found.start is not None and found.end is not None and found.start > found.end:
         start, end = found.said["start"], found.said["end"]

@@ -17,7 +17,10 @@ HELP_WORDS = frozenset({"help", "?", "-h", "--help", "-help"})  # `-help`: `—h
 WATCH, UNWATCH, SUBSCRIBE, UNSUBSCRIBE, LIST = "watch", "unwatch", "subscribe", "unsubscribe", "list"
 CHANNEL_COMMANDS = (WATCH, UNWATCH, SUBSCRIBE, UNSUBSCRIBE, LIST)
 ACCOUNTS = "accounts"  # `/ecs-tasks accounts`: the channel's accounts
-COMMAND_WORDS = (*CHANNEL_COMMANDS, ACCOUNTS)  # words that start a command of their own
+# Admins' commands (ECS_TASKS_ADMIN_USER_IDS): the deployment's checks, and the channel's bindings.
+DOCTOR, BIND, UNBIND, BINDINGS = "doctor", "bind", "unbind", "bindings"
+ADMIN_COMMANDS = (DOCTOR, BIND, UNBIND, BINDINGS)
+COMMAND_WORDS = (*CHANNEL_COMMANDS, ACCOUNTS, *ADMIN_COMMANDS)  # words that start a command of their own
 ALL = ALL_REGIONS
 SINCE, FROM, TO, UNTIL, PAGE, PUBLIC = "since", "from", "to", "until", "page", "public"
 START_WORDS = frozenset({SINCE, FROM})

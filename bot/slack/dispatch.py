@@ -15,10 +15,14 @@ from slack_sdk import WebClient
 from bot.language.codecs import QueryCodecError, encode_query
 from bot.language.grammar import (
     AccountsCommand,
+    BindCommand,
+    BindingsCommand,
+    DoctorCommand,
     HelpCommand,
     ListCommand,
     QueryCommand,
     SubscribeCommand,
+    UnbindCommand,
     UnsubscribeCommand,
     UnwatchCommand,
     UsageError,
@@ -39,7 +43,7 @@ from bot.slack.checked import (
     read_command,
 )
 from bot.slack.guard import Refused
-from bot.usecases import channels, tasks
+from bot.usecases import bindings, channels, doctor, tasks
 from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
@@ -91,6 +95,22 @@ def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any]) -> Message | W
     return channels.command_work(deps, parsed, where)
 
 
+def _doctor(deps: BotDeps, parsed: DoctorCommand, command: dict[str, Any]) -> Message | Work:
+    return doctor.doctor_work(deps, command.get("user_id"))
+
+
+def _bind(deps: BotDeps, parsed: BindCommand, command: dict[str, Any]) -> Message | Work:
+    return bindings.bind_work(deps, parsed.accounts, command.get("user_id"), command.get("channel_id"))
+
+
+def _unbind(deps: BotDeps, parsed: UnbindCommand, command: dict[str, Any]) -> Message | Work:
+    return bindings.unbind_work(deps, parsed.accounts, command.get("user_id"), command.get("channel_id"))
+
+
+def _bindings(deps: BotDeps, parsed: BindingsCommand, command: dict[str, Any]) -> Message | Work:
+    return bindings.bindings_work(deps, command.get("user_id"), command.get("channel_id"))
+
+
 COMMANDS: dict[type, CommandHandler] = {
     HelpCommand: _help,
     AccountsCommand: _accounts,
@@ -101,6 +121,10 @@ COMMANDS: dict[type, CommandHandler] = {
     SubscribeCommand: _channel,
     UnsubscribeCommand: _channel,
     ListCommand: _channel,
+    DoctorCommand: _doctor,
+    BindCommand: _bind,
+    UnbindCommand: _unbind,
+    BindingsCommand: _bindings,
 }
 
 

@@ -29,12 +29,14 @@ if TYPE_CHECKING:
     from slack_sdk.webhook import WebhookClient
 
     from bot.slack.answering.deferral import FunctionComputeDeferral, ThreadDeferral
+    from bot.usecases.doctor import DatabaseState, DoctorProbes, SlackAuth
     from shared.ecs.accounts import Account, AccountDirectory
     from shared.ecs.client import EcsClient
     from shared.ecs.credentials import CredentialsProvider
     from shared.ecs.sessions import SessionSpec
     from shared.ecs.sts import AssumedRoleCache, StsClient
-    from shared.policy import AccessPolicy
+    from shared.health import Check
+    from shared.policy import AccessPolicy, PolicyHolder
     from shared.store import SqlStore
     from shared.updates.announcer import EventAnnouncer
     from shared.updates.outbox import Faults
@@ -94,13 +96,20 @@ def log_ecs_call(
 
 
 def build_ecs_client(
-    settings: Settings, *, on_call: EcsCallObserver | None = log_ecs_call, max_region_workers: int | None = None
+    settings: Settings,
+    *,
+    on_call: EcsCallObserver | None = log_ecs_call,
+    max_region_workers: int | None = None,
+    credentials: CredentialsProvider | None = None,
 ) -> EcsClient:
     """The home account's client, for a process that works at home alone (the CLI, the benches): the one
-    factory's (`ecs_clients`). `max_region_workers`: regions worked on at once, the client's default if None."""
+    factory's (`ecs_clients`). `max_region_workers`: regions worked on at once, the client's default if None.
+    `credentials`: the home account's own (the CLI's official chain), from a factory of its own; None: the
+    function's (the environment, then the aliyun CLI's profile file)."""
     from shared.ecs.accounts import HOME
 
-    return ecs_clients(settings).client_for(HOME, on_call=on_call, max_region_workers=max_region_workers)
+    clients = ecs_clients(settings) if credentials is None else EcsClients(settings, home_credentials=credentials)
+    return clients.client_for(HOME, on_call=on_call, max_region_workers=max_region_workers)
 
 
 def pooled_session(connections: int) -> requests.Session:
@@ -182,9 +191,16 @@ class EcsClients:
     account's role assumed for `session`: named after the Slack user (or the poller), allowed only its purpose.
     """
 
-    def __init__(self, settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        home_credentials: CredentialsProvider | None = None,
+    ) -> None:
         self.settings = settings
         self._clock = clock
+        self._home_credentials = home_credentials
         self._lock = threading.Lock()
         self._http: requests.Session | None = None
         self._assumed: AssumedRoleCache | None = None
@@ -245,7 +261,7 @@ class EcsClients:
 
         credentials: CredentialsProvider
         if session is None:
-            credentials = DefaultCredentialsProvider()
+            credentials = self._home_credentials or DefaultCredentialsProvider()
         else:
             from shared.ecs.sts import AssumedRoleCredentialsProvider
 
@@ -388,16 +404,31 @@ def open_configured_store(settings: Settings) -> SqlStore:
 def build_bot_deps(settings: Settings, *, clock: Callable[[], datetime] = utc_now) -> BotDeps:
     """The Slack function's dependencies. The policy is built here, once, while the app is built: a misnamed
     account is then answered as a misconfiguration naming the setting, like any other bad setting."""
-    from shared.policy import PolicyHolder
+    base = build_policy(settings)
 
-    return BotDeps(
+    def slack_bindings() -> AccessPolicy:
+        return base.with_slack_bindings(deps.store().bindings.all())
+
+    deps = BotDeps(
         settings=settings,
         clock=clock,
-        # Settings are the policy's only source: nothing changes while the process runs.
-        policy=PolicyHolder.fixed(build_policy(settings)),
+        policy=policy_holder(settings, base, slack_bindings),
         ecs=ecs_clients(settings).client_for,
         store_factory=open_configured_store,
+        doctor=functools.partial(run_doctor, settings),
     )
+    return deps
+
+
+def policy_holder(settings: Settings, base: AccessPolicy, with_bindings: Callable[[], AccessPolicy]) -> PolicyHolder:
+    """The policy in force: the settings' alone, or, where accounts and a database are configured, with the
+    channel bindings made in Slack read again at most once per the holder's staleness (30 s). Without
+    accounts nothing can be bound, so a query never opens the store."""
+    from shared.policy import PolicyHolder
+
+    if settings.database_url is None or not base.accounts.configured:
+        return PolicyHolder.fixed(base)
+    return PolicyHolder.refreshing(base, with_bindings)
 
 
 def build_poller(
@@ -407,16 +438,20 @@ def build_poller(
     from shared.updates.outbox import no_faults
     from shared.updates.poller import Poller, PollerConfig
 
+    base = build_policy(settings)
+    store = open_configured_store(settings)
     config = PollerConfig(
         ttl=settings.watch_ttl,
         allowed_regions=settings.allowed_regions,
-        policy=build_policy(settings),
+        policy=base,
+        # Bindings made in Slack apply from the poller's next tick.
+        policy_source=(lambda: base.with_slack_bindings(store.bindings.all())) if base.accounts.configured else None,
         repoll_interval_s=settings.repoll_interval_s,
         min_post_s=2.0 * SLACK_CLIENT_POLICY.timeout_s,  # a card update and a reply at the full timeout
     )
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the poller")))
     return Poller(
-        open_configured_store(settings),
+        store,
         poller_ecs_clients(settings, config.policy.accounts),
         notifier,
         config,
@@ -486,3 +521,106 @@ def poller_ecs_clients(settings: Settings, directory: AccountDirectory) -> Calla
             return client
 
     return ecs_for
+
+
+# --- doctor: the probes its checks run ----------------------------------------------------------------
+
+DOCTOR_DEADLINE_S = 10.0  # one probe's ECS or STS work, retries included
+DOCTOR_HTTP_TIMEOUT_S = (3.05, 5.0)
+
+
+def doctor_slack_auth(settings: Settings) -> SlackAuth:
+    """auth.test with the bot token: the token's workspace and scopes (`x-oauth-scopes`), or Slack's error."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.usecases.doctor import SlackAuth
+
+    client = slack_web_client(settings, token=slack_bot_token(settings, needed_by="doctor"))
+    try:
+        response = client.auth_test()
+    except SlackApiError as error:
+        return SlackAuth(error=str(error.response.get("error") or "unknown error"))
+    except (SlackClientError, OSError) as error:
+        return SlackAuth(error=f"Slack did not answer: {type(error).__name__}")
+    header = next((v for k, v in response.headers.items() if k.lower() == "x-oauth-scopes"), None)
+    value = header[0] if isinstance(header, list) and header else header
+    scopes = frozenset(s.strip() for s in value.split(",") if s.strip()) if isinstance(value, str) else None
+    team = response.get("team")
+    return SlackAuth(error=None, team=team if isinstance(team, str) else None, scopes=scopes)
+
+
+def doctor_database(settings: Settings) -> DatabaseState:
+    """The store's schema version, read without creating or upgrading anything; the driver's own message is
+    left out of the error (it may name the server's user)."""
+    from sqlalchemy import inspect
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from bot.usecases.doctor import DatabaseState
+    from shared.store.engine import default_database_url, make_engine
+    from shared.store.schema import schema_version
+    from shared.store.sql_store import SqlStore
+
+    url = settings.database_url.get_secret_value() if settings.database_url else default_database_url()
+    try:
+        engine = make_engine(url)
+    except (ArgumentError, ImportError) as error:
+        return DatabaseState(error=f"the URL cannot be used: {type(error).__name__}")
+    try:
+        if not inspect(engine).has_table(schema_version.name):
+            return DatabaseState(error=None, version=None)
+        return DatabaseState(error=None, version=SqlStore(engine).schema_version())
+    except SQLAlchemyError as error:
+        return DatabaseState(error=f"{type(error).__name__} on connecting")
+    finally:
+        engine.dispose()
+
+
+def doctor_describe_one(settings: Settings, account: Account, region: str) -> str | None:
+    """One DescribeTasks (PageSize=1) in `account` and `region`, under the poller's session (AssumeRole first
+    in an account other than home): None when allowed, else the error's code, message and RequestId."""
+    from shared.ecs.sessions import SessionSpec
+    from shared.errors import CredentialsNotFoundError
+
+    try:
+        client = ecs_clients(settings).client_for(account, None if account.is_home else SessionSpec.for_poller())
+        client.describe_tasks(region, page_size=1, deadline=client.deadline(DOCTOR_DEADLINE_S))
+    except (ApiError, CredentialsNotFoundError, ConfigurationError) as error:
+        return str(error)
+    return None
+
+
+def doctor_sts_answers(settings: Settings) -> str | None:
+    """Whether the STS endpoint answers HTTP at all (any status will do: the AssumeRole checks say more)."""
+    import requests
+
+    from shared.ecs.sts import endpoint_url
+
+    try:
+        requests.get(endpoint_url(settings.sts_endpoint), timeout=DOCTOR_HTTP_TIMEOUT_S)
+    except requests.RequestException as error:
+        return type(error).__name__
+    return None
+
+
+def build_doctor_probes() -> DoctorProbes:
+    from bot.usecases.doctor import DoctorProbes
+    from shared.store.sql_store import SCHEMA_VERSION
+
+    return DoctorProbes(
+        slack_auth=doctor_slack_auth,
+        database=doctor_database,
+        describe_one=doctor_describe_one,
+        sts_answers=doctor_sts_answers,
+        schema_version=SCHEMA_VERSION,
+    )
+
+
+def run_doctor(settings: Settings) -> tuple[Check, ...]:
+    """Every doctor check for these settings (their policy built first: a bad account name fails here)."""
+    from bot.usecases.doctor import diagnose, settings_failed
+
+    try:
+        policy = build_policy(settings)
+    except ConfigurationError as error:
+        return settings_failed(str(error))
+    return diagnose(settings, policy.accounts, build_doctor_probes())

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from shared.ecs.accounts import Account, AccountDirectory
     from shared.ecs.client import EcsClient
     from shared.ecs.sessions import SessionSpec
+    from shared.health import Check
     from shared.policy import PolicyHolder
     from shared.store import SqlStore
 
@@ -33,6 +34,8 @@ class BotDeps:
     ecs: EcsFactory
     # Opened on first use: a plain answer never opens the store.
     store_factory: Callable[[Settings], SqlStore]
+    # `/ecs-tasks doctor`'s checks (bot.wiring.build.run_doctor over these settings); None: not offered.
+    doctor: Callable[[], tuple[Check, ...]] | None = None
     _store: SqlStore | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 

@@ -281,4 +281,5 @@ def call_method(ws: Workspace, bot: BotIdentity, request: ApiRequest) -> HttpAns
             ws.record(request.method, recorded, failure.error)
             return failure.answer()
         ws.record(request.method, recorded, None)
-        return HttpAnswer.of(body)
+        # Slack names the token's scopes on every answer to an authenticated call.
+        return HttpAnswer.of(body, headers={"x-oauth-scopes": ",".join(sorted(bot.scopes))})

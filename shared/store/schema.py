@@ -88,6 +88,8 @@ STATE_LENGTH = 16
 ACCOUNT_LENGTH = 32
 # A RAM user or session name (64) or a Slack mention, and an account name.
 STARTED_BY_LENGTH = 128
+# A binding's names, comma-separated: MAX_ACCOUNTS_PER_BINDING (8) names of up to 20 characters, and commas.
+BINDING_LENGTH = 191
 
 # A followed task in a channel: a direct watch, or a subscription's follow-up of a task it found.
 # `version` counts accepted observations: the compare-and-set every poller must win to record a change.
@@ -232,6 +234,17 @@ channel_locks = Table(
     metadata,
     Column("channel_id", String(ID_LENGTH), primary_key=True, autoincrement=False),
     Column("locked_at", UtcDateTime(), nullable=False),
+)
+
+# Version 8. Per channel: the accounts an admin bound it to in Slack (`/ecs-tasks bind`), which replace the
+# configured binding for that channel (shared.policy); no row: the configured binding is in force.
+channel_bindings = Table(
+    "ecs_tasks_channel_bindings",
+    metadata,
+    Column("channel_id", String(ID_LENGTH), primary_key=True, autoincrement=False),
+    Column("accounts", String(BINDING_LENGTH), nullable=False),  # configured names, comma-separated, in order
+    Column("updated_by", String(ID_LENGTH), nullable=False),  # the admin's Slack user id
+    Column("updated_at", UtcDateTime(), nullable=False),
 )
 
 __all__ = [

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Engine, delete, insert, inspect, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
+from shared.store.binding_store import BindingStore
 from shared.store.claims import (
     API_CALL_EVENT_LEASE,
     CHANNEL_NOTICE_LEASE,
@@ -36,9 +37,10 @@ from shared.store.watch_store import WatchStore
 # 5: the poller's cursors in a table of their own (`shared.store.cursor_store`).
 # 6: who started a task (`watches.started_by`), when an ActionTrail event said so.
 # 7: the outbox's hold while Slack refuses the token (`shared.store.hold_store`): a new table, no step.
+# 8: channel bindings made in Slack (`shared.store.binding_store`): a new table, nothing altered.
 # New tables come from `create_all(checkfirst=True)`; a version that alters a table has its step in
 # `shared.store.upgrade`, run by the process that moves the version row on (a compare-and-set).
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 
 class SqlStore:
@@ -50,6 +52,7 @@ class SqlStore:
         self.cursors = CursorStore(engine)
         self.rates = RateStore(engine)
         self.hold = HoldStore(engine)
+        self.bindings = BindingStore(engine)
 
     # --- schema -----------------------------------------------------------------------------
 

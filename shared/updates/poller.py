@@ -18,6 +18,7 @@ results at the end.
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import logging
 import math
 import os
@@ -81,6 +82,8 @@ class PollerConfig:
     min_post_s: float = 10.0
     # Today's team, channel and region allow-lists, applied to every stored watch and subscription.
     policy: AccessPolicy = field(default_factory=AccessPolicy)
+    # Asked at the start of every tick, when given: today's policy with the channel bindings made in Slack.
+    policy_source: Callable[[], AccessPolicy] | None = None
     # Poll running watched tasks again this often within a tick (ECS_TASKS_REPOLL_INTERVAL); 0: once a tick.
     repoll_interval_s: float = 0.0
     # At most this many groups are passed over at once (the poller's thread pool).
@@ -172,6 +175,11 @@ class Poller:
         now = self._clock()
         lease = Lease(self._owner, now + self._config.lease)
         with log_context(poller=self._owner):
+            if self._config.policy_source is not None:
+                policy = self._config.policy_source()
+                self._config = dataclasses.replace(self._config, policy=policy)
+                self._passes.policy = policy
+                self._deliverer._config = dataclasses.replace(self._deliverer._config, policy=policy)
             stored = self._store.subscriptions.all()
             subscriptions = self._allowed_subscriptions(stored)
             active = self._store.watches.active_groups()

@@ -828,7 +828,7 @@ def test_an_accepted_change_interrupted_by_a_deadlock_is_retried_whole(store: Sq
     assert [d.to_status for d in store.outbox.pending(A.owner)] == ["Succeeded"]
 
 
-# --- schema versions 6 and 7: who started a task, and the outbox's hold -------------------------------------
+# --- schema versions 6 to 8: who started a task, the outbox's hold, bindings made in Slack ---------------
 
 
 def test_a_version_5_database_is_upgraded_to_store_who_started_each_task(url: str) -> None:
@@ -880,7 +880,7 @@ def test_a_version_6_database_is_upgraded_with_the_outbox_hold(url: str) -> None
     # When the current code opens it (twice, as two instances starting at once would)
     first, second = open_store(url), open_store(url)
     try:
-        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 7
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION
         assert "ecs_tasks_outbox_hold" in inspect(first.engine).get_table_names()
         # Then the hold is recorded once, keeps when it began, and is lifted once
         assert first.hold.current() is None
@@ -893,3 +893,57 @@ def test_a_version_6_database_is_upgraded_with_the_outbox_hold(url: str) -> None
         first.engine.dispose()
         second.engine.dispose()
         clean(open_store(url))
+
+
+def test_a_version_7_database_is_upgraded_with_the_bindings_table(url: str) -> None:
+    from sqlalchemy import create_engine, insert, inspect
+
+    from shared.store.schema import channel_bindings, metadata, schema_version
+
+    # Given a version-7 database: every table but the bindings'
+    engine = create_engine(url)
+    metadata.drop_all(engine)
+    metadata.create_all(engine, tables=[t for t in metadata.sorted_tables if t is not channel_bindings])
+    with engine.begin() as connection:
+        connection.execute(insert(schema_version).values(id=1, version=7))
+    engine.dispose()
+    # When the current code opens it (twice, as two instances starting at once would)
+    first, second = open_store(url), open_store(url)
+    try:
+        # Then it is at the current version, with the bindings' table, which works
+        assert first.schema_version() == second.schema_version() == SCHEMA_VERSION == 8
+        assert "ecs_tasks_channel_bindings" in inspect(first.engine).get_table_names()
+        first.bindings.put("C0OPS", ("prod", "staging"), by="U0ADMIN", now=NOW)
+        assert second.bindings.all() == {"C0OPS": ("prod", "staging")}
+    finally:
+        first.engine.dispose()
+        second.engine.dispose()
+        clean(open_store(url))
+
+
+def test_a_binding_is_replaced_whole_and_removed(store: SqlStore) -> None:
+    store.bindings.put("C0OPS", ("prod",), by="U0ADMIN", now=NOW)
+    store.bindings.put("C0OPS", ("staging", "prod"), by="U0OTHER", now=NOW + timedelta(minutes=1))
+    held = store.bindings.get("C0OPS")
+    assert held is not None and held.accounts == ("staging", "prod") and held.updated_by == "U0OTHER"
+    assert held.updated_at == NOW + timedelta(minutes=1)
+    # An empty binding removes the row: the channel is back to its configured one
+    store.bindings.put("C0OPS", (), by="U0ADMIN", now=NOW)
+    assert store.bindings.get("C0OPS") is None and store.bindings.all() == {}
+    assert store.bindings.remove("C0OPS") is False
+
+
+def test_two_admins_binding_a_channel_at_once_leave_one_binding_whole(store: SqlStore) -> None:
+    bindings = [("prod",), ("staging", "qa")]
+    barrier = threading.Barrier(len(bindings))
+
+    def bind(accounts: tuple[str, ...]) -> None:
+        barrier.wait()
+        store.bindings.put("C0RACE", accounts, by="U0ADMIN", now=NOW)
+
+    threads = [threading.Thread(target=bind, args=(accounts,)) for accounts in bindings]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert store.bindings.all()["C0RACE"] in bindings

@@ -448,3 +448,17 @@ def test_a_stored_row_with_a_malformed_account_name_is_suspended_and_never_used(
     assert report.suspended == 1 and world.ecs.calls == [] and world.sts.calls == []
     assert [e["reason"] for e in events(our_log, "updates.suspended")] == ["account_invalid"]
     assert all(hostile not in json.dumps(r.__dict__.get("fields", {})) for r in our_log.records)
+
+
+def test_a_binding_made_in_slack_applies_from_the_pollers_next_tick(world: World) -> None:
+    # Given a watch of a staging task in a channel configured to prod only: the poller suspends it
+    staging_task = world.add_task(STAGING_ID, SHANGHAI)
+    stored_watches(world.store, [(PROD_ONLY, "staging", SHANGHAI, staging_task)], now=world.ecs.clock.now())
+    poller = build_poller(world.settings, clock=world.ecs.clock.now)
+    assert poller.tick(BUDGET_S).suspended == 1
+    # When an admin binds the channel to staging in Slack (the store, as `/ecs-tasks bind staging` leaves it)
+    world.store.bindings.put(PROD_ONLY, ("staging",), by=USER, now=world.ecs.clock.now())
+    # Then the same poller's next tick resumes the watch and asks staging for it
+    assert poller.tick(BUDGET_S).suspended == 0
+    assert {t.task_id: t.suspended for t in world.store.watches.poll_targets()} == {staging_task: None}
+    assert {c.account_id for c in world.account_calls()} == {STAGING_ID}

@@ -12,11 +12,15 @@ from hypothesis import strategies as st
 
 from bot.language.grammar import (
     AccountsCommand,
+    BindCommand,
+    BindingsCommand,
     Command,
+    DoctorCommand,
     HelpCommand,
     ListCommand,
     QueryCommand,
     SubscribeCommand,
+    UnbindCommand,
     UnsubscribeCommand,
     UnwatchCommand,
     UsageError,
@@ -38,6 +42,10 @@ COMMAND_TYPES = (
     UnsubscribeCommand,
     ListCommand,
     AccountsCommand,
+    DoctorCommand,
+    BindCommand,
+    UnbindCommand,
+    BindingsCommand,
     UsageError,
 )
 NOW = datetime(2026, 11, 5, 12, 30, 45, 123456, tzinfo=timezone.utc)

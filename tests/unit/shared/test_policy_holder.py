@@ -118,3 +118,45 @@ def test_a_fixed_policy_is_the_one_in_force_however_long_the_process_runs() -> N
     for _ in range(3):
         clock.now += 10 * 24 * 3600
         assert holder.current() is policy
+
+
+# --- a holder refreshing from the store (channel bindings made in Slack) -------------------------------
+
+
+def test_a_refreshing_holder_asks_its_source_at_the_first_query_then_once_per_staleness() -> None:
+    clock, source = Clock(), Source()
+    base = AccessPolicy(channel_ids=frozenset({"BASE"}))
+    holder = PolicyHolder.refreshing(base, source, staleness_s=STALENESS_S, monotonic=clock)
+    # Building it asks nothing (a cold instance opens no database to be built)
+    assert source.asked == 0
+    # The first query gets the source's policy, never the base in its place
+    assert channels(holder.current()) == {"C1"}
+    clock.now += STALENESS_S - 0.1
+    assert channels(holder.current()) == {"C1"} and source.asked == 1
+    clock.now += 0.1
+    assert channels(holder.current()) == {"C2"}
+
+
+def test_a_refreshing_holder_whose_source_never_answered_raises_to_every_caller_until_it_does() -> None:
+    clock, source = Clock(), Source()
+    holder = PolicyHolder.refreshing(AccessPolicy(channel_ids=frozenset({"BASE"})), source, monotonic=clock)
+    source.failure = ConnectionError("the database is away")
+    # Each query sees the failure: the base (which a binding made in Slack may narrow) is never used instead
+    for _ in range(3):
+        with pytest.raises(ConnectionError):
+            holder.current()
+    assert source.asked == 3
+    source.failure = None
+    assert channels(holder.current()) == {"C4"}
+
+
+def test_slack_bindings_replace_the_configured_binding_per_channel_keeping_only_configured_names() -> None:
+    from shared.ecs.accounts import Account, AccountDirectory
+
+    accounts = {name: Account(name, f"acs:ram::1111111111111111:role/{name}") for name in ("prod", "staging")}
+    base = AccessPolicy(accounts=AccountDirectory(accounts, {"C0A": ("prod",), "C0B": ("prod",)}, ("prod",)))
+    policy = base.with_slack_bindings({"C0A": ("staging", "gone"), "C0C": ("gone",)})
+    # C0A's binding made in Slack replaces its configured one; C0B keeps its own; C0C's names no account now
+    assert [a.name for a in policy.accounts.accounts_for_channel("C0A")] == ["staging"]
+    assert [a.name for a in policy.accounts.accounts_for_channel("C0B")] == ["prod"]
+    assert [a.name for a in policy.accounts.accounts_for_channel("C0C")] == ["prod"]

@@ -1,0 +1,248 @@
+"""`ecs-tasks doctor` over the emulators (ECS, STS, Slack) and real databases: with a working set-up every
+check passes and it exits 0; each broken thing, one at a time, is named on a ❌ line, it exits 1, and no
+secret is shown."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bot.cli.main import main
+from emulators.ecs import EcsEmulator
+from emulators.slack import SlackEmulator
+from emulators.slack.web_api import BotIdentity
+from emulators.sts.server import StsEmulator
+from emulators.sts.service import Caller, Role
+from emulators.sts.sessions import SessionRegistry
+from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, BOT_TOKEN, SIGNING_SECRET
+
+CLI = str(Path(sys.executable).with_name("ecs-tasks"))
+FUNCTION_ROLE = "acs:ram::1000000000000000:role/ecs-tasks-fc"
+PROD_ROLE = "acs:ram::1111111111111111:role/ecs-tasks-read"
+LOCKED_ROLE = "acs:ram::2222222222222222:role/ecs-tasks-read"  # trusts the account's root only
+EXTERNAL_ID = "prod-external-id-5f1e"
+DB_PASSWORD = "db-pass-93c1a7"
+SECRETS = (BOT_TOKEN, SIGNING_SECRET, ACCESS_KEY_SECRET, EXTERNAL_ID, DB_PASSWORD)
+
+
+@pytest.fixture
+def registry() -> SessionRegistry:
+    return SessionRegistry()
+
+
+@pytest.fixture
+def ecs(registry: SessionRegistry) -> Iterator[EcsEmulator]:
+    emulator = EcsEmulator(
+        seed=[],
+        credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET},
+        sessions=registry,
+        account_seeds={"1111111111111111": [], "2222222222222222": []},
+    )
+    with emulator:
+        yield emulator
+
+
+@pytest.fixture
+def sts(registry: SessionRegistry) -> Iterator[StsEmulator]:
+    roles = [
+        Role(PROD_ROLE, frozenset({FUNCTION_ROLE}), external_id=EXTERNAL_ID),
+        Role(LOCKED_ROLE, frozenset({"acs:ram::2222222222222222:root"})),
+    ]
+    emulator = StsEmulator(callers={ACCESS_KEY_ID: Caller(ACCESS_KEY_SECRET, FUNCTION_ROLE)}, roles=roles,
+                           registry=registry)  # fmt: skip
+    with emulator:
+        yield emulator
+
+
+ACCOUNTS = {"prod": {"role_arn": PROD_ROLE, "regions": ["cn-hangzhou", "cn-shanghai"], "external_id": EXTERNAL_ID}}
+
+
+@pytest.fixture
+def env(
+    monkeypatch: pytest.MonkeyPatch, ecs: EcsEmulator, slack: SlackEmulator, sts: StsEmulator, tmp_path: Path
+) -> dict[str, str]:
+    """A working deployment's variables (one account, two regions), set in this process's environment."""
+    for name in list(os.environ):
+        if name.startswith(("ALIBABA_CLOUD_", "ECS_", "SLACK_", "FC_", "STS_")):
+            monkeypatch.delenv(name)
+    values = {
+        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+        "SLACK_BOT_TOKEN": BOT_TOKEN,
+        "SLACK_API_URL": slack.api_url,
+        "ECS_ENDPOINT": ecs.base_url,
+        "STS_ENDPOINT": sts.base_url,
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": ACCESS_KEY_ID,
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": ACCESS_KEY_SECRET,
+        "ECS_TASKS_DATABASE_URL": f"sqlite:///{tmp_path / 'store.sqlite3'}",
+        "ECS_TASKS_ACCOUNTS": json.dumps(ACCOUNTS),
+        "HOME": str(tmp_path),
+    }
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    from shared.store import open_store
+
+    open_store(values["ECS_TASKS_DATABASE_URL"]).engine.dispose()  # the schema, as a deployed poller made it
+    return values
+
+
+def doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    code = main(["doctor", *args])
+    out, err = capsys.readouterr()
+    for secret in SECRETS:
+        assert secret not in out + err
+    return code, out
+
+
+def failures(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith("❌")]
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.usefixtures("env")
+def test_a_working_deployment_passes_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+    # When doctor runs with a working set-up
+    code, out = doctor(capsys)
+    # Then every check passes, each account and region is named, and it exits 0
+    assert code == 0, out
+    assert failures(out) == []
+    for name in ("settings", "request signing", "slack token", "slack scopes", "database", "sts endpoint"):
+        assert f"✅ {name}:" in out
+    assert "✅ account prod · cn-hangzhou: AssumeRole succeeds" in out
+    assert "✅ account prod · cn-shanghai:" in out
+    assert out.rstrip().endswith("All checks passed.")
+
+
+@pytest.mark.usefixtures("env")
+def test_json_names_each_check(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = doctor(capsys, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"] is True
+    assert {"settings", "database", "account prod · cn-hangzhou"} <= {check["name"] for check in report["checks"]}
+
+
+def test_a_bad_setting_is_named(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a default region that is not a region id
+    monkeypatch.setenv("ECS_TASKS_DEFAULT_REGION", "hangzhou!")
+    code, out = doctor(capsys)
+    (line,) = failures(out)
+    assert code == 1 and line.startswith("❌ settings: ") and "ECS_TASKS_DEFAULT_REGION" in line
+
+
+@pytest.mark.usefixtures("env")
+def test_a_revoked_token_is_named(slack: SlackEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+    slack.revoke_token("token_revoked")
+    code, out = doctor(capsys)
+    (line,) = failures(out)
+    assert code == 1 and line.startswith("❌ slack token: ") and "token_revoked" in line and "reinstall" in line
+
+
+@pytest.fixture
+def narrow_slack() -> Iterator[SlackEmulator]:
+    emulator = SlackEmulator(bot_token=BOT_TOKEN, identity=BotIdentity(scopes=frozenset({"commands"})))
+    emulator.start()
+    yield emulator
+    emulator.stop()
+
+
+def test_a_missing_scope_is_named(
+    env: dict[str, str],
+    narrow_slack: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Given a token granted `commands` but not `chat:write`
+    monkeypatch.setenv("SLACK_API_URL", narrow_slack.api_url)
+    code, out = doctor(capsys)
+    (line,) = failures(out)
+    assert code == 1 and line.startswith("❌ slack scopes: missing chat:write")
+
+
+def test_an_account_whose_role_cannot_be_assumed_is_named(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a second account whose role does not trust the function's
+    accounts = {**ACCOUNTS, "staging": {"role_arn": LOCKED_ROLE, "regions": ["cn-beijing"]}}
+    monkeypatch.setenv("ECS_TASKS_ACCOUNTS", json.dumps(accounts))
+    code, out = doctor(capsys)
+    (line,) = failures(out)
+    assert code == 1 and line.startswith("❌ account staging · cn-beijing: ")
+    assert "NoPermission" in line or "AssumeRole" in line
+    assert "✅ account prod · cn-hangzhou" in out
+
+
+@pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mysql+pymysql"])
+def test_a_database_that_is_down_is_named(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], scheme: str
+) -> None:
+    # Given a database URL (with a password) on a port nothing listens on
+    monkeypatch.setenv("ECS_TASKS_DATABASE_URL", f"{scheme}://doctor:{DB_PASSWORD}@127.0.0.1:{closed_port()}/x")
+    code, out = doctor(capsys)
+    (line,) = failures(out)
+    assert code == 1 and line.startswith("❌ database: ECS_TASKS_DATABASE_URL is not reachable")
+
+
+@pytest.mark.db
+@pytest.mark.parametrize("variable", ["ECS_TASKS_TEST_POSTGRES_URL", "ECS_TASKS_TEST_MARIADB_URL"])
+def test_a_real_database_passes(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str
+) -> None:
+    from tests.conftest import DATABASE_URL_VARIABLES
+
+    url = os.environ.get(variable, DATABASE_URL_VARIABLES[variable])
+    from shared.store import open_store
+
+    open_store(url).engine.dispose()
+    monkeypatch.setenv("ECS_TASKS_DATABASE_URL", url)
+    code, out = doctor(capsys)
+    assert code == 0, out
+    assert "✅ database: reachable, schema version" in out
+
+
+def test_the_installed_command_exits_1_on_a_failure_and_2_on_a_usage_error(env: dict[str, str], tmp_path: Path) -> None:
+    # Given the installed `ecs-tasks` run as a user runs it, with no bot token
+    variables = {k: v for k, v in os.environ.items() if k != "SLACK_BOT_TOKEN"}
+    result = subprocess.run([CLI, "doctor"], env=variables, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "❌ slack token: SLACK_BOT_TOKEN is not set" in result.stdout
+    usage = subprocess.run([CLI, "doctor", "--bogus"], env=variables, capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2
+
+
+def test_the_demos_set_up_passes_every_check(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulators import demo
+    from emulators.demo_accounts import ACCOUNT_SEEDS, sts_callers, sts_roles
+    from shared.store import open_store
+
+    # Given the emulators and environment of `make demo` (emulators/demo.py), its database created
+    sessions = SessionRegistry()
+    with (
+        EcsEmulator(
+            credentials={demo.ACCESS_KEY_ID: demo.ACCESS_KEY_SECRET}, sessions=sessions, account_seeds=ACCOUNT_SEEDS
+        ) as ecs,
+        StsEmulator(
+            callers=sts_callers(demo.ACCESS_KEY_ID, demo.ACCESS_KEY_SECRET), roles=sts_roles(), registry=sessions
+        ) as sts,
+        SlackEmulator(bot_token=demo.BOT_TOKEN) as slack,
+    ):
+        env = demo.demo_environment(ecs, sts, slack, tmp_path / "store.sqlite3")
+        open_store(env["ECS_TASKS_DATABASE_URL"]).engine.dispose()
+        # When `ecs-tasks doctor` runs in it, as the demo runs it
+        result = subprocess.run([CLI, "doctor"], env=env, capture_output=True, text=True, timeout=60)
+    # Then every check passes, in both of the demo's accounts
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "❌" not in result.stdout and "✅ account prod · cn-hangzhou" in result.stdout
+    assert "✅ account staging · cn-hangzhou" in result.stdout
