@@ -68,7 +68,10 @@ def run_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, slack: SlackEmulato
             )
             for _ in range(24)
         ]
-        cards = {task_id: watch_task(store, ecs, slack, task_id)[1] for task_id in tasks}
+        # Three tasks a channel: the outbox paces each channel to Slack's one post a second, and a soak of one
+        # crowded channel would spend its time waiting on that instead of on kills and faults.
+        channels = {task_id: f"{CHANNEL}{index % 8}" for index, task_id in enumerate(tasks)}
+        cards = {task_id: watch_task(store, ecs, slack, task_id, channel=channels[task_id])[1] for task_id in tasks}
         ecs.faults.update(FAULTS)
         env = child_env(ecs, slack, url)
         offset, kills = 0.0, 0
@@ -105,7 +108,8 @@ def run_soak(ticks: int, kill_rate: float, ecs: EcsEmulator, slack: SlackEmulato
         assert any(c.fault for c in ecs.calls), "faults were injected"
         duplicates = 0
         for task_id, card_ts in cards.items():
-            statuses = [reply_status(m.text) for m in slack.messages(CHANNEL) if m.thread_ts == card_ts]
+            thread = [m for m in slack.messages(channels[task_id]) if m.thread_ts == card_ts]
+            statuses = [reply_status(m.text) for m in thread]
             # Never lost: the final state reached the thread
             assert statuses and statuses[-1] in TERMINAL, f"{task_id}: {statuses}"
             duplicates += len(statuses) - len(set(statuses))
