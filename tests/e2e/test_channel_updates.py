@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ import pytest
 
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, FunctionMeta
-from emulators.slack import SlackEmulator, SlackSender
+from emulators.slack import Channel, SlackEmulator, SlackSender
 from functions import timer
 from shared.cards.parts import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 from shared.cards.task_cards import ACTION_WATCH
@@ -207,6 +208,29 @@ def test_a_channel_without_the_bot_gets_the_fix_and_no_watch(
     assert tick()["watches"] == 0
 
 
+@pytest.mark.parametrize(
+    ("channel", "fix"),
+    [
+        (Channel(private=True, bot_is_member=False), "If it is private, invite me with `/invite @ecs-tasks`"),
+        (Channel(restriction="restricted_action"), "This channel allows no posts by apps"),
+        (Channel(restriction="restricted_action_read_only_channel"), "This channel is read-only"),
+        (Channel(restriction="restricted_action_thread_only_channel"), "This channel takes replies in threads only"),
+    ],
+    ids=["private", "no-apps", "read-only", "thread-only"],
+)
+def test_a_channel_the_bot_may_not_post_in_gets_the_fix_for_its_reason_and_no_watch(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, channel: Channel, fix: str
+) -> None:
+    # Given a channel Slack refuses the bot's posts in, for one reason
+    slack.set_channel(CHANNEL, channel)
+    # When a user watches a task there
+    command(sender, slack, f"watch {REGION} {running(ecs)}")
+    # Then the answer says what fixes that reason (and only that), and nothing is watched
+    (answer,) = slack.wait_for_calls(1, method="response_url")
+    assert fix in answer.args["text"] and "I am not in this channel" not in answer.args["text"]
+    assert tick()["watches"] == 0
+
+
 def answers(sender: SlackSender, slack: SlackEmulator, text: str, *, expect: int, settle: bool = False) -> list[str]:
     """The texts of the response_url posts a command's work makes: the first `expect` (`settle`: all it makes)."""
     before = len(slack.calls_to("response_url"))
@@ -238,6 +262,7 @@ def test_watch_subscribe_and_list_say_channel_updates_are_paused_until_a_tick_po
     assert task_id in listed and "token_revoked" in refused
     for line in (paused, paused_too):
         assert PAUSED_LINE in line and "/ecs-tasks doctor" in line and BOT_TOKEN not in line
+        assert re.search(r"since (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC", line)
     # And once the token works, the line stays until a tick has posted again (the hold is in the store)
     slack.clear_faults()
     watching, paused = answers(sender, slack, f"watch {REGION} {running(ecs)}", expect=2)
