@@ -35,17 +35,27 @@ Job = Callable[[], Replies]
 
 def command_work(deps: BotDeps, parsed: ChannelCommand, where: Where) -> Work:
     def job() -> Replies:
-        from bot.usecases.watching import channel_list, subscribe, unsubscribe, unwatch_tasks, watch_tasks
+        from bot.usecases.watching import (
+            channel_list,
+            paused_notice,
+            subscribe,
+            unsubscribe,
+            unwatch_tasks,
+            watch_tasks,
+        )
 
-        if isinstance(parsed, WatchCommand):
-            return watch_tasks(deps, where, parsed.region, parsed.task_ids, parsed.account)
         if isinstance(parsed, UnwatchCommand):
             return unwatch_tasks(deps, where, region=parsed.region, task_ids=parsed.task_ids, account=parsed.account)
-        if isinstance(parsed, SubscribeCommand):
-            return subscribe(deps, where, parsed)
         if isinstance(parsed, UnsubscribeCommand):
             return unsubscribe(deps, where, parsed)
-        return (Ephemeral(channel_list(deps, where.channel_id)),)
+        # What sets up or shows channel updates also says when none can be posted for now.
+        if isinstance(parsed, WatchCommand):
+            replies = watch_tasks(deps, where, parsed.region, parsed.task_ids, parsed.account)
+        elif isinstance(parsed, SubscribeCommand):
+            replies = subscribe(deps, where, parsed)
+        else:
+            replies = (Ephemeral(channel_list(deps, where.channel_id)),)
+        return (*replies, *paused_notice(deps))
 
     return _work("update this channel's watches", job)
 
@@ -55,9 +65,9 @@ def watch_button_work(deps: BotDeps, ref: TaskRef, click: Click, account: str = 
     accounts)."""
 
     def job() -> Replies:
-        from bot.usecases.watching import watch_tasks
+        from bot.usecases.watching import paused_notice, watch_tasks
 
-        return watch_tasks(deps, clicked_where(click), ref.region, (ref.task_id,), account)
+        return (*watch_tasks(deps, clicked_where(click), ref.region, (ref.task_id,), account), *paused_notice(deps))
 
     return _work(f"watch task {ref.task_id}", job)
 

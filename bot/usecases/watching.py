@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
 from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
@@ -25,6 +25,7 @@ from bot.usecases import access
 from bot.usecases.tasks import log_sts_error, user_client
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
 from bot.wiring.deps import BotDeps
+from shared.cards.parts import code
 from shared.cards.task_cards import Message, notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
 from shared.ecs.finder import find_tasks
@@ -357,6 +358,27 @@ def channel_list(deps: BotDeps, channel_id: str) -> Message:
     watches = [w for w in store.watches.for_channel(channel_id) if w.state == WATCH_ACTIVE]
     subscriptions = store.subscriptions.for_channel(channel_id)
     return list_message(watches, subscriptions, now=deps.clock(), show_accounts=deps.accounts.configured)
+
+
+# Said under the replies to watch, subscribe and list while the outbox holds: Slack's answer names the fault
+# (never the token itself), and doctor checks the token and its scopes.
+PAUSED = (
+    ":pause_button: Channel updates are paused: Slack refuses ecs-tasks' token ({reason}) since {since}. "
+    "An admin can check with `/ecs-tasks doctor`."
+)
+
+
+def paused_notice(deps: BotDeps) -> Replies:
+    """A line saying channel updates are paused for everyone, and why, while Slack refuses the bot's token
+    (the outbox's hold, `shared.store.hold_store`); empty while posting works."""
+    held = deps.store().hold.current()
+    if held is None:
+        return ()
+    reason, since = held
+    now = deps.clock().astimezone(timezone.utc)
+    since = since.astimezone(timezone.utc)
+    shown = f"{since:%H:%M} UTC" if since.date() == now.date() else f"{since:%Y-%m-%d %H:%M} UTC"
+    return (Ephemeral(notice_message(PAUSED.format(reason=code(reason), since=shown))),)
 
 
 # --- bounds: each refusal names the limit, its setting, and how to make room -------

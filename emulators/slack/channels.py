@@ -4,8 +4,7 @@
   (chat:write.public covers public channels only).
 - Archived: chat.postMessage and chat.postEphemeral answer `is_archived`; chat.update answers `is_inactive`
   ("cannot be edited within a frozen, archived or deleted channel", chat.update's page), as it does in a
-  deleted channel. `ArchivedEdit` "is_archived" is no Slack answer: it keeps product tests that predate the
-  product's handling of `is_inactive` running until the product handles it.
+  deleted channel.
 - A public channel the bot is not in: `not_in_channel`, unless the token has chat:write.public.
 - A channel's posting restriction (`restricted_action*`) refuses posts, never edits; a thread-only channel
   refuses top-level posts only.
@@ -31,9 +30,6 @@ ERROR_CHANNEL_NOT_FOUND = "channel_not_found"
 ERROR_NOT_IN_CHANNEL = "not_in_channel"
 ERROR_IS_ARCHIVED = "is_archived"
 ERROR_IS_INACTIVE = "is_inactive"
-
-ArchivedEdit = Literal["is_inactive", "is_archived"]
-ARCHIVED_EDITS: frozenset[str] = frozenset(get_args(ArchivedEdit))
 
 
 @dataclass(frozen=True)
@@ -84,14 +80,12 @@ def post_refusal(channel: Channel, scopes: frozenset[str], *, reply: bool) -> st
     return None
 
 
-def update_refusal(
-    channel: Channel, scopes: frozenset[str], *, archived_edit: ArchivedEdit = "is_inactive"
-) -> str | None:
+def update_refusal(channel: Channel, scopes: frozenset[str]) -> str | None:
     """The error chat.update answers here, or None when the edit may go ahead."""
     if channel.deleted:
         return ERROR_IS_INACTIVE
     if channel.private and not channel.bot_is_member:
         return ERROR_CHANNEL_NOT_FOUND
     if channel.archived:
-        return archived_edit
+        return ERROR_IS_INACTIVE
     return _membership(channel, scopes)

@@ -29,11 +29,9 @@ from urllib.parse import parse_qs, urlsplit
 from emulators.serving import PromptlyStoppedHTTPServer
 from emulators.slack.answers import HttpAnswer
 from emulators.slack.channels import (
-    ARCHIVED_EDITS,
     CHANNEL_STATES,
     PRESETS,
     RESTRICTIONS,
-    ArchivedEdit,
     Channel,
     ChannelState,
     Restriction,
@@ -70,8 +68,7 @@ class SlackEmulator:
 
     `rate_limits` None (the default) lets every call through, as tests that send many messages a second
     need; `SLACK_RATE_LIMITS` applies Slack's. `missing_parent` chooses what a reply to a gone thread parent
-    gets (see `workspace.MissingParent`); `archived_edit` what chat.update answers in an archived channel
-    (see `channels.ArchivedEdit`).
+    gets (see `workspace.MissingParent`).
     """
 
     def __init__(
@@ -83,15 +80,12 @@ class SlackEmulator:
         identity: BotIdentity | None = None,
         rate_limits: RateLimits | None = None,
         missing_parent: MissingParent = "hidden",
-        archived_edit: ArchivedEdit = "is_inactive",
     ) -> None:
         self.identity = dataclasses.replace(identity or BotIdentity(), token=bot_token)
         initial = {channel_id: _channel(state) for channel_id, state in (channels or {}).items()}
         _check_missing_parent(missing_parent)
-        _check_archived_edit(archived_edit)
         self.workspace = Workspace(clock=clock or time.time, initial_channels=initial, missing_parent=missing_parent)
         self.workspace.rate_limiter.limits = rate_limits
-        self.workspace.archived_edit = archived_edit
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -220,11 +214,6 @@ class SlackEmulator:
         with self.workspace.lock:
             self.workspace.missing_parent = mode
 
-    def set_archived_edit(self, answer: ArchivedEdit) -> None:
-        _check_archived_edit(answer)
-        with self.workspace.lock:
-            self.workspace.archived_edit = answer
-
     def set_rate_limits(self, limits: RateLimits | None) -> None:
         """Apply `limits` from now on (counting afresh); None turns rate limiting off."""
         with self.workspace.lock:
@@ -283,11 +272,6 @@ def _channel(state: ChannelState | Channel) -> Channel:
     if state not in CHANNEL_STATES:
         raise ValueError(f"unknown channel state {state!r}; expected one of {sorted(CHANNEL_STATES)}")
     return PRESETS[state]
-
-
-def _check_archived_edit(answer: str) -> None:
-    if answer not in ARCHIVED_EDITS:
-        raise ValueError(f"unknown archived_edit {answer!r}; expected one of {sorted(ARCHIVED_EDITS)}")
 
 
 def _check_missing_parent(mode: str) -> None:

@@ -172,11 +172,7 @@ def chat_post_ephemeral(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]
 
 def chat_update(ws: Workspace, bot: BotIdentity, args: Mapping[str, Any]) -> dict[str, Any]:
     channel = _text_arg(args, "channel")
-    refusal = (
-        update_refusal(ws.channel(channel), bot.scopes, archived_edit=ws.archived_edit)
-        if channel
-        else ERROR_CHANNEL_NOT_FOUND
-    )
+    refusal = update_refusal(ws.channel(channel), bot.scopes) if channel else ERROR_CHANNEL_NOT_FOUND
     if refusal is not None:
         raise SlackApiFailure(refusal)
     message = ws.find_message(channel, _text_arg(args, "ts"))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
-from emulators.slack.channels import OPEN_CHANNEL, ArchivedEdit, Channel
+from emulators.slack.channels import OPEN_CHANNEL, Channel
 from emulators.slack.faults import FaultPlan
 from emulators.slack.rate_limits import RateLimiter
 
@@ -74,7 +74,6 @@ class Workspace:
     clock: Callable[[], float] = time.time
     initial_channels: Mapping[str, Channel] = field(default_factory=dict)
     missing_parent: MissingParent = "hidden"
-    archived_edit: ArchivedEdit = "is_inactive"
     lock: threading.RLock = field(default_factory=threading.RLock)
     channels: dict[str, Channel] = field(default_factory=dict)
     messages: dict[str, list[Message]] = field(default_factory=dict)

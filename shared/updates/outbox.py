@@ -456,8 +456,7 @@ class OutboxSender:
 
 
 def outbox_paused_reason(store: UpdatesStorage) -> str | None:
-    """Why channel updates are paused for everyone (Slack's answer, e.g. `token_revoked`), or None: for the
-    bot's replies to watch, subscribe and list."""
+    """Why channel updates are paused for everyone (Slack's answer, e.g. `token_revoked`), or None."""
     held = store.hold.current()
     return held[0] if held is not None else None
 

@@ -63,7 +63,6 @@ def emulator(shared_emulator: SlackEmulator, clock: FakeClock) -> SlackEmulator:
     shared_emulator.reset()
     shared_emulator.set_rate_limits(None)
     shared_emulator.set_missing_parent("hidden")
-    shared_emulator.set_archived_edit("is_inactive")
     for channel_id in (CHANNEL, OTHER):
         shared_emulator.set_channel(channel_id, "ok")
     return shared_emulator
@@ -200,13 +199,6 @@ def test_refused_posts_leave_the_channel_as_it_was(client: WebClient, emulator: 
     assert attempt(client, emulator, ARCHIVED, UPDATE) == "is_inactive"
     assert [m.text for m in emulator.messages(CHANNEL)] == ["card"]
     assert [(c.method, c.error) for c in emulator.calls][-1] == ("chat.update", "is_inactive")
-
-
-def test_the_archived_edit_switch_answers_the_older_is_archived(client: WebClient, emulator: SlackEmulator) -> None:
-    emulator.set_archived_edit("is_archived")
-    assert attempt(client, emulator, ARCHIVED, UPDATE) == "is_archived"
-    with pytest.raises(ValueError, match="archived_edit"):
-        emulator.set_archived_edit("gone")  # type: ignore[arg-type]
 
 
 # --- every documented error, on demand -------------------------------------------------------------

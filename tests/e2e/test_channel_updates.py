@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,10 +16,11 @@ import pytest
 
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer, FunctionMeta
-from emulators.slack import SlackEmulator, SlackSender
+from emulators.slack import Channel, SlackEmulator, SlackSender
 from functions import timer
 from shared.cards.parts import ACTION_UNSUBSCRIBE, ACTION_UNWATCH
 from shared.cards.task_cards import ACTION_WATCH
+from tests.conftest import BOT_TOKEN
 from tests.paths import REPO
 
 # These follow tasks from Waiting on, which only the emulator's lenient listing shows to DescribeTasks. The
@@ -204,6 +206,78 @@ def test_a_channel_without_the_bot_gets_the_fix_and_no_watch(
     (answer,) = slack.wait_for_calls(1, method="response_url")
     assert "/invite @ecs-tasks" in shown(answer.args)
     assert tick()["watches"] == 0
+
+
+@pytest.mark.parametrize(
+    ("channel", "fix"),
+    [
+        (Channel(private=True, bot_is_member=False), "If it is private, invite me with `/invite @ecs-tasks`"),
+        (Channel(restriction="restricted_action"), "This channel allows no posts by apps"),
+        (Channel(restriction="restricted_action_read_only_channel"), "This channel is read-only"),
+        (Channel(restriction="restricted_action_thread_only_channel"), "This channel takes replies in threads only"),
+    ],
+    ids=["private", "no-apps", "read-only", "thread-only"],
+)
+def test_a_channel_the_bot_may_not_post_in_gets_the_fix_for_its_reason_and_no_watch(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, channel: Channel, fix: str
+) -> None:
+    # Given a channel Slack refuses the bot's posts in, for one reason
+    slack.set_channel(CHANNEL, channel)
+    # When a user watches a task there
+    command(sender, slack, f"watch {REGION} {running(ecs)}")
+    # Then the answer says what fixes that reason (and only that), and nothing is watched
+    (answer,) = slack.wait_for_calls(1, method="response_url")
+    assert fix in answer.args["text"] and "I am not in this channel" not in answer.args["text"]
+    assert tick()["watches"] == 0
+
+
+def answers(sender: SlackSender, slack: SlackEmulator, text: str, *, expect: int, settle: bool = False) -> list[str]:
+    """The texts of the response_url posts a command's work makes: the first `expect` (`settle`: all it makes)."""
+    before = len(slack.calls_to("response_url"))
+    command(sender, slack, text)
+    slack.wait_for_calls(before + expect, method="response_url")
+    if settle:
+        time.sleep(0.3)  # the work sends its replies one after the other: any extra one would be here by now
+    return [shown(call.args) for call in slack.calls_to("response_url")[before:]]
+
+
+PAUSED_LINE = "Channel updates are paused: Slack refuses ecs-tasks' token (`token_revoked`)"
+
+
+def test_watch_subscribe_and_list_say_channel_updates_are_paused_until_a_tick_posts_again(
+    fc: FcServer, sender: SlackSender, slack: SlackEmulator, ecs: EcsEmulator, app_env: dict[str, str]
+) -> None:
+    # Given a watched task that changed while Slack refused the bot's token, and a tick that held the outbox
+    task_id = running(ecs)
+    command(sender, slack, f"watch {REGION} {task_id}")
+    wait_for_store(app_env, watches=1)
+    slack.wait_for_calls(1, method="response_url")
+    slack.revoke_token("token_revoked")
+    ecs.advance(31)
+    assert tick()["posted"] == 0
+    # When the user lists, and watches (the bot's own post is refused too)
+    listed, paused = answers(sender, slack, "list", expect=2)
+    refused, paused_too = answers(sender, slack, f"watch {REGION} {running(ecs)}", expect=2)
+    # Then each answer ends with the line saying why, naming no token
+    assert task_id in listed and "token_revoked" in refused
+    for line in (paused, paused_too):
+        assert PAUSED_LINE in line and "/ecs-tasks doctor" in line and BOT_TOKEN not in line
+        assert re.search(r"since (\d{4}-\d\d-\d\d )?\d\d:\d\d UTC", line)
+    # And once the token works, the line stays until a tick has posted again (the hold is in the store)
+    slack.clear_faults()
+    watching, paused = answers(sender, slack, f"watch {REGION} {running(ecs)}", expect=2)
+    assert "Watching" in watching and PAUSED_LINE in paused
+    (paused,) = answers(sender, slack, "subscribe cn-hangzhou failed", expect=1)
+    assert PAUSED_LINE in paused
+    assert PAUSED_LINE in answers(sender, slack, "list", expect=2)[1]
+    # When the next minute's timer posts the change (on a new instance: the one that held waits out its minute)
+    timer.reset_poller()
+    assert tick()["posted"] >= 1
+    # Then, the hold lifted, watch, subscribe and list answer without it
+    after = answers(sender, slack, f"watch {REGION} {running(ecs)}", expect=1, settle=True)
+    after += answers(sender, slack, "subscribe cn-hangzhou", expect=0, settle=True)
+    after += answers(sender, slack, "list", expect=1, settle=True)
+    assert len(after) == 2 and "Watching" in after[0] and not any("paused" in text for text in after)
 
 
 def test_the_timer_logs_one_json_line_per_tick_and_ecs_tasks_poll_runs_one(

@@ -29,6 +29,25 @@ RESPONSE_IN_CHANNEL = "in_channel"
 BOT_MISSING = (
     "I am not in this channel, so I could not post there. Invite me with `/invite @ecs-tasks`, then try again."
 )
+NOT_SEEN = (
+    "I could not post here: Slack does not show me this channel. If it is private, invite me with "
+    "`/invite @ecs-tasks`, then try again."
+)
+NO_APPS = (
+    "This channel allows no posts by apps, so I could not post there. Ask its managers to allow them, or use "
+    "another channel."
+)
+READ_ONLY = (
+    "This channel is read-only, so I could not post there. Ask its managers to let me post, or use another channel."
+)
+THREAD_ONLY = (
+    "This channel takes replies in threads only, so I could not start a card there. Watch from another channel, "
+    "or ask its managers to allow new posts."
+)
+RESTRICTED = (
+    "Slack does not let me post in this channel ({problem}). Ask its managers to allow my posts, or use another "
+    "channel."
+)
 
 
 @dataclass(frozen=True)
@@ -149,7 +168,7 @@ def _post(answer: Answer, post: ChannelPost) -> str | None:
         return Notifier(answer.client).post(post.channel_id, post.message, thread_ts=post.thread_ts).ts
     except ChannelUnavailable as unavailable:
         text = (
-            BOT_MISSING
+            cannot_post(unavailable.problem)
             if unavailable.recoverable
             else channel_problem_message(post.channel_id, unavailable.problem, task_ids=(), kept=False).text
         )
@@ -157,6 +176,28 @@ def _post(answer: Answer, post: ChannelPost) -> str | None:
     except (SlackUnavailable, SlackRejected) as failed:
         reply_ephemeral(answer.respond, notice_message(f":warning: Slack did not take the post ({failed}). Try again."))
     return None
+
+
+def cannot_post(problem: str) -> str:
+    """What the user can do about a channel the bot may not post in (a membership answer of Slack's): invite
+    the bot, or have the channel's managers lift the restriction Slack names."""
+    from shared.cards.parts import code
+    from shared.updates.slack_answers import (
+        CHANNEL_NOT_FOUND,
+        NOT_IN_CHANNEL,
+        RESTRICTED_ACTION,
+        RESTRICTED_READ_ONLY,
+        RESTRICTED_THREAD_ONLY,
+    )
+
+    fixes = {
+        NOT_IN_CHANNEL: BOT_MISSING,
+        CHANNEL_NOT_FOUND: NOT_SEEN,
+        RESTRICTED_ACTION: NO_APPS,
+        RESTRICTED_READ_ONLY: READ_ONLY,
+        RESTRICTED_THREAD_ONLY: THREAD_ONLY,
+    }
+    return fixes.get(problem) or RESTRICTED.format(problem=code(problem))
 
 
 def _update(answer: Answer, update: ChannelUpdate) -> None:
