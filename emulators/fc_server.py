@@ -1,5 +1,6 @@
 """A local stand-in for Function Compute 3.0 (dev tooling): HTTP requests become FC 3.0 HTTP trigger events
-for the very handler that runs in the cloud, and `InvokeFunction` (async, V3-signed) re-invokes it.
+for the very handler that runs in the cloud, `InvokeFunction` (async, V3-signed) re-invokes it, and
+`ListTriggers` (V3-signed) lists the triggers each function was given (`triggers`).
 
 Used by `ecs-tasks-dev serve` and by the end-to-end tests. It answers as Function Compute does: the function's
 initializer runs once per instance before its first invocation (`emulators.fc.instance`), an async payload over
@@ -36,6 +37,7 @@ Handler = Callable[[bytes, Any], dict[str, Any]]
 # Whether the HTTP trigger event carries a body of this media type (lower case, no parameters) as base64.
 Base64Bodies = Callable[[str], bool]
 INVOKE_PATH_PREFIX = "/2023-03-30/functions/"
+TRIGGERS = "/triggers"
 DEFAULT_ACCOUNT_ID = "1234567890123456"
 # A client that stops sending (half a body, or nothing after the headers) is dropped after this long, so it
 # cannot hold a handler thread forever.
@@ -105,6 +107,9 @@ class FcServer:
     initializer: Initializer | None = None  # run once per instance, before its first invocation
     initialization_timeout_s: float = DEFAULT_INITIALIZATION_TIMEOUT_S
     base64_bodies: Base64Bodies = plain_text_bodies
+    # ListTriggers' answer per function name, each trigger as FC 3.0's Trigger structure (`triggerName`,
+    # `triggerType`, ...); a function named nowhere here (nor `function_name`) does not exist.
+    triggers: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     invocations: list[Invocation] = field(default_factory=list)
     instances: Instances = field(default_factory=Instances)
     _server: PromptlyStoppedHTTPServer | None = None
@@ -315,6 +320,9 @@ def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
             if parts.path.startswith(INVOKE_PATH_PREFIX) and parts.path.endswith("/invocations"):
                 self._invoke(parts.path, query, body)
                 return
+            if self.command == "GET" and parts.path.startswith(INVOKE_PATH_PREFIX) and parts.path.endswith(TRIGGERS):
+                self._list_triggers(parts.path, query, body)
+                return
             # FC joins repeated headers with commas; so does this dict of the last-seen values.
             headers: dict[str, str] = {}
             for name, value in self.headers.items():
@@ -359,6 +367,19 @@ def _make_request_handler(server: FcServer) -> type[BaseHTTPRequestHandler]:
                 self._initialization_failed(failed)
                 return
             self._reply(200, {"content-type": "application/json"}, json.dumps(result).encode())
+
+        def _list_triggers(self, path: str, query: dict[str, str], body: bytes) -> None:
+            lowered = {k.lower(): v for k, v in self.headers.items()}
+            error = server.verify_invoke_signature("GET", path, query, lowered, body)
+            if error is not None:
+                self._api_error(403 if error == "SignatureDoesNotMatch" else 400, error, error)
+                return
+            name = path[len(INVOKE_PATH_PREFIX) : -len(TRIGGERS)]
+            if name != server.function_name and name not in server.triggers:
+                self._api_error(404, "FunctionNotFound", "function not found")
+                return
+            answer = {"triggers": server.triggers.get(name, [])}  # one page: no nextToken
+            self._reply(200, {"content-type": JSON_CONTENT_TYPE}, json.dumps(answer).encode())
 
         def _api_error(self, status: int, code: str, message: str) -> None:
             payload = json.dumps({"Code": code, "Message": message, "RequestId": str(uuid.uuid4())}).encode()

@@ -223,6 +223,11 @@ class Settings(BaseSettings):
     # The Slack function's own role (the events function's template passes it): a cancel made under it in the home
     # account is ecs-tasks' own, already told in Slack.
     slack_role_arn: str | None = _env("ECS_TASKS_SLACK_ROLE_ARN")
+    # The events function's name (template.yml's vars.events_function): `ecs-tasks doctor` looks up its trigger.
+    # FC's function-name rule, so it can stand in an API path as it is.
+    events_function: str = _env(
+        "ECS_TASKS_EVENTS_FUNCTION", "ecs-tasks-events", pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"
+    )
 
     # Accounts. All unset: everything runs under the function's own role. Names: see ACCOUNT_NAME_RE.
     # NoDecode: the JSON is parsed by _json_object, so malformed JSON is a validation error like any other.

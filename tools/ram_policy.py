@@ -2,7 +2,8 @@
 
 deploy/ram-policy.json (the Slack function's role) and deploy/ram-policy-poller.json (the poller's) are
 templates with placeholders: `<region>` and `<account-id>` of the functions, the Slack function's name
-(`ecs-tasks-slack` unless ECS_TASKS_SLACK_FUNCTION renames it), and example role ARNs in the `sts:AssumeRole`
+(`ecs-tasks-slack` unless ECS_TASKS_SLACK_FUNCTION renames it), the events function's (`ecs-tasks-events`
+unless ECS_TASKS_EVENTS_FUNCTION renames it), and example role ARNs in the `sts:AssumeRole`
 statement. This prints the policy to create, with the account roles the deployment names in
 ECS_TASKS_ACCOUNTS in that statement, or without the statement when it names none (one account: the
 functions' own). The settings are read as `s deploy` reads them: this shell's environment plus the `.env`
@@ -27,6 +28,7 @@ from tools.deploy_template import deploy_environment
 
 ASSUME_ROLE = ["sts:AssumeRole"]
 DEFAULT_SLACK_FUNCTION = "ecs-tasks-slack"  # template.yml's default for ECS_TASKS_SLACK_FUNCTION
+DEFAULT_EVENTS_FUNCTION = "ecs-tasks-events"  # template.yml's default for ECS_TASKS_EVENTS_FUNCTION
 REGION_RE = re.compile(r"[a-z]{2}(-[a-z0-9]+)+")
 ACCOUNT_ID_RE = re.compile(r"[0-9]{16}")
 
@@ -53,7 +55,9 @@ def fill(policy: Mapping[str, Any], *, region: str, account_id: str, environment
     slack_function = environment.get("ECS_TASKS_SLACK_FUNCTION") or DEFAULT_SLACK_FUNCTION
     text = json.dumps(policy)
     text = text.replace("<region>", region).replace("<account-id>", account_id)
-    text = text.replace(f"functions/{DEFAULT_SLACK_FUNCTION}", f"functions/{slack_function}")
+    events_function = environment.get("ECS_TASKS_EVENTS_FUNCTION") or DEFAULT_EVENTS_FUNCTION
+    text = text.replace(f'functions/{DEFAULT_SLACK_FUNCTION}"', f'functions/{slack_function}"')
+    text = text.replace(f'functions/{DEFAULT_EVENTS_FUNCTION}"', f'functions/{events_function}"')
     filled: dict[str, Any] = json.loads(text)
     roles = account_role_arns(environment)
     statements = []

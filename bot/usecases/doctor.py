@@ -47,6 +47,18 @@ class DatabaseState:
 
 
 @dataclass(frozen=True)
+class EventTriggers:
+    """ListTriggers' answer for the events function: the types of its triggers, or why there are none to see.
+    `refused`: Function Compute turned the caller away (permission or credentials); `no_function`: there is
+    no function of that name."""
+
+    types: frozenset[str] = frozenset()
+    error: str | None = None
+    refused: bool = False
+    no_function: bool = False
+
+
+@dataclass(frozen=True)
 class DoctorProbes:
     slack_auth: Callable[[Settings], SlackAuth]
     database: Callable[[Settings], DatabaseState]
@@ -54,6 +66,8 @@ class DoctorProbes:
     describe_one: Callable[[Settings, Account, str], str | None]
     # Whether the STS endpoint answers HTTP at all: the error, or None.
     sts_answers: Callable[[Settings], str | None]
+    # ListTriggers of the events function (ECS_TASKS_EVENTS_FUNCTION) on Function Compute.
+    event_triggers: Callable[[Settings], EventTriggers]
     schema_version: int  # the version this code needs
 
 
@@ -72,7 +86,7 @@ def diagnose(settings: Settings, accounts: AccountDirectory, probes: DoctorProbe
     for account in accounts.accounts.values() or (HOME,):
         checks.extend(_account(settings, account, probes))
     checks.append(_self_invoke(settings))
-    checks.append(skipped("eventbridge trigger", "no EventBridge events are configured in this deployment"))
+    checks.append(_eventbridge_trigger(settings, probes))
     return tuple(checks)
 
 
@@ -165,14 +179,59 @@ def _account(settings: Settings, account: Account, probes: DoctorProbes) -> list
     return checks
 
 
+def function_arn(settings: Settings, function_name: str) -> str:
+    """A function's ARN in this deployment's region and account (placeholders where they are not set)."""
+    region = settings.fc_region or "<region>"
+    account = settings.fc_account_id or "<account-id>"
+    return f"acs:fc:{region}:{account}:functions/{function_name}"
+
+
 def _self_invoke(settings: Settings) -> Check:
     if not settings.on_function_compute:
         return skipped("self invocation", "not on Function Compute: deferred work runs on a thread here")
+    # InvokeFunction has no dry run: the only proof is an invocation, which would run the function.
     return skipped(
         "self invocation",
         "cannot be checked without invoking the function: its role needs fc:InvokeFunction on "
-        f"{settings.fc_function_name} (docs/deploying.md)",
+        f"{function_arn(settings, settings.fc_function_name or '')} (deploy/ram-policy.json; docs/deploying.md)",
     )
+
+
+LIST_TRIGGERS_PERMISSION = "fc:ListTriggers"
+EVENTBRIDGE = "eventbridge"
+EVENTS_GUIDE = 'docs/deploying.md, "Tasks announced as they start"'
+
+
+def _eventbridge_trigger(settings: Settings, probes: DoctorProbes) -> Check:
+    name = "eventbridge trigger"
+    function = settings.events_function
+    if not (settings.fc_endpoint or (settings.fc_region and settings.fc_account_id)):
+        return skipped(
+            name,
+            f"FC_REGION and FC_ACCOUNT_ID are not set (Function Compute sets them): {function}'s triggers cannot "
+            "be looked up from here",
+        )
+    found = probes.event_triggers(settings)
+    if found.refused:
+        return failed(
+            name,
+            f"Function Compute refused ListTriggers ({found.error}): the caller needs {LIST_TRIGGERS_PERMISSION} "
+            f"on {function_arn(settings, function)} (deploy/ram-policy.json), with valid credentials",
+        )
+    if found.no_function:
+        return failed(
+            name,
+            f"there is no function {function} (ECS_TASKS_EVENTS_FUNCTION): deploy it from template.yml "
+            f"({EVENTS_GUIDE})",
+        )
+    if found.error is not None:
+        return failed(name, f"ListTriggers of {function} failed ({found.error}): check FC_REGION and the network")
+    if EVENTBRIDGE not in found.types:
+        return failed(
+            name,
+            f"{function} has no {EVENTBRIDGE} trigger: deploy it from template.yml ({EVENTS_GUIDE})",
+        )
+    return passed(name, f"{function} has its {EVENTBRIDGE} trigger")
 
 
 # --- in Slack -------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from slack_sdk.webhook import WebhookClient
 
     from bot.slack.answering.deferral import FunctionComputeDeferral, ThreadDeferral
-    from bot.usecases.doctor import DatabaseState, DoctorProbes, SlackAuth
+    from bot.usecases.doctor import DatabaseState, DoctorProbes, EventTriggers, SlackAuth
     from shared.ecs.accounts import Account, AccountDirectory
     from shared.ecs.client import EcsClient
     from shared.ecs.credentials import CredentialsProvider
@@ -602,6 +602,41 @@ def doctor_sts_answers(settings: Settings) -> str | None:
     return None
 
 
+# Function Compute's answers that turn the caller away: no permission, or credentials it does not accept.
+FC_REFUSAL_STATUSES = frozenset({401, 403})
+FC_REFUSAL_CODES = frozenset(
+    {
+        "AccessDenied",
+        "Forbidden",
+        "InvalidAccessKeyID",
+        "InvalidAccessKeyId.NotFound",
+        "SignatureNotMatch",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+    }
+)
+
+
+def doctor_event_triggers(settings: Settings) -> EventTriggers:
+    """ListTriggers of the events function under the function's own credentials: the types of its triggers,
+    or FC's error (code, message, RequestId), flagged when FC refused the caller or knows no such function."""
+    from bot.usecases.doctor import EventTriggers
+    from shared.ecs.credentials import DefaultCredentialsProvider
+    from shared.ecs.invoke import fc_endpoint
+    from shared.ecs.triggers import TriggerLister
+    from shared.errors import CredentialsNotFoundError, FcApiError
+
+    try:
+        lister = TriggerLister(DefaultCredentialsProvider(), endpoint=fc_endpoint(settings))
+        triggers = lister.triggers(settings.events_function)
+    except FcApiError as error:
+        refused = error.http_status in FC_REFUSAL_STATUSES or error.code in FC_REFUSAL_CODES
+        return EventTriggers(error=str(error), refused=refused, no_function=error.code == "FunctionNotFound")
+    except (ApiError, CredentialsNotFoundError, ConfigurationError) as error:
+        return EventTriggers(error=str(error))
+    return EventTriggers(types=frozenset(trigger.type for trigger in triggers))
+
+
 def build_doctor_probes() -> DoctorProbes:
     from bot.usecases.doctor import DoctorProbes
     from shared.store.sql_store import SCHEMA_VERSION
@@ -611,6 +646,7 @@ def build_doctor_probes() -> DoctorProbes:
         database=doctor_database,
         describe_one=doctor_describe_one,
         sts_answers=doctor_sts_answers,
+        event_triggers=doctor_event_triggers,
         schema_version=SCHEMA_VERSION,
     )
 

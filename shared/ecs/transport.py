@@ -1,10 +1,10 @@
 """One signed Alibaba Cloud API request over a pooled `requests.Session`: the HTTP edge of every client.
 
 RPC-style calls (`call`: ECS, and STS in shared.ecs.sts with its own `api_version`, `endpoint_for` and
-`error_type`) and ROA-style ones (`call_roa`: FC's InvokeFunction, through `AsyncInvoker`) share the signer, the
-per-endpoint request template, the timeouts and the error mapping. A single attempt, no retries (callers
-retry through shared.ecs.retry). Every failure becomes the transport's `error_type`, an `ApiError`; the
-transport never lets a secret reach a message.
+`error_type`) and ROA-style ones (`call_roa`: FC's InvokeFunction through `AsyncInvoker`, ListTriggers through
+`TriggerLister`) share the signer, the per-endpoint request template, the timeouts and the error mapping. A
+single attempt, no retries (callers retry through shared.ecs.retry). Every failure becomes the transport's
+`error_type`, an `ApiError`; the transport never lets a secret reach a message.
 """
 
 from __future__ import annotations
@@ -85,16 +85,20 @@ class Endpoint:
         part of a call, is done once in `template`, not again here."""
         return self._prepared(f"{self.url}?{query}" if query else str(self.template.url), headers, None)
 
-    def resource(self, pathname: str, query: str, headers: Mapping[str, str], body: bytes) -> requests.PreparedRequest:
+    def resource(
+        self, pathname: str, query: str, headers: Mapping[str, str], body: bytes, method: str = "POST"
+    ) -> requests.PreparedRequest:
         """An ROA request: this endpoint's origin with the resource's path, a query, signed headers, a body."""
         url = f"{self.url[: -len(self.path)]}{pathname}" + (f"?{query}" if query else "")
-        return self._prepared(url, {**headers, "Content-Length": str(len(body))}, body)
+        return self._prepared(url, {**headers, "Content-Length": str(len(body))}, body, method)
 
-    def _prepared(self, url: str, headers: Mapping[str, str], body: bytes | None) -> requests.PreparedRequest:
+    def _prepared(
+        self, url: str, headers: Mapping[str, str], body: bytes | None, method: str | None = None
+    ) -> requests.PreparedRequest:
         # A new PreparedRequest from the template's parts, not `template.copy()`: that also copies the empty
         # cookie jar `prepare` made, a third of the cost of this step (session cookies are never sent).
         prepared = requests.PreparedRequest()
-        prepared.method = self.template.method
+        prepared.method = method or self.template.method
         prepared.url = url
         prepared.headers = self.template.headers.copy()
         prepared.headers.update(headers)
@@ -211,14 +215,16 @@ class ApiTransport:
         accepted: frozenset[int],
         request_id_header: str,
         timeout: float | tuple[float, float],
+        method: str = "POST",
     ) -> ApiResponse:
         """One ROA-style request (the resource in `pathname`, the payload in `body`), signed V3 as every ROA
         API requires, on the fixed endpoint. Any status but an `accepted` one is an error; a successful
-        answer's body is not read (InvokeFunction's asynchronous answer has none)."""
+        answer's body, when it has one (InvokeFunction's asynchronous answer has none, ListTriggers' has), must
+        be a JSON object."""
         creds = self._credentials.get()
         endpoint = self._endpoint_of(self.base_url(""))
         headers = signer.v3_signed_headers(
-            method="POST",
+            method=method,
             host=endpoint.host,
             pathname=pathname,
             query=query,
@@ -234,12 +240,25 @@ class ApiTransport:
             extra_headers=signed_headers,
         )
         headers[ACCEPT_HEADER] = JSON_MEDIA_TYPE
-        prepared = endpoint.resource(pathname, signer.canonical_query(query), headers, body)
+        prepared = endpoint.resource(pathname, signer.canonical_query(query), headers, body, method)
         response = self._send(prepared, endpoint, timeout, None)
         request_id = response.headers.get(request_id_header) or response.headers.get(REQUEST_ID_HEADER, "")
         if response.status_code not in accepted:
             raise _error(response, _error_body(response), request_id, None, creds, self._error_type)
-        return ApiResponse({}, request_id, response.status_code)
+        if not response.content:
+            return ApiResponse({}, request_id, response.status_code)
+        try:
+            answer = json.loads(response.content)
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise self._error_type(
+                CODE_MALFORMED,
+                f"the answer was not a JSON object ({len(response.content)} bytes)",
+                request_id=request_id or None,
+                http_status=response.status_code,
+            )
+        return ApiResponse(answer, request_id, response.status_code)
 
     def _send(
         self,

@@ -101,6 +101,15 @@ def test_the_recipe_fills_the_region_account_and_renamed_slack_function(tmp_path
     assert by_action["fc:InvokeFunction"]["Resource"] == "acs:fc:cn-hangzhou:1234567890123456:functions/chatops-slack"
 
 
+def test_the_recipe_fills_the_renamed_events_function(tmp_path: Path) -> None:
+    environment = {"ECS_TASKS_SLACK_FUNCTION": "chatops-slack", "ECS_TASKS_EVENTS_FUNCTION": "chatops-events"}
+    completed = run_recipe(POLICIES[0], tmp_path, environment)
+    assert completed.returncode == 0, completed.stderr
+    by_action = {a: s for s in json.loads(completed.stdout)["Statement"] for a in s["Action"]}
+    assert by_action["fc:ListTriggers"]["Resource"] == "acs:fc:cn-hangzhou:1234567890123456:functions/chatops-events"
+    assert by_action["fc:InvokeFunction"]["Resource"] == "acs:fc:cn-hangzhou:1234567890123456:functions/chatops-slack"
+
+
 @pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)
 def test_the_recipe_lets_the_role_assume_exactly_the_listed_account_roles(path: Path, tmp_path: Path) -> None:
     # Given two accounts in the settings, one of them twice under another name

@@ -97,6 +97,7 @@ POLICY_ACTIONS = {
     "ecs:DescribeRegions",
     "ecs:CancelTask",
     "fc:InvokeFunction",
+    "fc:ListTriggers",
     "sts:AssumeRole",
 }
 
@@ -304,6 +305,18 @@ def test_role_policy_scopes_invocation_to_the_slack_function_and_cancel_to_its_o
     assert by_action["fc:InvokeFunction"]["Resource"] == f"acs:fc:<region>:<account-id>:functions/{slack_name}"
     # Deleting one statement removes cancellation and nothing else
     assert by_action["ecs:CancelTask"]["Action"] == ["ecs:CancelTask"]
+
+
+def test_role_policy_lets_doctor_list_only_the_events_functions_triggers() -> None:
+    # `/ecs-tasks doctor` runs in the Slack function and looks up the events function's EventBridge trigger
+    statements = json.loads(POLICY.read_text())["Statement"]
+    by_action = {action: statement for statement in statements for action in statement["Action"]}
+    events_name = resolved_template()["vars"]["events_function"]
+    assert by_action["fc:ListTriggers"]["Action"] == ["fc:ListTriggers"]
+    assert by_action["fc:ListTriggers"]["Resource"] == f"acs:fc:<region>:<account-id>:functions/{events_name}"
+    # And the Slack function is told that name, as the template names the function
+    environment = function_by_handler("functions.http.handler", resolved_template())["environmentVariables"]
+    assert environment["ECS_TASKS_EVENTS_FUNCTION"] == events_name
 
 
 def test_the_custom_domain_is_valid_against_the_fc3_domain_component_schema() -> None:

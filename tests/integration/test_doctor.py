@@ -1,4 +1,4 @@
-"""`ecs-tasks doctor` over the emulators (ECS, STS, Slack) and real databases: with a working set-up every
+"""`ecs-tasks doctor` over the emulators (ECS, STS, Slack, FC) and real databases: with a working set-up every
 check passes and it exits 0; each broken thing, one at a time, is named on a ❌ line, it exits 1, and no
 secret is shown."""
 
@@ -16,6 +16,7 @@ import pytest
 
 from bot.cli.main import main
 from emulators.ecs import EcsEmulator
+from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator
 from emulators.slack.web_api import BotIdentity
 from emulators.sts.server import StsEmulator
@@ -246,3 +247,120 @@ def test_the_demos_set_up_passes_every_check(tmp_path: Path, monkeypatch: pytest
     assert result.returncode == 0, result.stdout + result.stderr
     assert "❌" not in result.stdout and "✅ account prod · cn-hangzhou" in result.stdout
     assert "✅ account staging · cn-hangzhou" in result.stdout
+
+
+# --- the events function's EventBridge trigger, through ListTriggers on the FC stand-in ---------------------
+
+EVENTS_FUNCTION = "ecs-tasks-events"
+FC_ACCOUNT = "1234567890123456"
+EVENTBRIDGE_TRIGGER: dict[str, object] = {
+    "triggerName": "ecs-task-calls",
+    "triggerType": "eventbridge",
+    "triggerId": "t-1",
+}
+TIMER_TRIGGER: dict[str, object] = {"triggerName": "every-minute", "triggerType": "timer", "triggerId": "t-2"}
+
+
+def _unused_handler(event: bytes, context: object) -> dict[str, object]:
+    raise AssertionError("doctor never invokes a function")
+
+
+def function_compute(
+    monkeypatch: pytest.MonkeyPatch, triggers: dict[str, list[dict[str, object]]], secret: str = ACCESS_KEY_SECRET
+) -> FcServer:
+    """The FC stand-in with these functions' triggers, accepting the function's AccessKey under `secret`, and
+    the deployment's FC settings pointed at it (as the platform sets them in the Slack function)."""
+    server = FcServer(
+        handler=_unused_handler, function_name="ecs-tasks-slack", credentials={ACCESS_KEY_ID: secret}, triggers=triggers
+    )
+    monkeypatch.setenv("FC_ENDPOINT", server.start())
+    monkeypatch.setenv("FC_REGION", "cn-hangzhou")
+    monkeypatch.setenv("FC_ACCOUNT_ID", FC_ACCOUNT)
+    return server
+
+
+def trigger_line(out: str) -> str:
+    (line,) = [line for line in out.splitlines() if "eventbridge trigger:" in line]
+    return line
+
+
+@pytest.mark.usefixtures("env")
+def test_the_events_functions_eventbridge_trigger_passes(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Function Compute with the events function and its EventBridge trigger, as template.yml deploys it
+    server = function_compute(monkeypatch, {EVENTS_FUNCTION: [EVENTBRIDGE_TRIGGER]})
+    try:
+        code, out = doctor(capsys)
+    finally:
+        server.stop()
+    # Then its check passes, naming the function, and every check passes
+    assert trigger_line(out) == f"✅ eventbridge trigger: {EVENTS_FUNCTION} has its eventbridge trigger"
+    assert code == 0, out
+
+
+@pytest.mark.usefixtures("env")
+def test_an_events_function_without_its_trigger_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given an events function deployed with a timer trigger only
+    server = function_compute(monkeypatch, {EVENTS_FUNCTION: [TIMER_TRIGGER]})
+    try:
+        code, out = doctor(capsys)
+    finally:
+        server.stop()
+    # Then it is the one failure, saying to deploy the trigger from template.yml, and doctor exits 1
+    (line,) = failures(out)
+    assert line == trigger_line(out) and code == 1
+    assert f"{EVENTS_FUNCTION} has no eventbridge trigger: deploy it from template.yml" in line
+    assert "docs/deploying.md" in line
+
+
+@pytest.mark.usefixtures("env")
+def test_a_missing_events_function_is_named(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given settings naming an events function Function Compute does not have
+    monkeypatch.setenv("ECS_TASKS_EVENTS_FUNCTION", "chatops-events")
+    server = function_compute(monkeypatch, {EVENTS_FUNCTION: [EVENTBRIDGE_TRIGGER]})
+    try:
+        code, out = doctor(capsys)
+    finally:
+        server.stop()
+    (line,) = failures(out)
+    assert code == 1 and line.startswith("❌ eventbridge trigger: there is no function chatops-events")
+    assert "template.yml" in line
+
+
+@pytest.mark.usefixtures("env")
+def test_function_compute_refusing_the_caller_names_the_permission(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given Function Compute that does not accept the function's credentials (another secret for its key)
+    server = function_compute(monkeypatch, {EVENTS_FUNCTION: [EVENTBRIDGE_TRIGGER]}, secret="another-secret-7c2e")
+    try:
+        code, out = doctor(capsys)  # which also asserts no secret is shown
+    finally:
+        server.stop()
+    # Then the failure names the permission and the events function's ARN, and doctor exits 1
+    (line,) = failures(out)
+    assert code == 1 and line.startswith("❌ eventbridge trigger: Function Compute refused ListTriggers")
+    assert f"fc:ListTriggers on acs:fc:cn-hangzhou:{FC_ACCOUNT}:functions/{EVENTS_FUNCTION}" in line
+    assert "another-secret-7c2e" not in out
+
+
+@pytest.mark.usefixtures("env")
+def test_on_function_compute_self_invocation_names_the_permission_and_arn(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given the Slack function's FC settings (InvokeFunction has no dry run: nothing is invoked)
+    server = function_compute(monkeypatch, {EVENTS_FUNCTION: [EVENTBRIDGE_TRIGGER]})
+    monkeypatch.setenv("FC_FUNCTION_NAME", "ecs-tasks-slack")
+    try:
+        code, out = doctor(capsys)
+    finally:
+        server.stop()
+    assert server.invocations == []
+    (line,) = [line for line in out.splitlines() if "self invocation:" in line]
+    assert f"fc:InvokeFunction on acs:fc:cn-hangzhou:{FC_ACCOUNT}:functions/ecs-tasks-slack" in line
+    assert code == 0, out
