@@ -177,6 +177,10 @@ class OutboxSender:
         if self._held_until is not None and self._clock() < self._held_until:
             return report
         pending = self._store.outbox.pending(lease.owner)
+        if not pending and self._store.hold.current() is not None:
+            # Nothing waits on Slack any more (the held rows were posted by another poller, or closed): a
+            # hold kept now would only tell users of a pause that holds nothing back.
+            self._store.hold.release()
         for _, grouped in groupby(pending, key=lambda d: d.watch.id):
             rows = list(grouped)
             index = 0

@@ -273,3 +273,15 @@ def test_posts_to_one_channel_are_paced_under_slacks_rate_limit(tmp_path: Path, 
             assert sum(time.sleeps) >= 4
     finally:
         slack.stop()
+
+
+def test_a_hold_with_nothing_left_to_post_is_lifted_at_the_next_tick(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given a hold recorded while Slack refused the token, and no change waiting to be posted any more
+    store.hold.hold("token_revoked", now=ecs.clock.now())
+    assert outbox_paused_reason(store) == "token_revoked"
+    # When the next tick finds the outbox empty
+    poller_for(store, ecs, slack).tick(BUDGET_S)
+    # Then the hold is lifted: the bot's replies no longer tell of a pause that holds nothing back
+    assert outbox_paused_reason(store) is None
