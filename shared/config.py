@@ -47,6 +47,9 @@ else:  # Python 3.10 has no tomllib: the `tomli` dependency reads TOML there
 
 CsvSet = Annotated[frozenset[str], NoDecode]
 
+# ECS_TASKS_EVENTS_FUNCTION's word for a deployment that left the events function out (it polls only).
+NO_EVENTS_FUNCTION = "none"
+
 DEFAULT_WATCH_TTL = timedelta(days=7)
 
 # --- accounts: the settings' shape; shared.policy checks the names and turns them into Account values -------
@@ -224,7 +227,7 @@ class Settings(BaseSettings):
     # account is ecs-tasks' own, already told in Slack.
     slack_role_arn: str | None = _env("ECS_TASKS_SLACK_ROLE_ARN")
     # The events function's name (template.yml's vars.events_function): `ecs-tasks doctor` looks up its trigger.
-    # FC's function-name rule, so it can stand in an API path as it is.
+    # FC's function-name rule, so it can stand in an API path as it is; NO_EVENTS_FUNCTION: events not deployed.
     events_function: str = _env(
         "ECS_TASKS_EVENTS_FUNCTION", "ecs-tasks-events", pattern=r"^[A-Za-z_][A-Za-z0-9_-]{0,127}$"
     )

@@ -15,7 +15,7 @@ from bot.usecases.attempt import Attempt
 from bot.usecases.work import DeferredRun, Ephemeral, Replies, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
-from shared.config import Settings
+from shared.config import NO_EVENTS_FUNCTION, Settings
 from shared.ecs.accounts import HOME, Account, AccountDirectory
 from shared.health import Check, all_passed, failed, passed, skipped
 from shared.log import redact
@@ -205,6 +205,12 @@ EVENTS_GUIDE = 'docs/deploying.md, "Tasks announced as they start"'
 def _eventbridge_trigger(settings: Settings, probes: DoctorProbes) -> Check:
     name = "eventbridge trigger"
     function = settings.events_function
+    if function == NO_EVENTS_FUNCTION:
+        # Events are optional: without them every task is still found, by polling.
+        return skipped(
+            name,
+            f"ECS_TASKS_EVENTS_FUNCTION is {NO_EVENTS_FUNCTION}: events are not deployed, tasks are found by polling",
+        )
     if not (settings.fc_endpoint or (settings.fc_region and settings.fc_account_id)):
         return skipped(
             name,

@@ -300,6 +300,22 @@ def test_the_events_functions_eventbridge_trigger_passes(
 
 
 @pytest.mark.usefixtures("env")
+def test_a_deployment_without_events_skips_the_trigger_check(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a deployment that left the events function out (ECS_TASKS_EVENTS_FUNCTION=none), on FC
+    monkeypatch.setenv("ECS_TASKS_EVENTS_FUNCTION", "none")
+    server = function_compute(monkeypatch, {})
+    try:
+        code, out = doctor(capsys)
+    finally:
+        server.stop()
+    # Then the trigger is not looked for, the line says why, and doctor still passes
+    assert "events are not deployed, tasks are found by polling" in trigger_line(out)
+    assert not failures(out) and code == 0, out
+
+
+@pytest.mark.usefixtures("env")
 def test_an_events_function_without_its_trigger_is_named(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
