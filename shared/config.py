@@ -40,11 +40,6 @@ from shared.errors import ConfigurationError
 from shared.log import register_secret
 from shared.region_ids import REGION_ID_FORM, is_region_id
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # Python 3.10 has no tomllib: the `tomli` dependency reads TOML there
-    import tomli as tomllib  # type: ignore[import-not-found]
-
 CsvSet = Annotated[frozenset[str], NoDecode]
 
 # ECS_TASKS_EVENTS_FUNCTION's word for a deployment that left the events function out (it polls only).
@@ -396,8 +391,19 @@ class _TomlFile(TomlConfigSettingsSource):
     tomllib, and which pydantic-settings' own reader does not fall back to)."""
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
+        # Imported here: a deployment without a config file never loads a TOML reader.
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # Python 3.10 has no tomllib: the `tomli` dependency reads TOML there
+            import tomli as tomllib  # type: ignore[import-not-found]
+
         with file_path.open(mode="rb") as handle:
-            loaded: dict[str, Any] = tomllib.load(handle)
+            try:
+                loaded: dict[str, Any] = tomllib.load(handle)
+            except tomllib.TOMLDecodeError as error:
+                raise ConfigurationError(
+                    f"the config file is not valid TOML: {error}", setting=ENV_CONFIG_FILE
+                ) from None
         return loaded
 
 
@@ -420,8 +426,6 @@ def load_settings() -> Settings:
     variable (or the file's key) and the problem, never the value (it may be a secret)."""
     try:
         return Settings()
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigurationError(f"the config file is not valid TOML: {error}", setting=ENV_CONFIG_FILE) from None
     except ValidationError as error:
         items = error.errors(include_input=False, include_url=False)
         problems = [_problem(item["loc"], item["msg"]) for item in items]

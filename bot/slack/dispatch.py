@@ -43,7 +43,7 @@ from bot.slack.checked import (
     read_command,
 )
 from bot.slack.guard import Refused
-from bot.usecases import bindings, channels, doctor, tasks
+from bot.usecases import channels, tasks
 from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
@@ -96,18 +96,26 @@ def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any]) -> Message | W
 
 
 def _doctor(deps: BotDeps, parsed: DoctorCommand, command: dict[str, Any]) -> Message | Work:
+    from bot.usecases import doctor  # admins' commands load when first used: off every query's path
+
     return doctor.doctor_work(deps, command.get("user_id"))
 
 
 def _bind(deps: BotDeps, parsed: BindCommand, command: dict[str, Any]) -> Message | Work:
+    from bot.usecases import bindings
+
     return bindings.bind_work(deps, parsed.accounts, command.get("user_id"), command.get("channel_id"))
 
 
 def _unbind(deps: BotDeps, parsed: UnbindCommand, command: dict[str, Any]) -> Message | Work:
+    from bot.usecases import bindings
+
     return bindings.unbind_work(deps, parsed.accounts, command.get("user_id"), command.get("channel_id"))
 
 
 def _bindings(deps: BotDeps, parsed: BindingsCommand, command: dict[str, Any]) -> Message | Work:
+    from bot.usecases import bindings
+
     return bindings.bindings_work(deps, command.get("user_id"), command.get("channel_id"))
 
 
