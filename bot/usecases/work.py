@@ -12,10 +12,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeAlias
 
-from shared.cards.task_cards import Message
-
 if TYPE_CHECKING:
     from bot.usecases.attempt import Attempt
+    from shared.cards.task_cards import Message  # the cards (slack_sdk's blocks) load with the work, not here
 
 
 @dataclass(frozen=True)

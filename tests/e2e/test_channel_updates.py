@@ -439,3 +439,10 @@ def test_a_cold_instance_answers_a_query_and_a_click_without_sqlalchemy_or_the_s
     assert task_id in json.dumps(refreshed.args.get("blocks"))
     # And neither SQLAlchemy nor the official SDK was imported on the way
     assert served["loaded"] == []
+
+
+def test_importing_the_http_entry_point_loads_no_library_the_head_start_would_wait_behind() -> None:
+    # A cold instance verifies the signature and starts its first ECS read before the libraries load (the head
+    # start): importing the handler itself must not pull them in first.
+    watched = ("pydantic", "slack_sdk", "slack_bolt", "requests", "shared.cards.task_cards", "shared.config")
+    assert _loaded_by_importing("functions.http", watched) == []
