@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bot.slack.answering.seal import CLOCK_SKEW_S, SEAL_LIFETIME_S, Sealer
 from bot.usecases.work import DeferredRun
 from shared.errors import FcApiError
 from shared.log import log_event
@@ -28,6 +27,7 @@ from shared.log import log_event
 if TYPE_CHECKING:
     from slack_bolt import BoltRequest, BoltResponse
 
+    from bot.slack.answering.seal import Sealer  # sealing loads where a deferral seals or opens
     from bot.slack.checked import Checked
     from shared.ecs.invoke import AsyncInvoker  # Function Compute only (and `requests` with it)
 
@@ -69,6 +69,8 @@ class DeferredInvocation:
         if not self.seal or not sealer.holds(self._content(), self.issued_at, self.seal):
             return Verdict.FORGED
         age = now - self.issued_at
+        from bot.slack.answering.seal import CLOCK_SKEW_S, SEAL_LIFETIME_S
+
         return Verdict.SEALED if -CLOCK_SKEW_S <= age <= SEAL_LIFETIME_S else Verdict.EXPIRED
 
     def _content(self) -> dict[str, Any]:
