@@ -577,13 +577,13 @@ def near_valid_words(draw: st.DrawFn) -> str:
     return word
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.text(), st.sampled_from([None, HZ]))
 def test_parse_never_raises_on_any_text(text: str, default_region: str | None) -> None:
     assert isinstance(run(text, default_region), COMMAND_TYPES)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(st.lists(near_valid_words(), max_size=12), st.sampled_from([None, HZ]))
 def test_parse_never_raises_on_valid_and_near_valid_words(words: list[str], default_region: str | None) -> None:
     command = run(" ".join(words), default_region)
