@@ -9,7 +9,7 @@ THROTTLING_CODES = frozenset({"Throttling", "Throttling.User", "Throttling.Api",
 CODE_SERVICE_UNAVAILABLE = "ServiceUnavailable"
 CODE_INTERNAL_ERROR = "InternalError"
 RETRYABLE_CODES = THROTTLING_CODES | frozenset({CODE_SERVICE_UNAVAILABLE, CODE_INTERNAL_ERROR})
-# DescribeTaskAttribute / CancelTask on an id the region does not have (or no longer has).
+# DescribeTaskAttribute / CancelTask on an id ECS does not know in the region (never created, or forgotten).
 CODE_TASK_NOT_FOUND = "InvalidTaskId.NotFound"
 
 

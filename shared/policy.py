@@ -32,7 +32,7 @@ CHANNEL_NOT_ALLOWED = "channel_not_allowed"
 REGION_NOT_ALLOWED = "region_not_allowed"
 REGION_INVALID = "region_invalid"
 ACCOUNT_INVALID = "account_invalid"  # the stored account is not in account-name form
-ACCOUNT_NOT_BOUND = "account_not_bound"  # the channel is no longer bound to it, or it is no longer configured
+ACCOUNT_NOT_BOUND = "account_not_bound"  # the row's account is not among the channel's bound, configured ones
 
 # What a name already means to whoever reads account names typed by people, or None (see `from_settings`).
 ReservedWord = Callable[[str], "str | None"]

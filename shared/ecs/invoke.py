@@ -38,6 +38,26 @@ def fc_endpoint(settings: Settings) -> str:
     return f"https://{settings.fc_account_id}.{settings.fc_region}.fc.aliyuncs.com"
 
 
+def fc_transport(
+    credentials: CredentialsProvider,
+    *,
+    endpoint: str,
+    session: requests.Session | None,
+    clock: Callable[[], datetime],
+    nonce: Callable[[], str],
+) -> ApiTransport:
+    """The transport every Function Compute 3.0 call goes through: its API version, its error type."""
+    return ApiTransport(
+        credentials,
+        endpoint=endpoint,
+        session=session,
+        clock=clock,
+        nonce=nonce,
+        api_version=FC_API_VERSION,
+        error_type=FcApiError,
+    )
+
+
 class AsyncInvoker:
     """InvokeFunction on the shared transport (signing, timeouts, errors) under the one retry rule: it changes
     something, so it is tried again only when Function Compute provably refused it before acting."""
@@ -57,15 +77,7 @@ class AsyncInvoker:
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self._transport = ApiTransport(
-            credentials,
-            endpoint=endpoint,
-            session=session,
-            clock=clock,
-            nonce=nonce,
-            api_version=FC_API_VERSION,
-            error_type=FcApiError,
-        )
+        self._transport = fc_transport(credentials, endpoint=endpoint, session=session, clock=clock, nonce=nonce)
         self._path = f"/{FC_API_VERSION}/functions/{function_name}/invocations"
         self._query = {"qualifier": qualifier} if qualifier else {}
         self._retrying = Retrying(retry or RetryPolicy(), INVOKE_TIMEOUT_S, sleep, rand, monotonic)

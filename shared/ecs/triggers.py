@@ -15,9 +15,9 @@ import requests
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared.ecs.credentials import CredentialsProvider
-from shared.ecs.invoke import FC_API_VERSION, FC_REQUEST_ID_HEADER
+from shared.ecs.invoke import FC_API_VERSION, FC_REQUEST_ID_HEADER, fc_transport
 from shared.ecs.retry import Deadline, Retrying, RetryPolicy, Timeout
-from shared.ecs.transport import JSON_MEDIA_TYPE, ApiTransport, random_nonce
+from shared.ecs.transport import JSON_MEDIA_TYPE, random_nonce
 from shared.errors import CODE_MALFORMED, FcApiError
 from shared.timefmt import utc_now
 
@@ -60,15 +60,7 @@ class TriggerLister:
         monotonic: Callable[[], float] = time.monotonic,
         rand: Callable[[], float] = random.random,
     ) -> None:
-        self._transport = ApiTransport(
-            credentials,
-            endpoint=endpoint,
-            session=session,
-            clock=clock,
-            nonce=nonce,
-            api_version=FC_API_VERSION,
-            error_type=FcApiError,
-        )
+        self._transport = fc_transport(credentials, endpoint=endpoint, session=session, clock=clock, nonce=nonce)
         self._retrying = Retrying(retry or RetryPolicy(), LIST_TIMEOUT_S, sleep, rand, monotonic)
         self._monotonic = monotonic
 

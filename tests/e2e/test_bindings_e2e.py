@@ -87,7 +87,7 @@ def test_bind_replaces_the_configured_binding_and_unbind_returns_to_it(
     (posted,) = posts(slack)
     assert "bound this channel to `staging`" in posted and f"<@{ADMIN}>" in posted
     assert store.bindings.all() == {OPS: ("staging",)}
-    # and commands see it (a fresh instance; a warm one within its 30 s): staging in force, prod no longer
+    # and commands see it (a fresh instance; a warm one within its 30 s): staging in force, prod not
     new_instance()
     accounts = say(fc, sender, slack, "accounts")
     assert "staging" in accounts and "prod" not in accounts

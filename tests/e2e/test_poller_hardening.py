@@ -437,7 +437,7 @@ def test_a_last_pass_is_not_brought_forward_to_just_after_the_one_before(
     assert clock.sleeps == [15.0, 15.0]
 
 
-# --- tasks DescribeTasks no longer lists -----------------------------------------------------------
+# --- tasks DescribeTasks does not list ---------------------------------------------------------------
 
 
 @pytest.fixture(params=[True, False], ids=["strict", "lenient"])

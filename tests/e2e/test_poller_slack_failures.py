@@ -283,5 +283,5 @@ def test_a_hold_with_nothing_left_to_post_is_lifted_at_the_next_tick(
     assert outbox_paused_reason(store) == "token_revoked"
     # When the next tick finds the outbox empty
     poller_for(store, ecs, slack).tick(BUDGET_S)
-    # Then the hold is lifted: the bot's replies no longer tell of a pause that holds nothing back
+    # Then the hold is lifted, so the bot's replies tell of no pause
     assert outbox_paused_reason(store) is None
