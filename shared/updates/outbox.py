@@ -162,6 +162,8 @@ class OutboxSender:
         self._clients = clients
         self._notifier = notifier
         self._config = config
+        # Today's policy: the poller hands each tick's in (bindings made in Slack change it between ticks).
+        self.policy = config.policy
         self._clock = clock
         self._faults = faults
         self._monotonic = monotonic
@@ -231,7 +233,7 @@ class OutboxSender:
                 report.undeliverable += self._store.outbox.close(ids, lease, state=ENTRY_UNDELIVERABLE)
                 return True
             refusal = stored_refusal(
-                self._config.policy,
+                self.policy,
                 team_id=watch.team_id,
                 channel_id=watch.channel_id,
                 region_id=watch.region_id,

@@ -179,7 +179,7 @@ class Poller:
                 policy = self._config.policy_source()
                 self._config = dataclasses.replace(self._config, policy=policy)
                 self._passes.policy = policy
-                self._deliverer._config = dataclasses.replace(self._deliverer._config, policy=policy)
+                self._deliverer.policy = policy
             stored = self._store.subscriptions.all()
             subscriptions = self._allowed_subscriptions(stored)
             active = self._store.watches.active_groups()

@@ -446,3 +446,8 @@ def test_importing_the_http_entry_point_loads_no_library_the_head_start_would_wa
     # start): importing the handler itself must not pull them in first.
     watched = ("pydantic", "slack_sdk", "slack_bolt", "requests", "shared.cards.task_cards", "shared.config")
     assert _loaded_by_importing("functions.http", watched) == []
+
+
+def test_the_poller_loads_no_bolt() -> None:
+    # The timer function is a process of its own: the Slack app's library is not among what it holds.
+    assert _loaded_by_importing("functions.timer, bot.wiring.build, shared.updates.poller", ("slack_bolt",)) == []
