@@ -461,11 +461,5 @@ class OutboxSender:
         report.deferred += self._store.outbox.defer(ids, lease, until=until)
 
 
-def outbox_paused_reason(store: UpdatesStorage) -> str | None:
-    """Why channel updates are paused for everyone (Slack's answer, e.g. `token_revoked`), or None."""
-    held = store.hold.current()
-    return held[0] if held is not None else None
-
-
 def _with_task(watch: Watch, task: Task) -> Watch:
     return replace(watch, task=task)

@@ -17,7 +17,6 @@ from emulators.slack import SLACK_RATE_LIMITS, Channel, SlackEmulator
 from shared.log import LOGGER_NAME
 from shared.store import SqlStore
 from shared.updates.model import WATCH_ACTIVE, WATCH_UNDELIVERABLE
-from shared.updates.outbox import outbox_paused_reason
 from shared.updates.poller import Poller
 from tests.conftest import BOT_TOKEN
 from tests.poller_support import (
@@ -43,6 +42,12 @@ PAST_ANY_RETRY_S = 16 * 60
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[SqlStore]:
     yield from fresh_store(database_url("sqlite", tmp_path))
+
+
+def outbox_paused_reason(store: SqlStore) -> str | None:
+    """The stored hold's reason, as the bot's replies read it (bot.usecases.watching.paused_notice)."""
+    held = store.hold.current()
+    return held[0] if held is not None else None
 
 
 def running_task(
