@@ -206,7 +206,8 @@ class EcsClients:
         self._assumed: AssumedRoleCache | None = None
         self._home: dict[tuple[int, EcsCallObserver | None], EcsClient] = {}
 
-    def _pool(self) -> requests.Session:
+    def pool(self) -> requests.Session:
+        """The process's one requests.Session: every Alibaba Cloud client of the process sends through it."""
         with self._lock:
             if self._http is None:
                 # As many connections as the poller's region workers (connections are opened only when needed).
@@ -215,7 +216,7 @@ class EcsClients:
 
     def _assumed_roles(self) -> AssumedRoleCache:
         """Built with the first client of an account other than home: a home-only process never loads STS."""
-        http = self._pool()
+        http = self.pool()
         with self._lock:
             if self._assumed is None:
                 from shared.ecs.sts import AssumedRoleCache
@@ -270,7 +271,7 @@ class EcsClients:
             credentials,
             endpoint=self.settings.ecs_endpoint,
             signature_version=self.settings.ecs_signature_version,
-            session=self._pool(),
+            session=self.pool(),
         )
         source = self.settings.default_region or (account.regions[0] if account.regions else "cn-hangzhou")
         return EcsClient(transport, on_call=on_call, regions_source=source, max_region_workers=workers)
@@ -336,7 +337,10 @@ def build_function_compute_deferral(settings: Settings) -> FunctionComputeDeferr
             "SLACK_SIGNING_SECRET is not set: deferred work is sealed with it.", setting="SLACK_SIGNING_SECRET"
         )
     invoker = AsyncInvoker(
-        DefaultCredentialsProvider(), endpoint=fc_endpoint(settings), function_name=settings.fc_function_name or ""
+        DefaultCredentialsProvider(),
+        endpoint=fc_endpoint(settings),
+        function_name=settings.fc_function_name or "",
+        session=ecs_clients(settings).pool(),
     )
     return FunctionComputeDeferral(
         invoker, sealer=Sealer.from_signing_secret(settings.slack_signing_secret.get_secret_value())
@@ -627,7 +631,9 @@ def doctor_event_triggers(settings: Settings) -> EventTriggers:
     from shared.errors import CredentialsNotFoundError, FcApiError
 
     try:
-        lister = TriggerLister(DefaultCredentialsProvider(), endpoint=fc_endpoint(settings))
+        lister = TriggerLister(
+            DefaultCredentialsProvider(), endpoint=fc_endpoint(settings), session=ecs_clients(settings).pool()
+        )
         triggers = lister.triggers(settings.events_function)
     except FcApiError as error:
         refused = error.http_status in FC_REFUSAL_STATUSES or error.code in FC_REFUSAL_CODES

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.wiring.build import build_policy, ecs_clients
+from bot.wiring.build import build_function_compute_deferral, build_policy, ecs_clients
 from emulators.ecs.server import EcsEmulator
 from emulators.sts.server import StsEmulator
 from emulators.sts.sessions import IssuedSession, Policy, SessionRegistry
@@ -66,6 +66,11 @@ def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
             sts_endpoint=sts.base_url,
             accounts=json.dumps(accounts),
             channel_accounts=json.dumps({"C0OPS": ["prod", "staging"], "C0PROD": ["prod"]}),
+            # On Function Compute, where deferred work is an InvokeFunction of the function itself.
+            slack_signing_secret="account-clients-signing-secret",
+            fc_function_name="ecs-tasks-slack",
+            fc_region="cn-hangzhou",
+            fc_account_id="1234567890123456",
         )
         yield World(ecs, sts, settings)
 
@@ -214,7 +219,9 @@ def test_home_and_every_account_share_one_connection_pool(world: World, monkeypa
     assert _task_ids(clients.client_for(prod, ALICE_READ), "cn-hangzhou") == {PROD_TASK}
     assert _task_ids(clients.client_for(staging, SessionSpec.for_poller()), "cn-shanghai") == {STAGING_TASK}
     clients.client_for(HOME).describe_tasks("cn-shanghai")
-    # Then they all went through one session: one connection pool for the process
+    # And the deferral's InvokeFunction client is built for the same process
+    build_function_compute_deferral(world.settings)
+    # Then they all go through one session: one connection pool for the process
     assert len(sessions) == 1
     assert len(world.sts.calls) == 2 and {c.access_key_id for c in world.ecs.calls if c.access_key_id} > {HOME_KEY_ID}
     # And the home account has one client, whoever its work is for (a head start's prefetch waits in it)
