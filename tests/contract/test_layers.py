@@ -11,10 +11,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.import_cycles import PACKAGES
 from tests.paths import REPO
 
 LINT_IMPORTS = str(Path(sys.executable).with_name("lint-imports"))
-PACKAGES = ("shared", "bot", "functions", "emulators", "bench", "tools", "tests")
 
 
 def _lint(tree: Path) -> subprocess.CompletedProcess[str]:
