@@ -70,6 +70,10 @@ def log_event(event: str, *, level: int = logging.INFO, **fields: Any) -> None:
         logger.log(level, event, extra={"fields": fields})
 
 
+# One encoder for every line: `json.dumps` with options builds a new one per call.
+_ENCODER = json.JSONEncoder(default=str, ensure_ascii=False)
+
+
 class JsonFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__()
@@ -93,7 +97,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # The type only: exception text can carry request data, and tracebacks are many lines.
             payload["exception"] = record.exc_info[0].__name__
-        return redact(json.dumps(payload, default=str, ensure_ascii=False))
+        return redact(_ENCODER.encode(payload))
 
 
 # Library loggers whose records we also want as JSON lines (warnings and errors only).

@@ -106,6 +106,15 @@ class Endpoint:
         return prepared
 
 
+# HTTP/1.1 connections persist without `Connection: keep-alive`: that default session header is not sent, one
+# header fewer to write on every call.
+_UNSENT_SESSION_HEADERS = frozenset({"connection"})
+
+
+def _sent_headers(session_headers: Mapping[str, str | bytes]) -> dict[str, str | bytes]:
+    return {name: value for name, value in session_headers.items() if name.lower() not in _UNSENT_SESSION_HEADERS}
+
+
 @dataclass(frozen=True)
 class ApiResponse:
     body: dict[str, Any]
@@ -154,7 +163,7 @@ class ApiTransport:
     def _endpoint_of(self, base_url: str) -> Endpoint:
         endpoint = self._endpoints.get(base_url)
         if endpoint is None:
-            endpoint = self._endpoints[base_url] = Endpoint.of(base_url, self._session.headers)
+            endpoint = self._endpoints[base_url] = Endpoint.of(base_url, _sent_headers(self._session.headers))
         return endpoint
 
     def call(
