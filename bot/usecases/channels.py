@@ -13,20 +13,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from bot.language.codecs import TaskRef, UnwatchRef
 from bot.language.grammar import ListCommand, SubscribeCommand, UnsubscribeCommand, UnwatchCommand, WatchCommand
 from bot.usecases.attempt import Attempt
 from bot.usecases.tasks import answering
+from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, Click, DeferredRun, Ephemeral, Replace, Replies, Reply, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.log import log_event
-
-if TYPE_CHECKING:
-    from bot.usecases.watching import Where
 
 STORE_DOWN = ":warning: Could not {what}: the ecs-tasks database is not reachable. Please try again in a moment."
 ChannelCommand = WatchCommand | UnwatchCommand | SubscribeCommand | UnsubscribeCommand | ListCommand
@@ -95,8 +92,6 @@ def unsubscribe_button_work(deps: BotDeps, subscription_id: int, click: Click) -
 
 
 def clicked_where(click: Click) -> Where:
-    from bot.usecases.watching import Where
-
     anchor = None if click.is_ephemeral else click.message_ts
     return Where(team_id=click.team_id, channel_id=click.channel_id, user_id=click.user_id, anchor_ts=anchor)
 

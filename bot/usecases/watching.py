@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
 from bot.usecases import access
 from bot.usecases.tasks import log_sts_error, user_client
+from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
 from bot.wiring.deps import BotDeps
 from shared.cards.parts import code
@@ -38,16 +39,6 @@ from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is
 
 if TYPE_CHECKING:
     from shared.ecs.client import EcsClient  # the client module (and `requests`) loads where a call is made
-
-
-@dataclass(frozen=True)
-class Where:
-    """Who asked, in which channel; `anchor_ts` is the channel card a Watch button was clicked on."""
-
-    team_id: str | None
-    channel_id: str
-    user_id: str
-    anchor_ts: str | None = None
 
 
 def watch_tasks(
