@@ -17,11 +17,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING
 
 from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
 from bot.usecases import access
+from bot.usecases.channel_limits import (
+    NOT_SUBSCRIBED,
+    NOT_WATCHED,
+    rate_refused,
+    subscription_limit_refused,
+    watch_limit_refused,
+)
 from bot.usecases.tasks import log_sts_error, user_client
 from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
@@ -33,7 +40,6 @@ from shared.ecs.finder import find_tasks
 from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS
 from shared.errors import StsApiError
-from shared.log import log_event
 from shared.updates.cards import describe_subscription, list_message, watch_card
 from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
 
@@ -51,7 +57,7 @@ def watch_tasks(
     """Watch these tasks in `account` (a name the user gave), or None: in whichever of the channel's
     accounts knows each one."""
     store = deps.store()
-    refused = _refused(where, _rate_refusal(deps, where))
+    refused = rate_refused(deps, where)
     if refused:
         return refused
     accounts, why_none = _accounts_for(deps, where, account, region=region)
@@ -62,7 +68,7 @@ def watch_tasks(
     followed = store.watches.live_in_channel(where.channel_id, region, ids, accounts=[a.name for a in accounts])
     known = {w.task_id for w in followed if w.card_ts}
     wanted = [task_id for task_id in dict.fromkeys(ids) if task_id not in known]
-    refused = _refused(where, _watch_limit_refusal(deps, where, len(wanted)) if wanted else None)
+    refused = watch_limit_refused(deps, where, len(wanted)) if wanted else ()
     if refused:
         return refused
     replies: list[Reply] = []
@@ -113,7 +119,7 @@ def watch_tasks(
             if store.watches.add(new, now=now, ttl=deps.settings.watch_ttl, limit=limit)[1] != FULL:
                 stored.append((found_in, task))
         if len(stored) < len(running):
-            full = _refused(where, _watch_limit_refusal(deps, where, len(running) - len(stored)))
+            full = watch_limit_refused(deps, where, len(running) - len(stored))
             # The card was drawn before the rows were stored: it now shows only what is watched.
             redrawn = redrawn_cards(deps, where.channel_id, {posted}) or (
                 ChannelUpdate(where.channel_id, posted, notice_message(NOT_WATCHED)),
@@ -220,7 +226,7 @@ def unwatch_tasks(
     """Stop the channel's watches of these tasks (in `region` and `account`, None: any); their cards are
     redrawn."""
     store = deps.store()
-    refused = _refused(where, _rate_refusal(deps, where))
+    refused = rate_refused(deps, where)
     if refused:
         return refused
     chosen = [
@@ -253,7 +259,7 @@ def redrawn_cards(deps: BotDeps, channel_id: str, card_ts: set[str]) -> Replies:
 
 def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies:
     store = deps.store()
-    refused = _refused(where, _rate_refusal(deps, where))
+    refused = rate_refused(deps, where)
     if refused:
         return refused
     status = command.status.value if command.status else None
@@ -275,7 +281,7 @@ def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies
         if not wanted:
             text = "None of this channel's accounts covers these regions (`/ecs-tasks list` shows what it has)."
         return (Ephemeral(notice_message(text)),)
-    refused = _refused(where, _subscription_limit_refusal(deps, where, len(new)))
+    refused = subscription_limit_refused(deps, where, len(new))
     if refused:
         return refused
     show = deps.accounts.configured
@@ -308,7 +314,7 @@ def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies
             refused += added is None
         if not refused:
             return ()
-        full = _refused(where, _subscription_limit_refusal(deps, where, refused))
+        full = subscription_limit_refused(deps, where, refused)
         if refused < len(new):
             return full  # the post names every one asked for; the refusal says how many did not fit
         return (ChannelUpdate(where.channel_id, posted, notice_message(NOT_SUBSCRIBED)), *full)
@@ -319,7 +325,7 @@ def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies
 
 def unsubscribe(deps: BotDeps, where: Where, command: UnsubscribeCommand) -> Replies:
     store = deps.store()
-    refused = _refused(where, _rate_refusal(deps, where))
+    refused = rate_refused(deps, where)
     if refused:
         return refused
     chosen = [
@@ -370,79 +376,6 @@ def paused_notice(deps: BotDeps) -> Replies:
     since = since.astimezone(timezone.utc)
     shown = f"{since:%H:%M} UTC" if since.date() == now.date() else f"{since:%Y-%m-%d %H:%M} UTC"
     return (Ephemeral(notice_message(PAUSED.format(reason=code(reason), since=shown))),)
-
-
-# --- bounds: each refusal names the limit, its setting, and how to make room -------
-
-HOW_TO_REMOVE = (
-    "See what this channel follows with `/ecs-tasks list` (it has Unwatch and Unsubscribe buttons), or remove "
-    "entries with `/ecs-tasks unwatch [REGION] t-ID ...` and `/ecs-tasks unsubscribe [REGION ...]`."
-)
-RATE_WINDOW = timedelta(minutes=1)
-# The rate limit's key: one count per person (per workspace) for every channel-update command.
-RATE_KEY_PREFIX = "channel-updates"
-RATE_SETTING = "ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE"
-WATCHES_SETTING = "ECS_TASKS_MAX_WATCHES_PER_CHANNEL"
-# What a posted card or notice says once the channel turned out to be full when its rows were stored.
-NOT_WATCHED = "Not watched: this channel reached its limit of active watches."
-NOT_SUBSCRIBED = "Not subscribed: this channel reached its limit of subscriptions."
-SUBSCRIPTIONS_SETTING = "ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    setting: str  # the limit's setting, for the log line
-    text: str
-
-
-def _refused(where: Where, refusal: Refusal | None) -> Replies:
-    """The refusal's answer (empty: not refused)."""
-    if refusal is None:
-        return ()
-    log_event("updates.refused", channel_id=where.channel_id, user_id=where.user_id, outcome=refusal.setting)
-    return (Ephemeral(notice_message(refusal.text)),)
-
-
-def _rate_refusal(deps: BotDeps, where: Where) -> Refusal | None:
-    limit = deps.settings.max_update_commands_per_minute
-    key = ":".join((RATE_KEY_PREFIX, where.team_id or "-", where.user_id))
-    if deps.store().rates.take(key, limit=limit, window=RATE_WINDOW, now=deps.clock()):
-        return None
-    return Refusal(
-        RATE_SETTING,
-        f":no_entry: Too many channel-update commands: at most {limit} a minute per person "
-        f"({RATE_SETTING}={limit}). Try again in a minute. {HOW_TO_REMOVE}",
-    )
-
-
-def _watch_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Refusal | None:
-    limit = deps.settings.max_watches_per_channel
-    active = deps.store().watches.count_active(where.channel_id)
-    if active + adding <= limit:
-        return None
-    room = max(0, limit - active)
-    return Refusal(
-        WATCHES_SETTING,
-        f":no_entry: This channel follows {_count_of(active, 'task')}; at most {limit} active watches are allowed "
-        f"per channel ({WATCHES_SETTING}={limit}), so {_count_of(room, 'more task')} can be watched here. "
-        f"{HOW_TO_REMOVE}",
-    )
-
-
-def _subscription_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Refusal | None:
-    limit = deps.settings.max_subscriptions_per_channel
-    existing = deps.store().subscriptions.count(where.channel_id)
-    if existing + adding <= limit:
-        return None
-    return Refusal(
-        SUBSCRIPTIONS_SETTING,
-        f":no_entry: This channel has {_count_of(existing, 'subscription')}; at most {limit} are allowed per "
-        f"channel ({SUBSCRIPTIONS_SETTING}={limit}). {HOW_TO_REMOVE}",
-    )
-
-
-def _count_of(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
 
 
 def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, account: str = HOME_ACCOUNT_NAME) -> Watch:
