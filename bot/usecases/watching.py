@@ -5,23 +5,18 @@ A watch's card is posted before its rows are stored (the rows are written by the
 channel the bot cannot post in never gets a watch that could not be delivered: the user is told how to fix
 it instead (`/invite @ecs-tasks`).
 
-Accounts: every command works in the channel's accounts (`AccountDirectory.accounts_for_channel`;
-with none configured, the home account alone). A named account must be one of them. `watch`
-without one looks the task up in each (a task found in two is not guessed: the user is asked to name the
-account); `subscribe` without one subscribes in each, one subscription per account, and says so;
-`unwatch` / `unsubscribe` without one act in every account. Look-ups a user starts run under
-`SessionSpec.for_user(user, READ)` in a non-home account.
+Accounts: every command works in the channel's accounts, or the one named (`bot.usecases.task_lookup`).
+`watch` without one looks the task up in each (a task found in two is not guessed: the user is asked to name
+the account); `subscribe` without one subscribes in each, one subscription per account, and says so;
+`unwatch` / `unsubscribe` without one act in every account.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING
 
 from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
-from bot.usecases import access
 from bot.usecases.channel_limits import (
     NOT_SUBSCRIBED,
     NOT_WATCHED,
@@ -29,22 +24,17 @@ from bot.usecases.channel_limits import (
     subscription_limit_refused,
     watch_limit_refused,
 )
-from bot.usecases.tasks import log_sts_error, user_client
+from bot.usecases.task_lookup import Lookup, accounts_for, find_in_accounts, in_accounts, of_account
 from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
 from bot.wiring.deps import BotDeps
 from shared.cards.parts import code
 from shared.cards.task_cards import Message, notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
-from shared.ecs.finder import find_tasks
 from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS
-from shared.errors import StsApiError
 from shared.updates.cards import describe_subscription, list_message, watch_card
 from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
-
-if TYPE_CHECKING:
-    from shared.ecs.client import EcsClient  # the client module (and `requests`) loads where a call is made
 
 
 def watch_tasks(
@@ -60,7 +50,7 @@ def watch_tasks(
     refused = rate_refused(deps, where)
     if refused:
         return refused
-    accounts, why_none = _accounts_for(deps, where, account, region=region)
+    accounts, why_none = accounts_for(deps, where, account, region=region)
     if not accounts:
         return why_none
     # One card per task per channel: a task this channel follows already (watched, or found by one of its
@@ -76,11 +66,11 @@ def watch_tasks(
         shown_cards = [w for w in followed if w.task_id in known]
         names = ", ".join(f"`{w.task_id}`" for w in shown_cards)
         replies.append(Ephemeral(watch_card(shown_cards, now=deps.clock(), title=f"Already followed here: {names}")))
-    lookup = _find_in_accounts(deps, where, region, wanted, accounts) if wanted else Lookup()
+    lookup = find_in_accounts(deps, where, region, wanted, accounts) if wanted else Lookup()
     found = lookup.found
     # "Not found" only from accounts that answered (one whose role could not be assumed has its own note).
     answering_accounts = [a for a in accounts if a.name not in lookup.failed]
-    searched = _in_accounts(deps, answering_accounts)
+    searched = in_accounts(answering_accounts, configured=deps.accounts.configured)
     missing = [t for t in wanted if t not in lookup.answered] if answering_accounts else []
     notes = [f"`{t}` was not found in {region}{searched}." for t in missing]
     notes += lookup.notes
@@ -128,96 +118,12 @@ def watch_tasks(
         return _watching(running)
 
     def _watching(watched: list[tuple[Account, Task]]) -> Replies:
-        names = ", ".join(f"`{t.task_id}`{_of_account(deps, a)}" for a, t in watched)
+        names = ", ".join(f"`{t.task_id}`{of_account(a, configured=deps.accounts.configured)}" for a, t in watched)
         lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
         return (Ephemeral(notice_message("\n".join(lines))),)
 
     replies.append(ChannelPost(where.channel_id, card, store_watches, thread_ts=where.anchor_ts))
     return tuple(replies)
-
-
-@dataclass
-class Lookup:
-    """What the channel's accounts said about some task ids."""
-
-    found: list[tuple[Account, Task]] = field(default_factory=list)  # each with the one account that has it
-    answered: set[str] = field(default_factory=set)  # ids found (in one account or several)
-    failed: set[str] = field(default_factory=set)  # accounts whose role could not be assumed
-    notes: list[str] = field(default_factory=list)
-
-
-def _find_in_accounts(
-    deps: BotDeps, where: Where, region: str, task_ids: Sequence[str], accounts: Sequence[Account]
-) -> Lookup:
-    """Each task with the account that knows it. With several accounts, each is asked (a task in two is not
-    guessed: a note asks for the account); an account whose role cannot be assumed is named in a note and
-    the others still answer."""
-    lookup = Lookup()
-    seen: dict[str, list[tuple[Account, Task]]] = {}
-    for account in accounts:
-        try:
-            tasks = _find_tasks(deps, user_client(deps, account, where.user_id), region, task_ids)
-        except StsApiError as error:
-            log_sts_error(error)
-            lookup.failed.add(account.name)
-            lookup.notes.append(
-                f":warning: Could not look in account `{account.name}` ({error.code}): an admin can find the "
-                "details in the logs."
-            )
-            continue
-        for task in tasks:
-            seen.setdefault(task.task_id, []).append((account, task))
-    for task_id in dict.fromkeys(task_ids):
-        where_found = seen.get(task_id, [])
-        if where_found:
-            lookup.answered.add(task_id)
-        if len(where_found) == 1:
-            lookup.found.append(where_found[0])
-        elif len(where_found) > 1:
-            names = ", ".join(f"`{a.name}`" for a, _ in where_found)
-            lookup.notes.append(
-                f"`{task_id}` is in more than one of this channel's accounts ({names}): name the account in the "
-                "command to watch it there."
-            )
-    return lookup
-
-
-def _accounts_for(
-    deps: BotDeps, where: Where, named: str | None, *, region: str | None = None
-) -> tuple[list[Account], Replies]:
-    """The accounts a command works in: the named one, if the channel is bound to it; else the channel's.
-    Those not covering `region` are left out. Empty (with the answer saying why) when none is left."""
-    policy = deps.policy.current()
-    bound = policy.accounts.accounts_for_channel(where.channel_id)
-    if named is not None:
-        account = policy.accounts.account_for_channel(where.channel_id, named)
-        denied = access.check_accounts(policy, where.channel_id, (named,))
-        if account is None or denied is not None:
-            # The one check's reason, as for a query or a button.
-            return [], (Ephemeral(notice_message(f":no_entry: {denied.reason if denied else named}")),)
-        bound = (account,)
-    covering = [a for a in bound if region is None or region == ALL_REGIONS or a.covers(region)]
-    if not covering:
-        shown = ", ".join(f"`{a.name}` ({', '.join(a.regions)})" for a in bound)
-        text = f":no_entry: {region} is not a region of {shown}. Name one of their regions."
-        return [], (Ephemeral(notice_message(text)),)
-    return covering, ()
-
-
-def _in_accounts(deps: BotDeps, accounts: Sequence[Account]) -> str:
-    if not deps.accounts.configured:
-        return ""
-    return " (account " + ", ".join(f"`{a.name}`" for a in accounts) + ")"
-
-
-def _of_account(deps: BotDeps, account: Account) -> str:
-    return f" (account `{account.name}`)" if deps.accounts.configured else ""
-
-
-def _find_tasks(deps: BotDeps, ecs: EcsClient, region: str, task_ids: Sequence[str]) -> list[Task]:
-    """The tasks ECS knows of these ids (`shared.ecs.finder`: a Waiting task is found too), so "not found"
-    is said only when ECS says so."""
-    return list(find_tasks(ecs, region, task_ids, deadline=ecs.deadline(deps.settings.ecs_deadline_s)).tasks)
 
 
 def unwatch_tasks(
@@ -266,7 +172,7 @@ def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies
     action = command.action.value if command.action else None
     regions = (ALL_REGIONS,) if ALL_REGIONS in command.regions else command.regions
     # Without a named account: one subscription in each of the channel's accounts (the reply names them).
-    accounts, why_none = _accounts_for(deps, where, command.account)
+    accounts, why_none = accounts_for(deps, where, command.account)
     if not accounts:
         return why_none
     existing = {
