@@ -32,14 +32,8 @@ Job = Callable[[], Replies]
 
 def command_work(deps: BotDeps, parsed: ChannelCommand, where: Where) -> Work:
     def job() -> Replies:
-        from bot.usecases.watching import (
-            channel_list,
-            paused_notice,
-            subscribe,
-            unsubscribe,
-            unwatch_tasks,
-            watch_tasks,
-        )
+        from bot.usecases.channel_status import channel_list, paused_notice
+        from bot.usecases.watching import subscribe, unsubscribe, unwatch_tasks, watch_tasks
 
         if isinstance(parsed, UnwatchCommand):
             return unwatch_tasks(deps, where, region=parsed.region, task_ids=parsed.task_ids, account=parsed.account)
@@ -62,7 +56,8 @@ def watch_button_work(deps: BotDeps, ref: TaskRef, click: Click, account: str = 
     accounts)."""
 
     def job() -> Replies:
-        from bot.usecases.watching import paused_notice, watch_tasks
+        from bot.usecases.channel_status import paused_notice
+        from bot.usecases.watching import watch_tasks
 
         return (*watch_tasks(deps, clicked_where(click), ref.region, (ref.task_id,), account), *paused_notice(deps))
 
@@ -100,7 +95,7 @@ def _refreshed_list(deps: BotDeps, click: Click) -> Replies:
     """A button clicked on the (ephemeral) list redraws the list in place."""
     if not click.is_ephemeral:
         return ()
-    from bot.usecases.watching import channel_list
+    from bot.usecases.channel_status import channel_list
 
     return (Replace(channel_list(deps, click.channel_id), click.container),)
 

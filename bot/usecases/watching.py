@@ -1,4 +1,4 @@
-"""The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe | list` and their buttons, run by
+"""The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe` and their buttons, run by
 `bot.usecases.channels` (inline or deferred). Each function returns its `Replies` (`bot.usecases.work`).
 
 A watch's card is posted before its rows are stored (the rows are written by the post's `then`), so a
@@ -14,7 +14,7 @@ the account); `subscribe` without one subscribes in each, one subscription per a
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 
 from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
 from bot.usecases.channel_limits import (
@@ -28,12 +28,11 @@ from bot.usecases.task_lookup import Lookup, accounts_for, find_in_accounts, in_
 from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
 from bot.wiring.deps import BotDeps
-from shared.cards.parts import code
-from shared.cards.task_cards import Message, notice_message
+from shared.cards.task_cards import notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
 from shared.ecs.models import Task
 from shared.ecs.query import ALL_REGIONS
-from shared.updates.cards import describe_subscription, list_message, watch_card
+from shared.updates.cards import describe_subscription, watch_card
 from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
 
 
@@ -254,34 +253,6 @@ def remove_subscriptions(deps: BotDeps, channel_id: str, ids: Sequence[int]) -> 
     removed = store.subscriptions.remove(channel_id, ids)
     store.watches.stop_followups([s.id for s in removed])
     return removed
-
-
-def channel_list(deps: BotDeps, channel_id: str) -> Message:
-    store = deps.store()
-    watches = [w for w in store.watches.for_channel(channel_id) if w.state == WATCH_ACTIVE]
-    subscriptions = store.subscriptions.for_channel(channel_id)
-    return list_message(watches, subscriptions, now=deps.clock(), show_accounts=deps.accounts.configured)
-
-
-# Said under the replies to watch, subscribe and list while the outbox holds: Slack's answer names the fault
-# (never the token itself), and doctor checks the token and its scopes.
-PAUSED = (
-    ":pause_button: Channel updates are paused: Slack refuses ecs-tasks' token ({reason}) since {since}. "
-    "An admin can check with `/ecs-tasks doctor`."
-)
-
-
-def paused_notice(deps: BotDeps) -> Replies:
-    """A line saying channel updates are paused for everyone, and why, while Slack refuses the bot's token
-    (the outbox's hold, `shared.store.hold_store`); empty while posting works."""
-    held = deps.store().hold.current()
-    if held is None:
-        return ()
-    reason, since = held
-    now = deps.clock().astimezone(timezone.utc)
-    since = since.astimezone(timezone.utc)
-    shown = f"{since:%H:%M} UTC" if since.date() == now.date() else f"{since:%Y-%m-%d %H:%M} UTC"
-    return (Ephemeral(notice_message(PAUSED.format(reason=code(reason), since=shown))),)
 
 
 def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, account: str = HOME_ACCOUNT_NAME) -> Watch:

@@ -339,7 +339,9 @@ def test_loading_the_listeners_loads_no_http_client() -> None:
     watched = ("requests", "shared.ecs.client", "shared.ecs.transport")
     assert (
         _loaded_by_importing(
-            "bot.slack.dispatch, bot.usecases.channels, bot.usecases.watching, bot.usecases.tasks", watched
+            "bot.slack.dispatch, bot.usecases.channels, bot.usecases.watching, bot.usecases.channel_status, "
+            "bot.usecases.tasks",
+            watched,
         )
         == []
     )
@@ -347,8 +349,8 @@ def test_loading_the_listeners_loads_no_http_client() -> None:
 
 def test_registering_the_listeners_loads_no_channel_updates() -> None:
     # Given the listeners registered on an app, as a cold instance's first query has them,
-    # then channel updates (bot.usecases.watching, its model and its cards) are not loaded: they load when first used.
-    watched = ("bot.usecases.watching", "shared.updates.model", "shared.updates.cards")
+    # then channel updates (their use cases, model and cards) are not loaded: they load when first used.
+    watched = ("bot.usecases.watching", "bot.usecases.channel_status", "shared.updates.model", "shared.updates.cards")
     assert _loaded_by_importing("bot.slack.app, bot.slack.dispatch, bot.usecases.channels", watched) == []
 
 
