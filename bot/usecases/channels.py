@@ -1,11 +1,13 @@
 """Channel updates' commands and buttons, run by the same inline-or-defer runner as queries.
 
-Their work is `bot.usecases.watching`'s: it reads and writes the store and returns its replies, posts in
-the channel among them, which the Slack layer sends once the work is done. An attempt that is abandoned has
-therefore posted nothing; its deferred run answers instead.
+Their work is `bot.usecases.watching`'s (watch, unwatch), `bot.usecases.subscribing`'s (subscribe,
+unsubscribe) and `bot.usecases.channel_status`'s (the list, and the paused notice under watch, subscribe and
+list): it reads and writes the store and returns its replies, posts in the channel among them, which the
+Slack layer sends once the work is done. An attempt that is abandoned has therefore posted nothing; its
+deferred run answers instead.
 
-`bot.usecases.watching` (and the channel-updates model and cards with it) is imported by the jobs that use it: a cold
-instance answering its first query never loads it.
+Those modules (and the channel-updates model and cards with them) are imported by the jobs that use them: a
+cold instance answering its first query never loads them.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ Job = Callable[[], Replies]
 def command_work(deps: BotDeps, parsed: ChannelCommand, where: Where) -> Work:
     def job() -> Replies:
         from bot.usecases.channel_status import channel_list, paused_notice
-        from bot.usecases.watching import subscribe, unsubscribe, unwatch_tasks, watch_tasks
+        from bot.usecases.subscribing import subscribe, unsubscribe
+        from bot.usecases.watching import unwatch_tasks, watch_tasks
 
         if isinstance(parsed, UnwatchCommand):
             return unwatch_tasks(deps, where, region=parsed.region, task_ids=parsed.task_ids, account=parsed.account)
@@ -77,7 +80,7 @@ def unwatch_button_work(deps: BotDeps, ref: UnwatchRef, click: Click) -> Work:
 
 def unsubscribe_button_work(deps: BotDeps, subscription_id: int, click: Click) -> Work:
     def job() -> Replies:
-        from bot.usecases.watching import remove_subscriptions
+        from bot.usecases.subscribing import remove_subscriptions
 
         removed = remove_subscriptions(deps, click.channel_id, [subscription_id])
         gone = () if removed else (Ephemeral(notice_message("That subscription was already removed.")),)

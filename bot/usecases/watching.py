@@ -1,39 +1,32 @@
-"""The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe` and their buttons, run by
+"""The work behind `/ecs-tasks watch | unwatch` and the Watch and Unwatch buttons, run by
 `bot.usecases.channels` (inline or deferred). Each function returns its `Replies` (`bot.usecases.work`).
 
 A watch's card is posted before its rows are stored (the rows are written by the post's `then`), so a
 channel the bot cannot post in never gets a watch that could not be delivered: the user is told how to fix
-it instead (`/invite @ecs-tasks`).
+it instead (`/invite @ecs-tasks`). A card is drawn again from its stored watches when some of its tasks
+turn out not to be watched: unwatched, or refused by the cap when their rows were stored.
 
-Accounts: every command works in the channel's accounts, or the one named (`bot.usecases.task_lookup`).
-`watch` without one looks the task up in each (a task found in two is not guessed: the user is asked to name
-the account); `subscribe` without one subscribes in each, one subscription per account, and says so;
-`unwatch` / `unsubscribe` without one act in every account.
+Accounts: a watch works in the channel's accounts, or the one named (`bot.usecases.task_lookup`). `watch`
+without one looks the task up in each (a task found in two is not guessed: the user is asked to name the
+account); `unwatch` without one stops the task's watches in every account.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
-from bot.usecases.channel_limits import (
-    NOT_SUBSCRIBED,
-    NOT_WATCHED,
-    rate_refused,
-    subscription_limit_refused,
-    watch_limit_refused,
-)
+from bot.usecases.channel_limits import NOT_WATCHED, rate_refused, watch_limit_refused
 from bot.usecases.task_lookup import Lookup, accounts_for, find_in_accounts, in_accounts, of_account
 from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
 from bot.wiring.deps import BotDeps
+from shared.cards.layout import plural
 from shared.cards.task_cards import notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
 from shared.ecs.models import Task
-from shared.ecs.query import ALL_REGIONS
-from shared.updates.cards import describe_subscription, watch_card
-from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
+from shared.updates.cards import watch_card
+from shared.updates.model import WATCH_ACTIVE, NewWatch, Watch, is_terminal, origin_of
 
 
 def watch_tasks(
@@ -84,8 +77,8 @@ def watch_tasks(
             replies.append(Ephemeral(notice_message("\n".join(notes) or "Nothing to watch.")))
         return tuple(replies)
     now = deps.clock()
-    shown = [_provisional(where, t, now, deps, account=a.name) for a, t in running]
-    card = watch_card(shown, now=now, title=f"Watching {_count([t for _, t in running])} in {region}")
+    shown = [_provisional(where, t, now, deps.settings.watch_ttl, account=a.name) for a, t in running]
+    card = watch_card(shown, now=now, title=f"Watching {plural(len(running), 'task')} in {region}")
 
     def store_watches(posted: str) -> Replies:
         from shared.store.watch_store import FULL  # SQLAlchemy comes with the store, when a watch is stored
@@ -162,100 +155,7 @@ def redrawn_cards(deps: BotDeps, channel_id: str, card_ts: set[str]) -> Replies:
     return tuple(updates)
 
 
-def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies:
-    store = deps.store()
-    refused = rate_refused(deps, where)
-    if refused:
-        return refused
-    status = command.status.value if command.status else None
-    action = command.action.value if command.action else None
-    regions = (ALL_REGIONS,) if ALL_REGIONS in command.regions else command.regions
-    # Without a named account: one subscription in each of the channel's accounts (the reply names them).
-    accounts, why_none = accounts_for(deps, where, command.account)
-    if not accounts:
-        return why_none
-    existing = {
-        (s.account, s.region_id)
-        for s in store.subscriptions.for_channel(where.channel_id)
-        if s.status == status and s.action == action
-    }
-    wanted = [(a, r) for a in accounts for r in regions if a.covers(r) or r == ALL_REGIONS]
-    new = [(a, r) for a, r in wanted if (a.name, r) not in existing]
-    if not new:
-        text = "This channel already has that subscription (`/ecs-tasks list`)."
-        if not wanted:
-            text = "None of this channel's accounts covers these regions (`/ecs-tasks list` shows what it has)."
-        return (Ephemeral(notice_message(text)),)
-    refused = subscription_limit_refused(deps, where, len(new))
-    if refused:
-        return refused
-    show = deps.accounts.configured
-    now = deps.clock()
-    described = [
-        describe_subscription(_draft(where, r, status, action, now, account=a.name), show_account=show) for a, r in new
-    ]
-    text = (
-        f":bell: <@{where.user_id}> subscribed this channel to new tasks: "
-        + "; ".join(described)
-        + (" (one subscription per account)" if show and command.account is None and len(accounts) > 1 else "")
-        + ". Each new task gets a post here, then updates in its thread. Stop with `/ecs-tasks unsubscribe`."
-    )
-
-    def store_subscriptions(posted: str) -> Replies:
-        refused = 0
-        for account, region in new:
-            # The limit again, counted and added in one step: another instance may have added since the check.
-            added = store.subscriptions.add_within(
-                deps.settings.max_subscriptions_per_channel,
-                team_id=where.team_id,
-                channel_id=where.channel_id,
-                user_id=where.user_id,
-                region_id=region,
-                status=status,
-                action=action,
-                now=deps.clock(),
-                account=account.name,
-            )
-            refused += added is None
-        if not refused:
-            return ()
-        full = subscription_limit_refused(deps, where, refused)
-        if refused < len(new):
-            return full  # the post names every one asked for; the refusal says how many did not fit
-        return (ChannelUpdate(where.channel_id, posted, notice_message(NOT_SUBSCRIBED)), *full)
-
-    # Posted first: if the bot cannot post here, no subscription is left that could never deliver.
-    return (ChannelPost(where.channel_id, notice_message(text), store_subscriptions),)
-
-
-def unsubscribe(deps: BotDeps, where: Where, command: UnsubscribeCommand) -> Replies:
-    store = deps.store()
-    refused = rate_refused(deps, where)
-    if refused:
-        return refused
-    chosen = [
-        s
-        for s in store.subscriptions.for_channel(where.channel_id)
-        if (command.regions is None or s.region_id in command.regions)
-        and (command.account is None or s.account == command.account)
-    ]
-    removed = remove_subscriptions(deps, where.channel_id, [s.id for s in chosen])
-    if removed:
-        show = deps.accounts.configured
-        text = "Unsubscribed: " + "; ".join(describe_subscription(s, show_account=show) for s in removed) + "."
-    else:
-        text = "This channel has no such subscription. `/ecs-tasks list` shows what it has."
-    return (Ephemeral(notice_message(text)),)
-
-
-def remove_subscriptions(deps: BotDeps, channel_id: str, ids: Sequence[int]) -> list[Subscription]:
-    store = deps.store()
-    removed = store.subscriptions.remove(channel_id, ids)
-    store.watches.stop_followups([s.id for s in removed])
-    return removed
-
-
-def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, account: str = HOME_ACCOUNT_NAME) -> Watch:
+def _provisional(where: Where, task: Task, now: datetime, ttl: timedelta, *, account: str = HOME_ACCOUNT_NAME) -> Watch:
     """The watch as it will be stored, to draw its card before the rows exist."""
     return Watch(
         id=0,
@@ -273,22 +173,6 @@ def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, acco
         state=WATCH_ACTIVE,
         problem=None,
         created_at=now,
-        expires_at=now + deps.settings.watch_ttl,
+        expires_at=now + ttl,
         account=account,
     )
-
-
-def _draft(
-    where: Where,
-    region: str,
-    status: str | None,
-    action: str | None,
-    now: datetime,
-    *,
-    account: str = HOME_ACCOUNT_NAME,
-) -> Subscription:
-    return Subscription(0, where.team_id, where.channel_id, where.user_id, region, status, action, now, account=account)
-
-
-def _count(tasks: Sequence[Task]) -> str:
-    return f"{len(tasks)} task" + ("" if len(tasks) == 1 else "s")
