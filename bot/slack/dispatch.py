@@ -44,6 +44,7 @@ from bot.slack.checked import (
 )
 from bot.slack.guard import Refused
 from bot.usecases import channels, tasks
+from bot.usecases.where import Where
 from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
@@ -89,8 +90,6 @@ def _channel(deps: BotDeps, parsed: Any, command: dict[str, Any]) -> Message | W
         return notice_message(NEEDS_DATABASE)
     if not command.get("channel_id") or not command.get("user_id"):
         return notice_message(NOT_IN_CHANNEL)
-    from bot.usecases.watching import Where  # channel updates load when first used (bot.usecases.channels)
-
     where = Where(command.get("team_id"), str(command["channel_id"]), str(command["user_id"]))
     return channels.command_work(deps, parsed, where)
 

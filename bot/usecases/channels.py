@@ -1,11 +1,13 @@
 """Channel updates' commands and buttons, run by the same inline-or-defer runner as queries.
 
-Their work is `bot.usecases.watching`'s: it reads and writes the store and returns its replies, posts in
-the channel among them, which the Slack layer sends once the work is done. An attempt that is abandoned has
-therefore posted nothing; its deferred run answers instead.
+Their work is `bot.usecases.watching`'s (watch, unwatch), `bot.usecases.subscribing`'s (subscribe,
+unsubscribe) and `bot.usecases.channel_status`'s (the list, and the paused notice under watch, subscribe and
+list): it reads and writes the store and returns its replies, posts in the channel among them, which the
+Slack layer sends once the work is done. An attempt that is abandoned has therefore posted nothing; its
+deferred run answers instead.
 
-`bot.usecases.watching` (and the channel-updates model and cards with it) is imported by the jobs that use it: a cold
-instance answering its first query never loads it.
+Those modules (and the channel-updates model and cards with them) are imported by the jobs that use them: a
+cold instance answering its first query never loads them.
 """
 
 from __future__ import annotations
@@ -13,20 +15,17 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from bot.language.codecs import TaskRef, UnwatchRef
 from bot.language.grammar import ListCommand, SubscribeCommand, UnsubscribeCommand, UnwatchCommand, WatchCommand
 from bot.usecases.attempt import Attempt
 from bot.usecases.tasks import answering
+from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, Click, DeferredRun, Ephemeral, Replace, Replies, Reply, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME
 from shared.log import log_event
-
-if TYPE_CHECKING:
-    from bot.usecases.watching import Where
 
 STORE_DOWN = ":warning: Could not {what}: the ecs-tasks database is not reachable. Please try again in a moment."
 ChannelCommand = WatchCommand | UnwatchCommand | SubscribeCommand | UnsubscribeCommand | ListCommand
@@ -35,14 +34,9 @@ Job = Callable[[], Replies]
 
 def command_work(deps: BotDeps, parsed: ChannelCommand, where: Where) -> Work:
     def job() -> Replies:
-        from bot.usecases.watching import (
-            channel_list,
-            paused_notice,
-            subscribe,
-            unsubscribe,
-            unwatch_tasks,
-            watch_tasks,
-        )
+        from bot.usecases.channel_status import channel_list, paused_notice
+        from bot.usecases.subscribing import subscribe, unsubscribe
+        from bot.usecases.watching import unwatch_tasks, watch_tasks
 
         if isinstance(parsed, UnwatchCommand):
             return unwatch_tasks(deps, where, region=parsed.region, task_ids=parsed.task_ids, account=parsed.account)
@@ -65,7 +59,8 @@ def watch_button_work(deps: BotDeps, ref: TaskRef, click: Click, account: str = 
     accounts)."""
 
     def job() -> Replies:
-        from bot.usecases.watching import paused_notice, watch_tasks
+        from bot.usecases.channel_status import paused_notice
+        from bot.usecases.watching import watch_tasks
 
         return (*watch_tasks(deps, clicked_where(click), ref.region, (ref.task_id,), account), *paused_notice(deps))
 
@@ -85,7 +80,7 @@ def unwatch_button_work(deps: BotDeps, ref: UnwatchRef, click: Click) -> Work:
 
 def unsubscribe_button_work(deps: BotDeps, subscription_id: int, click: Click) -> Work:
     def job() -> Replies:
-        from bot.usecases.watching import remove_subscriptions
+        from bot.usecases.subscribing import remove_subscriptions
 
         removed = remove_subscriptions(deps, click.channel_id, [subscription_id])
         gone = () if removed else (Ephemeral(notice_message("That subscription was already removed.")),)
@@ -95,8 +90,6 @@ def unsubscribe_button_work(deps: BotDeps, subscription_id: int, click: Click) -
 
 
 def clicked_where(click: Click) -> Where:
-    from bot.usecases.watching import Where
-
     anchor = None if click.is_ephemeral else click.message_ts
     return Where(team_id=click.team_id, channel_id=click.channel_id, user_id=click.user_id, anchor_ts=anchor)
 
@@ -105,7 +98,7 @@ def _refreshed_list(deps: BotDeps, click: Click) -> Replies:
     """A button clicked on the (ephemeral) list redraws the list in place."""
     if not click.is_ephemeral:
         return ()
-    from bot.usecases.watching import channel_list
+    from bot.usecases.channel_status import channel_list
 
     return (Replace(channel_list(deps, click.channel_id), click.container),)
 

@@ -1,53 +1,32 @@
-"""The work behind `/ecs-tasks watch | unwatch | subscribe | unsubscribe | list` and their buttons, run by
+"""The work behind `/ecs-tasks watch | unwatch` and the Watch and Unwatch buttons, run by
 `bot.usecases.channels` (inline or deferred). Each function returns its `Replies` (`bot.usecases.work`).
 
 A watch's card is posted before its rows are stored (the rows are written by the post's `then`), so a
 channel the bot cannot post in never gets a watch that could not be delivered: the user is told how to fix
-it instead (`/invite @ecs-tasks`).
+it instead (`/invite @ecs-tasks`). A card is drawn again from its stored watches when some of its tasks
+turn out not to be watched: unwatched, or refused by the cap when their rows were stored.
 
-Accounts: every command works in the channel's accounts (`AccountDirectory.accounts_for_channel`;
-with none configured, the home account alone). A named account must be one of them. `watch`
+Accounts: a watch works in the channel's accounts, or the one named (`bot.usecases.task_lookup`). `watch`
 without one looks the task up in each (a task found in two is not guessed: the user is asked to name the
-account); `subscribe` without one subscribes in each, one subscription per account, and says so;
-`unwatch` / `unsubscribe` without one act in every account. Look-ups a user starts run under
-`SessionSpec.for_user(user, READ)` in a non-home account.
+account); `unwatch` without one stops the task's watches in every account.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from datetime import datetime, timedelta
 
-from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
-from bot.usecases import access
-from bot.usecases.tasks import log_sts_error, user_client
+from bot.usecases.channel_limits import NOT_WATCHED, rate_refused, watch_limit_refused
+from bot.usecases.task_lookup import Lookup, accounts_for, find_in_accounts, in_accounts, of_account
+from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
 from bot.wiring.deps import BotDeps
-from shared.cards.parts import code
-from shared.cards.task_cards import Message, notice_message
+from shared.cards.layout import plural
+from shared.cards.task_cards import notice_message
 from shared.ecs.accounts import HOME_ACCOUNT_NAME, Account
-from shared.ecs.finder import find_tasks
 from shared.ecs.models import Task
-from shared.ecs.query import ALL_REGIONS
-from shared.errors import StsApiError
-from shared.log import log_event
-from shared.updates.cards import describe_subscription, list_message, watch_card
-from shared.updates.model import WATCH_ACTIVE, NewWatch, Subscription, Watch, is_terminal, origin_of
-
-if TYPE_CHECKING:
-    from shared.ecs.client import EcsClient  # the client module (and `requests`) loads where a call is made
-
-
-@dataclass(frozen=True)
-class Where:
-    """Who asked, in which channel; `anchor_ts` is the channel card a Watch button was clicked on."""
-
-    team_id: str | None
-    channel_id: str
-    user_id: str
-    anchor_ts: str | None = None
+from shared.updates.cards import watch_card
+from shared.updates.model import WATCH_ACTIVE, NewWatch, Watch, is_terminal, origin_of
 
 
 def watch_tasks(
@@ -60,10 +39,10 @@ def watch_tasks(
     """Watch these tasks in `account` (a name the user gave), or None: in whichever of the channel's
     accounts knows each one."""
     store = deps.store()
-    refused = _refused(where, _rate_refusal(deps, where))
+    refused = rate_refused(deps, where)
     if refused:
         return refused
-    accounts, why_none = _accounts_for(deps, where, account, region=region)
+    accounts, why_none = accounts_for(deps, where, account, region=region)
     if not accounts:
         return why_none
     # One card per task per channel: a task this channel follows already (watched, or found by one of its
@@ -71,7 +50,7 @@ def watch_tasks(
     followed = store.watches.live_in_channel(where.channel_id, region, ids, accounts=[a.name for a in accounts])
     known = {w.task_id for w in followed if w.card_ts}
     wanted = [task_id for task_id in dict.fromkeys(ids) if task_id not in known]
-    refused = _refused(where, _watch_limit_refusal(deps, where, len(wanted)) if wanted else None)
+    refused = watch_limit_refused(deps, where, len(wanted)) if wanted else ()
     if refused:
         return refused
     replies: list[Reply] = []
@@ -79,11 +58,11 @@ def watch_tasks(
         shown_cards = [w for w in followed if w.task_id in known]
         names = ", ".join(f"`{w.task_id}`" for w in shown_cards)
         replies.append(Ephemeral(watch_card(shown_cards, now=deps.clock(), title=f"Already followed here: {names}")))
-    lookup = _find_in_accounts(deps, where, region, wanted, accounts) if wanted else Lookup()
+    lookup = find_in_accounts(deps, where, region, wanted, accounts) if wanted else Lookup()
     found = lookup.found
     # "Not found" only from accounts that answered (one whose role could not be assumed has its own note).
     answering_accounts = [a for a in accounts if a.name not in lookup.failed]
-    searched = _in_accounts(deps, answering_accounts)
+    searched = in_accounts(answering_accounts, configured=deps.accounts.configured)
     missing = [t for t in wanted if t not in lookup.answered] if answering_accounts else []
     notes = [f"`{t}` was not found in {region}{searched}." for t in missing]
     notes += lookup.notes
@@ -98,8 +77,8 @@ def watch_tasks(
             replies.append(Ephemeral(notice_message("\n".join(notes) or "Nothing to watch.")))
         return tuple(replies)
     now = deps.clock()
-    shown = [_provisional(where, t, now, deps, account=a.name) for a, t in running]
-    card = watch_card(shown, now=now, title=f"Watching {_count([t for _, t in running])} in {region}")
+    shown = [_provisional(where, t, now, deps.settings.watch_ttl, account=a.name) for a, t in running]
+    card = watch_card(shown, now=now, title=f"Watching {plural(len(running), 'task')} in {region}")
 
     def store_watches(posted: str) -> Replies:
         from shared.store.watch_store import FULL  # SQLAlchemy comes with the store, when a watch is stored
@@ -122,7 +101,7 @@ def watch_tasks(
             if store.watches.add(new, now=now, ttl=deps.settings.watch_ttl, limit=limit)[1] != FULL:
                 stored.append((found_in, task))
         if len(stored) < len(running):
-            full = _refused(where, _watch_limit_refusal(deps, where, len(running) - len(stored)))
+            full = watch_limit_refused(deps, where, len(running) - len(stored))
             # The card was drawn before the rows were stored: it now shows only what is watched.
             redrawn = redrawn_cards(deps, where.channel_id, {posted}) or (
                 ChannelUpdate(where.channel_id, posted, notice_message(NOT_WATCHED)),
@@ -131,96 +110,12 @@ def watch_tasks(
         return _watching(running)
 
     def _watching(watched: list[tuple[Account, Task]]) -> Replies:
-        names = ", ".join(f"`{t.task_id}`{_of_account(deps, a)}" for a, t in watched)
+        names = ", ".join(f"`{t.task_id}`{of_account(a, configured=deps.accounts.configured)}" for a, t in watched)
         lines = [f":eyes: Watching {names} in <#{where.channel_id}>: changes are posted in the card's thread.", *notes]
         return (Ephemeral(notice_message("\n".join(lines))),)
 
     replies.append(ChannelPost(where.channel_id, card, store_watches, thread_ts=where.anchor_ts))
     return tuple(replies)
-
-
-@dataclass
-class Lookup:
-    """What the channel's accounts said about some task ids."""
-
-    found: list[tuple[Account, Task]] = field(default_factory=list)  # each with the one account that has it
-    answered: set[str] = field(default_factory=set)  # ids found (in one account or several)
-    failed: set[str] = field(default_factory=set)  # accounts whose role could not be assumed
-    notes: list[str] = field(default_factory=list)
-
-
-def _find_in_accounts(
-    deps: BotDeps, where: Where, region: str, task_ids: Sequence[str], accounts: Sequence[Account]
-) -> Lookup:
-    """Each task with the account that knows it. With several accounts, each is asked (a task in two is not
-    guessed: a note asks for the account); an account whose role cannot be assumed is named in a note and
-    the others still answer."""
-    lookup = Lookup()
-    seen: dict[str, list[tuple[Account, Task]]] = {}
-    for account in accounts:
-        try:
-            tasks = _find_tasks(deps, user_client(deps, account, where.user_id), region, task_ids)
-        except StsApiError as error:
-            log_sts_error(error)
-            lookup.failed.add(account.name)
-            lookup.notes.append(
-                f":warning: Could not look in account `{account.name}` ({error.code}): an admin can find the "
-                "details in the logs."
-            )
-            continue
-        for task in tasks:
-            seen.setdefault(task.task_id, []).append((account, task))
-    for task_id in dict.fromkeys(task_ids):
-        where_found = seen.get(task_id, [])
-        if where_found:
-            lookup.answered.add(task_id)
-        if len(where_found) == 1:
-            lookup.found.append(where_found[0])
-        elif len(where_found) > 1:
-            names = ", ".join(f"`{a.name}`" for a, _ in where_found)
-            lookup.notes.append(
-                f"`{task_id}` is in more than one of this channel's accounts ({names}): name the account in the "
-                "command to watch it there."
-            )
-    return lookup
-
-
-def _accounts_for(
-    deps: BotDeps, where: Where, named: str | None, *, region: str | None = None
-) -> tuple[list[Account], Replies]:
-    """The accounts a command works in: the named one, if the channel is bound to it; else the channel's.
-    Those not covering `region` are left out. Empty (with the answer saying why) when none is left."""
-    policy = deps.policy.current()
-    bound = policy.accounts.accounts_for_channel(where.channel_id)
-    if named is not None:
-        account = policy.accounts.account_for_channel(where.channel_id, named)
-        denied = access.check_accounts(policy, where.channel_id, (named,))
-        if account is None or denied is not None:
-            # The one check's reason, as for a query or a button.
-            return [], (Ephemeral(notice_message(f":no_entry: {denied.reason if denied else named}")),)
-        bound = (account,)
-    covering = [a for a in bound if region is None or region == ALL_REGIONS or a.covers(region)]
-    if not covering:
-        shown = ", ".join(f"`{a.name}` ({', '.join(a.regions)})" for a in bound)
-        text = f":no_entry: {region} is not a region of {shown}. Name one of their regions."
-        return [], (Ephemeral(notice_message(text)),)
-    return covering, ()
-
-
-def _in_accounts(deps: BotDeps, accounts: Sequence[Account]) -> str:
-    if not deps.accounts.configured:
-        return ""
-    return " (account " + ", ".join(f"`{a.name}`" for a in accounts) + ")"
-
-
-def _of_account(deps: BotDeps, account: Account) -> str:
-    return f" (account `{account.name}`)" if deps.accounts.configured else ""
-
-
-def _find_tasks(deps: BotDeps, ecs: EcsClient, region: str, task_ids: Sequence[str]) -> list[Task]:
-    """The tasks ECS knows of these ids (`shared.ecs.finder`: a Waiting task is found too), so "not found"
-    is said only when ECS says so."""
-    return list(find_tasks(ecs, region, task_ids, deadline=ecs.deadline(deps.settings.ecs_deadline_s)).tasks)
 
 
 def unwatch_tasks(
@@ -229,7 +124,7 @@ def unwatch_tasks(
     """Stop the channel's watches of these tasks (in `region` and `account`, None: any); their cards are
     redrawn."""
     store = deps.store()
-    refused = _refused(where, _rate_refusal(deps, where))
+    refused = rate_refused(deps, where)
     if refused:
         return refused
     chosen = [
@@ -260,201 +155,7 @@ def redrawn_cards(deps: BotDeps, channel_id: str, card_ts: set[str]) -> Replies:
     return tuple(updates)
 
 
-def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies:
-    store = deps.store()
-    refused = _refused(where, _rate_refusal(deps, where))
-    if refused:
-        return refused
-    status = command.status.value if command.status else None
-    action = command.action.value if command.action else None
-    regions = (ALL_REGIONS,) if ALL_REGIONS in command.regions else command.regions
-    # Without a named account: one subscription in each of the channel's accounts (the reply names them).
-    accounts, why_none = _accounts_for(deps, where, command.account)
-    if not accounts:
-        return why_none
-    existing = {
-        (s.account, s.region_id)
-        for s in store.subscriptions.for_channel(where.channel_id)
-        if s.status == status and s.action == action
-    }
-    wanted = [(a, r) for a in accounts for r in regions if a.covers(r) or r == ALL_REGIONS]
-    new = [(a, r) for a, r in wanted if (a.name, r) not in existing]
-    if not new:
-        text = "This channel already has that subscription (`/ecs-tasks list`)."
-        if not wanted:
-            text = "None of this channel's accounts covers these regions (`/ecs-tasks list` shows what it has)."
-        return (Ephemeral(notice_message(text)),)
-    refused = _refused(where, _subscription_limit_refusal(deps, where, len(new)))
-    if refused:
-        return refused
-    show = deps.accounts.configured
-    now = deps.clock()
-    described = [
-        describe_subscription(_draft(where, r, status, action, now, account=a.name), show_account=show) for a, r in new
-    ]
-    text = (
-        f":bell: <@{where.user_id}> subscribed this channel to new tasks: "
-        + "; ".join(described)
-        + (" (one subscription per account)" if show and command.account is None and len(accounts) > 1 else "")
-        + ". Each new task gets a post here, then updates in its thread. Stop with `/ecs-tasks unsubscribe`."
-    )
-
-    def store_subscriptions(posted: str) -> Replies:
-        refused = 0
-        for account, region in new:
-            # The limit again, counted and added in one step: another instance may have added since the check.
-            added = store.subscriptions.add_within(
-                deps.settings.max_subscriptions_per_channel,
-                team_id=where.team_id,
-                channel_id=where.channel_id,
-                user_id=where.user_id,
-                region_id=region,
-                status=status,
-                action=action,
-                now=deps.clock(),
-                account=account.name,
-            )
-            refused += added is None
-        if not refused:
-            return ()
-        full = _refused(where, _subscription_limit_refusal(deps, where, refused))
-        if refused < len(new):
-            return full  # the post names every one asked for; the refusal says how many did not fit
-        return (ChannelUpdate(where.channel_id, posted, notice_message(NOT_SUBSCRIBED)), *full)
-
-    # Posted first: if the bot cannot post here, no subscription is left that could never deliver.
-    return (ChannelPost(where.channel_id, notice_message(text), store_subscriptions),)
-
-
-def unsubscribe(deps: BotDeps, where: Where, command: UnsubscribeCommand) -> Replies:
-    store = deps.store()
-    refused = _refused(where, _rate_refusal(deps, where))
-    if refused:
-        return refused
-    chosen = [
-        s
-        for s in store.subscriptions.for_channel(where.channel_id)
-        if (command.regions is None or s.region_id in command.regions)
-        and (command.account is None or s.account == command.account)
-    ]
-    removed = remove_subscriptions(deps, where.channel_id, [s.id for s in chosen])
-    if removed:
-        show = deps.accounts.configured
-        text = "Unsubscribed: " + "; ".join(describe_subscription(s, show_account=show) for s in removed) + "."
-    else:
-        text = "This channel has no such subscription. `/ecs-tasks list` shows what it has."
-    return (Ephemeral(notice_message(text)),)
-
-
-def remove_subscriptions(deps: BotDeps, channel_id: str, ids: Sequence[int]) -> list[Subscription]:
-    store = deps.store()
-    removed = store.subscriptions.remove(channel_id, ids)
-    store.watches.stop_followups([s.id for s in removed])
-    return removed
-
-
-def channel_list(deps: BotDeps, channel_id: str) -> Message:
-    store = deps.store()
-    watches = [w for w in store.watches.for_channel(channel_id) if w.state == WATCH_ACTIVE]
-    subscriptions = store.subscriptions.for_channel(channel_id)
-    return list_message(watches, subscriptions, now=deps.clock(), show_accounts=deps.accounts.configured)
-
-
-# Said under the replies to watch, subscribe and list while the outbox holds: Slack's answer names the fault
-# (never the token itself), and doctor checks the token and its scopes.
-PAUSED = (
-    ":pause_button: Channel updates are paused: Slack refuses ecs-tasks' token ({reason}) since {since}. "
-    "An admin can check with `/ecs-tasks doctor`."
-)
-
-
-def paused_notice(deps: BotDeps) -> Replies:
-    """A line saying channel updates are paused for everyone, and why, while Slack refuses the bot's token
-    (the outbox's hold, `shared.store.hold_store`); empty while posting works."""
-    held = deps.store().hold.current()
-    if held is None:
-        return ()
-    reason, since = held
-    now = deps.clock().astimezone(timezone.utc)
-    since = since.astimezone(timezone.utc)
-    shown = f"{since:%H:%M} UTC" if since.date() == now.date() else f"{since:%Y-%m-%d %H:%M} UTC"
-    return (Ephemeral(notice_message(PAUSED.format(reason=code(reason), since=shown))),)
-
-
-# --- bounds: each refusal names the limit, its setting, and how to make room -------
-
-HOW_TO_REMOVE = (
-    "See what this channel follows with `/ecs-tasks list` (it has Unwatch and Unsubscribe buttons), or remove "
-    "entries with `/ecs-tasks unwatch [REGION] t-ID ...` and `/ecs-tasks unsubscribe [REGION ...]`."
-)
-RATE_WINDOW = timedelta(minutes=1)
-# The rate limit's key: one count per person (per workspace) for every channel-update command.
-RATE_KEY_PREFIX = "channel-updates"
-RATE_SETTING = "ECS_TASKS_MAX_UPDATE_COMMANDS_PER_MINUTE"
-WATCHES_SETTING = "ECS_TASKS_MAX_WATCHES_PER_CHANNEL"
-# What a posted card or notice says once the channel turned out to be full when its rows were stored.
-NOT_WATCHED = "Not watched: this channel reached its limit of active watches."
-NOT_SUBSCRIBED = "Not subscribed: this channel reached its limit of subscriptions."
-SUBSCRIPTIONS_SETTING = "ECS_TASKS_MAX_SUBSCRIPTIONS_PER_CHANNEL"
-
-
-@dataclass(frozen=True)
-class Refusal:
-    setting: str  # the limit's setting, for the log line
-    text: str
-
-
-def _refused(where: Where, refusal: Refusal | None) -> Replies:
-    """The refusal's answer (empty: not refused)."""
-    if refusal is None:
-        return ()
-    log_event("updates.refused", channel_id=where.channel_id, user_id=where.user_id, outcome=refusal.setting)
-    return (Ephemeral(notice_message(refusal.text)),)
-
-
-def _rate_refusal(deps: BotDeps, where: Where) -> Refusal | None:
-    limit = deps.settings.max_update_commands_per_minute
-    key = ":".join((RATE_KEY_PREFIX, where.team_id or "-", where.user_id))
-    if deps.store().rates.take(key, limit=limit, window=RATE_WINDOW, now=deps.clock()):
-        return None
-    return Refusal(
-        RATE_SETTING,
-        f":no_entry: Too many channel-update commands: at most {limit} a minute per person "
-        f"({RATE_SETTING}={limit}). Try again in a minute. {HOW_TO_REMOVE}",
-    )
-
-
-def _watch_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Refusal | None:
-    limit = deps.settings.max_watches_per_channel
-    active = deps.store().watches.count_active(where.channel_id)
-    if active + adding <= limit:
-        return None
-    room = max(0, limit - active)
-    return Refusal(
-        WATCHES_SETTING,
-        f":no_entry: This channel follows {_count_of(active, 'task')}; at most {limit} active watches are allowed "
-        f"per channel ({WATCHES_SETTING}={limit}), so {_count_of(room, 'more task')} can be watched here. "
-        f"{HOW_TO_REMOVE}",
-    )
-
-
-def _subscription_limit_refusal(deps: BotDeps, where: Where, adding: int) -> Refusal | None:
-    limit = deps.settings.max_subscriptions_per_channel
-    existing = deps.store().subscriptions.count(where.channel_id)
-    if existing + adding <= limit:
-        return None
-    return Refusal(
-        SUBSCRIPTIONS_SETTING,
-        f":no_entry: This channel has {_count_of(existing, 'subscription')}; at most {limit} are allowed per "
-        f"channel ({SUBSCRIPTIONS_SETTING}={limit}). {HOW_TO_REMOVE}",
-    )
-
-
-def _count_of(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, account: str = HOME_ACCOUNT_NAME) -> Watch:
+def _provisional(where: Where, task: Task, now: datetime, ttl: timedelta, *, account: str = HOME_ACCOUNT_NAME) -> Watch:
     """The watch as it will be stored, to draw its card before the rows exist."""
     return Watch(
         id=0,
@@ -472,22 +173,6 @@ def _provisional(where: Where, task: Task, now: datetime, deps: BotDeps, *, acco
         state=WATCH_ACTIVE,
         problem=None,
         created_at=now,
-        expires_at=now + deps.settings.watch_ttl,
+        expires_at=now + ttl,
         account=account,
     )
-
-
-def _draft(
-    where: Where,
-    region: str,
-    status: str | None,
-    action: str | None,
-    now: datetime,
-    *,
-    account: str = HOME_ACCOUNT_NAME,
-) -> Subscription:
-    return Subscription(0, where.team_id, where.channel_id, where.user_id, region, status, action, now, account=account)
-
-
-def _count(tasks: Sequence[Task]) -> str:
-    return f"{len(tasks)} task" + ("" if len(tasks) == 1 else "s")

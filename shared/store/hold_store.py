@@ -1,7 +1,7 @@
 """The outbox's hold: while Slack refuses the bot's token nothing is posted anywhere, and this says why.
 
 One row at most. The outbox sets it when Slack answers a configuration error and clears it once a post goes
-through; the bot's replies to watch, subscribe and list read it (`bot.usecases.watching.paused_notice`).
+through; the bot's replies to watch, subscribe and list read it (`bot.usecases.channel_status.paused_notice`).
 """
 
 from __future__ import annotations

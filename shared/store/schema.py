@@ -258,7 +258,7 @@ __all__ = [
 
 
 # Version 6: while Slack refuses the bot's token the whole outbox holds (shared.updates.outbox); this one row
-# says why and since when, so the bot's replies can say updates are paused (`bot.usecases.watching`).
+# says why and since when, so the bot's replies can say updates are paused (`bot.usecases.channel_status`).
 outbox_hold = Table(
     "ecs_tasks_outbox_hold",
     metadata,

@@ -20,7 +20,10 @@ from sqlalchemy import insert
 
 from bot.language.grammar import SubscribeCommand
 from bot.slack.answering.reply import Answer, ResponseUrl, send
-from bot.usecases.watching import Where, channel_list, subscribe, unwatch_tasks, watch_tasks
+from bot.usecases.channel_status import channel_list
+from bot.usecases.subscribing import subscribe
+from bot.usecases.watching import unwatch_tasks, watch_tasks
+from bot.usecases.where import Where
 from bot.usecases.work import Replies
 from bot.wiring.build import build_bot_deps, build_poller, response_url_client
 from bot.wiring.deps import BotDeps

@@ -333,13 +333,24 @@ def test_the_ack_path_does_not_import_sqlalchemy() -> None:
     assert _loaded_by_importing(imports, ("sqlalchemy",)) == []
 
 
+# The channel commands' work, which `bot.usecases.channels` imports where a job runs.
+CHANNEL_UPDATE_WORK = (
+    "bot.usecases.watching",
+    "bot.usecases.subscribing",
+    "bot.usecases.channel_status",
+    "bot.usecases.channel_limits",
+    "bot.usecases.task_lookup",
+)
+
+
 def test_loading_the_listeners_loads_no_http_client() -> None:
     # The ECS client (and `requests` with it) is loaded by whoever makes the first call: on a cold instance the
     # head start does, before the listeners load, so the listeners must not pull it in themselves.
     watched = ("requests", "shared.ecs.client", "shared.ecs.transport")
     assert (
         _loaded_by_importing(
-            "bot.slack.dispatch, bot.usecases.channels, bot.usecases.watching, bot.usecases.tasks", watched
+            ", ".join(("bot.slack.dispatch", "bot.usecases.channels", *CHANNEL_UPDATE_WORK, "bot.usecases.tasks")),
+            watched,
         )
         == []
     )
@@ -347,8 +358,8 @@ def test_loading_the_listeners_loads_no_http_client() -> None:
 
 def test_registering_the_listeners_loads_no_channel_updates() -> None:
     # Given the listeners registered on an app, as a cold instance's first query has them,
-    # then channel updates (bot.usecases.watching, its model and its cards) are not loaded: they load when first used.
-    watched = ("bot.usecases.watching", "shared.updates.model", "shared.updates.cards")
+    # then channel updates (their use cases, model and cards) are not loaded: they load when first used.
+    watched = (*CHANNEL_UPDATE_WORK, "shared.updates.model", "shared.updates.cards")
     assert _loaded_by_importing("bot.slack.app, bot.slack.dispatch, bot.usecases.channels", watched) == []
 
 

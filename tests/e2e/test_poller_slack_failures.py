@@ -45,7 +45,7 @@ def store(tmp_path: Path) -> Iterator[SqlStore]:
 
 
 def outbox_paused_reason(store: SqlStore) -> str | None:
-    """The stored hold's reason, as the bot's replies read it (bot.usecases.watching.paused_notice)."""
+    """The stored hold's reason, as the bot's replies read it (bot.usecases.channel_status.paused_notice)."""
     held = store.hold.current()
     return held[0] if held is not None else None
 
