@@ -1,7 +1,9 @@
-"""`ecs-tasks` run inside the test process, with the result `subprocess.run` gives for the installed command.
+"""`ecs-tasks` (or another command of ours) run inside the test process, with the result `subprocess.run`
+gives for the command.
 
-The installed command is `sys.exit(main())` (the console script): in-process, `main(argv)` runs with exactly
-the given environment, its stdout and stderr captured, its exit status what the process would exit with.
+A command is `sys.exit(main())` (the console script, or `python -m`): in-process, `main(argv)` runs with
+exactly the given environment (and working folder), its stdout and stderr captured, its exit status what the
+process would exit with.
 A fresh interpreter costs most of a second a run, so the CLI's many cases run here and a few tests run the
 installed command itself (its exit statuses, stream separation, masked credentials, a timeout).
 
@@ -22,12 +24,14 @@ import os
 import subprocess
 import sys
 import warnings
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Literal, TextIO
 
 import pytest
 
-from bot.cli.main import PROG, main
+from bot.cli.main import PROG
+from bot.cli.main import main as ecs_tasks_main
 
 # A fresh interpreter's warning filters (Python's defaults without -W or PYTHONWARNINGS), in their order.
 _PROCESS_WARNING_FILTERS: tuple[tuple[Literal["default", "ignore"], type[Warning], str], ...] = (
@@ -39,8 +43,16 @@ _PROCESS_WARNING_FILTERS: tuple[tuple[Literal["default", "ignore"], type[Warning
 )
 
 
-def run_main(args: Sequence[str], env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
-    """`ecs-tasks ARGS` with `env` as its whole environment, in this process."""
+def run_main(
+    args: Sequence[str],
+    env: Mapping[str, str],
+    *,
+    main: Callable[[list[str]], int] = ecs_tasks_main,
+    prog: str = PROG,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`PROG ARGS` (`main(ARGS)`, `ecs-tasks` unless given) with `env` as its whole environment, in this
+    process, in `cwd` if given."""
     from bot.wiring import build
     from shared import log
 
@@ -53,12 +65,14 @@ def run_main(args: Sequence[str], env: Mapping[str, str]) -> subprocess.Complete
         patch.setattr(log, "_secrets", set(log._secrets))
         patch.setattr(log, "_secrets_re", log._secrets_re)
         patch.setattr(build, "_ecs_clients", build._ecs_clients)
+        if cwd is not None:
+            patch.chdir(cwd)
         with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr), _warnings_shown():
             try:
                 code = main(list(args))
             except SystemExit as exit_:
                 code = _exit_status(exit_.code, stderr)
-    return subprocess.CompletedProcess([PROG, *args], code, stdout.getvalue(), stderr.getvalue())
+    return subprocess.CompletedProcess([prog, *args], code, stdout.getvalue(), stderr.getvalue())
 
 
 def _exit_status(code: object, stderr: TextIO) -> int:
