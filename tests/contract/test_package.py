@@ -21,6 +21,7 @@ import pytest
 from shared.config import Settings
 from tests.contract.test_deploy_template import REPRESENTATIVE_ENV, TEMPLATE
 from tests.paths import FIXTURES, REPO
+from tests.run_once import once_per_run
 from tools.build_package import (
     DEFAULT_EXTRAS,
     DEPLOYED_PACKAGES,
@@ -74,21 +75,27 @@ def manylinux_platform() -> str:
     return f"manylinux2014_{platform.machine()}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PackageSize]:
-    out = tmp_path_factory.mktemp("fc-package") / "package"
-    options = BuildOptions(
-        out=out,
-        python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
-        platforms=(manylinux_platform(),),
-        extras=DEFAULT_EXTRAS,
-        wheel_cache=WHEEL_CACHE,
-    )
-    return out, build(options)
+    """The package, built once per run for every test (and pytest-xdist worker) that reads it."""
+    platform_tag = manylinux_platform()
+
+    def make(folder: Path) -> str:
+        options = BuildOptions(
+            out=folder / "package",
+            python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
+            platforms=(platform_tag,),
+            extras=DEFAULT_EXTRAS,
+            wheel_cache=WHEEL_CACHE,
+        )
+        size = build(options)
+        return json.dumps([size.files, size.bytes])
+
+    folder, made = once_per_run(tmp_path_factory, "fc-package", make)
+    files, size_bytes = json.loads(made)
+    return folder / "package", PackageSize(files=files, bytes=size_bytes)
 
 
-# One worker builds the package for every test that reads it, when the suite runs under pytest-xdist.
-@pytest.mark.xdist_group("package")
 def test_package_holds_our_deployed_packages_and_nothing_dev_only(package: tuple[Path, PackageSize]) -> None:
     out, size = package
     top_level = {path.name for path in out.iterdir()}
@@ -113,7 +120,6 @@ def test_package_holds_our_deployed_packages_and_nothing_dev_only(package: tuple
     assert size == PackageSize(files=len(files), bytes=sum(path.stat().st_size for path in files))
 
 
-@pytest.mark.xdist_group("package")
 def test_handlers_import_from_the_package_alone_in_a_fresh_interpreter(package: tuple[Path, PackageSize]) -> None:
     # Given a GET request as the FC 3.0 HTTP trigger delivers it
     out, _ = package
