@@ -2,9 +2,9 @@
 
 A session fixture runs once per worker; under `make test` every worker that runs a test needing the package
 (or Serverless Devs' rendering) would build it again. pytest-xdist's `xdist_group` mark does not keep such
-tests together on the pytest in use (the group is written into a node id pytest no longer reads), so the
-sharing is done here instead: the first worker makes the material in the run's temporary folder, which all
-workers share, under a file lock; the others wait for the lock and read what it made.
+tests together with the pytest in use (xdist writes the group into a node id field this pytest does not read),
+so the sharing is done here instead: the first worker makes the material in the run's temporary folder, which
+all workers share, under a file lock; the others wait for the lock and read what it made.
 """
 
 from __future__ import annotations
