@@ -11,8 +11,11 @@ What a run changes in this process is put back when it ends: the environment, th
 and switches, the registered secrets, the process's one ECS client factory. Warnings are written to stderr
 under a fresh interpreter's filters, as a process shows them, rather than collected by pytest.
 
-The official credentials chain (`alibabacloud_credentials`) reads HOME and the environment when imported,
-so a command whose credentials come from it (no keys in the environment) runs as a real process.
+Two things only a real process shows: what a C library writes to file descriptor 2 itself (a database
+driver's), as the capture here is Python's sys.stderr; and the official credentials chain
+(`alibabacloud_credentials`), which reads HOME and the environment when imported. Commands that reach a
+database server's driver, or whose credentials come from that chain (no keys in the environment), run as
+real processes.
 """
 
 from __future__ import annotations

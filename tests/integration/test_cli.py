@@ -148,6 +148,13 @@ def test_usage_error_exits_2_naming_the_word(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "cn-hangzou" in result.stderr and "cn-hangzhou" in result.stderr
     assert "Usage:" in result.stderr and "Traceback" not in result.stderr
+    # And a run in this process, as most tests here run it, gives exactly what the installed command gave
+    same = run(None, "cn-hangzou", "faild", tmp_home=tmp_path, ECS_TASKS_DEFAULT_REGION="cn-hangzhou")
+    assert outcome(same) == outcome(result)
+
+
+def outcome(result: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
+    return result.returncode, result.stdout, result.stderr
 
 
 def test_no_region_and_no_default_says_how_to_set_one(tmp_path: Path) -> None:
@@ -247,6 +254,8 @@ def test_the_installed_command_names_a_malformed_setting_in_one_line(tmp_path: P
     result = run_cli_process(CLI, *args, tmp_home=tmp_path, **{name: value})
     # Then nothing a fresh interpreter imports, warns or logs adds to the one line naming the setting
     assert_one_line_naming(result, name, value)
+    # And a run in this process, as the test above runs each setting, gives exactly the same
+    assert outcome(run_cli(CLI, *args, tmp_home=tmp_path, **{name: value})) == outcome(result)
 
 
 def assert_one_line_naming(result: subprocess.CompletedProcess[str], name: str, value: str) -> None:
