@@ -30,8 +30,9 @@ typecheck: $(STAMP)
 	$(BIN)/mypy shared bot functions emulators tools tests
 
 # pytest-xdist workers for `make test`/`make unit` (each gets its own test databases: tests/conftest.py);
-# TEST_WORKERS=0 runs the suite serially in one process.
-TEST_WORKERS ?= 2
+# TEST_WORKERS=0 runs the suite serially in one process. Four, on two cores too: much of the suite waits (on
+# emulated latency, on the processes it starts, on the databases), and a waiting worker leaves its core to another.
+TEST_WORKERS ?= 4
 PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
 
 unit: $(STAMP)

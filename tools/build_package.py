@@ -248,12 +248,14 @@ def install_dependencies(requirements: Sequence[str], out: Path, options: BuildO
     cache = cache.resolve()
     offline = pip_install_command(requirements, out, options.python_version, options.platforms, wheel_cache=cache)
     cache.mkdir(parents=True, exist_ok=True)
-    try:
-        pip(offline)
-    except BuildError:  # a new or changed requirement the cache does not hold yet
-        pip(pip_download_command(requirements, cache, options.python_version, options.platforms))
-        prepare_out_dir(out)  # drop whatever the failed attempt left
-        pip(offline)
+    if any(cache.glob("*.whl")):  # an empty cache (a fresh clone's) is filled first: offline could not succeed
+        try:
+            pip(offline)
+            return
+        except BuildError:  # a new or changed requirement the cache does not hold yet
+            prepare_out_dir(out)  # drop whatever the failed attempt left
+    pip(pip_download_command(requirements, cache, options.python_version, options.platforms))
+    pip(offline)
 
 
 def runtime_interpreter(python_version: str) -> str | None:

@@ -116,7 +116,10 @@ def terminal_text(message: str) -> str:
     return redact(plain)
 
 
-def _run_query(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def _run_query(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    # The streams of the time of the call (a default argument would keep those of the time of import).
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     from bot.language.grammar import HelpCommand, QueryCommand, UsageError, parse, usage_text
     from bot.language.regions import accepted_regions
     from bot.wiring.build import build_ecs_client

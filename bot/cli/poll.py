@@ -12,8 +12,11 @@ EXIT_FAILED = 1
 DEFAULT_BUDGET_S = 50.0
 
 
-def run_poll(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
-    """Run one tick with the environment's settings; prints the tick's report as JSON."""
+def run_poll(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """Run one tick with the environment's settings; prints the tick's report as JSON (to `out` and `err`, or
+    the streams sys.stdout and sys.stderr are at the time of the call)."""
+    out = sys.stdout if out is None else out
+    err = sys.stderr if err is None else err
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.wiring.build import build_poller

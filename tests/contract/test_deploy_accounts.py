@@ -17,6 +17,7 @@ import yaml
 from shared.config import Settings
 from shared.ecs.accounts import HOME
 from shared.policy import AccessPolicy
+from tests.cli_support import run_main
 from tests.paths import FIXTURES, REPO
 
 POLICIES = [REPO / "deploy" / "ram-policy.json", REPO / "deploy" / "ram-policy-poller.json"]
@@ -74,9 +75,14 @@ TWO_ACCOUNTS = {
 
 
 def run_recipe(policy: Path, tmp_path: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """The recipe's `main()` in this process, run in the checkout as the guide runs it (the refusals below run
+    `python -m tools.ram_policy` itself, exit statuses and all)."""
+    from tools.ram_policy import main
+
     # A template folder with no .env, so only the given environment counts
-    command = [sys.executable, *recipe(policy), "--template", str(tmp_path / "template.yml")]
-    return subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=60, check=False)
+    _, module, *args = recipe(policy)
+    args += ["--template", str(tmp_path / "template.yml")]
+    return run_main(args, env, main=main, prog=f"python -m {module}", cwd=REPO)
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=lambda p: p.name)

@@ -13,7 +13,7 @@ import os
 import platform
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
@@ -21,6 +21,7 @@ import pytest
 from shared.config import Settings
 from tests.contract.test_deploy_template import REPRESENTATIVE_ENV, TEMPLATE
 from tests.paths import FIXTURES, REPO
+from tests.run_once import once_per_run
 from tools.build_package import (
     DEFAULT_EXTRAS,
     DEPLOYED_PACKAGES,
@@ -74,21 +75,27 @@ def manylinux_platform() -> str:
     return f"manylinux2014_{platform.machine()}"
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def package(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, PackageSize]:
-    out = tmp_path_factory.mktemp("fc-package") / "package"
-    options = BuildOptions(
-        out=out,
-        python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
-        platforms=(manylinux_platform(),),
-        extras=DEFAULT_EXTRAS,
-        wheel_cache=WHEEL_CACHE,
-    )
-    return out, build(options)
+    """The package, built once per run for every test (and pytest-xdist worker) that reads it."""
+    platform_tag = manylinux_platform()
+
+    def make(folder: Path) -> str:
+        options = BuildOptions(
+            out=folder / "package",
+            python_version=f"{sys.version_info.major}.{sys.version_info.minor}",
+            platforms=(platform_tag,),
+            extras=DEFAULT_EXTRAS,
+            wheel_cache=WHEEL_CACHE,
+        )
+        size = build(options)
+        return json.dumps([size.files, size.bytes])
+
+    folder, made = once_per_run(tmp_path_factory, "fc-package", make)
+    files, size_bytes = json.loads(made)
+    return folder / "package", PackageSize(files=files, bytes=size_bytes)
 
 
-# One worker builds the package for every test that reads it, when the suite runs under pytest-xdist.
-@pytest.mark.xdist_group("package")
 def test_package_holds_our_deployed_packages_and_nothing_dev_only(package: tuple[Path, PackageSize]) -> None:
     out, size = package
     top_level = {path.name for path in out.iterdir()}
@@ -113,7 +120,6 @@ def test_package_holds_our_deployed_packages_and_nothing_dev_only(package: tuple
     assert size == PackageSize(files=len(files), bytes=sum(path.stat().st_size for path in files))
 
 
-@pytest.mark.xdist_group("package")
 def test_handlers_import_from_the_package_alone_in_a_fresh_interpreter(package: tuple[Path, PackageSize]) -> None:
     # Given a GET request as the FC 3.0 HTTP trigger delivers it
     out, _ = package
@@ -164,29 +170,53 @@ def test_output_folder_is_cleared_only_when_this_tool_made_it(tmp_path: Path) ->
     assert sorted(path.name for path in previous.iterdir()) == [MARKER_FILE]
 
 
-def test_a_wheel_cache_that_falls_short_is_filled_from_the_index_then_used_offline(tmp_path: Path) -> None:
-    # Given an output folder and a wheel cache that cannot satisfy the requirements yet
-    out, cache = tmp_path / "package", tmp_path / "wheels"
-    prepare_out_dir(out)
-    commands: list[list[str]] = []
+WANTED_WHEEL = "requests-2.0-py3-none-any.whl"
+
+
+def pip_with_a_cache(out: Path, cache: Path, commands: list[list[str]]) -> Callable[[Sequence[str]], None]:
+    """A stand-in for pip: an offline install fails (leaving a partial folder) until the cache holds the
+    wanted wheel, which a download puts there."""
 
     def pip(command: Sequence[str]) -> None:
         commands.append(list(command))
-        if "install" in command and not any(cache.iterdir()):
+        if "install" in command and not (cache / WANTED_WHEEL).exists():
             (out / "partial").mkdir()
             raise BuildError("no matching distribution")
         if "download" in command:
-            (cache / "requests-2.0-py3-none-any.whl").write_text("")
+            (cache / WANTED_WHEEL).write_text("")
 
+    return pip
+
+
+def test_a_wheel_cache_that_falls_short_is_filled_from_the_index_then_used_offline(tmp_path: Path) -> None:
+    # Given an output folder and a wheel cache that holds wheels, but not the ones the requirements need now
+    out, cache = tmp_path / "package", tmp_path / "wheels"
+    prepare_out_dir(out)
+    cache.mkdir()
+    (cache / "requests-1.0-py3-none-any.whl").write_text("")
+    commands: list[list[str]] = []
     # When the dependencies are installed through the cache
     options = BuildOptions(out=out, platforms=("manylinux2014_x86_64",), wheel_cache=cache)
-    install_dependencies(["requests>=2"], out, options, pip)
+    install_dependencies(["requests>=2"], out, options, pip_with_a_cache(out, cache, commands))
     # Then pip tried offline, filled the cache from the index, and installed offline again into a clean folder
     assert [command[3] for command in commands] == ["install", "download", "install"]
     offline = ["--no-index", "--find-links", str(cache.resolve())]
     assert all(" ".join(offline) in " ".join(command) for command in (commands[0], commands[2]))
     assert "--no-index" not in commands[1] and str(cache.resolve()) in commands[1]
     assert sorted(path.name for path in out.iterdir()) == [MARKER_FILE]
+
+
+def test_an_empty_wheel_cache_is_filled_before_the_first_install(tmp_path: Path) -> None:
+    # Given an output folder and no wheel cache yet (a fresh clone)
+    out, cache = tmp_path / "package", tmp_path / "wheels"
+    prepare_out_dir(out)
+    commands: list[list[str]] = []
+    # When the dependencies are installed through the cache
+    options = BuildOptions(out=out, platforms=("manylinux2014_x86_64",), wheel_cache=cache)
+    install_dependencies(["requests>=2"], out, options, pip_with_a_cache(out, cache, commands))
+    # Then the cache is filled from the index first, and pip installs from it offline once
+    assert [command[3] for command in commands] == ["download", "install"]
+    assert "--no-index" in commands[1] and sorted(path.name for path in out.iterdir()) == [MARKER_FILE]
 
 
 def many_accounts(accounts: int = 10, channels: int = 30) -> dict[str, str]:

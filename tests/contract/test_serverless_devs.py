@@ -32,6 +32,7 @@ from tests.contract.test_deploy_template import (
 )
 from tests.contract.test_package import many_accounts
 from tests.paths import REPO
+from tests.run_once import once_per_run
 from tools.deploy_template import deploy_environment, load_template, render
 from tools.environment_limit import environment_sizes
 
@@ -94,14 +95,17 @@ def rendered(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     return document
 
 
-# Both tests that read it run on one worker under pytest-xdist (their xdist_group), so `s` renders it once.
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def document(s_cli: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The template rendered from the settings a deployer must give (every optional one left to its default)."""
-    return rendered(preview(s_cli, tmp_path_factory.mktemp("preview"), REPRESENTATIVE_ENV))
+    """The template rendered from the settings a deployer must give (every optional one left to its default);
+    `s` renders it once per run for every test (and pytest-xdist worker) that reads it."""
+    _, made = once_per_run(
+        tmp_path_factory, "preview", lambda folder: json.dumps(rendered(preview(s_cli, folder, REPRESENTATIVE_ENV)))
+    )
+    loaded: dict[str, Any] = json.loads(made)
+    return loaded
 
 
-@pytest.mark.xdist_group("serverless-devs-document")
 def test_the_rendered_template_is_valid_against_the_fc3_schema(document: dict[str, Any]) -> None:
     # When each resource Serverless Devs renders is validated against the fc3 component's schema
     validator = Draft7Validator(json.loads((SCHEMAS / "serverless-devs-fc3.schema.json").read_text()))
@@ -113,7 +117,6 @@ def test_the_rendered_template_is_valid_against_the_fc3_schema(document: dict[st
         assert errors == [], f"{name}: {errors}"
 
 
-@pytest.mark.xdist_group("serverless-devs-document")
 def test_serverless_devs_renders_what_the_hand_resolution_says(document: dict[str, Any]) -> None:
     # Then the real CLI and the tests' own resolver agree on every resource and variable (defaults included)
     by_hand = resolved_template(REPRESENTATIVE_ENV)

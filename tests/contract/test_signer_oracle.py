@@ -89,8 +89,8 @@ TIMESTAMPS = st.datetimes(
 
 
 # Examples per property: the known-answer vectors (test_signer_vectors) pin the exact bytes, so these look for
-# inputs where the two signers part; 300 each keeps `make test` within its time.
-EXAMPLES = 300
+# inputs where the two signers part; 150 each keeps `make test` within its time.
+EXAMPLES = 150
 
 
 # --- V1 -------------------------------------------------------------------------------------

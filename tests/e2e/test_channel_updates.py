@@ -303,7 +303,7 @@ def test_on_function_compute_slow_work_runs_in_an_async_invocation_once_though_d
     sender = SlackSender(signing_secret=SIGNING_SECRET, target_url=fc_async.base_url + SLACK_PATH)
     task_id = running(ecs)
     # Given ECS slower than the inline budget
-    ecs.faults.update({"latency_s": 2.5})
+    ecs.faults.update({"latency_s": 2.0})
     command(sender, slack, f"watch {REGION} {task_id}")
     fc_async.wait_for_async(timeout=20)
     # Then the work ran in one async invocation (delivered twice) and posted one card, then stored one watch

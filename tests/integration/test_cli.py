@@ -1,4 +1,8 @@
-"""`ecs-tasks query` as a user runs it: a real process, real HTTP to the emulator, exit statuses and output."""
+"""`ecs-tasks query` as a user runs it: real HTTP to the emulator, exit statuses and output.
+
+Most cases run `main()` in this process (tests/cli_support.py); the tests of the installed command run it as
+a real process: exit statuses, stdout against stderr, credentials never shown, a timeout, the official
+credentials chain, a malformed setting in a fresh interpreter, and the dev tool."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ import pytest
 
 from emulators.ecs import EcsEmulator
 from shared.ecs.query import TaskAction, TaskStatus
+from tests.cli_support import run_main
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, LISTINGS, fixed_task
 
 CLI = str(Path(sys.executable).with_name("ecs-tasks"))
@@ -31,7 +36,7 @@ LISTED_FIELDS = {
 }
 
 
-def run(ecs: EcsEmulator | None, *words: str, tmp_home: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+def query_env(ecs: EcsEmulator | None, tmp_home: Path, extra_env: dict[str, str]) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "ECS_"))}
     env["HOME"] = str(tmp_home)  # no ~/.aliyun/config.json to fall back on
     if ecs is not None:
@@ -41,6 +46,19 @@ def run(ecs: EcsEmulator | None, *words: str, tmp_home: Path, **extra_env: str) 
             ALIBABA_CLOUD_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET,
         )
     env.update(extra_env)
+    return env
+
+
+def run(ecs: EcsEmulator | None, *words: str, tmp_home: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`ecs-tasks query WORDS` in this process."""
+    return run_main(["query", *words], query_env(ecs, tmp_home, extra_env))
+
+
+def run_process(
+    ecs: EcsEmulator | None, *words: str, tmp_home: Path, **extra_env: str
+) -> subprocess.CompletedProcess[str]:
+    """`ecs-tasks query WORDS` as a real process of the installed command."""
+    env = query_env(ecs, tmp_home, extra_env)
     return subprocess.run([CLI, "query", *words], env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -126,10 +144,17 @@ def test_all_pages_are_merged(ecs: EcsEmulator, now: datetime, tmp_path: Path) -
 
 
 def test_usage_error_exits_2_naming_the_word(tmp_path: Path) -> None:
-    result = run(None, "cn-hangzou", "faild", tmp_home=tmp_path, ECS_TASKS_DEFAULT_REGION="cn-hangzhou")
+    result = run_process(None, "cn-hangzou", "faild", tmp_home=tmp_path, ECS_TASKS_DEFAULT_REGION="cn-hangzhou")
     assert result.returncode == 2
     assert "cn-hangzou" in result.stderr and "cn-hangzhou" in result.stderr
     assert "Usage:" in result.stderr and "Traceback" not in result.stderr
+    # And a run in this process, as most tests here run it, gives exactly what the installed command gave
+    same = run(None, "cn-hangzou", "faild", tmp_home=tmp_path, ECS_TASKS_DEFAULT_REGION="cn-hangzhou")
+    assert outcome(same) == outcome(result)
+
+
+def outcome(result: subprocess.CompletedProcess[str]) -> tuple[int, str, str]:
+    return result.returncode, result.stdout, result.stderr
 
 
 def test_no_region_and_no_default_says_how_to_set_one(tmp_path: Path) -> None:
@@ -138,14 +163,15 @@ def test_no_region_and_no_default_says_how_to_set_one(tmp_path: Path) -> None:
 
 
 def test_missing_credentials_exit_1_saying_where_it_looked(tmp_path: Path) -> None:
-    result = run(None, "cn-hangzhou", tmp_home=tmp_path, ECS_ENDPOINT="http://127.0.0.1:9")
+    # The official chain reads HOME and the environment when imported: a real process
+    result = run_process(None, "cn-hangzhou", tmp_home=tmp_path, ECS_ENDPOINT="http://127.0.0.1:9")
     assert result.returncode == 1
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in result.stderr and "config.json" in result.stderr
     assert "Traceback" not in result.stderr
 
 
 def test_api_error_exits_1_with_code_and_request_id(ecs: EcsEmulator, tmp_path: Path) -> None:
-    result = run(ecs, "cn-hangzhou", tmp_home=tmp_path, ALIBABA_CLOUD_ACCESS_KEY_SECRET="wrong-secret-123")
+    result = run_process(ecs, "cn-hangzhou", tmp_home=tmp_path, ALIBABA_CLOUD_ACCESS_KEY_SECRET="wrong-secret-123")
     assert result.returncode == 1
     assert "SignatureDoesNotMatch" in result.stderr and "RequestId" in result.stderr
     assert "wrong-secret-123" not in result.stderr + result.stdout
@@ -167,23 +193,29 @@ def test_signature_version_is_selectable(seeded: EcsEmulator, tmp_path: Path, ve
     assert seeded.calls[-1].signature_version == version
 
 
-def test_a_malformed_setting_is_named_not_a_traceback(tmp_path: Path) -> None:
-    result = run(None, "cn-hangzhou", tmp_home=tmp_path, ECS_SIGNATURE_VERSION="v2")
-    assert result.returncode == 1
-    assert "ECS_SIGNATURE_VERSION" in result.stderr and "Traceback" not in result.stderr
-
-
 # -- settings, errors, help, channel commands, dev tooling --------------------------------------
 
 DEV_CLI = str(Path(sys.executable).with_name("ecs-tasks-dev"))
 CREDENTIAL = "s3cr3t-pass"
 
 
-def run_cli(program: str, *args: str, tmp_home: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
-    """Any command, with none of our settings from the outer environment unless given."""
+def command_env(tmp_home: Path, extra_env: dict[str, str]) -> dict[str, str]:
+    """None of our settings from the outer environment unless given."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ALIBABA_CLOUD_", "ECS_", "SLACK_"))}
     env["HOME"] = str(tmp_home)
     env.update(extra_env)
+    return env
+
+
+def run_cli(program: str, *args: str, tmp_home: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """`ecs-tasks ARGS` in this process (`program` is CLI: the dev tool runs as a process)."""
+    assert program == CLI, program
+    return run_main(args, command_env(tmp_home, extra_env))
+
+
+def run_cli_process(program: str, *args: str, tmp_home: Path, **extra_env: str) -> subprocess.CompletedProcess[str]:
+    """Any installed command as a real process."""
+    env = command_env(tmp_home, extra_env)
     return subprocess.run([program, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
@@ -207,10 +239,26 @@ MALFORMED_SETTINGS = [
 def test_every_malformed_setting_is_one_line_naming_it_and_exit_1(
     tmp_path: Path, command: str, name: str, value: str
 ) -> None:
-    # Given a malformed setting, when a real `ecs-tasks` process starts
+    # Given a malformed setting, when `ecs-tasks` runs
     args = [command, "cn-hangzhou"] if command == "query" else [command]
     result = run_cli(CLI, *args, tmp_home=tmp_path, **{name: value})
     # Then it prints one line that names the setting, never its value, and exits 1 without a traceback
+    assert_one_line_naming(result, name, value)
+
+
+@pytest.mark.parametrize("command", ["query", "poll"])
+def test_the_installed_command_names_a_malformed_setting_in_one_line(tmp_path: Path, command: str) -> None:
+    # Given a malformed setting carrying a credential, when a real `ecs-tasks` process starts
+    name, value = "ECS_ENDPOINT", f"https://user:{CREDENTIAL}@[::1"
+    args = [command, "cn-hangzhou"] if command == "query" else [command]
+    result = run_cli_process(CLI, *args, tmp_home=tmp_path, **{name: value})
+    # Then nothing a fresh interpreter imports, warns or logs adds to the one line naming the setting
+    assert_one_line_naming(result, name, value)
+    # And a run in this process, as the test above runs each setting, gives exactly the same
+    assert outcome(run_cli(CLI, *args, tmp_home=tmp_path, **{name: value})) == outcome(result)
+
+
+def assert_one_line_naming(result: subprocess.CompletedProcess[str], name: str, value: str) -> None:
     assert result.returncode == 1, result.stderr
     assert result.stdout == ""
     (line,) = result.stderr.splitlines()
@@ -229,7 +277,7 @@ def test_the_endpoint_message_reads_as_the_issue_asks(tmp_path: Path) -> None:
 )
 def test_a_database_that_cannot_be_used_is_one_line_without_its_credentials(tmp_path: Path, url: str) -> None:
     # Given a database URL with credentials that cannot be reached or has no driver
-    result = run_cli(CLI, "poll", tmp_home=tmp_path, SLACK_BOT_TOKEN="xoxb-1", ECS_TASKS_DATABASE_URL=url)
+    result = run_cli_process(CLI, "poll", tmp_home=tmp_path, SLACK_BOT_TOKEN="xoxb-1", ECS_TASKS_DATABASE_URL=url)
     # Then the poll names the setting in one line, exit 1, and neither the user nor the password shows
     assert result.returncode == 1
     last = result.stderr.splitlines()[-1]
@@ -241,7 +289,7 @@ def test_a_database_that_cannot_be_used_is_one_line_without_its_credentials(tmp_
 def test_credentials_in_the_endpoint_never_show_when_it_cannot_be_reached(tmp_path: Path) -> None:
     # Given an endpoint with user-info that refuses connections
     endpoint = f"http://user:{CREDENTIAL}@127.0.0.1:9"
-    result = run_cli(
+    result = run_cli_process(
         CLI,
         "query",
         "cn-hangzhou",
@@ -268,7 +316,7 @@ def silent_server() -> Iterator[str]:
 
 def test_a_timeout_reads_as_plain_seconds_and_stdout_claims_nothing(tmp_path: Path, silent_server: str) -> None:
     # Given an endpoint that never answers
-    result = run_cli(
+    result = run_cli_process(
         CLI,
         "query",
         "cn-hangzhou",
@@ -277,7 +325,7 @@ def test_a_timeout_reads_as_plain_seconds_and_stdout_claims_nothing(tmp_path: Pa
         ECS_ENDPOINT=silent_server,
         ALIBABA_CLOUD_ACCESS_KEY_ID=ACCESS_KEY_ID,
         ALIBABA_CLOUD_ACCESS_KEY_SECRET=ACCESS_KEY_SECRET,
-        ECS_TASKS_ECS_DEADLINE="2",
+        ECS_TASKS_ECS_DEADLINE="1",
     )
     # Then stdout is empty (no `[]`), stderr names the region and a plain number of seconds
     assert result.returncode == 1
@@ -300,7 +348,7 @@ def test_when_every_region_fails_stdout_says_nothing_about_tasks(
 
 
 def test_when_some_regions_fail_stderr_says_whose_tasks_are_shown(seeded: EcsEmulator, tmp_path: Path) -> None:
-    result = run(seeded, "cn-hangzhou,na-south-1", "failed", tmp_home=tmp_path)
+    result = run_process(seeded, "cn-hangzhou,na-south-1", "failed", tmp_home=tmp_path)
     assert result.returncode == 1 and result.stdout.splitlines()[-1] == "5 tasks"
     assert "the tasks above are from cn-hangzhou only" in result.stderr
 
@@ -361,7 +409,7 @@ def test_ecs_tasks_regions_limits_what_a_query_may_name_and_what_all_means(seede
 def test_every_subcommands_help_lists_its_options_and_environment_variables(
     tmp_path: Path, program: str, args: list[str], options: list[str], variables: list[str]
 ) -> None:
-    result = run_cli(program, *args, tmp_home=tmp_path)
+    result = run_cli_process(program, *args, tmp_home=tmp_path)
     assert result.returncode == 0
     assert "environment variables:" in result.stdout
     for word in [*options, *variables]:
@@ -396,7 +444,7 @@ def test_a_busy_port_is_one_line_and_exit_1(tmp_path: Path, command: str) -> Non
         holder.listen(1)
         port = holder.getsockname()[1]
         # When the dev server is asked to listen there
-        result = run_cli(DEV_CLI, command, "--port", str(port), tmp_home=tmp_path)
+        result = run_cli_process(DEV_CLI, command, "--port", str(port), tmp_home=tmp_path)
     # Then one line says so and how to choose another
     assert result.returncode == 1
     assert result.stderr.splitlines() == [f"ecs-tasks-dev: port {port} is in use; choose another with --port"]

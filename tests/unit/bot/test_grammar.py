@@ -577,13 +577,13 @@ def near_valid_words(draw: st.DrawFn) -> str:
     return word
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.text(), st.sampled_from([None, HZ]))
 def test_parse_never_raises_on_any_text(text: str, default_region: str | None) -> None:
     assert isinstance(run(text, default_region), COMMAND_TYPES)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(st.lists(near_valid_words(), max_size=12), st.sampled_from([None, HZ]))
 def test_parse_never_raises_on_valid_and_near_valid_words(words: list[str], default_region: str | None) -> None:
     command = run(" ".join(words), default_region)
@@ -628,7 +628,7 @@ def grammar_queries(draw: st.DrawFn, max_ids: int = 100) -> TaskQuery:
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(grammar_queries(max_ids=30))
 def test_to_words_parses_back_to_an_equal_query(q: TaskQuery) -> None:
     assert parse(to_words(q), default_region=None, now=NOW) == QueryCommand(q)

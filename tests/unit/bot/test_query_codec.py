@@ -295,7 +295,7 @@ def test_the_codec_error_is_a_value_error() -> None:
     assert issubclass(QueryCodecError, ValueError)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(grammar_queries())
 def test_every_grammar_query_round_trips_within_the_limit(q: TaskQuery) -> None:
     value = encode_query(q)
@@ -310,7 +310,7 @@ def test_every_grammar_query_round_trips_within_the_limit(q: TaskQuery) -> None:
 _PACKED_CHARS = string.ascii_letters + string.digits + "-_"
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(st.text() | st.text(_PACKED_CHARS).map("q1.".__add__) | st.text(_PACKED_CHARS).map("r1.".__add__))
 def test_decoding_any_text_gives_a_query_or_the_codec_error(value: str) -> None:
     for decode in (decode_query, decode_task_ref):
@@ -321,7 +321,7 @@ def test_decoding_any_text_gives_a_query_or_the_codec_error(value: str) -> None:
         assert isinstance(decoded, TaskQuery | TaskRef)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(grammar_queries(max_ids=5), st.data())
 def test_a_changed_character_never_escapes_as_another_exception(q: TaskQuery, data: st.DataObject) -> None:
     value = encode_query(q)

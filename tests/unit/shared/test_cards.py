@@ -607,7 +607,7 @@ def results_st(draw: st.DrawFn) -> MultiRegionResult:
     return MultiRegionResult(TaskQuery(regions=tuple(names), status=status), tuple(regions))
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(res=results_st(), can_cancel=st.booleans(), can_watch=st.booleans(), title=st.text(min_size=1, max_size=300))
 def test_any_task_list_keeps_every_limit(res: MultiRegionResult, can_cancel: bool, can_watch: bool, title: str) -> None:
     flags = {"can_cancel": can_cancel, "can_watch": can_watch, "prev": "P", "next": "N"}
@@ -616,7 +616,7 @@ def test_any_task_list_keeps_every_limit(res: MultiRegionResult, can_cancel: boo
     assert message.text.strip() and "\n" not in message.text
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=SEEDS, count=st.integers(0, 400), process=st.text(max_size=20))
 def test_any_task_detail_keeps_every_limit(seed: int, count: int, process: str) -> None:
     rnd = random.Random(seed)
