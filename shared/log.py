@@ -28,6 +28,9 @@ _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("ec
 _secrets: set[str] = set()
 # The registered secrets as one pattern, longest first (a part never spoils a whole); rebuilt when one is added.
 _secrets_re: re.Pattern[str] | None = None
+# The same secrets, longest first: a substring search for each (in C) tells whether the pattern, which is tried
+# at every position of a line, needs to run at all.
+_secret_values: tuple[str, ...] = ()
 # The user-info of any URL (`scheme://user:password@host`): credentials, whether registered or not.
 _URL_USERINFO_RE = re.compile(r"(?<=://)[^/?#@\s'\"<>]+@")
 
@@ -36,15 +39,16 @@ logger = logging.getLogger(LOGGER_NAME)
 
 def register_secret(value: str | None) -> None:
     """Mask this value wherever it would appear in a log line."""
-    global _secrets_re
+    global _secrets_re, _secret_values
     if value and len(value) >= _MIN_SECRET_LENGTH and value not in _secrets:
         _secrets.add(value)
-        _secrets_re = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
+        _secret_values = tuple(sorted(_secrets, key=len, reverse=True))
+        _secrets_re = re.compile("|".join(re.escape(s) for s in _secret_values))
 
 
 def redact(text: str) -> str:
     """`text` with every registered secret and every URL's user-info masked; for logs and messages alike."""
-    if _secrets_re is not None:
+    if _secrets_re is not None and any(secret in text for secret in _secret_values):
         text = _secrets_re.sub(MASK, text)
     return _URL_USERINFO_RE.sub(MASK + "@", text) if "://" in text else text
 
