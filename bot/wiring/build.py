@@ -116,10 +116,11 @@ def pooled_session(connections: int) -> requests.Session:
     """A session that keeps up to `connections` connections per host: with ECS_ENDPOINT every region has the
     same host, and requests' default pool (10) would open and drop a connection per call beyond it."""
     import requests
-    from requests.adapters import HTTPAdapter
+
+    from shared.ecs.transport import ApiAdapter
 
     session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=connections, pool_maxsize=connections)
+    adapter = ApiAdapter(pool_connections=connections, pool_maxsize=connections)
     for prefix in ("https://", "http://"):
         session.mount(prefix, adapter)
     return session

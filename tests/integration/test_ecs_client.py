@@ -17,7 +17,7 @@ from shared.ecs.client import EcsClient
 from shared.ecs.credentials import Credentials, StaticCredentialsProvider
 from shared.ecs.query import TaskAction, TaskQuery, TaskStatus
 from shared.ecs.retry import RetryPolicy
-from shared.ecs.transport import ApiTransport
+from shared.ecs.transport import ApiAdapter, ApiTransport
 from shared.errors import CODE_CONNECTION, CODE_MALFORMED, CODE_TIMEOUT, EcsApiError
 from shared.region_ids import InvalidRegionError
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET, LISTINGS, fixed_task
@@ -483,6 +483,35 @@ def test_v3_requests_accept_json_as_the_official_sdk_sends_them(
     (sent,) = recording.sent
     assert sent.headers.get("Accept") == accept if accept else "Format=JSON" in str(sent.url)
     assert ecs.calls[-1].http_status == 200
+
+
+def test_the_api_adapter_answers_as_requests_own_adapter_does(ecs: EcsEmulator, now: datetime) -> None:
+    # Given two transports to the same ECS, one over requests' own adapter, one over the process's (ApiAdapter)
+    ecs.add_task(**fixed_task("t-adapter1", created=now))
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    answers = []
+    for adapter in (requests.adapters.HTTPAdapter(), ApiAdapter()):
+        session = requests.Session()
+        session.mount("http://", adapter)
+        transport = ApiTransport(credentials, endpoint=ecs.base_url, session=session)
+        # When each makes the same call
+        answers.append(transport.call("DescribeTasks", "cn-hangzhou", {"RegionId": "cn-hangzhou"}, timeout=5))
+    # Then both read the same answer: the status, the RequestId and the tasks
+    plain, ours = answers
+    assert (ours.http_status, ours.body["TaskSet"]) == (plain.http_status, plain.body["TaskSet"])
+    assert ours.request_id and plain.request_id and ours.request_id != plain.request_id
+    assert [c.http_status for c in ecs.calls[-2:]] == [200, 200]
+
+
+def test_the_api_adapter_sends_the_whole_url_to_a_proxy_and_the_path_otherwise() -> None:
+    # Given a prepared request to an http endpoint
+    request = requests.Request("POST", "http://ecs.example.test:8080/?Action=DescribeTasks&PageSize=10").prepare()
+    adapter, parent = ApiAdapter(), requests.adapters.HTTPAdapter()
+    for proxies in ({}, None, {"http": "http://proxy.example.test:3128"}, {"https": "http://p.example.test:1"}):
+        # When the adapter works out the URL to send
+        # Then it is what requests' own adapter sends: the full URL through an http proxy, else the path
+        assert adapter.request_url(request, proxies) == parent.request_url(request, proxies)
+    assert adapter.request_url(request, {}) == "/?Action=DescribeTasks&PageSize=10"
 
 
 def test_paging_follows_the_answers_page_size_and_total_count(now: datetime) -> None:
