@@ -17,7 +17,7 @@ from bench.handler_driver import HandlerDriver
 from bench.procs import BenchError, EmulatorProcess, EmulatorUrls, run_child
 from bench.report import Figure, Goal, Section
 from bench.stats import mean, percentile, to_ms
-from bench.warm_child import KIND_OURS, KIND_SDK
+from bench.warm_child import KIND_OURS, KIND_SDK, SPLIT_FLAG
 
 ACKS = 300
 QUICK_ACKS = 30
@@ -66,6 +66,10 @@ def measure_calls(urls: EmulatorUrls, database_url: str, calls: int) -> dict[str
                 raise BenchError(f"{kind}: DescribeTasks listed no tasks")
             samples["wall"] += result["wall"]
             samples["cpu"] += result["cpu"]
+    for kind, samples in pooled.items():
+        split = run_child(CHILD_MODULE, [kind, str(calls), str(WARMUP_CALLS), SPLIT_FLAG], env=env)
+        samples["split_cpu"] = split["cpu"]
+        samples["split_http"] = [split["http_cpu"]]
     return pooled
 
 
@@ -77,6 +81,14 @@ def ack_figures(acks: dict[str, list[float]]) -> list[Figure]:
         figures.append(Figure(f"ack, {label}, p50", "ms", percentile(ms, 50)))
         figures.append(Figure(f"ack, {label}, p99", "ms", percentile(ms, 99), goal=goal, headline=kind == "slash"))
     return figures
+
+
+SPLIT_NOTE = (
+    "The split of the client CPU, from one more process each with urllib3's urlopen and body read timed: "
+    "urllib3 and below (http.client, the socket) is the same machinery under both clients; the rest is "
+    "requests' layer and each client's own work (ours: signing, the request, parsing and validating the "
+    "answer, the retry loop, the per-call log line; the SDK's: its models, signing, requests' Session.send)."
+)
 
 
 def call_figures(calls: dict[str, dict[str, list[float]]]) -> list[Figure]:
@@ -93,6 +105,18 @@ def call_figures(calls: dict[str, dict[str, list[float]]]) -> list[Figure]:
         Figure("DescribeTasks round trip, wall, p99", "ms", wall(ours, 99), wall(sdk, 99), NEVER_SLOWER),
         Figure("DescribeTasks, client CPU per call (mean)", "ms", cpu(ours), cpu(sdk), NEVER_SLOWER, headline=True),
         Figure("DescribeTasks, client CPU per call (mean), against the goal", "ms", cpu(ours), cpu(sdk), CPU_GOAL),
+        Figure(
+            "of which in urllib3 and below (one more process each)",
+            "ms",
+            to_ms(ours["split_http"][0]),
+            to_ms(sdk["split_http"][0]),
+        ),
+        Figure(
+            "of which requests and the client's own work (the rest)",
+            "ms",
+            to_ms(mean(ours["split_cpu"]) - ours["split_http"][0]),
+            to_ms(mean(sdk["split_cpu"]) - sdk["split_http"][0]),
+        ),
     ]
 
 
@@ -123,6 +147,7 @@ def run(quick: bool) -> Section:
             "PageSize=10) against the same emulator; acks have no SDK counterpart (the goal is absolute)"
         ),
         figures=ack_figures(ack_samples) + call_figures(call_samples),
+        notes=[SPLIT_NOTE],
     )
 
 

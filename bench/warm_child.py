@@ -3,7 +3,8 @@
 KIND is `ours` (the production wiring: `build_ecs_client(Settings())`, JSON logs configured as the FC handler
 configures them) or `sdk` (the official SDK's client). After WARMUP unmeasured calls, each of CALLS calls is
 timed with `perf_counter` (wall) and `process_time` (this process's CPU: the client's own work, since the
-emulator runs in another process). Prints the samples in seconds.
+emulator runs in another process). Prints the samples in seconds. With `--split` it also prints the mean CPU
+per call spent in urllib3 and below, under both clients' own work.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from bench.env import ACCESS_KEY_ID, ACCESS_KEY_SECRET, ENV_ECS_URL, PAGE_SIZE, 
 
 KIND_OURS = "ours"
 KIND_SDK = "sdk"
+# Also time the CPU in urllib3 and below: a separate run, as the timing itself costs a little.
+SPLIT_FLAG = "--split"
 
 Call = Callable[[], int]
 
@@ -59,24 +62,63 @@ def sdk_call() -> Call:
     return call
 
 
-def measure(call: Call, calls: int, warmup: int) -> dict[str, Any]:
+class HttpSendClock:
+    """The CPU spent in urllib3 and below (http.client, the socket): sending a request and reading its answer's
+    body, which ours and the SDK's both do through requests over urllib3. What a call costs below requests."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._depth = 0
+
+    def install(self) -> None:
+        from urllib3.connectionpool import HTTPConnectionPool
+        from urllib3.response import HTTPResponse
+
+        HTTPConnectionPool.urlopen = self._timed(HTTPConnectionPool.urlopen)  # type: ignore[method-assign]
+        HTTPResponse.read = self._timed(HTTPResponse.read)  # type: ignore[method-assign]
+
+    def _timed(self, function: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            if self._depth:  # already inside one of them: counted there
+                return function(*args, **kwargs)
+            self._depth += 1
+            started = time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.seconds += time.process_time() - started
+                self._depth -= 1
+
+        return timed
+
+
+def measure(call: Call, calls: int, warmup: int, http: HttpSendClock | None = None) -> dict[str, Any]:
     for _ in range(warmup):
         call()
     wall: list[float] = []
     cpu: list[float] = []
     listed = 0
+    if http is not None:
+        http.seconds = 0.0
     for _ in range(calls):
         wall_start, cpu_start = time.perf_counter(), time.process_time()
         listed += call()
         cpu.append(time.process_time() - cpu_start)
         wall.append(time.perf_counter() - wall_start)
-    return {"wall": wall, "cpu": cpu, "listed": listed}
+    result: dict[str, Any] = {"wall": wall, "cpu": cpu, "listed": listed}
+    if http is not None:
+        result["http_cpu"] = http.seconds / calls
+    return result
 
 
 def main(argv: list[str]) -> None:
     kind, calls, warmup = argv[0], int(argv[1]), int(argv[2])
+    http = HttpSendClock() if SPLIT_FLAG in argv[3:] else None
     factories = {KIND_OURS: our_call, KIND_SDK: sdk_call}
-    emit_result(measure(factories[kind](), calls, warmup))
+    call = factories[kind]()
+    if http is not None:
+        http.install()
+    emit_result(measure(call, calls, warmup, http))
 
 
 if __name__ == "__main__":
