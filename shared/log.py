@@ -15,6 +15,7 @@ import re
 import sys
 import time
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
@@ -25,12 +26,29 @@ _MIN_SECRET_LENGTH = 6
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 _context: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar("ecs_tasks_log", default=_EMPTY)
-_secrets: set[str] = set()
-# The registered secrets as one pattern, longest first (a part never spoils a whole); rebuilt when one is added.
-_secrets_re: re.Pattern[str] | None = None
-# The same secrets, longest first: a substring search for each (in C) tells whether the pattern, which is tried
-# at every position of a line, needs to run at all.
-_secret_values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Secrets:
+    """The registered secrets, longest first (a part never spoils a whole), and the one pattern of them all.
+    A substring search for each (in C) tells whether the pattern, which is tried at every position of a
+    line, needs to run at all. Replaced whole when a secret is added, so a line never sees half of a change."""
+
+    values: tuple[str, ...] = ()
+    pattern: re.Pattern[str] | None = None
+
+    def adding(self, value: str) -> _Secrets:
+        values = tuple(sorted((*self.values, value), key=len, reverse=True))
+        return _Secrets(values, re.compile("|".join(re.escape(v) for v in values)))
+
+    def masked(self, text: str) -> str:
+        if self.pattern is None or not any(value in text for value in self.values):
+            return text
+        return self.pattern.sub(MASK, text)
+
+
+_secrets = _Secrets()
+
 # The user-info of any URL (`scheme://user:password@host`): credentials, whether registered or not.
 _URL_USERINFO_RE = re.compile(r"(?<=://)[^/?#@\s'\"<>]+@")
 
@@ -39,17 +57,14 @@ logger = logging.getLogger(LOGGER_NAME)
 
 def register_secret(value: str | None) -> None:
     """Mask this value wherever it would appear in a log line."""
-    global _secrets_re, _secret_values
-    if value and len(value) >= _MIN_SECRET_LENGTH and value not in _secrets:
-        _secrets.add(value)
-        _secret_values = tuple(sorted(_secrets, key=len, reverse=True))
-        _secrets_re = re.compile("|".join(re.escape(s) for s in _secret_values))
+    global _secrets
+    if value and len(value) >= _MIN_SECRET_LENGTH and value not in _secrets.values:
+        _secrets = _secrets.adding(value)
 
 
 def redact(text: str) -> str:
     """`text` with every registered secret and every URL's user-info masked; for logs and messages alike."""
-    if _secrets_re is not None and any(secret in text for secret in _secret_values):
-        text = _secrets_re.sub(MASK, text)
+    text = _secrets.masked(text)
     return _URL_USERINFO_RE.sub(MASK + "@", text) if "://" in text else text
 
 

@@ -65,9 +65,7 @@ def run_main(
             patch.delenv(name)
         for name, value in env.items():
             patch.setenv(name, value)
-        patch.setattr(log, "_secrets", set(log._secrets))
-        patch.setattr(log, "_secrets_re", log._secrets_re)
-        patch.setattr(log, "_secret_values", log._secret_values)
+        patch.setattr(log, "_secrets", log._secrets)
         patch.setattr(build, "_ecs_clients", build._ecs_clients)
         if cwd is not None:
             patch.chdir(cwd)

@@ -122,7 +122,7 @@ class ApiAdapter(HTTPAdapter):
     """requests' adapter for signed API calls, less two steps of every `send` they never use, through the
     hooks requests documents for subclasses: the URL to send is the path alone unless a proxy is in the way
     (the parent works that out with two URL parses per call), and no cookies are read from answers (the
-    signed requests never send any). A twentieth of a warm call's HTTP CPU."""
+    signed requests never send any)."""
 
     def request_url(self, request: requests.PreparedRequest, proxies: Mapping[str, str] | None) -> str:
         return request.path_url if not proxies else super().request_url(request, proxies)
