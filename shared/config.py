@@ -180,10 +180,28 @@ def _env(name: str, default: Any = None, **constraints: Any) -> Any:
     return Field(default=default, validation_alias=AliasChoices(name, name.lower()), **constraints)
 
 
-class Settings(BaseSettings):
+class _SettingsBase(BaseSettings):
     # Serverless Devs passes unset optional settings as empty strings: treat those as unset.
     model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True)
 
+
+class _WithConfigFile(_SettingsBase):
+    """Settings read from keyword arguments first (tests, composition), then the environment, then the config
+    file."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _TomlFile(settings_cls, toml_file=config_file())
+
+
+class Settings(_WithConfigFile):
     # ECS
     ecs_endpoint: str | None = _env("ECS_ENDPOINT")
     ecs_signature_version: Literal["v1", "v3"] = _env("ECS_SIGNATURE_VERSION", "v3")
@@ -241,18 +259,6 @@ class Settings(BaseSettings):
     fc_region: str | None = _env("FC_REGION")
     fc_account_id: str | None = _env("FC_ACCOUNT_ID")
     fc_endpoint: str | None = _env("FC_ENDPOINT")
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Keyword arguments first (tests, composition), then the environment, then the config file.
-        return init_settings, env_settings, _TomlFile(settings_cls, toml_file=config_file())
 
     @field_validator(
         "allowed_team_ids", "allowed_channel_ids", "allowed_regions", "cancel_user_ids", "admin_user_ids", mode="before"
@@ -440,13 +446,23 @@ def _problem(loc: tuple[int | str, ...], msg: str) -> str:
     return f"{name} {msg}" if msg.startswith(("is ", "has ")) else f"{name}: {msg}"
 
 
-class _SigningSettings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True)
-
+class _SigningSettings(_SettingsBase):
     slack_signing_secret: SecretStr | None = _env("SLACK_SIGNING_SECRET")
+
+
+class _SigningSettingsWithFile(_SigningSettings, _WithConfigFile):
+    pass
 
 
 def load_signing_secret() -> SecretStr | None:
     """SLACK_SIGNING_SECRET alone: requests are verified, and told of a bad setting, even when another
-    setting is malformed."""
-    return _SigningSettings().slack_signing_secret
+    setting is malformed. The environment first, as for every setting; then the config file, which is read
+    only when the environment has no secret. A file that cannot be read gives none: `load_settings` names
+    its problem."""
+    secret = _SigningSettings().slack_signing_secret
+    if secret is not None:
+        return secret
+    try:
+        return _SigningSettingsWithFile().slack_signing_secret
+    except ConfigurationError:
+        return None

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.config import ENV_CONFIG_FILE, load_settings
+from shared.config import ENV_CONFIG_FILE, load_settings, load_signing_secret
 from shared.errors import ConfigurationError
 from tools.build_package import CONFIG_FILE, copy_config_file
 
@@ -90,3 +90,24 @@ def test_the_package_carries_the_projects_config_file(tmp_path: Path) -> None:
     assert copy_config_file(root, out) is False and not (out / CONFIG_FILE).exists()
     (root / CONFIG_FILE).write_text(FILE)
     assert copy_config_file(root, out) is True and (out / CONFIG_FILE).read_text() == FILE
+
+
+def test_the_signing_secret_is_read_from_the_file_when_the_environment_has_none(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a config file holding the signing secret, and none in the environment
+    monkeypatch.delenv("SLACK_SIGNING_SECRET", raising=False)
+    config.write_text('slack_signing_secret = "from-the-file-5e2c"\n' + FILE)
+    # When the function reads it to verify a request, and the settings read it
+    secret = load_signing_secret()
+    # Then both read the file's value
+    assert secret is not None and secret.get_secret_value() == "from-the-file-5e2c"
+    settings_secret = load_settings().slack_signing_secret
+    assert settings_secret is not None and settings_secret.get_secret_value() == "from-the-file-5e2c"
+    # And the environment's value wins over the file's, as for every setting
+    monkeypatch.setenv("SLACK_SIGNING_SECRET", "from-the-environment-7d1a")
+    assert load_signing_secret().get_secret_value() == "from-the-environment-7d1a"  # type: ignore[union-attr]
+    # And a file that cannot be read gives no secret (load_settings names the file's problem)
+    monkeypatch.delenv("SLACK_SIGNING_SECRET")
+    config.write_text('slack_signing_secret = "unterminated\n')
+    assert load_signing_secret() is None
