@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from shared.ecs.query import TaskAction
 from shared.ecs.sessions import POLLER_SESSION_NAME, USER_SESSION_PREFIX
 from shared.region_ids import is_region_id
 
@@ -33,16 +34,16 @@ API_CALL_TYPES = frozenset(
     }
 )
 # The calls that create a task DescribeTasks lists (its TaskAction values), and the one that cancels one.
-TASK_ACTIONS = ("ImportImage", "ExportImage", "RedeployInstance", "ModifyDiskSpec", "ArchiveSnapshot")
+TASK_ACTIONS = tuple(action.value for action in TaskAction)
 CANCEL_TASK = "CancelTask"
 EVENT_NAMES = (*TASK_ACTIONS, CANCEL_TASK)
 # Where each call names the resource its task works on (requestParameters), for a response without a TaskId.
-RESOURCE_PARAMETERS = {
-    "ImportImage": "ImageName",
-    "ExportImage": "ImageId",
-    "RedeployInstance": "InstanceId",
-    "ModifyDiskSpec": "DiskId",
-    "ArchiveSnapshot": "SnapshotId",
+RESOURCE_PARAMETERS: dict[str, str] = {
+    TaskAction.IMPORT_IMAGE: "ImageName",
+    TaskAction.EXPORT_IMAGE: "ImageId",
+    TaskAction.REDEPLOY_INSTANCE: "InstanceId",
+    TaskAction.MODIFY_DISK_SPEC: "DiskId",
+    TaskAction.ARCHIVE_SNAPSHOT: "SnapshotId",
 }
 
 MAX_EVENT_BYTES = 256 * 1024

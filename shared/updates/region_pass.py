@@ -340,7 +340,7 @@ class _Pass:
         self._lookups_left -= 1
         try:
             task = look_up_task(self._client(), self.region_id, target.task_id, deadline=self._deadline)
-        except ApiError as error:  # an ECS error, or STS refusing the role: stops this group's work only
+        except ApiError as error:  # an ECS error, or STS refusing the role: the group's other work goes on
             self._lookups_left = 0  # throttled or failing: no more look-ups in this region this tick
             log_event("poller.lookup_failed", level=logging.WARNING, outcome=error.code)
             return None, False
