@@ -483,9 +483,11 @@ def build_event_announcer(settings: Settings, *, clock: Callable[[], datetime] =
     from shared.updates.poller import new_owner_id
 
     own_role = ROLE_ARN_RE.fullmatch(settings.slack_role_arn or "")
-
+    base = build_policy(settings)
+    store = open_configured_store(settings)
     config = EventsConfig(
-        policy=build_policy(settings),
+        policy=base,
+        policy_source=(lambda: base.with_slack_bindings(store.bindings.all())) if base.accounts.configured else None,
         ttl=settings.watch_ttl,
         home_account_id=settings.fc_account_id,
         attribution=settings.event_attribution,
@@ -494,7 +496,7 @@ def build_event_announcer(settings: Settings, *, clock: Callable[[], datetime] =
     )
     notifier = Notifier(slack_web_client(settings, token=slack_bot_token(settings, needed_by="the events function")))
     return EventAnnouncer(
-        open_configured_store(settings),
+        store,
         poller_ecs_clients(settings, config.policy.accounts),
         notifier,
         config,

@@ -17,6 +17,7 @@ ecs-tasks' own cancels were told when they were made.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -60,6 +61,9 @@ class EventsConfig:
     # The Slack function's role name (ECS_TASKS_SLACK_ROLE_ARN): its sessions in the home account are ecs-tasks'.
     own_role_name: str | None = None
     min_post_s: float = 10.0
+    # Asked for each event, when given: today's policy with the channel bindings made in Slack (as the poller
+    # asks it each tick), so an event never reaches a channel a binding took out of the account.
+    policy_source: Callable[[], AccessPolicy] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +115,10 @@ class EventAnnouncer:
         )
 
     def handle(self, call: ApiCall, deadline: Deadline) -> Handled:
+        if self._config.policy_source is not None:
+            policy = self._config.policy_source()
+            self._config = dataclasses.replace(self._config, policy=policy)
+            self._outbox.policy = policy
         directory = self._config.policy.accounts
         names = [
             n

@@ -162,7 +162,8 @@ class OutboxSender:
         self._clients = clients
         self._notifier = notifier
         self._config = config
-        # Today's policy: the poller hands each tick's in (bindings made in Slack change it between ticks).
+        # Today's policy: the poller hands each tick's in, the events function each event's (bindings made in
+        # Slack change it between them).
         self.policy = config.policy
         self._clock = clock
         self._faults = faults

@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from emulators.ecs import EcsEmulator
+from emulators.eventbridge import EventBridgeStandIn, api_call_event
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator, SlackSender
 from emulators.sts.server import StsEmulator
 from emulators.sts.service import Caller, Role
-from functions import http
+from emulators.sts.sessions import SessionRegistry
+from functions import events, http
 from shared.store import SqlStore
 from tests.conftest import ACCESS_KEY_ID, ACCESS_KEY_SECRET
 from tests.poller_support import ENGINES, database_url, fresh_store
@@ -38,10 +42,35 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlStore]:
     yield from fresh_store(database_url(request.param, tmp_path))
 
 
+STAGING_ID = "2222222222222222"
+STAGING_TASK = "t-stag0000000000000001"
+
+
 @pytest.fixture
-def sts() -> Iterator[StsEmulator]:
+def registry() -> SessionRegistry:
+    return SessionRegistry()
+
+
+@pytest.fixture
+def sts(registry: SessionRegistry) -> Iterator[StsEmulator]:
     roles = [Role(PROD_ROLE, frozenset({FUNCTION_ROLE})), Role(STAGING_ROLE, frozenset({FUNCTION_ROLE}))]
-    with StsEmulator(callers={ACCESS_KEY_ID: Caller(ACCESS_KEY_SECRET, FUNCTION_ROLE)}, roles=roles) as emulator:
+    callers = {ACCESS_KEY_ID: Caller(ACCESS_KEY_SECRET, FUNCTION_ROLE)}
+    with StsEmulator(callers=callers, roles=roles, registry=registry) as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def ecs(registry: SessionRegistry) -> Iterator[EcsEmulator]:
+    """Overrides conftest's: the sessions STS issued are accepted, and staging has a running ImportImage."""
+    running = {"TaskId": STAGING_TASK, "RegionId": "cn-shanghai", "TaskAction": "ImportImage",
+               "TaskStatus": "Processing", "created_ago_s": 60}  # fmt: skip
+    emulator = EcsEmulator(
+        seed=[],
+        credentials={ACCESS_KEY_ID: ACCESS_KEY_SECRET},
+        sessions=registry,
+        account_seeds={STAGING_ID: [running]},
+    )
+    with emulator:
         yield emulator
 
 
@@ -135,3 +164,41 @@ def test_without_a_database_bind_says_it_needs_one(
     http.reset_app()
     answer: Any = say(fc, sender, slack, "bind staging")
     assert "Bindings made in Slack need a database" in answer
+
+
+@pytest.mark.usefixtures("bindings_env")
+def test_an_event_in_an_account_bound_in_slack_is_announced_in_the_channel_bound_to_it(
+    store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
+) -> None:
+    # Given C0OPS configured to prod, bound in Slack to staging, and subscribed to staging's tasks
+    store.bindings.put(OPS, ("staging",), by=ADMIN, now=ecs.clock.now())
+    store.subscriptions.add(
+        team_id=None,
+        channel_id=OPS,
+        user_id=ADMIN,
+        region_id="cn-shanghai",
+        status=None,
+        action=None,
+        now=ecs.clock.now() - timedelta(minutes=5),
+        account="staging",
+    )
+    task_id = STAGING_TASK
+    events.reset_announcer()
+    bridge = EventBridgeStandIn(deliver=lambda body: events.handler(body, None))
+    # When EventBridge delivers the task's start in staging's account
+    event = api_call_event(
+        action="ImportImage",
+        region_id="cn-shanghai",
+        account_id=STAGING_ID,
+        at=ecs.clock.now(),
+        request={"ImageName": "web-1"},
+        response={"TaskId": task_id},
+        user="alice",
+    )
+    try:
+        (answer,) = bridge.publish(event)
+    finally:
+        events.reset_announcer()
+    # Then the events function holds the binding made in Slack as the Slack function does: announced in C0OPS
+    assert answer == {"ok": True, "announced": 1}
+    assert task_id in " ".join(posts(slack))
