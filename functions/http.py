@@ -176,14 +176,12 @@ def _open_deferred(invocation: DeferredInvocation) -> tuple[dict[str, Any] | Non
 
     from bot.slack.answering.deferral import Verdict
     from bot.slack.answering.seal import Sealer
-    from shared.config import load_signing_secret
 
-    secret = load_signing_secret()
-    if secret is None or not secret.get_secret_value():
-        log_event("config.error", level=logging.ERROR, outcome=500, setting=SIGNING_SECRET_SETTING, detail="not set")
-        return None, plain_response(500, "ecs-tasks is not configured correctly")
+    secret = _signing_secret()
+    if secret is None:
+        return None, _not_configured()
     now = Clock().now()  # the clock Slack's verifier (and Bolt's) reads
-    verdict = invocation.verdict(Sealer.from_signing_secret(secret.get_secret_value()), now=now)
+    verdict = invocation.verdict(Sealer.from_signing_secret(secret), now=now)
     if verdict is Verdict.FORGED:
         return None, _rejected(401, "the deferred invocation is not sealed by this function")
     if verdict is Verdict.EXPIRED:
@@ -198,7 +196,7 @@ def _open_deferred(invocation: DeferredInvocation) -> tuple[dict[str, Any] | Non
     except BadEvent as bad:
         return None, _rejected(bad.status, bad.reason)
     timestamp = str(int(now))
-    signature = SignatureVerifier(secret.get_secret_value()).generate_signature(timestamp=timestamp, body=body) or ""
+    signature = SignatureVerifier(secret).generate_signature(timestamp=timestamp, body=body) or ""
     headers.update({TIMESTAMP_HEADER: timestamp, SIGNATURE_HEADER: signature})
     return {**invocation.event, "headers": headers}, plain_response(200, "")
 
@@ -229,22 +227,39 @@ def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:
     return parsed
 
 
+def _signing_secret() -> str | None:
+    """The signing secret: the instance's settings' once they are built (read once for the instance), else
+    SLACK_SIGNING_SECRET read alone, so that requests are verified even while another setting is bad."""
+    deps = _deps
+    if deps is not None:
+        secret = deps.settings.slack_signing_secret
+    else:
+        from shared.config import load_signing_secret
+
+        secret = load_signing_secret()
+    if secret is None:
+        return None
+    return secret.get_secret_value() or None
+
+
+def _not_configured() -> dict[str, Any]:
+    log_event("config.error", level=logging.ERROR, outcome=500, setting=SIGNING_SECRET_SETTING, detail="not set")
+    return plain_response(500, "ecs-tasks is not configured correctly")
+
+
 def _verify(body: str, headers: Mapping[str, str | Sequence[str]]) -> dict[str, Any] | None:
     """Slack's own verifier on the raw bytes: None when signed by Slack within five minutes, else the 401."""
     # Imported here, where a cold instance's start-up begins (functions.start_up); pydantic comes with the settings.
     from slack_sdk.signature import SignatureVerifier
 
-    from shared.config import load_signing_secret
-
-    secret = load_signing_secret()
-    if secret is None or not secret.get_secret_value():
-        log_event("config.error", level=logging.ERROR, outcome=500, setting=SIGNING_SECRET_SETTING, detail="not set")
-        return plain_response(500, "ecs-tasks is not configured correctly")
+    secret = _signing_secret()
+    if secret is None:
+        return _not_configured()
     timestamp, signature = _first(headers.get(TIMESTAMP_HEADER)), _first(headers.get(SIGNATURE_HEADER))
     # ASCII digits only: the verifier calls int() on it, and `²` or `abc` must be a 401, not a crash.
     if not (timestamp and timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12 and signature):
         return _rejected(401, "the request is not signed by Slack")
-    if not SignatureVerifier(secret.get_secret_value()).is_valid(body, timestamp, signature):
+    if not SignatureVerifier(secret).is_valid(body, timestamp, signature):
         return _rejected(401, "the request is not signed by Slack")
     return None
 
