@@ -89,8 +89,8 @@ def _exit_status(code: object, stderr: TextIO) -> int:
 
 @contextlib.contextmanager
 def _loggers_kept() -> Iterator[None]:
-    """Every existing logger's handlers, level, propagation and switch, and logging's module switches, as they
-    were before: the CLI configures logging for its process."""
+    """Every logger's handlers, level, propagation and switch, and logging's module switches, as they were
+    before (a logger made during the run as a new one is): the CLI configures logging for its process."""
     loggers = [logging.getLogger()]
     loggers += [item for item in logging.Logger.manager.loggerDict.values() if isinstance(item, logging.Logger)]
     saved = [(item, list(item.handlers), item.level, item.propagate, item.disabled) for item in loggers]
@@ -98,6 +98,10 @@ def _loggers_kept() -> Iterator[None]:
     try:
         yield
     finally:
+        # A logger the run made (a library imported in it) goes back to a new logger's state.
+        made = [item for item in logging.Logger.manager.loggerDict.values() if isinstance(item, logging.Logger)]
+        known = {id(item) for item in loggers}
+        saved += [(item, [], logging.NOTSET, True, False) for item in made if id(item) not in known]
         for item, handlers, level, propagate, disabled in saved:
             item.handlers[:] = handlers
             item.setLevel(level)

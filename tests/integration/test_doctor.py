@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli.main import main
 from emulators.ecs import EcsEmulator
 from emulators.fc_server import FcServer
 from emulators.slack import SlackEmulator
@@ -94,12 +93,12 @@ def env(
     return values
 
 
-def doctor(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
-    code = main(["doctor", *args])
-    out, err = capsys.readouterr()
+def doctor(*args: str) -> tuple[int, str]:
+    """`ecs-tasks doctor ARGS` in this process, in this test's environment: its exit status and stdout."""
+    done = run_main(["doctor", *args], dict(os.environ))
     for secret in SECRETS:
-        assert secret not in out + err
-    return code, out
+        assert secret not in done.stdout + done.stderr
+    return done.returncode, done.stdout
 
 
 def failures(out: str) -> list[str]:
@@ -113,9 +112,9 @@ def closed_port() -> int:
 
 
 @pytest.mark.usefixtures("env")
-def test_a_working_deployment_passes_every_check(capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_working_deployment_passes_every_check() -> None:
     # When doctor runs with a working set-up
-    code, out = doctor(capsys)
+    code, out = doctor()
     # Then every check passes, each account and region is named, and it exits 0
     assert code == 0, out
     assert failures(out) == []
@@ -127,27 +126,25 @@ def test_a_working_deployment_passes_every_check(capsys: pytest.CaptureFixture[s
 
 
 @pytest.mark.usefixtures("env")
-def test_json_names_each_check(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out = doctor(capsys, "--json")
+def test_json_names_each_check() -> None:
+    code, out = doctor("--json")
     report = json.loads(out)
     assert code == 0 and report["ok"] is True
     assert {"settings", "database", "account prod · cn-hangzhou"} <= {check["name"] for check in report["checks"]}
 
 
-def test_a_bad_setting_is_named(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_bad_setting_is_named(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a default region that is not a region id
     monkeypatch.setenv("ECS_TASKS_DEFAULT_REGION", "hangzhou!")
-    code, out = doctor(capsys)
+    code, out = doctor()
     (line,) = failures(out)
     assert code == 1 and line.startswith("❌ settings: ") and "ECS_TASKS_DEFAULT_REGION" in line
 
 
 @pytest.mark.usefixtures("env")
-def test_a_revoked_token_is_named(slack: SlackEmulator, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_revoked_token_is_named(slack: SlackEmulator) -> None:
     slack.revoke_token("token_revoked")
-    code, out = doctor(capsys)
+    code, out = doctor()
     (line,) = failures(out)
     assert code == 1 and line.startswith("❌ slack token: ") and "token_revoked" in line and "reinstall" in line
 
@@ -164,22 +161,19 @@ def test_a_missing_scope_is_named(
     env: dict[str, str],
     narrow_slack: SlackEmulator,
     monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # Given a token granted `commands` but not `chat:write`
     monkeypatch.setenv("SLACK_API_URL", narrow_slack.api_url)
-    code, out = doctor(capsys)
+    code, out = doctor()
     (line,) = failures(out)
     assert code == 1 and line.startswith("❌ slack scopes: missing chat:write")
 
 
-def test_an_account_whose_role_cannot_be_assumed_is_named(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_account_whose_role_cannot_be_assumed_is_named(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a second account whose role does not trust the function's
     accounts = {**ACCOUNTS, "staging": {"role_arn": LOCKED_ROLE, "regions": ["cn-beijing"]}}
     monkeypatch.setenv("ECS_TASKS_ACCOUNTS", json.dumps(accounts))
-    code, out = doctor(capsys)
+    code, out = doctor()
     (line,) = failures(out)
     assert code == 1 and line.startswith("❌ account staging · cn-beijing: ")
     assert "NoPermission" in line or "AssumeRole" in line
@@ -187,21 +181,17 @@ def test_an_account_whose_role_cannot_be_assumed_is_named(
 
 
 @pytest.mark.parametrize("scheme", ["postgresql+psycopg", "mysql+pymysql"])
-def test_a_database_that_is_down_is_named(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], scheme: str
-) -> None:
+def test_a_database_that_is_down_is_named(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, scheme: str) -> None:
     # Given a database URL (with a password) on a port nothing listens on
     monkeypatch.setenv("ECS_TASKS_DATABASE_URL", f"{scheme}://doctor:{DB_PASSWORD}@127.0.0.1:{closed_port()}/x")
-    code, out = doctor(capsys)
+    code, out = doctor()
     (line,) = failures(out)
     assert code == 1 and line.startswith("❌ database: ECS_TASKS_DATABASE_URL is not reachable")
 
 
 @pytest.mark.db
 @pytest.mark.parametrize("variable", ["ECS_TASKS_TEST_POSTGRES_URL", "ECS_TASKS_TEST_MARIADB_URL"])
-def test_a_real_database_passes(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], variable: str
-) -> None:
+def test_a_real_database_passes(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, variable: str) -> None:
     from tests.conftest import DATABASE_URL_VARIABLES
 
     url = os.environ.get(variable, DATABASE_URL_VARIABLES[variable])
@@ -209,7 +199,7 @@ def test_a_real_database_passes(
 
     open_store(url).engine.dispose()
     monkeypatch.setenv("ECS_TASKS_DATABASE_URL", url)
-    code, out = doctor(capsys)
+    code, out = doctor()
     assert code == 0, out
     assert "✅ database: reachable, schema version" in out
 
@@ -287,13 +277,11 @@ def trigger_line(out: str) -> str:
 
 
 @pytest.mark.usefixtures("env")
-def test_the_events_functions_eventbridge_trigger_passes(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_events_functions_eventbridge_trigger_passes(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given Function Compute with the events function and its EventBridge trigger, as template.yml deploys it
     server = function_compute(monkeypatch, {EVENTS_FUNCTION: [EVENTBRIDGE_TRIGGER]})
     try:
-        code, out = doctor(capsys)
+        code, out = doctor()
     finally:
         server.stop()
     # Then its check passes, naming the function, and every check passes
@@ -302,14 +290,12 @@ def test_the_events_functions_eventbridge_trigger_passes(
 
 
 @pytest.mark.usefixtures("env")
-def test_a_deployment_without_events_skips_the_trigger_check(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_deployment_without_events_skips_the_trigger_check(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given a deployment that left the events function out (ECS_TASKS_EVENTS_FUNCTION=none), on FC
     monkeypatch.setenv("ECS_TASKS_EVENTS_FUNCTION", "none")
     server = function_compute(monkeypatch, {})
     try:
-        code, out = doctor(capsys)
+        code, out = doctor()
     finally:
         server.stop()
     # Then the trigger is not looked for, the line says why, and doctor still passes
@@ -318,13 +304,11 @@ def test_a_deployment_without_events_skips_the_trigger_check(
 
 
 @pytest.mark.usefixtures("env")
-def test_an_events_function_without_its_trigger_is_named(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_an_events_function_without_its_trigger_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given an events function deployed with a timer trigger only
     server = function_compute(monkeypatch, {EVENTS_FUNCTION: [TIMER_TRIGGER]})
     try:
-        code, out = doctor(capsys)
+        code, out = doctor()
     finally:
         server.stop()
     # Then it is the one failure, saying to deploy the trigger from template.yml, and doctor exits 1
@@ -335,14 +319,12 @@ def test_an_events_function_without_its_trigger_is_named(
 
 
 @pytest.mark.usefixtures("env")
-def test_a_missing_events_function_is_named(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_missing_events_function_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given settings naming an events function Function Compute does not have
     monkeypatch.setenv("ECS_TASKS_EVENTS_FUNCTION", "chatops-events")
     server = function_compute(monkeypatch, {EVENTS_FUNCTION: [EVENTBRIDGE_TRIGGER]})
     try:
-        code, out = doctor(capsys)
+        code, out = doctor()
     finally:
         server.stop()
     (line,) = failures(out)
@@ -351,13 +333,11 @@ def test_a_missing_events_function_is_named(
 
 
 @pytest.mark.usefixtures("env")
-def test_function_compute_refusing_the_caller_names_the_permission(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_function_compute_refusing_the_caller_names_the_permission(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given Function Compute that does not accept the function's credentials (another secret for its key)
     server = function_compute(monkeypatch, {EVENTS_FUNCTION: [EVENTBRIDGE_TRIGGER]}, secret="another-secret-7c2e")
     try:
-        code, out = doctor(capsys)  # which also asserts no secret is shown
+        code, out = doctor()  # which also asserts no secret is shown
     finally:
         server.stop()
     # Then the failure names the permission and the events function's ARN, and doctor exits 1
@@ -368,14 +348,12 @@ def test_function_compute_refusing_the_caller_names_the_permission(
 
 
 @pytest.mark.usefixtures("env")
-def test_on_function_compute_self_invocation_names_the_permission_and_arn(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_on_function_compute_self_invocation_names_the_permission_and_arn(monkeypatch: pytest.MonkeyPatch) -> None:
     # Given the Slack function's FC settings (InvokeFunction has no dry run: nothing is invoked)
     server = function_compute(monkeypatch, {EVENTS_FUNCTION: [EVENTBRIDGE_TRIGGER]})
     monkeypatch.setenv("FC_FUNCTION_NAME", "ecs-tasks-slack")
     try:
-        code, out = doctor(capsys)
+        code, out = doctor()
     finally:
         server.stop()
     assert server.invocations == []
