@@ -33,7 +33,7 @@ typecheck: $(STAMP)
 # TEST_WORKERS=0 runs the suite serially in one process. Four, on two cores too: much of the suite waits (on
 # emulated latency, on the processes it starts, on the databases), and a waiting worker leaves its core to another.
 TEST_WORKERS ?= 4
-PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist loadgroup
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist load
 
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL)

@@ -45,9 +45,7 @@ from tools.environment_limit import (
 WHEEL_CACHE = REPO / ".cache" / "wheels"
 REFERENCE_EVENT = FIXTURES / "fc3-events" / "http-trigger-event.json"
 NEVER_DEPLOYED = ("emulators", "tests", "bench", "tools")
-ENTRY_MODULES = ("functions.http", "functions.wsgi") + (
-    ("functions.timer",) if (REPO / "functions" / "timer.py").exists() else ()
-)
+ENTRY_MODULES = ("functions.http", "functions.wsgi", "functions.timer", "functions.events")
 
 # Run in a fresh interpreter: `-I` ignores PYTHON* variables (PYTHONPATH included) and `-S` skips site, so
 # neither this virtualenv nor the system's packages are visible. The package folder goes on sys.path the

@@ -363,10 +363,10 @@ def test_at_the_defaults_a_tick_polls_every_12_s_and_leaves_the_minutes_end_to_t
     assert clock.now - started < 60.0
 
 
-def test_overlapping_ticks_at_the_defaults_post_a_change_once(
+def test_a_later_tick_and_a_late_retry_of_an_earlier_one_post_a_change_once(
     store: SqlStore, ecs: EcsEmulator, slack: SlackEmulator
 ) -> None:
-    # Given a watched task that finishes while two pollers' ticks overlap (a slow tick running into the next)
+    # Given a watched task that finishes between two pollers' ticks (a slow tick's retry comes after the next)
     task_id = ecs.add_task(RegionId=REGION, TaskAction="ImportImage", processing_s=50)
     _, card_ts = watch_task(store, ecs, slack, task_id)
     config = PollerConfig(ttl=TTL, repoll_interval_s=12.0, min_call_s=3.0, min_post_s=10.0)

@@ -35,4 +35,7 @@ def test_a_status_this_version_does_not_know_is_in_no_set() -> None:
 
 
 def test_the_sets_are_not_members() -> None:
+    # The sets live on the enums' classes, assigned after them: neither enum gains a member by them
+    assert set(TaskStatus.__members__).isdisjoint({"FILTERABLE", "TERMINAL", "RUNNING", "UNFINISHED"})
+    assert "CANCELLABLE" not in TaskAction.__members__
     assert len(TaskStatus) == 6 and len(TaskAction) == 5
