@@ -251,9 +251,9 @@ def is_admin(deps: BotDeps, user_id: str | None) -> bool:
 
 def doctor_work(deps: BotDeps, user_id: str | None) -> Message | Work:
     """The checks for an admin, answered ephemerally; anyone else is refused from the acknowledgement."""
-    run = deps.doctor
-    if not is_admin(deps, user_id) or run is None:
+    if not is_admin(deps, user_id):
         return notice_message(NOT_AN_ADMIN.format(command="doctor"))
+    run = deps.doctor
 
     def work(attempt: Attempt, deferred: DeferredRun | None) -> Replies:
         # Masked as in the CLI: any registered secret an outside service's message might echo.

@@ -34,8 +34,8 @@ class BotDeps:
     ecs: EcsFactory
     # Opened on first use: a plain answer never opens the store.
     store_factory: Callable[[Settings], SqlStore]
-    # `/ecs-tasks doctor`'s checks (bot.wiring.build.run_doctor over these settings); None: not offered.
-    doctor: Callable[[], tuple[Check, ...]] | None = None
+    # `/ecs-tasks doctor`'s checks (bot.wiring.build.run_doctor over these settings).
+    doctor: Callable[[], tuple[Check, ...]]
     _store: SqlStore | None = field(default=None, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
