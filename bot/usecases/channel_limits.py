@@ -8,6 +8,7 @@ or `NOT_SUBSCRIBED`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -51,20 +52,31 @@ def rate_refused(deps: BotDeps, where: Where) -> Replies:
 
 def watch_limit_refused(deps: BotDeps, where: Where, adding: int) -> Replies:
     """The refusal's answer if `adding` more active watches do not fit in the channel (empty: they do)."""
-    limit = deps.settings.max_watches_per_channel
     active = deps.store().watches.count_active(where.channel_id)
-    if active + adding <= limit:
-        return ()
-    return _refused(where, watch_limit_refusal(active, limit))
+    return _over(where, active, adding, deps.settings.max_watches_per_channel, watch_limit_refusal)
 
 
 def subscription_limit_refused(deps: BotDeps, where: Where, adding: int) -> Replies:
     """The refusal's answer if `adding` more subscriptions do not fit in the channel (empty: they do)."""
-    limit = deps.settings.max_subscriptions_per_channel
     existing = deps.store().subscriptions.count(where.channel_id)
-    if existing + adding <= limit:
-        return ()
-    return _refused(where, subscription_limit_refusal(existing, limit))
+    return _over(where, existing, adding, deps.settings.max_subscriptions_per_channel, subscription_limit_refusal)
+
+
+def watches_full(deps: BotDeps, where: Where) -> Replies:
+    """The refusal's answer when the store, counting and adding in one step, found the channel's watches full."""
+    limit = deps.settings.max_watches_per_channel
+    return _refused(where, watch_limit_refusal(limit, limit))
+
+
+def subscriptions_full(deps: BotDeps, where: Where) -> Replies:
+    """The refusal's answer when the store, counting and adding in one step, found the channel's subscriptions
+    full."""
+    limit = deps.settings.max_subscriptions_per_channel
+    return _refused(where, subscription_limit_refusal(limit, limit))
+
+
+def _over(where: Where, count: int, adding: int, limit: int, refusal: Callable[[int, int], Refusal]) -> Replies:
+    return () if count + adding <= limit else _refused(where, refusal(count, limit))
 
 
 def rate_refusal(limit: int) -> Refusal:

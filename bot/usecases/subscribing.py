@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from bot.language.grammar import SubscribeCommand, UnsubscribeCommand
-from bot.usecases.channel_limits import NOT_SUBSCRIBED, rate_refused, subscription_limit_refused
+from bot.usecases.channel_limits import NOT_SUBSCRIBED, rate_refused, subscription_limit_refused, subscriptions_full
 from bot.usecases.task_lookup import accounts_for
 from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies
@@ -86,7 +86,7 @@ def subscribe(deps: BotDeps, where: Where, command: SubscribeCommand) -> Replies
             refused += added is None
         if not refused:
             return ()
-        full = subscription_limit_refused(deps, where, refused)
+        full = subscriptions_full(deps, where)
         if refused < len(new):
             return full  # the post names every one asked for; the refusal says how many did not fit
         return (ChannelUpdate(where.channel_id, posted, notice_message(NOT_SUBSCRIBED)), *full)

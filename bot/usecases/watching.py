@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from bot.usecases.channel_limits import NOT_WATCHED, rate_refused, watch_limit_refused
+from bot.usecases.channel_limits import NOT_WATCHED, rate_refused, watch_limit_refused, watches_full
 from bot.usecases.task_lookup import Lookup, accounts_for, find_in_accounts, in_accounts, of_account
 from bot.usecases.where import Where
 from bot.usecases.work import ChannelPost, ChannelUpdate, Ephemeral, Replies, Reply
@@ -101,7 +101,7 @@ def watch_tasks(
             if store.watches.add(new, now=now, ttl=deps.settings.watch_ttl, limit=limit)[1] != FULL:
                 stored.append((found_in, task))
         if len(stored) < len(running):
-            full = watch_limit_refused(deps, where, len(running) - len(stored))
+            full = watches_full(deps, where)
             # The card was drawn before the rows were stored: it now shows only what is watched.
             redrawn = redrawn_cards(deps, where.channel_id, {posted}) or (
                 ChannelUpdate(where.channel_id, posted, notice_message(NOT_WATCHED)),
