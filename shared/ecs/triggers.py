@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from shared.ecs.credentials import CredentialsProvider
 from shared.ecs.invoke import FC_API_VERSION, FC_REQUEST_ID_HEADER, fc_transport
 from shared.ecs.retry import Deadline, Retrying, RetryPolicy, Timeout
-from shared.ecs.transport import JSON_MEDIA_TYPE, random_nonce
+from shared.ecs.transport import JSON_MEDIA_TYPE, ApiResponse, random_nonce
 from shared.errors import CODE_MALFORMED, FcApiError
 from shared.timefmt import utc_now
 
@@ -73,8 +73,8 @@ class TriggerLister:
         for _ in range(MAX_PAGES):
             query = {"limit": str(PAGE_LIMIT), **({"nextToken": token} if token else {})}
 
-            def attempt(timeout: Timeout, query: dict[str, str] = query) -> ListTriggersOutput:
-                answer = self._transport.call_roa(
+            def attempt(timeout: Timeout, query: dict[str, str] = query) -> ApiResponse:
+                return self._transport.call_roa(
                     LIST_TRIGGERS_ACTION,
                     path,
                     body=b"",
@@ -86,15 +86,21 @@ class TriggerLister:
                     timeout=timeout,
                     method="GET",
                 )
-                try:
-                    return ListTriggersOutput.model_validate(answer.body)
-                except ValidationError as error:
-                    fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
-                    raise FcApiError(CODE_MALFORMED, f"ListTriggers answered an unexpected shape ({fields})") from error
 
-            page = self._retrying.call(
+            answer = self._retrying.call(
                 attempt, deadline=deadline, changes_something=False, errors=FcApiError, what=LIST_TRIGGERS_ACTION
             )
+            # Validated once answered, as EcsClient does: an answer of the wrong shape is not asked again.
+            try:
+                page = ListTriggersOutput.model_validate(answer.body)
+            except ValidationError as error:
+                fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors())
+                raise FcApiError(
+                    CODE_MALFORMED,
+                    f"ListTriggers answered an unexpected shape ({fields})",
+                    request_id=answer.request_id or None,
+                    http_status=answer.http_status,
+                ) from None
             found.extend(page.triggers)
             token = page.next_token
             if not token:
