@@ -212,7 +212,7 @@ def _head_start(body: str, started: float) -> Checked | None:
     try:
         return head_start.start(deps, body, started=started)
     except ConfigurationError:
-        return None  # the ECS client cannot be built: the listener's work says so to the user, as it always did
+        return None  # the ECS client cannot be built: the listener reads the request again, and its work says so
 
 
 def _load(event: bytes | str | dict[str, Any]) -> dict[str, Any]:

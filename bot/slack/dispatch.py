@@ -44,13 +44,10 @@ from bot.slack.checked import (
 )
 from bot.slack.guard import Refused
 from bot.usecases import channels, tasks
-from bot.usecases.where import Where
+from bot.usecases.where import NOT_IN_CHANNEL, Where
 from bot.usecases.work import Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
-
-NOT_IN_CHANNEL = "This command works in a channel."
-
 
 # What a typed command becomes: an answer for the ack (no ECS, no store), or work for the runner.
 CommandHandler = Callable[[BotDeps, Any, dict[str, Any]], "Message | Work"]

@@ -11,13 +11,11 @@ says how many; binding the account again lets the poller resume them.
 from __future__ import annotations
 
 import difflib
-import logging
-from collections.abc import Callable
 
-from bot.usecases.attempt import Attempt
+from bot.usecases.channels import store_work
 from bot.usecases.doctor import NOT_AN_ADMIN, is_admin
-from bot.usecases.tasks import answering
-from bot.usecases.work import ChannelPost, DeferredRun, Ephemeral, Replies, Work
+from bot.usecases.where import NOT_IN_CHANNEL
+from bot.usecases.work import ChannelPost, Ephemeral, Replies, Work
 from bot.wiring.deps import BotDeps
 from shared.cards.task_cards import Message, notice_message
 from shared.config import MAX_ACCOUNTS_PER_BINDING
@@ -33,8 +31,6 @@ NO_ACCOUNTS = (
     ":information_source: No accounts are configured (ECS_TASKS_ACCOUNTS): every channel works in the "
     "function's own account, so there is nothing to bind."
 )
-STORE_DOWN = ":warning: Could not {what}: the ecs-tasks database is not reachable. Please try again in a moment."
-NOT_IN_CHANNEL = "This command works in a channel."
 
 
 def _names(names: tuple[str, ...]) -> str:
@@ -97,7 +93,7 @@ def bind_work(deps: BotDeps, names: tuple[str, ...], user_id: str | None, channe
         )
         return _posted(channel, text)
 
-    return _store_work("bind this channel", job)
+    return store_work("bind this channel", job)
 
 
 def unbind_work(deps: BotDeps, names: tuple[str, ...], user_id: str | None, channel_id: str | None) -> Message | Work:
@@ -134,7 +130,7 @@ def unbind_work(deps: BotDeps, names: tuple[str, ...], user_id: str | None, chan
             text += f" Suspended {suspended} of its watches and subscriptions in {_names(tuple(dropped))}."
         return _posted(channel, text)
 
-    return _store_work("unbind this channel", job)
+    return store_work("unbind this channel", job)
 
 
 def bindings_work(deps: BotDeps, user_id: str | None, channel_id: str | None) -> Message | Work:
@@ -159,7 +155,7 @@ def bindings_work(deps: BotDeps, user_id: str | None, channel_id: str | None) ->
             ]
         return (Ephemeral(notice_message("\n".join(lines)), follow_up=True),)
 
-    return _store_work("read this channel's bindings", job)
+    return store_work("read this channel's bindings", job)
 
 
 def _suspend(deps: BotDeps, channel_id: str, accounts: list[str]) -> int:
@@ -184,19 +180,3 @@ def _say(text: str) -> Replies:
 def _posted(channel_id: str, text: str) -> Replies:
     """The change, posted in the channel for everyone to see."""
     return (ChannelPost(channel_id, notice_message(text), then=lambda ts: ()),)
-
-
-def _store_work(what: str, job: Callable[[], Replies]) -> Work:
-    def work(attempt: Attempt, run: DeferredRun | None) -> Replies:
-        from sqlalchemy.exc import SQLAlchemyError  # admin work only: SQLAlchemy stays off the query path
-
-        def guarded() -> Replies:
-            try:
-                return job()
-            except SQLAlchemyError as error:
-                log_event("store.unavailable", level=logging.ERROR, outcome=type(error).__name__)
-                return _say(STORE_DOWN.format(what=what))
-
-        return answering(what, attempt, guarded)
-
-    return work

@@ -51,7 +51,7 @@ def command_work(deps: BotDeps, parsed: ChannelCommand, where: Where) -> Work:
             replies = (Ephemeral(channel_list(deps, where.channel_id)),)
         return (*replies, *paused_notice(deps))
 
-    return _work("update this channel's watches", job)
+    return store_work("update this channel's watches", job)
 
 
 def watch_button_work(deps: BotDeps, ref: TaskRef, click: Click, account: str = HOME_ACCOUNT_NAME) -> Work:
@@ -64,7 +64,7 @@ def watch_button_work(deps: BotDeps, ref: TaskRef, click: Click, account: str = 
 
         return (*watch_tasks(deps, clicked_where(click), ref.region, (ref.task_id,), account), *paused_notice(deps))
 
-    return _work(f"watch task {ref.task_id}", job)
+    return store_work(f"watch task {ref.task_id}", job)
 
 
 def unwatch_button_work(deps: BotDeps, ref: UnwatchRef, click: Click) -> Work:
@@ -75,7 +75,7 @@ def unwatch_button_work(deps: BotDeps, ref: UnwatchRef, click: Click) -> Work:
         stopped = unwatch_tasks(deps, where, region=ref.region, task_ids=(ref.task_id,), account=ref.account)
         return (*stopped, *_refreshed_list(deps, click))
 
-    return _work(f"stop watching {ref.task_id}", job)
+    return store_work(f"stop watching {ref.task_id}", job)
 
 
 def unsubscribe_button_work(deps: BotDeps, subscription_id: int, click: Click) -> Work:
@@ -86,7 +86,7 @@ def unsubscribe_button_work(deps: BotDeps, subscription_id: int, click: Click) -
         gone = () if removed else (Ephemeral(notice_message("That subscription was already removed.")),)
         return (*gone, *_refreshed_list(deps, click))
 
-    return _work("unsubscribe", job)
+    return store_work("unsubscribe", job)
 
 
 def clicked_where(click: Click) -> Where:
@@ -103,7 +103,9 @@ def _refreshed_list(deps: BotDeps, click: Click) -> Replies:
     return (Replace(channel_list(deps, click.channel_id), click.container),)
 
 
-def _work(what: str, job: Job) -> Work:
+def store_work(what: str, job: Job) -> Work:
+    """Work that reads or writes the store: its replies as follow-ups, a store that does not answer said so."""
+
     def work(attempt: Attempt, run: DeferredRun | None) -> Replies:
         return answering(what, attempt, lambda: _store_failures(what, lambda: _follow_ups(what, job())))
 

@@ -14,3 +14,7 @@ class Where:
     channel_id: str
     user_id: str
     anchor_ts: str | None = None
+
+
+# What a command that needs a channel answers anywhere else (a DM with the app, for one).
+NOT_IN_CHANNEL = "This command works in a channel."
