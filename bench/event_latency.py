@@ -104,11 +104,14 @@ def run(quick: bool) -> Section:
             f"event (the documented shape) as bytes to `functions.events.handler` in this process, "
             f"{DUPLICATE_RATE:.0%} of them twice. Time: from the delivery to the handler's return, by which the "
             "card is posted to the Slack emulator (DescribeTasks by the TaskId, the follow-up and its outbox row "
-            "in SQLite, chat.postMessage). Duplicates are not timed: each must post nothing."
+            "in SQLite, chat.postMessage). Duplicates are not timed: each must post nothing. The tasks share one "
+            "subscribed channel, and the outbox posts to a channel at most once a second after a burst of three "
+            "(Slack's limit): most of each event's time is that pacing, not the event's path."
         ),
         baseline=(
             "without events, the poller's subscription scan finds a new task at its next tick: 0 to 60 s later "
-            "(30 s on average), once DescribeTasks lists it"
+            "(30 s on average), once DescribeTasks lists it: the timer's period, computed (half of it for the "
+            "median, 0.95 of it for the p95), not measured"
         ),
         figures=[
             Figure("start → announced, median", "s", median(latencies), TIMER_PERIOD_S / 2, goal, headline=True),

@@ -97,16 +97,16 @@ host, and requests' default pool keeps 10 connections and 10 hosts); today's pol
 (team, channel, region); and each value of a call is percent-encoded once, not once to sign and again to send.
 Kept: urllib3's re-encoding of the URL (TaskIds makes it a few kB), the pydantic validation of each page and the
 log line per call, most of the tick's CPU that is left. The repolls: a tick's last pass was dropped when a whole
-interval no longer fit before the budget's end less 13 s (3 s for a call, 10 s for posts), so passes ran at 0, 15
-and 30 s of the 50 s budget and a change after 30 s waited for the next tick at 60 s; that pass now comes early, at
-37 s, leaving the same 13 s."""
+interval no longer fit before the budget's end, so a change late in the minute waited for the next tick; passes are
+now spaced evenly across the timer's minute (0, 12, 24, 36 and 48 s at the default ECS_TASKS_REPOLL_INTERVAL of
+12 s, the next tick's at 60 s) within a 65 s budget, as "Change → post" measures."""
 REPRODUCE = """## Reproducing
 
 `make bench` installs the `bench` extra (the official SDK, the baseline; production code never imports it) and
 runs `python -m bench.run_all` (`--queue-delay-ms N` sets the FC stand-in's async queue delay, default 100).
 Each benchmark also runs alone and prints its table: `python -m bench.cold_start`, `bench.user_felt`,
-`bench.warm`, `bench.memory`, `bench.poller_scaling`, `bench.post_latency`, `bench.package_size` (add `--quick`
-for a smoke test)."""
+`bench.warm`, `bench.memory`, `bench.poller_scaling`, `bench.post_latency`, `bench.event_latency`,
+`bench.package_size` (add `--quick` for a smoke test)."""
 
 
 def render_document(sections: Sequence[Section], machine: Mapping[str, str], *, elapsed_s: float, quick: bool) -> str:

@@ -110,7 +110,7 @@ def test_an_invalid_stored_region_or_account_is_never_repeated_in_the_report() -
 
 
 def test_repolls_come_every_interval_and_the_last_one_early_to_leave_room_for_its_posts() -> None:
-    # At the defaults (50 s budget, 15 s interval, 3 s and 10 s kept), passes that take no time
+    # At a 50 s budget, a 15 s interval and 3 s and 10 s kept, passes that take no time
     budget, interval, room = 50.0, 15.0, 13.0
     started, now, passes = 0.0, 0.0, [0.0]
     while (
