@@ -119,10 +119,33 @@ def _sent_headers(session_headers: Mapping[str, str | bytes]) -> dict[str, str |
 
 
 class ApiAdapter(HTTPAdapter):
-    """requests' adapter for signed API calls, less two steps of every `send` they never use, through the
+    """requests' adapter for signed API calls, less three steps of every `send` they never use, through the
     hooks requests documents for subclasses: the URL to send is the path alone unless a proxy is in the way
-    (the parent works that out with two URL parses per call), and no cookies are read from answers (the
-    signed requests never send any)."""
+    (the parent works that out with two URL parses per call); a connection pool's key (scheme, host, port
+    and TLS settings) is worked out once per origin, not with two more URL parses, and a stat of the CA
+    bundle when one is set, on every call; and no cookies are read from answers (the signed requests never
+    send any)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pool_keys: dict[tuple[str, Any, Any], tuple[Any, Any]] = {}
+
+    def get_connection_with_tls_context(
+        self,
+        request: requests.PreparedRequest,
+        verify: Any,
+        proxies: Mapping[str, str] | None = None,
+        cert: Any = None,
+    ) -> Any:
+        if proxies:
+            return super().get_connection_with_tls_context(request, verify, proxies, cert)
+        key = (_origin(str(request.url)), verify, cert)
+        pool_key = self._pool_keys.get(key)
+        if pool_key is None:
+            pool_key = self._pool_keys[key] = self.build_connection_pool_key_attributes(request, verify, cert)
+        host_params, pool_kwargs = pool_key
+        # The pool manager's own look-up: it keeps, replaces and closes pools as it always does.
+        return self.poolmanager.connection_from_host(**host_params, pool_kwargs=pool_kwargs)
 
     def request_url(self, request: requests.PreparedRequest, proxies: Mapping[str, str] | None) -> str:
         return request.path_url if not proxies else super().request_url(request, proxies)
@@ -138,6 +161,12 @@ class ApiAdapter(HTTPAdapter):
         response.request = req
         response.connection = self
         return response
+
+
+def _origin(url: str) -> str:
+    """`scheme://host:port` of an absolute URL: all of it that a connection pool's key depends on."""
+    end = url.find("/", url.find("//") + 2)
+    return url if end < 0 else url[:end]
 
 
 @dataclass(frozen=True)

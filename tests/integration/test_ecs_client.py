@@ -4,6 +4,7 @@ paging and batching, several regions, and every injected fault (retried or repor
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -512,6 +513,53 @@ def test_the_api_adapter_sends_the_whole_url_to_a_proxy_and_the_path_otherwise()
         # Then it is what requests' own adapter sends: the full URL through an http proxy, else the path
         assert adapter.request_url(request, proxies) == parent.request_url(request, proxies)
     assert adapter.request_url(request, {}) == "/?Action=DescribeTasks&PageSize=10"
+
+
+def _pool_key(pool: object) -> tuple[object, ...]:
+    names = ("scheme", "host", "port", "cert_reqs", "ca_certs", "ca_cert_dir")
+    return tuple(getattr(pool, name, None) for name in names)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://ecs.example.test:8080/?Action=DescribeTasks",
+        "https://ecs.cn-hangzhou.aliyuncs.com/?Action=DescribeTasks&PageSize=10",
+        "https://fc.example.test/2023-03-30/functions/f/invocations",
+        "http://[::1]:9000/",
+    ],
+)
+@pytest.mark.parametrize("verify", [True, False, "/etc/ssl/certs/ca-certificates.crt", "/etc/ssl/certs"])
+def test_the_api_adapter_picks_the_pool_requests_own_adapter_picks(
+    url: str, verify: bool | str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a prepared request, and a count of the file-system checks of the CA setting
+    request = requests.Request("POST", url).prepare()
+    adapter, parent = ApiAdapter(), requests.adapters.HTTPAdapter()
+    checks: list[str] = []
+    real_isdir = os.path.isdir
+    monkeypatch.setattr(os.path, "isdir", lambda path: checks.append(path) or real_isdir(path))
+    # When each adapter picks a connection pool for it, ours three times
+    theirs = parent.get_connection_with_tls_context(request, verify)
+    checks.clear()
+    ours = [adapter.get_connection_with_tls_context(request, verify) for _ in range(3)]
+    # Then ours is keyed as requests' own (origin and TLS settings), is the same pool each time, and looked at
+    # the CA setting at most once
+    assert [_pool_key(pool) for pool in ours] == [_pool_key(theirs)] * 3
+    assert ours[0] is ours[1] is ours[2]
+    assert len(checks) <= 1
+
+
+def test_the_api_adapter_leaves_a_proxied_request_to_requests() -> None:
+    # Given a request to an http endpoint and an http proxy
+    request = requests.Request("POST", "http://ecs.example.test:8080/?Action=DescribeTasks").prepare()
+    proxies = {"http": "http://proxy.example.test:3128"}
+    # When ours and requests' own adapter pick a pool for it
+    ours = ApiAdapter().get_connection_with_tls_context(request, True, proxies)
+    theirs = requests.adapters.HTTPAdapter().get_connection_with_tls_context(request, True, proxies)
+    # Then both go through the proxy
+    assert (ours.host, ours.port, ours.proxy.host) == (theirs.host, theirs.port, theirs.proxy.host)
+    assert ours.proxy.host == "proxy.example.test"
 
 
 def test_paging_follows_the_answers_page_size_and_total_count(now: datetime) -> None:
