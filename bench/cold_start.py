@@ -70,7 +70,12 @@ def write_event(urls: EmulatorUrls, scratch: Path, kind: str) -> tuple[Path, str
     return event_path, response_url
 
 
-def one_run(kind: str, urls: EmulatorUrls, env: dict[str, str], scratch: Path) -> dict[str, Any]:
+def one_run(
+    kind: str, urls: EmulatorUrls, env: dict[str, str], scratch: Path, *, warm_up: bool = False
+) -> dict[str, Any]:
+    """One cold start of `kind`, checked. A warm-up run (not counted) must answer, but not necessarily with
+    the card: reading every source file from a cold disk can take the first slash command past its inline
+    budget, and then it is rightly answered another way."""
     if kind in (SLASH, CLICK):
         event_path, response_url = write_event(urls, scratch, kind)
         args = [KIND_HANDLER, "", str(event_path)]
@@ -78,7 +83,10 @@ def one_run(kind: str, urls: EmulatorUrls, env: dict[str, str], scratch: Path) -
         response_url, args = "", [kind, ""]
     args[1] = repr(time.monotonic())  # just before the spawn
     result: dict[str, Any] = run_child(CHILD_MODULE, args, env=env)
-    check(kind, result, urls, response_url)
+    if not warm_up:
+        check(kind, result, urls, response_url)
+    elif kind in (SLASH, CLICK) and result["status"] != HTTP_OK:
+        raise BenchError(f"{kind}: the warm-up run was not answered: {result}")
     return result
 
 
@@ -106,8 +114,9 @@ def measure(
     samples: Samples = {kind: [] for kind in kinds}
     for round_number in range(runs + 1):
         for kind in kinds:  # interleaved, so a noisy moment touches every kind alike
-            result = one_run(kind, urls, env, scratch)
-            if round_number > 0:  # round 0 warms the disk cache for every kind
+            warm_up = round_number == 0  # round 0 warms the disk cache for every kind
+            result = one_run(kind, urls, env, scratch, warm_up=warm_up)
+            if not warm_up:
                 samples[kind].append(result)
     return samples
 
@@ -216,7 +225,9 @@ def run(quick: bool) -> Section:
         key="cold_start",
         title="Cold start",
         method=(
-            f"{runs} runs of each kind after one warm-up round, interleaved; each run is a fresh `python` process "
+            f"{runs} runs of each kind after one warm-up round (not counted: its first requests must be answered, "
+            "not necessarily inline, as a cold disk can hold them past the inline budget), interleaved; each run "
+            "is a fresh `python` process "
             "and every time counts from just before its spawn (CLOCK_MONOTONIC is system-wide), interpreter "
             "start-up included; the checkout's packages are compiled first, as the deployed package ships them "
             "(the SDK's bytecode is pip's). Every ECS call takes "

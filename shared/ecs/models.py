@@ -26,7 +26,8 @@ _API_TIME = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(?:\.
 
 def normalise_action(value: str) -> str:
     """`IMPORT_IMAGE` -> `ImportImage`; request-form and unknown values pass through unchanged."""
-    if _ENUM_FORM.match(value):
+    # The enum form has an underscore, and the request form, nearly every value, has none: no pattern to try.
+    if "_" in value and _ENUM_FORM.match(value):
         return "".join(part.capitalize() for part in value.split("_"))
     return value
 
