@@ -23,7 +23,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from requests.structures import CaseInsensitiveDict
 from requests.utils import get_encoding_from_headers
-from urllib3.exceptions import NewConnectionError
+from urllib3 import exceptions as urllib3_errors
 
 from shared.ecs import signer
 from shared.ecs.credentials import Credentials, CredentialsProvider
@@ -263,8 +263,8 @@ class ApiTransport:
             # As the official SDK sends it (alibabacloud_tea_openapi: `accept: application/json`); unsigned.
             headers[ACCEPT_HEADER] = JSON_MEDIA_TYPE
         prepared = endpoint.request(signer.canonical_query(query), headers)
-        response = self._send(prepared, endpoint, timeout, region_id)
-        return _parse(response, region_id, creds, self._error_type)
+        response, content = self._send(prepared, endpoint, timeout, region_id)
+        return _parse(response, content, region_id, creds, self._error_type)
 
     def call_roa(
         self,
@@ -304,20 +304,20 @@ class ApiTransport:
         )
         headers[ACCEPT_HEADER] = JSON_MEDIA_TYPE
         prepared = endpoint.resource(pathname, signer.canonical_query(query), headers, body, method)
-        response = self._send(prepared, endpoint, timeout, None)
+        response, content = self._send(prepared, endpoint, timeout, None)
         request_id = response.headers.get(request_id_header) or response.headers.get(REQUEST_ID_HEADER, "")
         if response.status_code not in accepted:
-            raise _error(response, _error_body(response), request_id, None, creds, self._error_type)
-        if not response.content:
+            raise _error(response, _error_body(content), request_id, None, creds, self._error_type)
+        if not content:
             return ApiResponse({}, request_id, response.status_code)
         try:
-            answer = json.loads(response.content)
+            answer = json.loads(content)
         except ValueError:
             answer = None
         if not isinstance(answer, dict):
             raise self._error_type(
                 CODE_MALFORMED,
-                f"the answer was not a JSON object ({len(response.content)} bytes)",
+                f"the answer was not a JSON object ({len(content)} bytes)",
                 request_id=request_id or None,
                 http_status=response.status_code,
             )
@@ -329,44 +329,54 @@ class ApiTransport:
         endpoint: Endpoint,
         timeout: float | tuple[float, float],
         region_id: str | None,
-    ) -> requests.Response:
+    ) -> tuple[requests.Response, bytes]:
+        """The answer and its whole body, read within this attempt's timeout."""
         host = endpoint.host
+        read_s = timeout[-1] if isinstance(timeout, tuple) else timeout  # the read timeout: it had connected
         try:
             # The session's adapter (its connection pool), not Session.send: the endpoint settled what the
             # session would merge, redirects are not followed, and the session's cookies are never sent (the
             # template was not prepared by the session), so there is nothing of Session.send's left to do.
             response = self._session.get_adapter(endpoint.url).send(
-                prepared, stream=False, timeout=timeout, verify=endpoint.verify, cert=None, proxies=endpoint.proxies
+                prepared, stream=True, timeout=timeout, verify=endpoint.verify, cert=None, proxies=endpoint.proxies
             )
-            response.content  # noqa: B018 - read whole, within this attempt's timeout
-            return response
+            # The body in one read of the raw answer (requests' `raw`, for a response streamed as this one
+            # is), not through `content`'s generator of 10 kB chunks: an answer is a few kB. A whole read
+            # gives the connection back to the pool.
+            return response, response.raw.read(decode_content=True)
         except requests.ConnectTimeout as exc:
             error = self._error_type
             raise error(CODE_CONNECT_FAILED, f"could not connect to {host} in time", region_id=region_id) from exc
-        except requests.Timeout as exc:
-            read_s = timeout[-1] if isinstance(timeout, tuple) else timeout  # the read timeout: it had connected
+        except (requests.Timeout, urllib3_errors.ReadTimeoutError) as exc:
             raise self._error_type(CODE_TIMEOUT, f"no answer within {read_s:.1f} s", region_id=region_id) from exc
         except requests.ConnectionError as exc:
             code = CODE_CONNECT_FAILED if _never_connected(exc) else CODE_CONNECTION
             message = f"could not reach {host}: {type(exc).__name__}"
             raise self._error_type(code, message, region_id=region_id) from exc
+        except (urllib3_errors.ProtocolError, urllib3_errors.SSLError) as exc:  # broken while the body was read
+            message = f"the answer from {host} was cut off: {type(exc).__name__}"
+            raise self._error_type(CODE_CONNECTION, message, region_id=region_id) from exc
+        except urllib3_errors.DecodeError as exc:  # a compressed body that does not decompress
+            message = f"the answer from {host} could not be decoded: {type(exc).__name__}"
+            raise self._error_type(CODE_MALFORMED, message, region_id=region_id) from exc
 
 
 def _parse(
     response: requests.Response,
+    content: bytes,
     region_id: str,
     credentials: Credentials,
     error_type: type[ApiError] = EcsApiError,
 ) -> ApiResponse:
     header_request_id = response.headers.get(REQUEST_ID_HEADER, "")
     try:
-        body = json.loads(response.content)
+        body = json.loads(content)
     except ValueError:
         body = None
     if not isinstance(body, dict):
         raise error_type(
             CODE_MALFORMED,
-            f"the answer was not a JSON object ({len(response.content)} bytes)",
+            f"the answer was not a JSON object ({len(content)} bytes)",
             request_id=header_request_id or None,
             http_status=response.status_code,
             region_id=region_id,
@@ -376,11 +386,11 @@ def _parse(
     return ApiResponse(body, str(body.get("RequestId") or header_request_id), response.status_code)
 
 
-def _error_body(response: requests.Response) -> dict[str, Any]:
+def _error_body(content: bytes) -> dict[str, Any]:
     """An ROA error's JSON object, its field names as RPC's (FC 3.0 has been seen to send `code`, `message`);
     empty when the answer is not one."""
     try:
-        body = json.loads(response.content)
+        body = json.loads(content)
     except ValueError:
         return {}
     if not isinstance(body, dict):
@@ -414,7 +424,7 @@ def _error(
 def _never_connected(error: requests.ConnectionError) -> bool:
     """True when the connection itself failed (refused, unresolvable), so nothing was sent."""
     reason = getattr(error.args[0], "reason", None) if error.args else None
-    return isinstance(reason, NewConnectionError)
+    return isinstance(reason, urllib3_errors.NewConnectionError)
 
 
 # SignatureDoesNotMatch quotes the server's string to sign, which holds the AccessKeyId and, with V1 and STS,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
+import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -421,6 +423,57 @@ def test_a_refused_connection_is_known_to_have_sent_nothing() -> None:
     assert len(sleeps.calls) == 3
 
 
+class RawAnswer:
+    """A loopback server that reads one request and answers with exactly `head` and `body`, then waits
+    `stall_s` before it closes: what a broken proxy or a dropped connection does to an answer."""
+
+    def __init__(self, head: bytes, body: bytes, stall_s: float = 0.0) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._answer, self._stall_s = head + b"\r\n" + body, stall_s
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+
+    def __enter__(self) -> RawAnswer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join(timeout=5)
+        self._listener.close()
+
+    def _serve(self) -> None:
+        connection, _ = self._listener.accept()
+        with connection:
+            connection.recv(65536)
+            connection.sendall(self._answer)
+            time.sleep(self._stall_s)
+
+
+def _head(*headers: str) -> bytes:
+    return "".join(f"{line}\r\n" for line in ("HTTP/1.1 200 OK", "Content-Type: application/json", *headers)).encode()
+
+
+@pytest.mark.parametrize(
+    ("answer", "code"),
+    [
+        ((_head("Content-Length: 500"), b'{"RequestId": "cut-', 0.0), CODE_CONNECTION),
+        ((_head("Content-Length: 500"), b'{"RequestId": "slow-', 2.0), CODE_TIMEOUT),
+        ((_head("Content-Length: 10", "Content-Encoding: gzip"), b"not gzip!!", 0.0), CODE_MALFORMED),
+    ],
+    ids=["cut-off", "stalled", "undecodable"],
+)
+def test_an_answer_whose_body_breaks_is_an_api_error_naming_how(answer: tuple[bytes, bytes, float], code: str) -> None:
+    # Given a server whose answer's body is cut off, stalls past the read timeout, or does not decompress
+    credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
+    with RawAnswer(*answer) as server:
+        transport = ApiTransport(credentials, endpoint=server.url)
+        # When one attempt reads it
+        with pytest.raises(EcsApiError) as error:
+            transport.call("DescribeTasks", "cn-hangzhou", {"RegionId": "cn-hangzhou"}, timeout=(1.0, 0.5))
+    # Then it is the transport's own error, with the code its retry rule reads
+    assert error.value.code == code
+
+
 @pytest.mark.parametrize("region", ["x@127.0.0.1:9/#", "cn-hangzhou.evil.example", "CN-HANGZHOU", "", "cn-hangzhou/"])
 def test_the_transport_never_builds_an_endpoint_from_anything_but_a_region_id(region: str) -> None:
     # Given a transport with no fixed endpoint, and a session that records what would be sent
@@ -538,7 +591,12 @@ def test_the_api_adapter_picks_the_pool_requests_own_adapter_picks(
     adapter, parent = ApiAdapter(), requests.adapters.HTTPAdapter()
     checks: list[str] = []
     real_isdir = os.path.isdir
-    monkeypatch.setattr(os.path, "isdir", lambda path: checks.append(path) or real_isdir(path))
+
+    def counted_isdir(path: str) -> bool:
+        checks.append(path)
+        return real_isdir(path)
+
+    monkeypatch.setattr(os.path, "isdir", counted_isdir)
     # When each adapter picks a connection pool for it, ours three times
     theirs = parent.get_connection_with_tls_context(request, verify)
     checks.clear()
@@ -558,8 +616,10 @@ def test_the_api_adapter_leaves_a_proxied_request_to_requests() -> None:
     ours = ApiAdapter().get_connection_with_tls_context(request, True, proxies)
     theirs = requests.adapters.HTTPAdapter().get_connection_with_tls_context(request, True, proxies)
     # Then both go through the proxy
-    assert (ours.host, ours.port, ours.proxy.host) == (theirs.host, theirs.port, theirs.proxy.host)
-    assert ours.proxy.host == "proxy.example.test"
+    ours_proxy, their_proxy = getattr(ours, "proxy", None), getattr(theirs, "proxy", None)
+    assert ours_proxy is not None and their_proxy is not None
+    assert (ours.host, ours.port, ours_proxy.host) == (theirs.host, theirs.port, their_proxy.host)
+    assert ours_proxy.host == "proxy.example.test"
 
 
 def test_paging_follows_the_answers_page_size_and_total_count(now: datetime) -> None:
