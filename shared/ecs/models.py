@@ -111,6 +111,8 @@ class Task(_ApiModel):
     @field_validator("creation_time", "finished_time", mode="before")
     @classmethod
     def _time(cls, value: Any) -> datetime | None:
+        if type(value) is str:  # what the API sends: looked at first, as every task has two
+            return parse_api_time(value)
         if value is None or isinstance(value, datetime):
             return value
         return parse_api_time(str(value))
@@ -182,10 +184,10 @@ class TaskPage(_ApiModel):
 
 
 def _with_region(task: Any, region: str) -> Any:
+    if isinstance(task, dict):
+        return task if task.get("RegionId") or task.get("region_id") else {**task, "RegionId": region}
     if isinstance(task, Task):
         return task.with_region(region)
-    if isinstance(task, dict) and not task.get("RegionId") and not task.get("region_id"):
-        return {**task, "RegionId": region}
     return task
 
 
