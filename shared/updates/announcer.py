@@ -32,6 +32,7 @@ from shared.log import log_context, log_event
 from shared.policy import AccessPolicy, stored_refusal
 from shared.updates.api_calls import ApiCall, Caller
 from shared.updates.cards import cancelled_by_note
+from shared.updates.follows import follow_discoveries
 from shared.updates.model import Lease, Subscription
 from shared.updates.notifier import ChannelUnavailable, Notifier, SlackRejected, SlackUnavailable
 from shared.updates.outbox import EcsClients, OutboxConfig, OutboxSender
@@ -209,24 +210,16 @@ class EventAnnouncer:
         now = self._clock()
         lease = Lease(self._owner, now + LEASE)
         scan = Scan(start=call.event_time - MATCH_WINDOW, end=now, subscriptions=tuple(subscriptions))
-        found = sorted(discoveries(scan, [task]), key=lambda d: not d.announce)
-        settled = self._store.watches.settled_in_channels(
-            sorted({d.subscription.channel_id for d in found}), call.region_id, [task.task_id], account=account
+        follow_discoveries(
+            self._store.watches,
+            discoveries(scan, [task]),
+            region_id=call.region_id,
+            account=account,
+            now=now,
+            ttl=self._config.ttl,
+            lease=lease,
+            started_by=starter,
         )
-        for discovery in found:
-            key = (discovery.subscription.channel_id, task.task_id)
-            if key in settled:
-                continue
-            settled.add(key)
-            self._store.watches.add_followup(
-                discovery.subscription,
-                task,
-                announce=discovery.announce,
-                now=now,
-                ttl=self._config.ttl,
-                lease=lease,
-                started_by=starter,
-            )
         if starter is not None:
             # Follows the poller made before the event came (or a watch someone set) now know the starter too.
             self._store.watches.note_started_by(account, call.region_id, task.task_id, starter)

@@ -31,6 +31,7 @@ from shared.ecs.retry import Deadline
 from shared.errors import ApiError, EcsApiError, StsApiError
 from shared.log import log_event
 from shared.policy import AccessPolicy, stored_refusal
+from shared.updates.follows import follow_discoveries
 from shared.updates.model import (
     KIND_FINAL,
     KIND_GONE,
@@ -372,30 +373,17 @@ class _Pass:
         except ApiError as error:  # an ECS error, or STS refusing the role: stops this group's work only
             self._failed(error)
             return False
-        # One follow per channel and task: of several subscriptions that found it, one that announces goes
-        # first, so a task is announced once and the channel's other matches leave it be.
-        found = sorted(discoveries(scan, tasks), key=lambda d: not d.announce)
-        settled = self._store.watches.settled_in_channels(
-            sorted({d.subscription.channel_id for d in found}),
-            region_id,
-            sorted({d.task.task_id for d in found}),
-            account=account,
-        )
         now = self._passes.clock()
-        for discovery in found:
-            key = (discovery.subscription.channel_id, discovery.task.task_id)
-            if key in settled:
-                continue
-            settled.add(key)
-            if self._store.watches.add_followup(
-                discovery.subscription,
-                discovery.task.with_region(region_id),
-                announce=discovery.announce,
-                now=now,
-                ttl=self._passes.ttl,
-                lease=self._lease,
-            ):
-                self._count(discovered=1)
+        followed = follow_discoveries(
+            self._store.watches,
+            discoveries(scan, tasks),
+            region_id=region_id,
+            account=account,
+            now=now,
+            ttl=self._passes.ttl,
+            lease=self._lease,
+        )
+        self._count(discovered=followed)
         self._passes.faults(STEP_AFTER_SCAN)
         # Only now: a crash before this line means the same window is asked again, and de-duplicated.
         self._store.cursors.save(SCOPE_SUBSCRIPTIONS, region_id, now=now, last_success_at=scan.end, account=account)
