@@ -614,13 +614,7 @@ class WatchStore:
             return connection.execute(
                 update(watches)
                 .where(watches.c.id == watch_id, watches.c.state.in_((WATCH_ACTIVE, WATCH_ENDED)))
-                .values(
-                    state=WATCH_UNDELIVERABLE,
-                    live=None,
-                    problem=problem,
-                    version=watches.c.version + 1,
-                    updated_at=now,
-                )
+                .values(**_undeliverable(problem, now))
             ).rowcount
 
         return transact(self.engine, work) == 1
@@ -632,13 +626,7 @@ class WatchStore:
             return connection.execute(
                 update(watches)
                 .where(watches.c.channel_id == channel_id, watches.c.state.in_((WATCH_ACTIVE, WATCH_ENDED)))
-                .values(
-                    state=WATCH_UNDELIVERABLE,
-                    live=None,
-                    problem=problem,
-                    version=watches.c.version + 1,
-                    updated_at=now,
-                )
+                .values(**_undeliverable(problem, now))
             ).rowcount
 
         return transact(self.engine, work)
@@ -654,6 +642,17 @@ class WatchStore:
             ).rowcount
 
         return transact(self.engine, work)
+
+
+def _undeliverable(problem: str, now: datetime) -> dict[str, Any]:
+    """What ending a watch whose channel cannot be posted to writes: ended on record, with the reason."""
+    return {
+        "state": WATCH_UNDELIVERABLE,
+        "live": None,
+        "problem": problem,
+        "version": watches.c.version + 1,
+        "updated_at": now,
+    }
 
 
 def _count_active(connection: Connection, channel_id: str) -> int:
