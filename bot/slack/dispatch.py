@@ -36,6 +36,7 @@ from bot.slack.answering.reply import reply_ephemeral
 from bot.slack.buttons import BUTTONS, Button
 from bot.slack.checked import (
     NEEDS_DATABASE,
+    Checked,
     CheckedClick,
     CheckedCommand,
     channel_accounts,
@@ -143,8 +144,7 @@ def register(app: App, deps: BotDeps, runner: Runner) -> None:
         if not runner.first_time(request):
             ack()
             return
-        arrival = Arrival.of(request.context)
-        read = arrival.checked if arrival is not None else None
+        read = _read_ahead(request)
         checked = read if isinstance(read, CheckedCommand) else read_command(deps, command)
         if checked.refusal is not None:
             ack(**notice_message(checked.refusal).as_kwargs())
@@ -162,6 +162,12 @@ def register(app: App, deps: BotDeps, runner: Runner) -> None:
         app.action(button.action)(_button_listener(deps, runner, button))
 
 
+def _read_ahead(request: BoltRequest) -> Checked | None:
+    """What the head start already read of this request (a cold instance's first), if anything."""
+    arrival = Arrival.of(request.context)
+    return arrival.checked if arrival is not None else None
+
+
 def _button_listener(deps: BotDeps, runner: Runner, button: Button) -> Callable[..., None]:
     def on_click(
         ack: Ack,
@@ -173,8 +179,7 @@ def _button_listener(deps: BotDeps, runner: Runner, button: Button) -> Callable[
         if not runner.first_time(request):
             ack()
             return
-        arrival = Arrival.of(request.context)
-        read = arrival.checked if arrival is not None else None
+        read = _read_ahead(request)
         clicked = read if isinstance(read, CheckedClick) and read.button is button else read_click(deps, button, body)
         checked = clicked.checked
         if isinstance(checked, Refused):
