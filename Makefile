@@ -38,14 +38,18 @@ PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist load
 unit: $(STAMP)
 	$(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL)
 
-# Prints pytest's summary line, then the time of the whole target (lint, typecheck and pytest).
-# Bytecode is written as Python does by default, even where the environment turns it off: the tests start
-# about a hundred fresh `ecs-tasks` and poller processes, each of which would compile the project again.
+# Prints pytest's summary line, then what lint and typecheck printed, then the time of the whole target.
+# Lint and typecheck run beside pytest, their output held until it ends: much of the suite waits, and mypy
+# without a cache (a fresh clone) takes a while on its own. Bytecode is written as Python does by default,
+# even where the environment turns it off: the tests start about a hundred fresh `ecs-tasks` and poller
+# processes, each of which would compile the project again.
 test: $(STAMP) serverless-devs
-	@start=$$(date +%s); \
-	$(MAKE) --no-print-directory lint typecheck \
-	&& env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL); \
+	@start=$$(date +%s); checks_out=$$(mktemp); \
+	$(MAKE) --no-print-directory lint typecheck >"$$checks_out" 2>&1 & checks_pid=$$!; \
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL); \
 	status=$$?; \
+	wait $$checks_pid; checks=$$?; cat "$$checks_out"; rm -f "$$checks_out"; \
+	if [ $$checks -ne 0 ]; then status=$$checks; fi; \
 	echo "make test: $$(( $$(date +%s) - start )) s in all (lint, typecheck, pytest), exit $$status"; \
 	exit $$status
 

@@ -424,13 +424,15 @@ def test_a_refused_connection_is_known_to_have_sent_nothing() -> None:
 
 
 class RawAnswer:
-    """A loopback server that reads one request and answers with exactly `head` and `body`, then waits
-    `stall_s` before it closes: what a broken proxy or a dropped connection does to an answer."""
+    """A loopback server that reads one request and answers with exactly `head` and `body`, then closes the
+    connection, or with `stall` keeps it open, sending nothing more, until the test ends: what a broken proxy
+    or a dropped connection does to an answer."""
 
-    def __init__(self, head: bytes, body: bytes, stall_s: float = 0.0) -> None:
+    def __init__(self, head: bytes, body: bytes, stall: bool = False) -> None:
         self._listener = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
-        self._answer, self._stall_s = head + b"\r\n" + body, stall_s
+        self._answer, self._stall = head + b"\r\n" + body, stall
+        self._done = threading.Event()
         self._thread = threading.Thread(target=self._serve, daemon=True)
 
     def __enter__(self) -> RawAnswer:
@@ -438,6 +440,7 @@ class RawAnswer:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._done.set()
         self._thread.join(timeout=5)
         self._listener.close()
 
@@ -446,7 +449,8 @@ class RawAnswer:
         with connection:
             connection.recv(65536)
             connection.sendall(self._answer)
-            time.sleep(self._stall_s)
+            if self._stall:
+                self._done.wait(timeout=10)
 
 
 def _head(*headers: str) -> bytes:
@@ -456,20 +460,20 @@ def _head(*headers: str) -> bytes:
 @pytest.mark.parametrize(
     ("answer", "code"),
     [
-        ((_head("Content-Length: 500"), b'{"RequestId": "cut-', 0.0), CODE_CONNECTION),
-        ((_head("Content-Length: 500"), b'{"RequestId": "slow-', 2.0), CODE_TIMEOUT),
-        ((_head("Content-Length: 10", "Content-Encoding: gzip"), b"not gzip!!", 0.0), CODE_MALFORMED),
+        ((_head("Content-Length: 500"), b'{"RequestId": "cut-', False), CODE_CONNECTION),
+        ((_head("Content-Length: 500"), b'{"RequestId": "slow-', True), CODE_TIMEOUT),
+        ((_head("Content-Length: 10", "Content-Encoding: gzip"), b"not gzip!!", False), CODE_MALFORMED),
     ],
     ids=["cut-off", "stalled", "undecodable"],
 )
-def test_an_answer_whose_body_breaks_is_an_api_error_naming_how(answer: tuple[bytes, bytes, float], code: str) -> None:
+def test_an_answer_whose_body_breaks_is_an_api_error_naming_how(answer: tuple[bytes, bytes, bool], code: str) -> None:
     # Given a server whose answer's body is cut off, stalls past the read timeout, or does not decompress
     credentials = StaticCredentialsProvider(Credentials(ACCESS_KEY_ID, ACCESS_KEY_SECRET))
     with RawAnswer(*answer) as server:
         transport = ApiTransport(credentials, endpoint=server.url)
         # When one attempt reads it
         with pytest.raises(EcsApiError) as error:
-            transport.call("DescribeTasks", "cn-hangzhou", {"RegionId": "cn-hangzhou"}, timeout=(1.0, 0.5))
+            transport.call("DescribeTasks", "cn-hangzhou", {"RegionId": "cn-hangzhou"}, timeout=(1.0, 0.3))
     # Then it is the transport's own error, with the code its retry rule reads
     assert error.value.code == code
 
