@@ -42,10 +42,12 @@ unit: $(STAMP)
 # Lint and typecheck run beside pytest, their output held until it ends: much of the suite waits, and mypy
 # without a cache (a fresh clone) takes a while on its own. Bytecode is written as Python does by default,
 # even where the environment turns it off: the tests start about a hundred fresh `ecs-tasks` and poller
-# processes, each of which would compile the project again.
+# processes, each of which would compile the project again. It is written once before pytest starts, not by
+# each of its workers at once.
 test: $(STAMP) serverless-devs
 	@start=$$(date +%s); checks_out=$$(mktemp); \
 	$(MAKE) --no-print-directory lint typecheck >"$$checks_out" 2>&1 & checks_pid=$$!; \
+	$(BIN)/python -m compileall -q -j 0 shared bot functions emulators tools tests >/dev/null; \
 	env -u PYTHONDONTWRITEBYTECODE $(BIN)/pytest -q -m "not soak" $(PYTEST_PARALLEL); \
 	status=$$?; \
 	wait $$checks_pid; checks=$$?; cat "$$checks_out"; rm -f "$$checks_out"; \
