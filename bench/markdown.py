@@ -44,10 +44,11 @@ per-call CPU). The figures above are after them.
 Kept, although a profile points at them: `requests` for every ECS call and `pydantic-settings` for configuration,
 as the product's design asks: `requests`' own per-call machinery is most of the client's CPU per call (the
 SDK sends through `requests` too, with less work of its own around it: no response validation into typed models,
-no log line), and `pydantic-settings` is in the import profile above. Of our own work per call, the same paired
-runs, leaving one part out at a time, put validating the answer into typed models at about 14% of a call's CPU
-(a quarter to a half of it the leniency for what the service really sends: enum-form actions, empty times,
-string booleans) and the JSON log line at about 6%, most of it the write to stderr.
+no log line), and `pydantic-settings` is in the import profile above. Of our own work per call, the "parts"
+rows in "Warm" say what leaving out the JSON log line, its write alone, or validating the answer into typed
+models would save; the validation is also what makes the answers the service really sends usable (enum-form
+actions, empty times, string booleans, a region on every task), and the line is the operator's record of
+every call.
 
 One round trip: a query is answered inline, so the cold path no longer imports SQLAlchemy (pinned by
 `tests/e2e/test_channel_updates.py`); the models of other calls (DescribeTaskAttribute, DescribeRegions, CancelTask)

@@ -4,7 +4,9 @@ KIND is `ours` (the production wiring: `build_ecs_client(Settings())`, JSON logs
 configures them) or `sdk` (the official SDK's client). After WARMUP unmeasured calls, each of CALLS calls is
 timed with `perf_counter` (wall) and `process_time` (this process's CPU: the client's own work, since the
 emulator runs in another process). Prints the samples in seconds. With `--split` it also prints the mean CPU
-per call spent in urllib3 and below, under both clients' own work.
+per call spent in urllib3 and below, under both clients' own work. With `--parts` (ours only) it prints
+instead, for each part of our own work, the CPU of CALLS calls with it and of CALLS calls without it, in
+alternating blocks: what leaving that part out saves.
 """
 
 from __future__ import annotations
@@ -21,6 +23,12 @@ KIND_OURS = "ours"
 KIND_SDK = "sdk"
 # Also time the CPU in urllib3 and below: a separate run, as the timing itself costs a little.
 SPLIT_FLAG = "--split"
+# Time our calls with and without each part of our own work (PARTS), in alternating blocks of PART_BLOCK.
+PARTS_FLAG = "--parts"
+PART_BLOCK = 50
+PART_LOG_LINE = "log_line"
+PART_LOG_WRITE = "log_write"
+PART_VALIDATION = "validation"
 
 Call = Callable[[], int]
 
@@ -111,11 +119,86 @@ def measure(call: Call, calls: int, warmup: int, http: HttpSendClock | None = No
     return result
 
 
+class Part:
+    """One part of our own work per call, and how to leave it out for a block of calls (and put it back)."""
+
+    def __init__(self, leave_out: Callable[[], None], put_back: Callable[[], None]) -> None:
+        self.leave_out, self.put_back = leave_out, put_back
+
+
+def our_parts() -> dict[str, Part]:
+    """The JSON log line (the record, its formatting and its write to stderr); its write alone (formatted,
+    then dropped); and validating the answer into typed models (a `TaskPage` made without validation
+    instead, which the caller reads the same way)."""
+    import logging
+
+    from shared.ecs.models import TaskPage
+    from shared.log import JsonFormatter, logger
+
+    class FormatOnly(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            self.format(record)
+
+    format_only = FormatOnly()
+    format_only.setFormatter(JsonFormatter())
+    handlers: list[logging.Handler] = []
+
+    def drop_writes() -> None:
+        handlers[:] = logger.handlers
+        logger.handlers = [format_only]
+
+    def restore_writes() -> None:
+        logger.handlers = list(handlers)
+
+    def unvalidated(cls: type[TaskPage], /, data: Any, **_: Any) -> TaskPage:
+        return cls.model_construct(region_id=str(data.get("RegionId") or REGION))
+
+    def skip_validation() -> None:
+        TaskPage.model_validate = classmethod(unvalidated)  # type: ignore[assignment, method-assign]
+
+    def validate_again() -> None:
+        del TaskPage.model_validate
+
+    return {
+        PART_LOG_LINE: Part(lambda: logger.setLevel(logging.WARNING), lambda: logger.setLevel(logging.INFO)),
+        PART_LOG_WRITE: Part(drop_writes, restore_writes),
+        PART_VALIDATION: Part(skip_validation, validate_again),
+    }
+
+
+def measure_parts(call: Call, parts: dict[str, Part], calls: int, warmup: int) -> dict[str, Any]:
+    """Per part, the CPU seconds of `calls` calls with it and of `calls` without it, in alternating blocks of
+    PART_BLOCK: both halves see the same moments of the machine."""
+    for _ in range(warmup):
+        call()
+    result: dict[str, Any] = {}
+    for name, part in parts.items():
+        with_part = without_part = 0.0
+        for _ in range(max(1, calls // PART_BLOCK)):
+            started = time.process_time()
+            for _ in range(PART_BLOCK):
+                call()
+            with_part += time.process_time() - started
+            part.leave_out()
+            try:
+                started = time.process_time()
+                for _ in range(PART_BLOCK):
+                    call()
+                without_part += time.process_time() - started
+            finally:
+                part.put_back()
+        result[name] = {"with": with_part, "without": without_part}
+    return result
+
+
 def main(argv: list[str]) -> None:
     kind, calls, warmup = argv[0], int(argv[1]), int(argv[2])
     http = HttpSendClock() if SPLIT_FLAG in argv[3:] else None
     factories = {KIND_OURS: our_call, KIND_SDK: sdk_call}
     call = factories[kind]()
+    if PARTS_FLAG in argv[3:]:
+        emit_result(measure_parts(call, our_parts(), calls, warmup))
+        return
     if http is not None:
         http.install()
     emit_result(measure(call, calls, warmup, http))
