@@ -71,11 +71,12 @@ def write_event(urls: EmulatorUrls, scratch: Path, kind: str) -> tuple[Path, str
 
 
 def one_run(
-    kind: str, urls: EmulatorUrls, env: dict[str, str], scratch: Path, *, warm_up: bool = False
+    kind: str, urls: EmulatorUrls, env: dict[str, str], scratch: Path, *, card_required: bool = True
 ) -> dict[str, Any]:
-    """One cold start of `kind`, checked. A warm-up run (not counted) must answer, but not necessarily with
-    the card: reading every source file from a cold disk can take the first slash command past its inline
-    budget, and then it is rightly answered another way."""
+    """One cold start of `kind`, checked. Where the card is not required (the warm-up round, and every run
+    that compiles the project from source), the request must be answered, but not necessarily with the card:
+    a start-up that reads or compiles every source file can take the first slash command past its inline
+    budget, and then it is rightly answered another way (counted, for the runs from source)."""
     if kind in (SLASH, CLICK):
         event_path, response_url = write_event(urls, scratch, kind)
         args = [KIND_HANDLER, "", str(event_path)]
@@ -83,10 +84,10 @@ def one_run(
         response_url, args = "", [kind, ""]
     args[1] = repr(time.monotonic())  # just before the spawn
     result: dict[str, Any] = run_child(CHILD_MODULE, args, env=env)
-    if not warm_up:
+    if card_required:
         check(kind, result, urls, response_url)
     elif kind in (SLASH, CLICK) and result["status"] != HTTP_OK:
-        raise BenchError(f"{kind}: the warm-up run was not answered: {result}")
+        raise BenchError(f"{kind}: the request was not answered: {result}")
     return result
 
 
@@ -109,13 +110,19 @@ def check(kind: str, result: dict[str, Any], urls: EmulatorUrls, response_url: s
 
 
 def measure(
-    urls: EmulatorUrls, env: dict[str, str], scratch: Path, runs: int, kinds: tuple[str, ...] = KINDS
+    urls: EmulatorUrls,
+    env: dict[str, str],
+    scratch: Path,
+    runs: int,
+    kinds: tuple[str, ...] = KINDS,
+    *,
+    card_required: bool = True,
 ) -> Samples:
     samples: Samples = {kind: [] for kind in kinds}
     for round_number in range(runs + 1):
         for kind in kinds:  # interleaved, so a noisy moment touches every kind alike
             warm_up = round_number == 0  # round 0 warms the disk cache for every kind
-            result = one_run(kind, urls, env, scratch, warm_up=warm_up)
+            result = one_run(kind, urls, env, scratch, card_required=card_required and not warm_up)
             if not warm_up:
                 samples[kind].append(result)
     return samples
@@ -201,19 +208,27 @@ def measure_all(runs: int) -> tuple[Samples, Samples, list[str]]:
         set_ecs_faults(urls.ecs_url, latency_s=LATENCY_S)
         env = {**urls.handler_env(f"sqlite:///{scratch / DATABASE_FILE}"), **fc_env(UNREACHABLE_FC_ENDPOINT)}
         samples = measure(urls, env, scratch, runs)
-        from_source = measure(urls, without_bytecode(env, scratch), scratch, runs, (SLASH, KIND_SDK))
+        from_source = measure(
+            urls, without_bytecode(env, scratch), scratch, runs, (SLASH, KIND_SDK), card_required=False
+        )
         return samples, from_source, import_notes(urls, env, scratch)
 
 
 def source_figures(samples: Samples) -> list[Figure]:
     sdk = _ms(samples, KIND_SDK, "answered")
+    without_card = sum(TASK_ID_PREFIX not in run["body"] for run in samples[SLASH])
     return [
         Figure(
-            "no bytecode: first slash command, card in the ack, vs SDK's DescribeTasks, median",
+            "no bytecode: first slash command, ack, vs SDK's DescribeTasks, median",
             "ms",
             _ms(samples, SLASH, "answered"),
             sdk,
             Goal(f"< {SLACK_ACK_LIMIT_MS:.0f} ms (Slack)", max_value=SLACK_ACK_LIMIT_MS, strict=True),
+        ),
+        Figure(
+            f"no bytecode: acks without the card (past the inline budget), of {len(samples[SLASH])} runs",
+            "runs",
+            float(without_card),
         ),
     ]
 
@@ -237,9 +252,11 @@ def run(quick: bool) -> Section:
             "carry the task card), or a Refresh click until its ack (the card must be at the Slack emulator's "
             "response_url by then). No run may defer (FC_ENDPOINT points nowhere) or import SQLAlchemy or the "
             "SDK. Our client alone: import `bot.wiring.build`, `build_ecs_client(Settings())`, one DescribeTasks. "
-            'Emulators run in a separate process. The "no bytecode" row repeats the slash command and the SDK\'s '
+            'Emulators run in a separate process. The "no bytecode" rows repeat the slash command and the SDK\'s '
             "call with every module compiled from source (`PYTHONDONTWRITEBYTECODE=1` and an empty "
-            "`PYTHONPYCACHEPREFIX`), as an instance that cannot write `__pycache__` beside the package."
+            "`PYTHONPYCACHEPREFIX`), as an instance that cannot write `__pycache__` beside the package; such a "
+            "start-up can take a command past its inline budget, so there the ack need not carry the card, and "
+            "the acks without it are counted."
         ),
         baseline=(
             "a fresh interpreter importing the official `alibabacloud-ecs20140526` client, building it and making "
