@@ -181,8 +181,12 @@ def _env(name: str, default: Any = None, **constraints: Any) -> Any:
 
 
 class _SettingsBase(BaseSettings):
-    # Serverless Devs passes unset optional settings as empty strings: treat those as unset.
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True)
+    # Serverless Devs passes unset optional settings as empty strings: treat those as unset. Each class's
+    # schema is built when it is first used: a cold start uses two of these classes (the rest are bases, and
+    # the config file's signing secret, which is read only when the environment has none).
+    model_config = SettingsConfigDict(
+        extra="ignore", frozen=True, populate_by_name=True, env_ignore_empty=True, defer_build=True
+    )
 
 
 class _WithConfigFile(_SettingsBase):

@@ -84,8 +84,9 @@ def _unwrap_list(container: Any, key: str) -> list[Any]:
 
 
 class _ApiModel(BaseModel):
-    # Keep fields the service adds later, instead of failing on them.
-    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True)
+    # Keep fields the service adds later, instead of failing on them. Each model's schema is built when it is
+    # first used: a cold start parses DescribeTasks, and the other calls' answers (and errors) only when asked.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, frozen=True, defer_build=True)
 
 
 class Task(_ApiModel):
@@ -192,13 +193,11 @@ def _with_region(task: Any, region: str) -> Any:
 
 
 class RelatedItem(_ApiModel):
-    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     name: str = Field(default="", alias="Name")
     value: str = Field(default="", alias="Value")
 
 
 class OperationProgress(_ApiModel):
-    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     operation_status: str = Field(default="", alias="OperationStatus")
     error_code: str = Field(default="", alias="ErrorCode")
     error_msg: str = Field(default="", alias="ErrorMsg")
@@ -212,8 +211,6 @@ class OperationProgress(_ApiModel):
 
 class TaskAttribute(Task):
     """DescribeTaskAttribute: a task with its progress and per-item outcomes."""
-
-    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
 
     request_id: str = Field(default="", alias="RequestId")
     task_process: str = Field(default="", alias="TaskProcess")
@@ -239,12 +236,10 @@ class TaskAttribute(Task):
 
 
 class Region(_ApiModel):
-    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     region_id: str = Field(alias="RegionId")
 
 
 class RegionList(_ApiModel):
-    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     request_id: str = Field(default="", alias="RequestId")
     regions: tuple[Region, ...] = Field(default=(), alias="Regions")
 
@@ -255,7 +250,6 @@ class RegionList(_ApiModel):
 
 
 class CancelResult(_ApiModel):
-    model_config = ConfigDict(defer_build=True)  # another call's answer: built when first parsed
     request_id: str = Field(default="", alias="RequestId")
 
 
