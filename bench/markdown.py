@@ -88,8 +88,12 @@ A cold start that loses no time:
   slash command 0.56× and 0.59× the SDK's time and the click 0.62× and 0.64×; since, over six runs, 0.55× to
   0.59× and 0.54× to 0.61× (the 0.61× from a side run of 11 rounds, the rest from 7 or 15). The machine's noise moved a
   median of 7 runs by about 30 ms, so `bench.cold_start` now takes 15 of each kind.
-- Tried and not kept: `defer_build` on `AccountSetting` and `ApiErrorBody` (the same instruction count under
+- Tried and not kept: `defer_build` on `AccountSetting` and `ApiErrorBody` alone (the same instruction count under
   cachegrind), `PYDANTIC_DISABLE_PLUGINS` (the entry-point scan is not what configuration's import costs).
+- **Schemas built when first used** (`shared/config.py`, `shared/ecs/models.py`): the settings classes and the API
+  models defer their schemas, so the settings' bases, the config file's signing-secret class and the models of
+  calls a cold start does not make are never built on its path. Importing `shared.config` with pydantic already
+  loaded took about 14.5 ms instead of about 19 ms in a one-off timing (gc off, two runs).
 - Still on the path: pydantic-settings imports every source it has (dotenv, the CLI, the cloud secret
   managers) from its package `__init__`, with no public way to import less; Bolt's `App` imports
   `http.server` and slack_sdk's Web API client (and asyncio with it); `requests` imports charset_normalizer.
