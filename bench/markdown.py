@@ -37,9 +37,7 @@ per-call CPU). The figures above are after them.
 - **A connection pool's key is worked out once per origin** (`ApiAdapter` in `shared/ecs/transport.py`):
   requests' own look-up parsed the URL twice on every call and, with a CA bundle set (`REQUESTS_CA_BUNDLE`, as
   on this machine), looked the bundle up on disk every time. An answer's body is read in one read of the raw
-  stream, not through `content`'s generator of 10 kB chunks. In paired runs in one process (a one-off script
-  alternating blocks of 50 calls with and without each change; not part of `make bench`), the first took about
-  5% off a warm call's CPU and the second about 3%.
+  stream, not through `content`'s generator of 10 kB chunks.
 
 Kept, although a profile points at them: `requests` for every ECS call and `pydantic-settings` for configuration,
 as the product's design asks: `requests`' own per-call machinery is most of the client's CPU per call (the
@@ -92,8 +90,7 @@ A cold start that loses no time:
   cachegrind), `PYDANTIC_DISABLE_PLUGINS` (the entry-point scan is not what configuration's import costs).
 - **Schemas built when first used** (`shared/config.py`, `shared/ecs/models.py`): the settings classes and the API
   models defer their schemas, so the settings' bases, the config file's signing-secret class and the models of
-  calls a cold start does not make are never built on its path. Importing `shared.config` with pydantic already
-  loaded took about 14.5 ms instead of about 19 ms in a one-off timing (gc off, two runs).
+  calls a cold start does not make are never built on its path.
 - Still on the path: pydantic-settings imports every source it has (dotenv, the CLI, the cloud secret
   managers) from its package `__init__`, with no public way to import less; Bolt's `App` imports
   `http.server` and slack_sdk's Web API client (and asyncio with it); `requests` imports charset_normalizer.

@@ -193,6 +193,8 @@ def measure_parts(call: Call, parts: dict[str, Part], calls: int, warmup: int) -
 
 def main(argv: list[str]) -> None:
     kind, calls, warmup = argv[0], int(argv[1]), int(argv[2])
+    if PARTS_FLAG in argv[3:] and kind != KIND_OURS:
+        raise SystemExit(f"{PARTS_FLAG} times the parts of our own client's work: only with {KIND_OURS}")
     http = HttpSendClock() if SPLIT_FLAG in argv[3:] else None
     factories = {KIND_OURS: our_call, KIND_SDK: sdk_call}
     call = factories[kind]()
